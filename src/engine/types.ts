@@ -1,0 +1,125 @@
+// Shared types of the engine. No `vscode` import anywhere under src/engine.
+// Every module of the engine codes against these interfaces, so keep them stable.
+
+/** Architecture family of a checkpoint. Only 'mamba2' is implemented; the others are on the roadmap. */
+export type ArchitectureKind = 'mamba2' | 'mamba1' | 'transformer';
+
+/** Where a config.json came from. */
+export type CheckpointFormat = 'state-spaces' | 'hf';
+
+/** Normalised Mamba-2 hyper-parameters (SPEC §1). */
+export interface Mamba2Config {
+  arch: 'mamba2';
+  format: CheckpointFormat;
+  dModel: number;
+  nLayer: number;
+  /** vocab_size as stored in config.json. */
+  vocabSize: number;
+  /** Rows of the embedding matrix actually stored (vocab padded to pad_vocab_size_multiple). */
+  paddedVocabSize: number;
+  dState: number;
+  headdim: number;
+  nGroups: number;
+  expand: number;
+  dConv: number;
+  /** d_inner = expand * dModel */
+  dInner: number;
+  /** H = dInner / headdim */
+  nHeads: number;
+  /** rms-norm epsilon (layers, gated norm and norm_f) */
+  eps: number;
+  tieEmbeddings: boolean;
+}
+
+export type DType = 'float32' | 'float16' | 'bfloat16';
+
+export interface TensorInfo {
+  /** Canonical name, see CANONICAL NAMES below. */
+  name: string;
+  dtype: DType;
+  shape: number[];
+}
+
+/**
+ * CANONICAL NAMES (both checkpoint formats are mapped onto these):
+ *   embedding.weight                 [paddedVocab, d]
+ *   layers.{i}.norm.weight           [d]
+ *   layers.{i}.mixer.in_proj.weight  [2*dInner + 2*G*S + H, d]
+ *   layers.{i}.mixer.conv1d.weight   [dInner + 2*G*S, 1, dConv]
+ *   layers.{i}.mixer.conv1d.bias     [dInner + 2*G*S]
+ *   layers.{i}.mixer.dt_bias         [H]
+ *   layers.{i}.mixer.A_log           [H]
+ *   layers.{i}.mixer.D               [H]
+ *   layers.{i}.mixer.norm.weight     [dInner]
+ *   layers.{i}.mixer.out_proj.weight [d, dInner]
+ *   norm_f.weight                    [d]
+ *   lm_head.weight                   [paddedVocab, d]   (absent when tied: use embedding.weight)
+ */
+export interface Checkpoint {
+  readonly dir: string;
+  readonly config: Mamba2Config;
+  /** Stable identity of the checkpoint: sha256 over config.json and the weight files' names, sizes and a sample of bytes. */
+  readonly hash: string;
+  /** dtype in which most weights are stored (the largest tensor's). */
+  readonly storedDType: DType;
+  tensorNames(): string[];
+  info(name: string): TensorInfo;
+  /** Reads one tensor by file offset (no whole-file load) and converts it to float32. */
+  readF32(name: string): Float32Array;
+  /** Reads rows [start, start+count) of a 2-D tensor as float32 (used for embedding look-ups). */
+  readRowsF32(name: string, start: number, count: number): Float32Array;
+  close(): void;
+}
+
+/** Result of tokenising a text. Offsets are [start, end) in UTF-16 code units of the input string. */
+export interface Encoding {
+  ids: number[];
+  tokens: string[];
+  offsets: [number, number][];
+}
+
+export interface Tokenizer {
+  readonly file: string;
+  readonly vocabSize: number;
+  encode(text: string): Encoding;
+  decode(ids: number[]): string;
+  /** Raw vocabulary string of a token (e.g. 'Ġowned'). */
+  idToToken(id: number): string | undefined;
+  tokenToId(token: string): number | undefined;
+}
+
+export type ExecutionProvider = 'cuda' | 'webgpu' | 'cpu';
+export type ExecutionProviderChoice = ExecutionProvider | 'auto';
+
+/**
+ * A model seen layer by layer: the unit that the experiment runner drives.
+ * Hidden states are row-major float32 [batch, seqLen, dModel].
+ * A knockout mask is float32 [batch, seqLen, seqLen], 1 = keep the edge (row i <- column j), 0 = block it;
+ * it multiplies M_h for every head of the layer (SPEC §3). `undefined` means no knockout (all ones).
+ * Attention, when asked for, is float32 [batch, nHeads, seqLen, seqLen]: M_h[i,j] after the mask.
+ */
+export interface ModelBackend {
+  readonly config: Mamba2Config;
+  /** Execution provider actually used ('cpu', 'webgpu', 'cuda', or 'reference' for the float64 oracle). */
+  readonly ep: string;
+  embed(ids: Int32Array, batch: number, seqLen: number): Promise<Float32Array>;
+  layer(
+    index: number,
+    hidden: Float32Array,
+    batch: number,
+    seqLen: number,
+    mask?: Float32Array,
+    wantAttention?: boolean,
+  ): Promise<{ hidden: Float32Array; attention?: Float32Array }>;
+  /** Final RMSNorm + tied/untied vocab projection of the LAST position only: returns logits [batch, paddedVocabSize]. */
+  headLast(hidden: Float32Array, batch: number, seqLen: number): Promise<Float32Array>;
+  dispose(): Promise<void>;
+}
+
+/** A user-facing error: the CLI prints its message on one line (no stack) and exits non-zero. */
+export class UserError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UserError';
+  }
+}

@@ -1,9 +1,11 @@
 // Bundles the CLI, the engine worker, the extension host code and the webviews.
 import * as esbuild from 'esbuild';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+
+const version = JSON.parse(readFileSync('package.json', 'utf8')).version;
 
 const watch = process.argv.includes('--watch');
-const common = { bundle: true, sourcemap: true, logLevel: 'warning', target: 'es2022' };
+const common = { bundle: true, sourcemap: true, logLevel: 'warning', target: 'es2022', define: { __MAMBA_EXPLAIN_VERSION__: JSON.stringify(version) } };
 const node = { ...common, platform: 'node', format: 'cjs', external: ['vscode', 'onnxruntime-node'] };
 
 const entries = [

@@ -123,3 +123,54 @@ export class UserError extends Error {
     this.name = 'UserError';
   }
 }
+
+/** What an open model is, for provenance in every result. */
+export interface ModelIdentity {
+  /** Model folder (absolute path) or Hub id. */
+  path: string;
+  /** Checkpoint hash (Checkpoint.hash). */
+  hash: string;
+  format: CheckpointFormat;
+  dModel: number;
+  nLayer: number;
+  storedDType: DType;
+  /** Tokenizer file and its sha256. */
+  tokenizer: { file: string; sha256: string };
+}
+
+export interface ProgressEvent {
+  done: number;
+  total: number;
+  /** items per second, when known */
+  rate?: number;
+  /** seconds left, when known */
+  etaSeconds?: number;
+  message?: string;
+}
+
+/** The open model inside the engine worker (or in-process for tests). */
+export interface EngineSession {
+  modelDir: string;
+  checkpoint: Checkpoint;
+  tokenizer: Tokenizer;
+  backend: ModelBackend;
+  identity: ModelIdentity;
+  /** compute dtype of the graphs ('float32' default; 'float16' GPU-only option) */
+  computeDType: 'float32' | 'float16';
+}
+
+export interface MethodContext {
+  progress(p: ProgressEvent): void;
+  /** true once the caller asked to cancel; handlers check it between batches and throw CancelledError. */
+  cancelled(): boolean;
+}
+
+/** A named operation that the engine worker exposes (see src/engine/runtime/methods.ts). */
+export type MethodHandler<P = any, R = unknown> = (session: EngineSession, params: P, ctx: MethodContext) => Promise<R>;
+
+export class CancelledError extends Error {
+  constructor() {
+    super('Cancelled');
+    this.name = 'CancelledError';
+  }
+}

@@ -88,6 +88,8 @@ export interface MicroResult {
   /** probs[c][s]: p′ when (last ← c) is blocked in the window starting at starts[s] */
   probs: number[][];
   diffPct: number[][];
+  /** top1[c][s]: whether the target is still the argmax (optional extra) */
+  top1?: boolean[][];
 }
 
 export interface AggregateCurve {
@@ -126,7 +128,9 @@ export interface PromptRecord {
   subjectHasFirst: boolean;
   /** macro: per window; micro: per position × start (diffPct only) */
   windows?: MacroWindow[];
-  micro?: { window: number; starts: number[]; diffPct: number[][]; tokens: string[] };
+  micro?: { window: number; starts: number[]; diffPct: number[][]; tokens: string[]; top1?: boolean[][]; subjectPositions?: number[] };
+  /** number of tokens of the prompt (optional extra) */
+  tokenCount?: number;
 }
 
 /** The results file of a dataset run (docs/results-schema.md). */
@@ -148,6 +152,12 @@ export interface DatasetRunResult {
   prompts: PromptRecord[];
   skipped: SkippedPrompt[];
   aggregate: DatasetAggregate;
+  /** sha256 over the canonical JSON of everything that determines the results (optional extra, see docs/results-schema.md) */
+  configHash?: string;
+  /** counts of rows through the pipeline (optional extra) */
+  counts?: { selected: number; measured: number; skipped: number; filteredOut: number };
+  /** wall-clock figures; NOT deterministic, excluded from reproducibility comparisons (optional extra) */
+  timing?: { seconds: number; promptsPerSecond: number; resumed: boolean };
 }
 
 export type AnyResult = TraceResult | MicroResult | DatasetRunResult;

@@ -1,0 +1,112 @@
+// Macro experiment (trace): for each window size k, start ℓ = 0 … L−k and source set X, block (last ← c) for c ∈ X.
+import { UserError, type EngineSession, type MethodContext } from '../types';
+import { RESULTS_SCHEMA_VERSION, type Curve, type MacroWindow, type SourceSetName, type TraceResult } from './resultTypes';
+import { DEFAULT_SETS, resolveSet, tokenInfos, type PromptPositions } from './positions';
+import { cleanForward, diffPct, runVariants, type CleanRun, type RunnerOptions, type Variant, type VariantResult } from './runner';
+import { baseTop, checkWindows, defaultWindow, DEFAULT_MACRO_WINDOW, preparePrompt, provenance, startsFor, targetInfo } from './common';
+
+export interface TraceParams {
+  prompt: string;
+  subject: string;
+  target?: string;
+  windows?: number[];
+  sets?: SourceSetName[];
+  /** custom sets by name: sets 'custom:<name>' */
+  customSets?: Record<string, number[]>;
+  maxBatch?: number;
+}
+
+export interface MacroPlanItem {
+  window: number;
+  set: SourceSetName;
+  start: number;
+}
+
+/** Variants of the macro experiment for one prompt (prompt index `p` in the clean run). */
+export function macroVariants(
+  p: number,
+  pos: PromptPositions,
+  windows: readonly number[],
+  sets: readonly SourceSetName[],
+  nLayer: number,
+  custom?: Record<string, number[]>,
+): { variants: Variant[]; plan: MacroPlanItem[] } {
+  const variants: Variant[] = [];
+  const plan: MacroPlanItem[] = [];
+  const resolved = sets.map((s) => resolveSet(s, pos, custom));
+  for (const k of windows) {
+    for (let si = 0; si < sets.length; si++) {
+      for (const start of startsFor(k, nLayer)) {
+        variants.push({ prompt: p, start, size: k, blocked: resolved[si] });
+        plan.push({ window: k, set: sets[si], start });
+      }
+    }
+  }
+  return { variants, plan };
+}
+
+/** Assembles MacroWindow curves from results in the order of macroVariants(). */
+export function macroWindows(
+  windows: readonly number[],
+  sets: readonly SourceSetName[],
+  nLayer: number,
+  baseProb: number,
+  results: readonly VariantResult[],
+  offset = 0,
+): MacroWindow[] {
+  let i = offset;
+  return windows.map((k) => {
+    const starts = startsFor(k, nLayer);
+    const curves: Record<SourceSetName, Curve> = {};
+    for (const s of sets) {
+      const c: Curve = { probs: [], diffPct: [], top1: [] };
+      for (let t = 0; t < starts.length; t++) {
+        const r = results[i++];
+        c.probs.push(r.prob);
+        c.diffPct.push(diffPct(baseProb, r.prob));
+        c.top1.push(r.top1);
+      }
+      curves[s] = c;
+    }
+    return { window: k, starts, curves };
+  });
+}
+
+export function progressFromSteps(ctx: MethodContext | undefined): RunnerOptions['onStep'] {
+  if (!ctx) return undefined;
+  const t0 = Date.now();
+  return (done, total) => {
+    const el = (Date.now() - t0) / 1000;
+    const rate = el > 0 ? done / el : undefined;
+    ctx.progress({ done, total, rate, etaSeconds: rate ? (total - done) / rate : undefined, message: 'layer steps' });
+  };
+}
+
+export async function runTrace(session: EngineSession, params: TraceParams, ctx?: MethodContext): Promise<TraceResult> {
+  const L = session.backend.config.nLayer;
+  if (typeof params.subject !== 'string' || params.subject.trim() === '') throw new UserError('trace needs a subject (--subject)');
+  const windows = checkWindows(params.windows && params.windows.length ? params.windows : [defaultWindow(DEFAULT_MACRO_WINDOW, L)], L);
+  const sets = params.sets && params.sets.length ? Array.from(new Set(params.sets)) : DEFAULT_SETS.slice();
+  const prep = preparePrompt(session, params.prompt, params.subject, params.target);
+  const pos = prep.pos!;
+  const { variants } = macroVariants(0, pos, windows, sets, L, params.customSets);
+  const opts: RunnerOptions = { ctx, maxBatch: params.maxBatch, onStep: progressFromSteps(ctx) };
+  const clean: CleanRun = await cleanForward(session.backend, [{ ids: Int32Array.from(prep.enc.ids), target: prep.targetId }], opts);
+  const results = await runVariants(session.backend, clean, variants, opts);
+  const baseProb = clean.baseProbs[0];
+  return {
+    kind: 'trace',
+    schemaVersion: RESULTS_SCHEMA_VERSION,
+    provenance: provenance(session),
+    prompt: prep.prompt,
+    subject: params.subject,
+    target: targetInfo(session, clean.targets[0]),
+    baseProb,
+    baseTop: baseTop(session, clean, 0),
+    tokens: tokenInfos(prep.prompt, prep.enc, pos),
+    subjectPositions: pos.subject,
+    relationPositions: pos.relation,
+    lastPosition: pos.last,
+    windows: macroWindows(windows, sets, L, baseProb, results),
+  };
+}

@@ -1,0 +1,83 @@
+// Micro experiment: for each single position c and window start ℓ, block (last ← c); position × start heatmap.
+import { type EngineSession, type MethodContext } from '../types';
+import { RESULTS_SCHEMA_VERSION, type MicroResult } from './resultTypes';
+import { tokenInfos, type PromptPositions } from './positions';
+import { cleanForward, diffPct, runVariants, type RunnerOptions, type Variant, type VariantResult } from './runner';
+import {
+  baseTop,
+  checkWindows,
+  defaultWindow,
+  DEFAULT_MICRO_WINDOW,
+  positionsWithoutSubject,
+  preparePrompt,
+  provenance,
+  startsFor,
+  targetInfo,
+} from './common';
+import { progressFromSteps } from './macro';
+
+export interface MicroParams {
+  prompt: string;
+  subject?: string;
+  target?: string;
+  window?: number;
+  maxBatch?: number;
+}
+
+export function microVariants(p: number, n: number, k: number, nLayer: number): Variant[] {
+  const out: Variant[] = [];
+  for (let c = 0; c < n; c++) for (const start of startsFor(k, nLayer)) out.push({ prompt: p, start, size: k, blocked: [c] });
+  return out;
+}
+
+export function microGrid(n: number, k: number, nLayer: number, baseProb: number, results: readonly VariantResult[], offset = 0) {
+  const starts = startsFor(k, nLayer);
+  const probs: number[][] = [];
+  const diff: number[][] = [];
+  const top1: boolean[][] = [];
+  let i = offset;
+  for (let c = 0; c < n; c++) {
+    const pr: number[] = [];
+    const df: number[] = [];
+    const tp: boolean[] = [];
+    for (let s = 0; s < starts.length; s++) {
+      const r = results[i++];
+      pr.push(r.prob);
+      df.push(diffPct(baseProb, r.prob));
+      tp.push(r.top1);
+    }
+    probs.push(pr);
+    diff.push(df);
+    top1.push(tp);
+  }
+  return { starts, probs, diffPct: diff, top1 };
+}
+
+export async function runMicro(session: EngineSession, params: MicroParams, ctx?: MethodContext): Promise<MicroResult> {
+  const L = session.backend.config.nLayer;
+  const [k] = checkWindows([params.window ?? defaultWindow(DEFAULT_MICRO_WINDOW, L)], L);
+  const prep = preparePrompt(session, params.prompt, params.subject, params.target);
+  const n = prep.enc.ids.length;
+  const pos: PromptPositions = prep.pos ?? positionsWithoutSubject(n);
+  const opts: RunnerOptions = { ctx, maxBatch: params.maxBatch, onStep: progressFromSteps(ctx) };
+  const clean = await cleanForward(session.backend, [{ ids: Int32Array.from(prep.enc.ids), target: prep.targetId }], opts);
+  const results = await runVariants(session.backend, clean, microVariants(0, n, k, L), opts);
+  const baseProb = clean.baseProbs[0];
+  const grid = microGrid(n, k, L, baseProb, results);
+  return {
+    kind: 'micro',
+    schemaVersion: RESULTS_SCHEMA_VERSION,
+    provenance: provenance(session),
+    prompt: prep.prompt,
+    subject: params.subject,
+    target: targetInfo(session, clean.targets[0]),
+    baseProb,
+    baseTop: baseTop(session, clean, 0),
+    tokens: tokenInfos(prep.prompt, prep.enc, pos),
+    window: k,
+    starts: grid.starts,
+    probs: grid.probs,
+    diffPct: grid.diffPct,
+    top1: grid.top1,
+  };
+}

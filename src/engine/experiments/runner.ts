@@ -1,0 +1,292 @@
+// THE FAST KNOCKOUT RUNNER (SPEC §3).
+//
+// A variant = one prompt + a window (start ℓ, size k) + blocked source positions: the edges (last ← c) are cut for every
+// head in layers ℓ … ℓ+k−1. Below its start a variant is identical to the clean run, so:
+//   1. the clean forward runs once per prompt, keeping the residual stream at every layer boundary;
+//   2. layers j = 0 … L−1 are swept; a variant joins the batch at j = start (its state initialised from the clean
+//      residual of layer j) and stays until the end; its mask row is set only inside its window;
+//   3. the vocab projection runs at the last position only.
+// Batches are capped (by item count and bytes) so memory stays bounded; cancellation is checked between batches.
+// Identical variants are computed once; a variant that blocks nothing equals the clean run and costs nothing.
+import { CancelledError, type MethodContext, type ModelBackend } from '../types';
+
+export interface Variant {
+  /** index into the prompts of the CleanRun */
+  prompt: number;
+  start: number;
+  size: number;
+  /** blocked source positions c of the edges (last ← c) */
+  blocked: readonly number[];
+}
+
+export interface VariantResult {
+  /** softmax probability of the target over the real vocabulary (float64) */
+  prob: number;
+  /** whether the target is still the argmax over the real vocabulary */
+  top1: boolean;
+}
+
+export interface CleanPrompt {
+  ids: Int32Array;
+  /** target token id; undefined → the clean top-1 */
+  target?: number;
+}
+
+export interface CleanRun {
+  n: number;
+  prompts: number;
+  /** residual stream at each layer boundary: hiddens[j] = input of layer j, [prompts, n, d]; hiddens[L] = output */
+  hiddens: Float32Array[];
+  /** clean logits at the last position per prompt [prompts, paddedVocab] */
+  logits: Float32Array;
+  targets: number[];
+  baseProbs: number[];
+  /** clean argmax per prompt (over the real vocabulary) */
+  top1: number[];
+}
+
+export interface RunnerOptions {
+  /** most variants per backend call (default 64) */
+  maxBatch?: number;
+  /** rough byte budget per backend call (default 512 MiB) */
+  maxBatchBytes?: number;
+  ctx?: MethodContext;
+  /** called after each batch with (layer-steps done, layer-steps total) */
+  onStep?: (done: number, total: number) => void;
+}
+
+const DEFAULT_MAX_BATCH = 64;
+const DEFAULT_MAX_BYTES = 512 * 1024 * 1024;
+
+function checkCancel(ctx?: MethodContext): void {
+  if (ctx && ctx.cancelled()) throw new CancelledError();
+}
+
+/** Rough per-item working memory of one layer call (hidden in/out, in_proj output, attention, mask), bytes. */
+export function bytesPerItem(backend: ModelBackend, n: number): number {
+  const c = backend.config;
+  const zx = 2 * c.dInner + 2 * c.nGroups * c.dState + c.nHeads;
+  return 4 * n * (4 * c.dModel + 3 * zx + 2 * c.nHeads * n + n + 2 * c.dInner);
+}
+
+export function batchCap(backend: ModelBackend, n: number, opts: RunnerOptions): number {
+  const byBytes = Math.floor((opts.maxBatchBytes ?? DEFAULT_MAX_BYTES) / Math.max(1, bytesPerItem(backend, n)));
+  return Math.max(1, Math.min(opts.maxBatch ?? DEFAULT_MAX_BATCH, byBytes));
+}
+
+/** Softmax probability of `target` over the real vocabulary [0, vocab) in float64, and the argmax. */
+export function probAndArgmax(logits: Float32Array, offset: number, vocab: number, target: number): { prob: number; argmax: number } {
+  let max = -Infinity;
+  let arg = 0;
+  for (let v = 0; v < vocab; v++) {
+    const x = logits[offset + v];
+    if (x > max) {
+      max = x;
+      arg = v;
+    }
+  }
+  let sum = 0;
+  for (let v = 0; v < vocab; v++) sum += Math.exp(logits[offset + v] - max);
+  const prob = target >= 0 && target < vocab ? Math.exp(logits[offset + target] - max) / sum : 0;
+  return { prob, argmax: arg };
+}
+
+/** Top-k (id, prob) of one logits row over the real vocabulary. */
+export function topK(logits: Float32Array, offset: number, vocab: number, k: number): { id: number; prob: number }[] {
+  let max = -Infinity;
+  for (let v = 0; v < vocab; v++) if (logits[offset + v] > max) max = logits[offset + v];
+  let sum = 0;
+  for (let v = 0; v < vocab; v++) sum += Math.exp(logits[offset + v] - max);
+  const best: { id: number; x: number }[] = [];
+  for (let v = 0; v < vocab; v++) {
+    const x = logits[offset + v];
+    if (best.length < k || x > best[best.length - 1].x) {
+      best.push({ id: v, x });
+      best.sort((a, b) => b.x - a.x || a.id - b.id);
+      if (best.length > k) best.pop();
+    }
+  }
+  return best.map((b) => ({ id: b.id, prob: Math.exp(b.x - max) / sum }));
+}
+
+function concatIds(prompts: readonly CleanPrompt[], n: number): Int32Array {
+  const ids = new Int32Array(prompts.length * n);
+  prompts.forEach((p, i) => ids.set(p.ids, i * n));
+  return ids;
+}
+
+/**
+ * Clean forward of prompts of equal length, keeping the residual at every layer boundary.
+ * Prompts are batched (capped like the variants).
+ */
+export async function cleanForward(backend: ModelBackend, prompts: readonly CleanPrompt[], opts: RunnerOptions = {}): Promise<CleanRun> {
+  if (prompts.length === 0) throw new Error('cleanForward: no prompts');
+  const n = prompts[0].ids.length;
+  for (const p of prompts) if (p.ids.length !== n) throw new Error('cleanForward: prompts must have equal token length');
+  const { dModel: d, nLayer: L, paddedVocabSize: V, vocabSize } = backend.config;
+  const P = prompts.length;
+  const hiddens: Float32Array[] = [];
+  for (let j = 0; j <= L; j++) hiddens.push(new Float32Array(P * n * d));
+  const logits = new Float32Array(P * V);
+  const cap = batchCap(backend, n, opts);
+  for (let b0 = 0; b0 < P; b0 += cap) {
+    checkCancel(opts.ctx);
+    const part = prompts.slice(b0, b0 + cap);
+    const B = part.length;
+    let h = await backend.embed(concatIds(part, n), B, n);
+    hiddens[0].set(h, b0 * n * d);
+    for (let j = 0; j < L; j++) {
+      h = (await backend.layer(j, h, B, n)).hidden;
+      hiddens[j + 1].set(h, b0 * n * d);
+    }
+    logits.set(await backend.headLast(h, B, n), b0 * V);
+  }
+  const targets: number[] = [];
+  const baseProbs: number[] = [];
+  const top1: number[] = [];
+  for (let p = 0; p < P; p++) {
+    const first = probAndArgmax(logits, p * V, vocabSize, 0);
+    const target = prompts[p].target ?? first.argmax;
+    const r = probAndArgmax(logits, p * V, vocabSize, target);
+    targets.push(target);
+    baseProbs.push(r.prob);
+    top1.push(r.argmax);
+  }
+  return { n, prompts: P, hiddens, logits, targets, baseProbs, top1 };
+}
+
+function variantKey(v: Variant): string {
+  return `${v.prompt}|${v.start}|${v.size}|${Array.from(new Set(v.blocked)).sort((a, b) => a - b).join(',')}`;
+}
+
+function validate(backend: ModelBackend, clean: CleanRun, v: Variant): void {
+  const L = backend.config.nLayer;
+  if (!(v.prompt >= 0 && v.prompt < clean.prompts)) throw new Error(`variant prompt ${v.prompt} out of range`);
+  if (!(v.size >= 1 && v.start >= 0 && v.start + v.size <= L)) throw new Error(`variant window [${v.start}, ${v.start + v.size}) outside 0…${L}`);
+  for (const c of v.blocked) if (!(c >= 0 && c < clean.n)) throw new Error(`variant blocked position ${c} out of range`);
+}
+
+/** Runs the variants on top of a clean run with prefix reuse and batching. Results are in the order of `variants`. */
+export async function runVariants(backend: ModelBackend, clean: CleanRun, variants: readonly Variant[], opts: RunnerOptions = {}): Promise<VariantResult[]> {
+  const { dModel: d, nLayer: L, paddedVocabSize: V, vocabSize } = backend.config;
+  const n = clean.n;
+  const rowLen = n * d;
+  const last = n - 1;
+  // dedupe; variants blocking nothing equal the clean run
+  const uniq: Variant[] = [];
+  const slotOf: number[] = new Array(variants.length).fill(-1);
+  const byKey = new Map<string, number>();
+  variants.forEach((v, i) => {
+    validate(backend, clean, v);
+    if (v.blocked.length === 0) return;
+    const k = variantKey(v);
+    let s = byKey.get(k);
+    if (s === undefined) {
+      s = uniq.length;
+      byKey.set(k, s);
+      uniq.push(v);
+    }
+    slotOf[i] = s;
+  });
+  const U = uniq.length;
+  // sweep order: by start so that active variants form a prefix of this order at every layer
+  const order = Array.from({ length: U }, (_, i) => i).sort((a, b) => uniq[a].start - uniq[b].start || a - b);
+  const state: (Float32Array | undefined)[] = new Array(U);
+  const cap = batchCap(backend, n, opts);
+  let total = 0;
+  for (const v of uniq) total += L - v.start;
+  let done = 0;
+  const finalLogits = new Float32Array(U * V);
+  let active = 0;
+  for (let j = 0; j < L; j++) {
+    while (active < U && uniq[order[active]].start <= j) active++;
+    for (let a0 = 0; a0 < active; a0 += cap) {
+      checkCancel(opts.ctx);
+      const idx = order.slice(a0, Math.min(active, a0 + cap));
+      const B = idx.length;
+      const h = new Float32Array(B * rowLen);
+      const mask = new Float32Array(B * n * n).fill(1);
+      let anyMask = false;
+      idx.forEach((u, b) => {
+        const v = uniq[u];
+        const s = state[u];
+        if (s) h.set(s, b * rowLen);
+        else h.set(clean.hiddens[j].subarray(v.prompt * rowLen, (v.prompt + 1) * rowLen), b * rowLen);
+        if (j >= v.start && j < v.start + v.size) {
+          anyMask = true;
+          for (const c of v.blocked) mask[b * n * n + last * n + c] = 0;
+        }
+      });
+      const out = (await backend.layer(j, h, B, n, anyMask ? mask : undefined)).hidden;
+      idx.forEach((u, b) => {
+        state[u] = out.slice(b * rowLen, (b + 1) * rowLen);
+      });
+      done += B;
+      opts.onStep?.(done, total);
+    }
+  }
+  // head at the last position only
+  for (let a0 = 0; a0 < U; a0 += cap) {
+    checkCancel(opts.ctx);
+    const idx = order.slice(a0, a0 + cap);
+    const B = idx.length;
+    const h = new Float32Array(B * rowLen);
+    idx.forEach((u, b) => h.set(state[u]!, b * rowLen));
+    const lg = await backend.headLast(h, B, n);
+    idx.forEach((u, b) => finalLogits.set(lg.subarray(b * V, (b + 1) * V), u * V));
+  }
+  return variants.map((v, i) => {
+    const target = clean.targets[v.prompt];
+    const s = slotOf[i];
+    if (s < 0) return { prob: clean.baseProbs[v.prompt], top1: clean.top1[v.prompt] === target };
+    const r = probAndArgmax(finalLogits, s * V, vocabSize, target);
+    return { prob: r.prob, top1: r.argmax === target };
+  });
+}
+
+/** Clean forward + variants in one call. */
+export async function runKnockouts(
+  backend: ModelBackend,
+  prompts: readonly CleanPrompt[],
+  variants: readonly Variant[],
+  opts: RunnerOptions = {},
+): Promise<{ clean: CleanRun; results: VariantResult[] }> {
+  const clean = await cleanForward(backend, prompts, opts);
+  const results = await runVariants(backend, clean, variants, opts);
+  return { clean, results };
+}
+
+/**
+ * The naive way (for tests and the benchmark ratio): one full forward per variant, batch 1, mask inside the window.
+ * Targets come from `targets` (per prompt).
+ */
+export async function runVariantsNaive(
+  backend: ModelBackend,
+  prompts: readonly CleanPrompt[],
+  targets: readonly number[],
+  variants: readonly Variant[],
+  ctx?: MethodContext,
+): Promise<VariantResult[]> {
+  const { nLayer: L, vocabSize } = backend.config;
+  const out: VariantResult[] = [];
+  for (const v of variants) {
+    checkCancel(ctx);
+    const ids = prompts[v.prompt].ids;
+    const n = ids.length;
+    const mask = new Float32Array(n * n).fill(1);
+    for (const c of v.blocked) mask[(n - 1) * n + c] = 0;
+    let h = await backend.embed(ids, 1, n);
+    for (let j = 0; j < L; j++) {
+      const inWin = j >= v.start && j < v.start + v.size && v.blocked.length > 0;
+      h = (await backend.layer(j, h, 1, n, inWin ? mask : undefined)).hidden;
+    }
+    const lg = await backend.headLast(h, 1, n);
+    const r = probAndArgmax(lg, 0, vocabSize, targets[v.prompt]);
+    out.push({ prob: r.prob, top1: r.argmax === targets[v.prompt] });
+  }
+  return out;
+}
+
+export function diffPct(p: number, pPrime: number): number {
+  return p > 0 ? ((pPrime - p) / p) * 100 : 0;
+}

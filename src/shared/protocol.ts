@@ -1,0 +1,237 @@
+// Typed message protocol between the extension host and the two webviews
+// (the KNOCKOUT PANEL and the HEATMAP VIEWER). Plain JSON only; no `vscode` import, so both the
+// host bundle and the browser bundles use it.
+//
+// Handshake: the webview posts {type:'ready'} once its script has loaded; the host buffers every
+// host→webview message until then and flushes them in order.
+// Every webview→host message is untrusted input: the host must pass it through
+// `parseWebviewMessage` and ignore `undefined` (malformed or unknown), never act on the raw value.
+import type { AnyResult, TokenRole } from '../engine/experiments/resultTypes';
+
+export const PROTOCOL_VERSION = 1;
+
+/** Which webview a message belongs to. */
+export type WebviewKind = 'panel' | 'heatmap';
+
+// ---------------------------------------------------------------- host → webview
+
+export interface AttentionToken {
+  text: string;
+  /** [start, end) in UTF-16 code units of the prompt */
+  start: number;
+  end: number;
+  role: TokenRole;
+}
+
+/** One layer of attention matrices of the current prompt, for the heatmap viewer. */
+export interface AttentionPayload {
+  prompt: string;
+  tokens: AttentionToken[];
+  /** 0-based layer index of `heads` */
+  layer: number;
+  nLayers: number;
+  /** heads[h][i][j] = M_h[i, j] (row i attends to column j; lower-triangular) */
+  heads: number[][][];
+  /** knockout edges, when the attention was taken under a knockout */
+  blocked?: { layers: number[]; edges: [number, number][] };
+  /** optional provenance for exports (model path, hash…) */
+  model?: { path: string; hash: string };
+}
+
+export type HostToWebview =
+  /** Show a result in the knockout panel (replaces the current one). */
+  | { type: 'showResult'; result: AnyResult }
+  /** Long work under way (message shown with a progress indicator); `message: undefined` clears it. */
+  | { type: 'busy'; message?: string }
+  /** An error to show in the view (also clears busy). */
+  | { type: 'error'; message: string }
+  /** Attention of one layer, for the heatmap viewer. */
+  | { type: 'attention'; payload: AttentionPayload }
+  /** Theme changed (webviews also watch body class; this is a nudge). */
+  | { type: 'theme'; kind?: 'light' | 'dark' | 'high-contrast' | 'high-contrast-light' }
+  /** Result of an export request. */
+  | { type: 'exported'; figure: string; format: ExportFormat; path?: string; ok: boolean; message?: string };
+
+// ---------------------------------------------------------------- webview → host
+
+export type ExportFormat = 'png' | 'svg' | 'csv' | 'json';
+export const EXPORT_FORMATS: readonly ExportFormat[] = ['png', 'svg', 'csv', 'json'];
+
+export interface ReadyMessage {
+  type: 'ready';
+  /** which webview is talking (optional; the host knows which panel it created) */
+  view?: WebviewKind;
+}
+/** Re-run the current trace with these window sizes. */
+export interface RerunMessage {
+  type: 'rerun';
+  windows: number[];
+}
+/** The heatmap viewer needs the attention of this layer (not cached). */
+export interface RequestLayerMessage {
+  type: 'requestLayer';
+  layer: number;
+}
+/**
+ * Save a figure or its data. `data` is UTF-8 text for svg/csv/json and base64 (no data: prefix)
+ * for png. `figure` is a short slug used for the suggested file name (e.g. 'macro-k9').
+ */
+export interface ExportMessage {
+  type: 'export';
+  format: ExportFormat;
+  figure: string;
+  data: string;
+  encoding: 'utf8' | 'base64';
+}
+/** Open a file in the editor (e.g. the dataset file or the results file). */
+export interface OpenFileMessage {
+  type: 'openFile';
+  path: string;
+}
+/** Show a message in the host (info/warn/error notification). */
+export interface LogMessage {
+  type: 'log';
+  level: 'info' | 'warn' | 'error';
+  message: string;
+}
+
+export type WebviewToHost = ReadyMessage | RerunMessage | RequestLayerMessage | ExportMessage | OpenFileMessage | LogMessage;
+export type WebviewToHostType = WebviewToHost['type'];
+
+// ---------------------------------------------------------------- limits
+
+export const LIMITS = {
+  /** max distinct window sizes in one rerun */
+  maxWindows: 32,
+  /** largest window size / layer index accepted */
+  maxLayer: 4096,
+  /** figure slug */
+  figurePattern: /^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$/,
+  /** 64 MiB of export data */
+  maxExportChars: 64 * 1024 * 1024,
+  maxPathChars: 4096,
+  maxLogChars: 2000,
+} as const;
+
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
+  const proto = Object.getPrototypeOf(v);
+  return proto === Object.prototype || proto === null;
+}
+
+function hasOnlyKeys(o: Record<string, unknown>, allowed: readonly string[]): boolean {
+  return Object.keys(o).every((k) => allowed.includes(k));
+}
+
+function isIntIn(v: unknown, min: number, max: number): v is number {
+  return typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max;
+}
+
+/**
+ * Validates a raw message from a webview. Returns a fresh, well-typed copy, or `undefined` when the
+ * message is malformed, has unknown keys, or an unknown type. Never throws.
+ */
+export function parseWebviewMessage(raw: unknown): WebviewToHost | undefined {
+  try {
+    if (!isPlainObject(raw)) return undefined;
+    const t = raw.type;
+    switch (t) {
+      case 'ready': {
+        if (!hasOnlyKeys(raw, ['type', 'view'])) return undefined;
+        if (raw.view === undefined) return { type: 'ready' };
+        if (raw.view !== 'panel' && raw.view !== 'heatmap') return undefined;
+        return { type: 'ready', view: raw.view };
+      }
+      case 'rerun': {
+        if (!hasOnlyKeys(raw, ['type', 'windows'])) return undefined;
+        const w = raw.windows;
+        if (!Array.isArray(w) || w.length === 0 || w.length > LIMITS.maxWindows) return undefined;
+        if (!w.every((k) => isIntIn(k, 1, LIMITS.maxLayer))) return undefined;
+        const windows = [...new Set(w as number[])];
+        return { type: 'rerun', windows };
+      }
+      case 'requestLayer': {
+        if (!hasOnlyKeys(raw, ['type', 'layer'])) return undefined;
+        if (!isIntIn(raw.layer, 0, LIMITS.maxLayer)) return undefined;
+        return { type: 'requestLayer', layer: raw.layer };
+      }
+      case 'export': {
+        if (!hasOnlyKeys(raw, ['type', 'format', 'figure', 'data', 'encoding'])) return undefined;
+        const { format, figure, data } = raw;
+        if (typeof format !== 'string' || !(EXPORT_FORMATS as readonly string[]).includes(format)) return undefined;
+        if (typeof figure !== 'string' || !LIMITS.figurePattern.test(figure)) return undefined;
+        if (typeof data !== 'string' || data.length === 0 || data.length > LIMITS.maxExportChars) return undefined;
+        const encoding = raw.encoding === undefined ? (format === 'png' ? 'base64' : 'utf8') : raw.encoding;
+        if (encoding !== 'utf8' && encoding !== 'base64') return undefined;
+        if (format === 'png' && encoding !== 'base64') return undefined;
+        if (encoding === 'base64' && (data.length % 4 !== 0 || !BASE64.test(data))) return undefined;
+        return { type: 'export', format: format as ExportFormat, figure, data, encoding };
+      }
+      case 'openFile': {
+        if (!hasOnlyKeys(raw, ['type', 'path'])) return undefined;
+        const p = raw.path;
+        if (typeof p !== 'string' || p.length === 0 || p.length > LIMITS.maxPathChars || p.includes('\0')) return undefined;
+        return { type: 'openFile', path: p };
+      }
+      case 'log': {
+        if (!hasOnlyKeys(raw, ['type', 'level', 'message'])) return undefined;
+        const { level, message } = raw;
+        if (level !== 'info' && level !== 'warn' && level !== 'error') return undefined;
+        if (typeof message !== 'string' || message.length > LIMITS.maxLogChars) return undefined;
+        return { type: 'log', level, message };
+      }
+      default:
+        return undefined;
+    }
+  } catch {
+    // getters or proxies that throw: reject
+    return undefined;
+  }
+}
+
+/** Suggested file name of an export, e.g. 'macro-k9.svg'. */
+export function exportFileName(msg: Pick<ExportMessage, 'figure' | 'format'>): string {
+  return `${msg.figure}.${msg.format}`;
+}
+
+/** Bytes to write for an export message. */
+export function exportBytes(msg: ExportMessage): Uint8Array {
+  return msg.encoding === 'base64' ? Uint8Array.from(Buffer.from(msg.data, 'base64')) : Uint8Array.from(Buffer.from(msg.data, 'utf8'));
+}
+
+/**
+ * Host-side buffer implementing the 'ready' handshake: messages posted before the webview said
+ * 'ready' are queued and flushed in order; later ones go straight through.
+ */
+export class HandshakeQueue<M = HostToWebview> {
+  private ready = false;
+  private queue: M[] = [];
+  constructor(private readonly send: (m: M) => void | Thenable<boolean> | Promise<boolean>) {}
+  post(m: M): void {
+    if (this.ready) void this.send(m);
+    else this.queue.push(m);
+  }
+  /** Call when the webview posted 'ready' (again after a reload: re-sends nothing, just opens). */
+  markReady(): void {
+    this.ready = true;
+    const q = this.queue;
+    this.queue = [];
+    for (const m of q) void this.send(m);
+  }
+  /** Call when the webview is disposed or reloads (its script restarts and will say 'ready' again). */
+  reset(): void {
+    this.ready = false;
+  }
+  get isReady(): boolean {
+    return this.ready;
+  }
+  get pending(): number {
+    return this.queue.length;
+  }
+}
+
+interface Thenable<T> {
+  then<R>(onfulfilled?: (value: T) => R | Thenable<R>): Thenable<R>;
+}

@@ -1,0 +1,77 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { parseConfig } from '../../../src/engine/checkpoint/config';
+import { UserError } from '../../../src/engine/types';
+
+const F = '/models/x/config.json';
+
+test('state-spaces mamba2-130m config with defaults and vocab padding', () => {
+  const c = parseConfig(
+    {
+      d_model: 768, d_intermediate: 0, n_layer: 24, vocab_size: 50277,
+      ssm_cfg: { layer: 'Mamba2' }, attn_layer_idx: [], attn_cfg: {}, rms_norm: true,
+      residual_in_fp32: true, fused_add_norm: true, pad_vocab_size_multiple: 16, tie_embeddings: true,
+    },
+    F,
+  );
+  assert.deepEqual(c, {
+    arch: 'mamba2', format: 'state-spaces', dModel: 768, nLayer: 24, vocabSize: 50277, paddedVocabSize: 50288,
+    dState: 128, headdim: 64, nGroups: 1, expand: 2, dConv: 4, dInner: 1536, nHeads: 24, eps: 1e-5, tieEmbeddings: true,
+  });
+});
+
+test('state-spaces pad multiple defaults to 16 and explicit ssm_cfg values are used', () => {
+  const c = parseConfig({ d_model: 64, n_layer: 2, vocab_size: 100, ssm_cfg: { layer: 'Mamba2', d_state: 16, headdim: 32, ngroups: 2, expand: 2, d_conv: 4 }, norm_epsilon: 1e-6 }, F);
+  assert.equal(c.paddedVocabSize, 112);
+  assert.equal(c.nHeads, 4);
+  assert.equal(c.nGroups, 2);
+  assert.equal(c.eps, 1e-6);
+  const c8 = parseConfig({ d_model: 64, n_layer: 2, vocab_size: 100, pad_vocab_size_multiple: 8, ssm_cfg: { layer: 'Mamba2' } }, F);
+  assert.equal(c8.paddedVocabSize, 104);
+});
+
+test('HF mamba2 config', () => {
+  const c = parseConfig(
+    {
+      model_type: 'mamba2', architectures: ['Mamba2ForCausalLM'], hidden_size: 768, num_hidden_layers: 24, state_size: 128,
+      head_dim: 64, num_heads: 24, n_groups: 1, expand: 2, conv_kernel: 4, vocab_size: 50288, layer_norm_epsilon: 1e-5,
+      tie_word_embeddings: true, use_bias: false, use_conv_bias: true,
+    },
+    F,
+  );
+  assert.equal(c.format, 'hf');
+  assert.equal(c.dInner, 1536);
+  assert.equal(c.nHeads, 24);
+  assert.equal(c.paddedVocabSize, 50288);
+  assert.equal(c.tieEmbeddings, true);
+});
+
+test('refuses non-Mamba-2 configs with a UserError naming the file', () => {
+  const bad: unknown[] = [
+    { d_model: 768, n_layer: 24, vocab_size: 50277, ssm_cfg: {} },
+    { d_model: 768, n_layer: 24, vocab_size: 50277 },
+    { d_model: 768, n_layer: 24, vocab_size: 50277, ssm_cfg: { layer: 'Mamba1' } },
+    { model_type: 'mamba', hidden_size: 768, num_hidden_layers: 24, state_size: 16, vocab_size: 50280 },
+    { model_type: 'gpt2', n_embd: 768, n_layer: 12 },
+    { d_model: 768, n_layer: 24, vocab_size: 50277, d_intermediate: 3072, ssm_cfg: { layer: 'Mamba2' } },
+    { d_model: 768, n_layer: 24, vocab_size: 50277, attn_layer_idx: [3], ssm_cfg: { layer: 'Mamba2' } },
+    [],
+    'x',
+  ];
+  for (const j of bad) {
+    assert.throws(() => parseConfig(j, F), (e: unknown) => e instanceof UserError && e.message.startsWith(F), JSON.stringify(j));
+  }
+  assert.throws(() => parseConfig(bad[0], F), /Mamba-1/);
+  assert.throws(() => parseConfig(bad[4], F), /gpt2/);
+});
+
+test('validates consistency', () => {
+  assert.throws(() => parseConfig({ d_model: 100, n_layer: 2, vocab_size: 10, ssm_cfg: { layer: 'Mamba2', headdim: 64 } }, F), /not a multiple of headdim/);
+  assert.throws(() => parseConfig({ d_model: 64, n_layer: 2, vocab_size: 10, ssm_cfg: { layer: 'Mamba2', headdim: 32, ngroups: 3 } }, F), /not a multiple of ngroups/);
+  assert.throws(
+    () => parseConfig({ model_type: 'mamba2', hidden_size: 64, num_hidden_layers: 2, state_size: 16, head_dim: 32, num_heads: 8, n_groups: 1, expand: 2, vocab_size: 10 }, F),
+    /num_heads 8 does not match/,
+  );
+  assert.throws(() => parseConfig({ d_model: 64, vocab_size: 10, ssm_cfg: { layer: 'Mamba2' } }, F), /"n_layer" is missing/);
+  assert.throws(() => parseConfig({ d_model: 64.5, n_layer: 2, vocab_size: 10, ssm_cfg: { layer: 'Mamba2' } }, F), /must be an integer/);
+});

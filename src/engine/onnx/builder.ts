@@ -1,0 +1,198 @@
+// Builds the ONNX graphs of a Mamba-2 checkpoint (SPEC §1): one graph per layer plus one head graph,
+// all sharing one external weights file `weights.bin` (64-byte aligned offsets, written tensor by tensor).
+//
+// Layer graph  inputs:  hidden float32 [batch, seq, d], mask float32 [batch, seq, seq] (1 keep, 0 block)
+//              outputs: hidden_out float32 [batch, seq, d], attention float32 [batch, H, seq, seq] (M after the mask)
+// Head graph   input:   hidden float32 [batch, seq, d]  output: logits float32 [batch, paddedVocab] (last position only)
+import type { Checkpoint, Mamba2Config } from '../types';
+import { DataType, GraphBuilder, WeightsFile } from './graph';
+
+/** Bump whenever the graphs change: it is part of the cache key. */
+export const BUILDER_VERSION = 1;
+
+export type ComputeDType = 'float32' | 'float16';
+
+/** row-major [rows, cols] -> [cols, rows] */
+export function transpose2d(a: Float32Array, rows: number, cols: number): Float32Array {
+  const out = new Float32Array(rows * cols);
+  const B = 64;
+  for (let r0 = 0; r0 < rows; r0 += B) {
+    const r1 = Math.min(rows, r0 + B);
+    for (let c0 = 0; c0 < cols; c0 += B) {
+      const c1 = Math.min(cols, c0 + B);
+      for (let r = r0; r < r1; r++) {
+        const ro = r * cols;
+        for (let c = c0; c < c1; c++) out[c * rows + r] = a[ro + c];
+      }
+    }
+  }
+  return out;
+}
+
+const f32buf = new Float32Array(1);
+const u32buf = new Uint32Array(f32buf.buffer);
+/** float32 -> IEEE half bits, round to nearest even. */
+export function f32ToF16Bits(v: number): number {
+  f32buf[0] = v;
+  const x = u32buf[0];
+  const sign = (x >>> 16) & 0x8000;
+  const exp = (x >>> 23) & 0xff;
+  let mant = x & 0x7fffff;
+  if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0);
+  let e = exp - 127 + 15;
+  if (e >= 0x1f) return sign | 0x7c00;
+  if (e <= 0) {
+    if (e < -10) return sign;
+    mant |= 0x800000;
+    const shift = 14 - e;
+    let h = mant >>> shift;
+    const rem = mant & ((1 << shift) - 1);
+    const half = 1 << (shift - 1);
+    if (rem > half || (rem === half && h & 1)) h++;
+    return sign | h;
+  }
+  let h = (e << 10) | (mant >>> 13);
+  const rem = mant & 0x1fff;
+  if (rem > 0x1000 || (rem === 0x1000 && h & 1)) h++;
+  return sign | h;
+}
+export function toF16(a: Float32Array): Uint16Array {
+  const out = new Uint16Array(a.length);
+  for (let i = 0; i < a.length; i++) out[i] = f32ToF16Bits(a[i]);
+  return out;
+}
+
+function bytesOf(a: Float32Array | Uint16Array): Uint8Array {
+  return new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+}
+
+/** Writes a weight to the external file and declares it in the graph. */
+function addWeight(g: GraphBuilder, wf: WeightsFile, name: string, data: Float32Array, dims: number[], dtype: ComputeDType = 'float32'): string {
+  const arr = dtype === 'float16' ? toF16(data) : data;
+  const where = wf.append(bytesOf(arr));
+  return g.external(name, dtype === 'float16' ? DataType.FLOAT16 : DataType.FLOAT, dims, { location: wf.location, ...where });
+}
+
+/** RMSNorm over the last axis: x / sqrt(mean(x²) + eps) (times the weight, when given). */
+function rmsNorm(g: GraphBuilder, x: string, eps: number, weight?: string): string {
+  const sq = g.n('Mul', [x, x]);
+  const ms = g.n('ReduceMean', [sq], { axes: [-1], keepdims: 1 });
+  const den = g.n('Sqrt', [g.n('Add', [ms, g.constF32([eps], [])])]);
+  const y = g.n('Div', [x, den]);
+  return weight ? g.n('Mul', [y, weight]) : y;
+}
+
+/** MatMul by a pre-transposed weight, in float16 when asked (inputs and outputs stay float32). */
+function matmul(g: GraphBuilder, x: string, w: string, dtype: ComputeDType): string {
+  if (dtype === 'float32') return g.n('MatMul', [x, w]);
+  const x16 = g.n('Cast', [x], { to: DataType.FLOAT16 });
+  return g.n('Cast', [g.n('MatMul', [x16, w])], { to: DataType.FLOAT });
+}
+
+/** Builds layer `i`'s graph, appending its weights to `wf`. Returns the encoded model. */
+export function buildLayerGraph(ckpt: Checkpoint, i: number, wf: WeightsFile, dtype: ComputeDType = 'float32'): Uint8Array {
+  const c = ckpt.config;
+  const d = c.dModel, dInner = c.dInner, H = c.nHeads, G = c.nGroups, S = c.dState, P = c.headdim, K = c.dConv;
+  const convDim = dInner + 2 * G * S;
+  const projDim = 2 * dInner + 2 * G * S + H;
+  const g = new GraphBuilder(`mamba2_layer_${i}`);
+  const p = `layers.${i}.`;
+  const rd = (n: string) => ckpt.readF32(p + n);
+
+  const hidden = g.input('hidden', DataType.FLOAT, ['batch', 'seq', d]);
+  const mask = g.input('mask', DataType.FLOAT, ['batch', 'seq', 'seq']);
+
+  // weights, streamed one by one into weights.bin
+  const wNorm = addWeight(g, wf, `${p}norm.weight`, rd('norm.weight'), [d]);
+  const wIn = addWeight(g, wf, `${p}in_proj.weightT`, transpose2d(rd('mixer.in_proj.weight'), projDim, d), [d, projDim], dtype);
+  const wConv = addWeight(g, wf, `${p}conv1d.weight`, rd('mixer.conv1d.weight'), [convDim, 1, K]);
+  const bConv = addWeight(g, wf, `${p}conv1d.bias`, rd('mixer.conv1d.bias'), [convDim]);
+  const dtBias = addWeight(g, wf, `${p}dt_bias`, rd('mixer.dt_bias'), [H]);
+  const A = addWeight(g, wf, `${p}A`, rd('mixer.A_log').map((v) => -Math.exp(v)), [H]);
+  const Dh = addWeight(g, wf, `${p}D`, rd('mixer.D'), [H, 1, 1]);
+  const wGn = addWeight(g, wf, `${p}gated_norm.weight`, rd('mixer.norm.weight'), [dInner]);
+  const wOut = addWeight(g, wf, `${p}out_proj.weightT`, transpose2d(rd('mixer.out_proj.weight'), d, dInner), [dInner, d], dtype);
+
+  // 1-2. u = RMSNorm(x)·w ; zxbcdt = u · in_projᵀ ; split z | xBC | dt
+  const u = rmsNorm(g, hidden, c.eps, wNorm);
+  const zxbcdt = matmul(g, u, wIn, dtype);
+  const [z, xBCraw, dt] = g.op('Split', [zxbcdt, g.constI64([dInner, convDim, H])], { axis: -1 }, 3);
+
+  // 3. causal depthwise conv1d, left pad K-1, + bias ; SiLU
+  const xT = g.n('Transpose', [xBCraw], { perm: [0, 2, 1] });
+  const conv = g.n('Conv', [xT, wConv, bConv], { group: convDim, kernel_shape: [K], pads: [K - 1, 0] });
+  const convT = g.n('Transpose', [conv], { perm: [0, 2, 1] });
+  const xBC = g.n('Mul', [convT, g.n('Sigmoid', [convT])]);
+
+  // 4. split x | B | C
+  const [xs, Bs, Cs] = g.op('Split', [xBC, g.constI64([dInner, G * S, G * S])], { axis: -1 }, 3);
+  const xh = g.n('Transpose', [g.n('Reshape', [xs, g.constI64([0, 0, H, P])])], { perm: [0, 2, 1, 3] }); // [b,H,N,P]
+  const Bg = g.n('Transpose', [g.n('Reshape', [Bs, g.constI64([0, 0, G, S])])], { perm: [0, 2, 3, 1] }); // [b,G,S,N]
+  const Cg = g.n('Transpose', [g.n('Reshape', [Cs, g.constI64([0, 0, G, S])])], { perm: [0, 2, 1, 3] }); // [b,G,N,S]
+
+  // 5. Δ = softplus(dt + dt_bias) ; a = Δ·A, as [b,H,N]
+  const delta = g.n('Softplus', [g.n('Add', [dt, dtBias])]); // [b,N,H]
+  const deltaT = g.n('Transpose', [delta], { perm: [0, 2, 1] }); // [b,H,N]
+  const aT = g.n('Transpose', [g.n('Mul', [delta, A])], { perm: [0, 2, 1] }); // [b,H,N]
+
+  // 6. L = exp(segsum) with a STABLE segment sum: seg[i,j] = Σ_{k=j+1..i} a_k computed as a CumSum over rows of the
+  //    strictly-lower-triangular expansion a[i]·[i>j] (no cs_i − cs_j subtraction). Causal masking happens BEFORE Exp
+  //    (Where(causal, seg, −inf)) so no inf·0 NaN can appear.
+  const n = g.n('Gather', [g.n('Shape', [hidden]), g.constI64([1], [])], { axis: 0 }); // scalar N
+  const idx = g.n('Range', [g.constI64([0], []), n, g.constI64([1], [])]);
+  const rows = g.n('Unsqueeze', [idx, g.constI64([1])]);
+  const cols = g.n('Unsqueeze', [idx, g.constI64([0])]);
+  const strict = g.n('Greater', [rows, cols]);
+  const causal = g.n('GreaterOrEqual', [rows, cols]);
+  const aExp = g.n('Where', [strict, g.n('Unsqueeze', [aT, g.constI64([3])]), g.constF32([0], [])]); // [b,H,N,N]
+  const seg = g.n('CumSum', [aExp, g.constI64([2], [])]);
+  const L = g.n('Exp', [g.n('Where', [causal, seg, g.constF32([-Infinity], [])])]);
+
+  // 7. M_h = L_h ∘ (C·B) ∘ mask, head h uses group h // (H/G)
+  let CB = g.n('MatMul', [Cg, Bg]); // [b,G,N,N]
+  if (G > 1) {
+    const hpg = H / G;
+    CB = g.n('Gather', [CB, g.constI64(Array.from({ length: H }, (_, h) => Math.floor(h / hpg)))], { axis: 1 }); // [b,H,N,N]
+  }
+  const maskU = g.n('Unsqueeze', [mask, g.constI64([1])]); // [b,1,N,N]
+  const M = g.n('Mul', [g.n('Mul', [L, CB]), maskU], {}, 'attention');
+  g.output('attention', DataType.FLOAT, ['batch', H, 'seq', 'seq']);
+
+  // 8. y = M (Δ·x) + D·x
+  const dx = g.n('Mul', [xh, g.n('Unsqueeze', [deltaT, g.constI64([3])])]);
+  const yh = g.n('Add', [g.n('MatMul', [M, dx]), g.n('Mul', [xh, Dh])]); // [b,H,N,P]
+  const y = g.n('Reshape', [g.n('Transpose', [yh], { perm: [0, 2, 1, 3] }), g.constI64([0, 0, dInner])]);
+
+  // 9. gated RMSNorm (norm_before_gate = False), per group of dInner/G channels
+  const gz = g.n('Mul', [y, g.n('Mul', [z, g.n('Sigmoid', [z])])]);
+  const gzg = G > 1 ? g.n('Reshape', [gz, g.constI64([0, 0, G, dInner / G])]) : gz;
+  let gn = rmsNorm(g, gzg, c.eps);
+  if (G > 1) gn = g.n('Reshape', [gn, g.constI64([0, 0, dInner])]);
+  gn = g.n('Mul', [gn, wGn]);
+
+  // 10. residual
+  g.n('Add', [hidden, matmul(g, gn, wOut, dtype)], {}, 'hidden_out');
+  g.output('hidden_out', DataType.FLOAT, ['batch', 'seq', d]);
+  return g.encode(`Mamba-2 layer ${i} (SPEC §1), builder v${BUILDER_VERSION}, compute ${dtype}`);
+}
+
+/** norm_f + (tied) head on the last position. */
+export function buildHeadGraph(ckpt: Checkpoint, wf: WeightsFile, dtype: ComputeDType = 'float32'): Uint8Array {
+  const c = ckpt.config;
+  const d = c.dModel, V = c.paddedVocabSize;
+  const g = new GraphBuilder('mamba2_head');
+  const hidden = g.input('hidden', DataType.FLOAT, ['batch', 'seq', d]);
+  const wNorm = addWeight(g, wf, 'norm_f.weight', ckpt.readF32('norm_f.weight'), [d]);
+  const untied = !c.tieEmbeddings && ckpt.tensorNames().includes('lm_head.weight');
+  const headName = untied ? 'lm_head.weight' : 'embedding.weight';
+  const wHead = addWeight(g, wf, 'headT', transpose2d(ckpt.readF32(headName), V, d), [d, V], dtype);
+  const last = g.n('Squeeze', [g.n('Slice', [hidden, g.constI64([-1]), g.constI64([Number.MAX_SAFE_INTEGER]), g.constI64([1])]), g.constI64([1])]);
+  const u = rmsNorm(g, last, c.eps, wNorm);
+  g.n('Identity', [matmul(g, u, wHead, dtype)], {}, 'logits');
+  g.output('logits', DataType.FLOAT, ['batch', V]);
+  return g.encode(`Mamba-2 head (norm_f + ${untied ? 'lm_head' : 'tied embedding'}), builder v${BUILDER_VERSION}, compute ${dtype}`);
+}
+
+export function describeConfig(c: Mamba2Config): string {
+  return `d_model ${c.dModel}, n_layer ${c.nLayer}, vocab ${c.vocabSize} (padded ${c.paddedVocabSize}), d_state ${c.dState}, headdim ${c.headdim}, ngroups ${c.nGroups}`;
+}

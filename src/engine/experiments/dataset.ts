@@ -1,22 +1,335 @@
-// Dataset runs (placeholder, being written).
-import { UserError, type EngineSession, type MethodContext } from '../types';
-import type { DatasetRunResult } from './resultTypes';
+// Dataset runs: filter to prompts the model gets right, group by token length, run macro or micro knockouts in chunks,
+// aggregate per window start (mean diff%, Student-t 95% CI, accuracy), checkpoint to <out>.partial.json, --resume.
+//
+// Determinism: the chunks (prompts of one token length, `chunkSize` at a time, in selection order) are fixed by the
+// inputs before any work, and the partial file is written only at chunk boundaries; a resumed run recomputes exactly
+// the chunks that were not done, with the same batch composition, so its final file equals an uninterrupted run's
+// (except `timing` and `provenance.createdAt`, which is kept from the first start).
+import * as fs from 'node:fs';
+import { CancelledError, UserError, type EngineSession, type MethodContext } from '../types';
+import {
+  RESULTS_SCHEMA_VERSION,
+  type AggregateCurve,
+  type AggregateWindow,
+  type DatasetAggregate,
+  type DatasetRunResult,
+  type PromptRecord,
+  type SkippedPrompt,
+  type SourceSetName,
+} from './resultTypes';
+import { loadDataset, sampleItems, type DatasetItem } from '../datasets/index';
+import { assertParentFolderExists, writeJsonAtomic } from '../util/atomicFile';
+import { hashConfig } from '../util/hash';
+import { meanCI } from '../util/stats';
+import { DEFAULT_SETS, parseSets, subjectHasFirst, type PromptPositions } from './positions';
+import { cleanForward, diffPct, runVariants, type Variant } from './runner';
+import { checkWindows, defaultWindow, DEFAULT_MACRO_WINDOW, DEFAULT_MICRO_WINDOW, preparePrompt, provenance, startsFor, targetInfo } from './common';
+import { macroVariants, macroWindows } from './macro';
+import { microGrid, microVariants } from './micro';
+import { TOOL_VERSION } from '../version';
 
 export interface DatasetRunParams {
+  /** dataset file (JSON) */
   dataset: string;
   experiment: 'macro' | 'micro';
+  /** window sizes (macro: several allowed; micro: exactly one). Default macro [9], micro [5] (clipped to the depth). */
   windows?: number[];
+  /** macro source sets (default subject, relation, last) */
   sets?: string[];
   limit?: number;
   seed?: number;
+  /** keep only prompts whose clean top-1 is the target (default true; CLI --no-filter turns it off) */
   filter?: boolean;
   split?: boolean;
+  /** results file; its folder must exist */
   out: string;
   resume?: boolean;
+  /** most variants per backend call */
   maxBatch?: number;
+  /** prompts per chunk (checkpoint granularity), default 8 */
   chunkSize?: number;
 }
 
-export async function runDataset(_session: EngineSession, _params: DatasetRunParams, _ctx?: MethodContext): Promise<DatasetRunResult> {
-  throw new UserError('runDataset is not implemented yet');
+/** Micro aggregate categories (documented in docs/results-schema.md). */
+export const MICRO_CATEGORIES = ['first', 'subject', 'subject-last', 'relation', 'last'] as const;
+
+interface Prepared {
+  item: DatasetItem;
+  ids: Int32Array;
+  pos: PromptPositions;
+  targetId: number;
 }
+
+interface Chunk {
+  id: number;
+  n: number;
+  members: Prepared[];
+}
+
+export function partialPath(out: string): string {
+  return out + '.partial.json';
+}
+
+function aggregateCurve(values: number[][], top1: number[][]): AggregateCurve {
+  // values[prompt][start]
+  const S = values.length ? values[0].length : 0;
+  const c: AggregateCurve = { mean: [], ciLow: [], ciHigh: [], accuracy: [], n: [] };
+  for (let s = 0; s < S; s++) {
+    const xs = values.map((v) => v[s]);
+    const ci = meanCI(xs);
+    c.mean.push(ci.mean);
+    c.ciLow.push(ci.low);
+    c.ciHigh.push(ci.high);
+    const acc = top1.map((t) => t[s]);
+    c.accuracy.push(acc.length ? acc.reduce((a, b) => a + b, 0) / acc.length : NaN);
+    c.n.push(xs.length);
+  }
+  return c;
+}
+
+function meanOver(rows: number[][], idx: number[]): number[] {
+  const S = rows[0]?.length ?? 0;
+  const out = new Array(S).fill(0);
+  for (const i of idx) for (let s = 0; s < S; s++) out[s] += rows[i][s];
+  return out.map((x) => x / idx.length);
+}
+
+/** Aggregates prompt records per window start. Exported for tests. */
+export function aggregateRecords(records: PromptRecord[], experiment: 'macro' | 'micro', windows: number[], sets: SourceSetName[], nLayer: number): AggregateWindow[] {
+  if (experiment === 'macro') {
+    return windows.map((k, wi) => {
+      const curves: Record<SourceSetName, AggregateCurve> = {};
+      for (const s of sets) {
+        const vals = records.map((r) => r.windows![wi].curves[s].diffPct);
+        const t1 = records.map((r) => r.windows![wi].curves[s].top1.map((b) => (b ? 1 : 0)));
+        curves[s] = aggregateCurve(vals, t1);
+      }
+      return { window: k, starts: startsFor(k, nLayer), curves };
+    });
+  }
+  const k = windows[0];
+  const curves: Record<SourceSetName, AggregateCurve> = {};
+  for (const cat of MICRO_CATEGORIES) {
+    const vals: number[][] = [];
+    const t1: number[][] = [];
+    for (const r of records) {
+      const m = r.micro!;
+      const n = m.diffPct.length;
+      const subj = m.subjectPositions ?? [];
+      const sset = new Set(subj);
+      let idx: number[];
+      if (cat === 'first') idx = [0];
+      else if (cat === 'last') idx = [n - 1];
+      else if (cat === 'subject') idx = subj;
+      else if (cat === 'subject-last') idx = subj.length ? [subj[subj.length - 1]] : [];
+      else idx = Array.from({ length: n - 1 }, (_, i) => i).filter((i) => !sset.has(i));
+      if (idx.length === 0) continue;
+      vals.push(meanOver(m.diffPct, idx));
+      const tops = (m.top1 ?? m.diffPct.map((row) => row.map(() => false))).map((row) => row.map((b) => (b ? 1 : 0)));
+      t1.push(meanOver(tops, idx));
+    }
+    curves[cat] = vals.length ? aggregateCurve(vals, t1) : { mean: [], ciLow: [], ciHigh: [], accuracy: [], n: [] };
+  }
+  return [{ window: k, starts: startsFor(k, nLayer), curves }];
+}
+
+function aggregateAll(records: PromptRecord[], experiment: 'macro' | 'micro', windows: number[], sets: SourceSetName[], nLayer: number, split: boolean): DatasetAggregate {
+  const agg: DatasetAggregate = { windows: aggregateRecords(records, experiment, windows, sets, nLayer) };
+  if (split) {
+    const yes = records.filter((r) => r.subjectHasFirst);
+    const no = records.filter((r) => !r.subjectHasFirst);
+    agg.split = {
+      subjectHasFirst: aggregateRecords(yes, experiment, windows, sets, nLayer),
+      subjectLacksFirst: aggregateRecords(no, experiment, windows, sets, nLayer),
+      counts: { subjectHasFirst: yes.length, subjectLacksFirst: no.length },
+    };
+  }
+  return agg;
+}
+
+/** Replaces NaN / ±Infinity by null so the file is plain JSON (documented). */
+function jsonSafe<T>(v: T): T {
+  return JSON.parse(JSON.stringify(v, (_k, x) => (typeof x === 'number' && !Number.isFinite(x) ? null : x))) as T;
+}
+
+export async function runDataset(session: EngineSession, params: DatasetRunParams, ctx?: MethodContext): Promise<DatasetRunResult> {
+  const t0 = Date.now();
+  const L = session.backend.config.nLayer;
+  const experiment = params.experiment;
+  if (experiment !== 'macro' && experiment !== 'micro') throw new UserError(`--experiment must be macro or micro, got '${String(experiment)}'`);
+  if (typeof params.out !== 'string' || params.out === '') throw new UserError('missing results file (--out FILE)');
+  assertParentFolderExists(params.out, 'results file');
+  const dflt = experiment === 'macro' ? DEFAULT_MACRO_WINDOW : DEFAULT_MICRO_WINDOW;
+  const windows = checkWindows(params.windows && params.windows.length ? params.windows : [defaultWindow(dflt, L)], L);
+  if (experiment === 'micro' && windows.length !== 1) throw new UserError(`the micro experiment takes one window size, got ${windows.join(',')}`);
+  const sets: SourceSetName[] = experiment === 'macro' ? (params.sets && params.sets.length ? parseSets(params.sets.join(',')) : DEFAULT_SETS.slice()) : [];
+  for (const s of sets) if (s.startsWith('custom:') || s.startsWith('pos:')) throw new UserError(`custom source set '${s}' is not supported in dataset runs (prompts differ in length)`);
+  const filter = params.filter !== false;
+  const split = params.split === true;
+  const chunkSize = params.chunkSize ?? 8;
+  if (!Number.isInteger(chunkSize) || chunkSize < 1) throw new UserError(`chunk size must be a positive integer, got ${chunkSize}`);
+  if (params.limit !== undefined && (!Number.isInteger(params.limit) || params.limit < 1)) throw new UserError(`--limit must be a positive integer, got ${params.limit}`);
+  const ppath = partialPath(params.out);
+  let partial: DatasetRunResult | undefined;
+  if (params.resume) {
+    if (!fs.existsSync(ppath)) throw new UserError(`nothing to resume: '${ppath}' does not exist`);
+    try {
+      partial = JSON.parse(fs.readFileSync(ppath, 'utf8')) as DatasetRunResult;
+    } catch (e) {
+      throw new UserError(`partial results '${ppath}' cannot be read: ${(e as Error).message}`);
+    }
+    if (partial.kind !== 'dataset-run' || partial.status !== 'partial' || !partial.resume)
+      throw new UserError(`'${ppath}' is not a partial results file of a dataset run`);
+  }
+
+  const ds = loadDataset(params.dataset);
+  const settings: DatasetRunResult['settings'] = { windows, sets, filterCorrect: filter, limit: params.limit, seed: params.seed, split };
+  const configHash = hashConfig({
+    tool: TOOL_VERSION,
+    model: session.identity.hash,
+    ep: session.backend.ep,
+    computeDType: session.computeDType,
+    dataset: ds.sha256,
+    experiment,
+    settings,
+    chunkSize,
+    maxBatch: params.maxBatch ?? null,
+  });
+  if (partial && partial.configHash !== configHash)
+    throw new UserError(`cannot resume from '${ppath}': it was made with a different model, dataset or settings (config hash differs)`);
+
+  // prepare every selected row
+  const selected = sampleItems(ds.items, params.limit, params.seed);
+  const prepSkipped: SkippedPrompt[] = ds.skipped.map((s) => ({ index: s.index, prompt: s.prompt, reason: s.reason }));
+  const prepared: Prepared[] = [];
+  for (const item of selected) {
+    try {
+      const p = preparePrompt(session, item.prompt, item.subject, item.target);
+      prepared.push({ item, ids: Int32Array.from(p.enc.ids), pos: p.pos!, targetId: p.targetId! });
+    } catch (e) {
+      if (!(e instanceof UserError)) throw e;
+      prepSkipped.push({ index: item.index, prompt: item.prompt, reason: e.message });
+    }
+  }
+  // fixed chunks: group by token length (in order of first appearance), chunkSize prompts each
+  const groups = new Map<number, Prepared[]>();
+  for (const p of prepared) {
+    const g = groups.get(p.ids.length);
+    if (g) g.push(p);
+    else groups.set(p.ids.length, [p]);
+  }
+  const chunks: Chunk[] = [];
+  for (const [n, members] of groups) for (let i = 0; i < members.length; i += chunkSize) chunks.push({ id: chunks.length, n, members: members.slice(i, i + chunkSize) });
+
+  const doneChunks = new Set<number>(partial?.resume?.doneChunks ?? []);
+  const records: PromptRecord[] = partial ? partial.prompts.slice() : [];
+  const runSkipped: SkippedPrompt[] = partial ? partial.skipped.filter((s) => s.reason.startsWith('filtered:')) : [];
+  const createdAt = partial?.provenance.createdAt ?? new Date().toISOString();
+  const total = prepared.length;
+  let done = 0;
+  for (const c of chunks) if (doneChunks.has(c.id)) done += c.members.length;
+  const doneAtStart = done;
+  const sessionStart = Date.now();
+  const tok = session.tokenizer;
+
+  const build = (status: 'complete' | 'partial'): DatasetRunResult => {
+    const prompts = records.slice().sort((a, b) => a.index - b.index);
+    const skipped = [...prepSkipped, ...runSkipped].sort((a, b) => a.index - b.index);
+    const filteredOut = runSkipped.length;
+    const r: DatasetRunResult = {
+      kind: 'dataset-run',
+      schemaVersion: RESULTS_SCHEMA_VERSION,
+      provenance: provenance(session, createdAt),
+      experiment,
+      dataset: { file: ds.file, sha256: ds.sha256, format: ds.format, rows: ds.rows },
+      settings,
+      status,
+      prompts,
+      skipped,
+      aggregate: aggregateAll(prompts, experiment, windows, sets, L, split),
+      configHash,
+      counts: { selected: selected.length, measured: prompts.length, skipped: skipped.length, filteredOut },
+    };
+    if (status === 'partial') r.resume = { chunkSize, doneChunks: Array.from(doneChunks).sort((a, b) => a - b), totalChunks: chunks.length };
+    const secs = (Date.now() - t0) / 1000;
+    r.timing = { seconds: secs, promptsPerSecond: secs > 0 ? (done - doneAtStart) / ((Date.now() - sessionStart) / 1000 || 1) : 0, resumed: !!partial };
+    return jsonSafe(r);
+  };
+
+  const report = () => {
+    const el = (Date.now() - sessionStart) / 1000;
+    const rate = el > 0 && done > doneAtStart ? (done - doneAtStart) / el : undefined;
+    ctx?.progress({ done, total, rate, etaSeconds: rate ? (total - done) / rate : undefined, message: 'prompts' });
+  };
+  report();
+
+  for (const chunk of chunks) {
+    if (doneChunks.has(chunk.id)) continue;
+    if (ctx?.cancelled()) throw new CancelledError();
+    const opts = { ctx, maxBatch: params.maxBatch };
+    const clean = await cleanForward(
+      session.backend,
+      chunk.members.map((m) => ({ ids: m.ids, target: m.targetId })),
+      opts,
+    );
+    const kept: number[] = [];
+    chunk.members.forEach((m, i) => {
+      if (!filter || clean.top1[i] === m.targetId) kept.push(i);
+      else
+        runSkipped.push({
+          index: m.item.index,
+          prompt: m.item.prompt,
+          reason: `filtered: clean top-1 '${tok.decode([clean.top1[i]])}' is not the target '${tok.decode([m.targetId])}'`,
+        });
+    });
+    const variants: Variant[] = [];
+    const offsets: number[] = [];
+    for (const i of kept) {
+      offsets.push(variants.length);
+      if (experiment === 'macro') variants.push(...macroVariants(i, chunk.members[i].pos, windows, sets, L).variants);
+      else variants.push(...microVariants(i, chunk.n, windows[0], L));
+    }
+    const results = variants.length ? await runVariants(session.backend, clean, variants, opts) : [];
+    kept.forEach((i, ki) => {
+      const m = chunk.members[i];
+      const baseProb = clean.baseProbs[i];
+      const rec: PromptRecord = {
+        index: m.item.index,
+        prompt: m.item.prompt,
+        subject: m.item.subject,
+        target: targetInfo(session, m.targetId),
+        baseProb,
+        subjectHasFirst: subjectHasFirst(m.pos),
+        tokenCount: chunk.n,
+      };
+      if (experiment === 'macro') rec.windows = macroWindows(windows, sets, L, baseProb, results, offsets[ki]);
+      else {
+        const g = microGrid(chunk.n, windows[0], L, baseProb, results, offsets[ki]);
+        rec.micro = {
+          window: windows[0],
+          starts: g.starts,
+          diffPct: g.diffPct,
+          tokens: Array.from(m.ids, (id) => tok.decode([id])),
+          top1: g.top1,
+          subjectPositions: m.pos.subject,
+        };
+      }
+      records.push(rec);
+    });
+    doneChunks.add(chunk.id);
+    done += chunk.members.length;
+    if (done < total) writeJsonAtomic(ppath, build('partial'));
+    report();
+  }
+  const final = build('complete');
+  writeJsonAtomic(params.out, final);
+  try {
+    fs.unlinkSync(ppath);
+  } catch {
+    /* none */
+  }
+  return final;
+}
+
+/** diff% helper re-exported for the CLI summaries */
+export { diffPct };

@@ -158,6 +158,8 @@ export interface DatasetRunResult {
   counts?: { selected: number; measured: number; skipped: number; filteredOut: number };
   /** wall-clock figures; NOT deterministic, excluded from reproducibility comparisons (optional extra) */
   timing?: { seconds: number; promptsPerSecond: number; resumed: boolean };
+  /** only in `<out>.partial.json` (status 'partial'): what --resume needs (optional extra) */
+  resume?: { chunkSize: number; doneChunks: number[]; totalChunks: number };
 }
 
 export type AnyResult = TraceResult | MicroResult | DatasetRunResult;

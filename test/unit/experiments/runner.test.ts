@@ -1,0 +1,65 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { cleanForward, runKnockouts, runVariants, runVariantsNaive, type Variant } from '../../../src/engine/experiments/runner';
+import { CancelledError } from '../../../src/engine/types';
+import { CountingBackend, makeCtx, makeFixture } from './fixtures';
+
+function randomVariants(P: number, n: number, L: number, count: number, seed: number): Variant[] {
+  let s = seed;
+  const rnd = () => ((s = (s * 1103515245 + 12345) >>> 0) / 4294967296);
+  const out: Variant[] = [];
+  for (let i = 0; i < count; i++) {
+    const size = 1 + Math.floor(rnd() * L);
+    const start = Math.floor(rnd() * (L - size + 1));
+    const blocked = Array.from({ length: n }, (_, c) => c).filter(() => rnd() < 0.4);
+    out.push({ prompt: Math.floor(rnd() * P), start, size, blocked });
+  }
+  return out;
+}
+
+for (const shape of [
+  { dModel: 16, nLayer: 5, headdim: 8, dState: 8, nGroups: 1, seed: 3 },
+  { dModel: 24, nLayer: 7, headdim: 12, dState: 4, nGroups: 2, seed: 7 },
+]) {
+  test(`fast runner equals the naive runner on a random model (${JSON.stringify(shape)})`, async () => {
+    const fx = await makeFixture(shape);
+    const L = fx.ckpt.config.nLayer;
+    const n = 6;
+    const prompts = [0, 1, 2].map((p) => ({ ids: Int32Array.from({ length: n }, (_, i) => (7 * i + 13 * p + 5) % 90) }));
+    const variants = randomVariants(prompts.length, n, L, 40, shape.seed);
+    variants.push({ prompt: 0, start: 0, size: L, blocked: [] }, { ...variants[0] });
+    const counting = new CountingBackend(fx.ref);
+    const { clean, results } = await runKnockouts(counting, prompts, variants, { maxBatch: 7 });
+    assert.ok(counting.maxBatchSeen <= 7, 'batch cap respected');
+    const naive = await runVariantsNaive(fx.ref, prompts, clean.targets, variants);
+    for (let i = 0; i < variants.length; i++) {
+      assert.ok(Math.abs(results[i].prob - naive[i].prob) <= 1e-6 * Math.max(1, naive[i].prob), `variant ${i}: ${results[i].prob} vs ${naive[i].prob}`);
+      assert.equal(results[i].top1, naive[i].top1);
+    }
+    // the empty variant equals the clean run
+    assert.equal(results[variants.length - 2].prob, clean.baseProbs[0]);
+    // prefix reuse: fewer layer evaluations than the naive L per variant
+    const uniqueWork = variants.reduce((a, v) => a + (v.blocked.length ? L - v.start : 0), 0);
+    assert.ok(counting.layerItems <= uniqueWork + prompts.length * L);
+  });
+}
+
+test('runner checks cancellation between batches and throws CancelledError', async () => {
+  const fx = await makeFixture({ nLayer: 4, seed: 11 });
+  const prompts = [{ ids: Int32Array.from([1, 2, 3, 4, 5]) }];
+  const clean = await cleanForward(fx.ref, prompts);
+  const variants = randomVariants(1, 5, 4, 20, 5);
+  const ctx = makeCtx(3);
+  await assert.rejects(runVariants(fx.ref, clean, variants, { maxBatch: 2, ctx }), CancelledError);
+});
+
+test('runner reports progress in layer steps', async () => {
+  const fx = await makeFixture({ nLayer: 4, seed: 12 });
+  const prompts = [{ ids: Int32Array.from([1, 2, 3]) }];
+  const clean = await cleanForward(fx.ref, prompts);
+  const steps: [number, number][] = [];
+  await runVariants(fx.ref, clean, [{ prompt: 0, start: 1, size: 2, blocked: [0] }, { prompt: 0, start: 0, size: 1, blocked: [1, 2] }], {
+    onStep: (d, t) => steps.push([d, t]),
+  });
+  assert.deepEqual(steps[steps.length - 1], [7, 7]);
+});

@@ -1,0 +1,38 @@
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ensureOnnxCache } from '../../../src/engine/onnx/cache';
+import { OrtBackend } from '../../../src/engine/runtime/ortBackend';
+import { UserError } from '../../../src/engine/types';
+import { memCheckpoint } from '../reference/memCheckpoint';
+
+const tmp = mkdtempSync(join(tmpdir(), 'me-ort-'));
+after(() => rmSync(tmp, { recursive: true, force: true }));
+const ck = memCheckpoint({ nLayer: 1 });
+const { dir, manifest } = ensureOnnxCache(ck, { root: tmp });
+
+test('auto falls back cleanly and quickly to an EP that works, and reports it', async () => {
+  const t0 = Date.now();
+  const b = await OrtBackend.open(ck, dir, manifest, { ep: 'auto' });
+  assert.ok(['cuda', 'webgpu', 'cpu'].includes(b.ep));
+  assert.ok(Date.now() - t0 < 20000);
+  const h = await b.embed(Int32Array.from([1, 2, 3]), 1, 3);
+  const o = await b.layer(0, h, 1, 3);
+  assert.equal(o.hidden.length, 3 * ck.config.dModel);
+  assert.equal(o.attention, undefined);
+  await b.dispose();
+});
+
+test('an explicit EP that is unavailable is a UserError with install help (no fallback)', async (t) => {
+  if (process.env.MAMBA_EXPLAIN_HAS_CUDA) return t.skip('CUDA available');
+  await assert.rejects(OrtBackend.open(ck, dir, manifest, { ep: 'cuda' }), (e: Error) => e instanceof UserError && /CUDA 12/.test(e.message) && /cuDNN 9/.test(e.message) && /onnxruntime-node-install/.test(e.message));
+});
+
+test('bad shapes are rejected before reaching ORT', async () => {
+  const b = await OrtBackend.open(ck, dir, manifest, { ep: 'cpu' });
+  await assert.rejects(b.layer(0, new Float32Array(5), 1, 3), RangeError);
+  await assert.rejects(b.embed(Int32Array.from([9999]), 1, 1), RangeError);
+  await b.dispose();
+});

@@ -165,3 +165,11 @@ export function directProb64(ref: ReferenceBackend, ids: number[], target: numbe
   const t = target ?? arg;
   return { prob: Math.exp(logits[t] - max) / sum, target: t };
 }
+
+/** ORT CPU backend of a fixture (ONNX cache in a temp folder). */
+export async function ortBackendFor(fx: Fixture): Promise<ModelBackend> {
+  const { ensureOnnxCache } = await import('../../../src/engine/onnx/cache');
+  const { OrtBackend } = await import('../../../src/engine/runtime/ortBackend');
+  const { dir, manifest } = ensureOnnxCache(fx.ckpt, { root: tmpDir('onnx') });
+  return OrtBackend.open(fx.ckpt, dir, manifest, { ep: 'cpu', threads: 1 });
+}

@@ -1,0 +1,128 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { partialPath, runDataset } from '../../../src/engine/experiments/dataset';
+import { runTrace } from '../../../src/engine/experiments/macro';
+import { CancelledError, UserError } from '../../../src/engine/types';
+import type { DatasetRunResult as DRR } from '../../../src/engine/experiments/resultTypes';
+import { makeCtx, makeFixture, makeSession, tmpDir } from './fixtures';
+
+
+const SUBJECTS = ['Danielle Darrieux', 'Paris', 'Apple', 'Big Ben', 'Toyota Corolla', 'Mount Fuji', 'Edwin Hubble', 'Nile'];
+const RELATIONS = ['The mother tongue of {} is', '{} is located in', '{} was founded in', 'The capital city of {} is', '{} works in the field of'];
+
+function writeDataset(dir: string, rows = 20): string {
+  const data = [];
+  for (let i = 0; i < rows; i++) {
+    const s = SUBJECTS[i % SUBJECTS.length];
+    const r = RELATIONS[i % RELATIONS.length];
+    data.push({ prompt: r.replace('{}', s), subject: ' ' + s, target_true: i % 3 === 0 ? { str: ' French' } : ' English', target_false: ' x', relation: r, relation_id: 'P' + i });
+  }
+  data.push({ prompt: 'broken row', subject: 'nothere', target_true: ' x' });
+  const f = path.join(dir, 'ds.json');
+  fs.writeFileSync(f, JSON.stringify(data));
+  return f;
+}
+
+const strip = (r: DRR) => ({ ...r, timing: undefined, provenance: { ...r.provenance, createdAt: '' } });
+
+test('dataset run (macro, no filter, split): records equal single-prompt traces; aggregate; atomic file; no partial left', async () => {
+  const fx = await makeFixture({ nLayer: 4, seed: 31 });
+  const session = makeSession(fx.ref, fx.ckpt);
+  const dir = tmpDir('run');
+  const ds = writeDataset(dir, 10);
+  const out = path.join(dir, 'res.json');
+  const ctx = makeCtx();
+  const res = await runDataset(session, { dataset: ds, experiment: 'macro', windows: [2, 3], filter: false, split: true, out, chunkSize: 3 }, ctx);
+  assert.equal(res.status, 'complete');
+  assert.equal(res.prompts.length, 10);
+  assert.equal(res.skipped.length, 1);
+  assert.match(res.skipped[0].reason, /subject 'nothere' not found/);
+  assert.deepEqual(JSON.parse(fs.readFileSync(out, 'utf8')), res);
+  assert.equal(fs.existsSync(partialPath(out)), false);
+  assert.deepEqual(fs.readdirSync(dir).sort(), ['ds.json', 'res.json']);
+  // progress in prompts
+  const last = ctx.events[ctx.events.length - 1];
+  assert.deepEqual([last.done, last.total], [10, 10]);
+  // each record equals the single-prompt trace
+  const rec = res.prompts[4];
+  const tr = await runTrace(session, { prompt: rec.prompt, subject: rec.subject, target: ' English', windows: [2, 3] });
+  assert.equal(tr.target.id, rec.target.id);
+  for (let w = 0; w < 2; w++)
+    for (const s of ['subject', 'relation', 'last'])
+      rec.windows![w].curves[s].diffPct.forEach((d, i) => assert.ok(Math.abs(d - tr.windows[w].curves[s].diffPct[i]) < 1e-9));
+  // aggregate = mean over prompts
+  const agg = res.aggregate.windows[0].curves.subject;
+  const m0 = res.prompts.reduce((a, p) => a + p.windows![0].curves.subject.diffPct[0], 0) / 10;
+  assert.ok(Math.abs(agg.mean[0] - m0) < 1e-9);
+  assert.ok(agg.ciLow[0] <= agg.mean[0] && agg.mean[0] <= agg.ciHigh[0]);
+  assert.equal(agg.n[0], 10);
+  assert.ok(res.aggregate.split);
+  assert.equal(res.aggregate.split!.counts.subjectHasFirst + res.aggregate.split!.counts.subjectLacksFirst, 10);
+  assert.match(res.configHash!, /^[0-9a-f]{64}$/);
+  assert.match(res.dataset.sha256, /^[0-9a-f]{64}$/);
+});
+
+test('dataset run filter keeps only prompts whose clean top-1 is the target', async () => {
+  const fx = await makeFixture({ nLayer: 3, seed: 32 });
+  const session = makeSession(fx.ref, fx.ckpt);
+  const dir = tmpDir('run');
+  const ds = writeDataset(dir, 12);
+  const res = await runDataset(session, { dataset: ds, experiment: 'micro', windows: [2], out: path.join(dir, 'r.json') });
+  for (const p of res.prompts) assert.ok(p.micro && p.micro.diffPct.length === p.tokenCount);
+  const filtered = res.skipped.filter((s) => s.reason.startsWith('filtered:'));
+  assert.equal(res.prompts.length + filtered.length, 12);
+  assert.ok(filtered.length > 0, 'a random model gets most targets wrong');
+  for (const f of filtered) assert.match(f.reason, /^filtered: clean top-1 '.*' is not the target ' (French|English)'$/);
+  assert.deepEqual(Object.keys(res.aggregate.windows[0].curves).sort(), ['first', 'last', 'relation', 'subject', 'subject-last']);
+});
+
+test('interrupted run: no results file, partial checkpoint present, --resume gives the same results', async () => {
+  const fx = await makeFixture({ nLayer: 4, seed: 33 });
+  const session = makeSession(fx.ref, fx.ckpt);
+  const dir = tmpDir('run');
+  const ds = writeDataset(dir, 16);
+  const params = { dataset: ds, experiment: 'macro' as const, windows: [2], filter: false, limit: 14, seed: 9, chunkSize: 2 };
+  const full = await runDataset(session, { ...params, out: path.join(dir, 'full.json') });
+  const out = path.join(dir, 'cut.json');
+  // cancel after a few prompts
+  const ctx = makeCtx();
+  let n = 0;
+  ctx.cancelled = () => ctx.events.length > 0 && ctx.events[ctx.events.length - 1].done >= 5 && ++n > 0;
+  await assert.rejects(runDataset(session, { ...params, out }, ctx), CancelledError);
+  assert.equal(fs.existsSync(out), false, 'no results file after an interrupted run');
+  const partial = JSON.parse(fs.readFileSync(partialPath(out), 'utf8')) as DRR;
+  assert.equal(partial.status, 'partial');
+  assert.ok(partial.prompts.length >= 5 && partial.prompts.length < 14);
+  assert.equal(fs.readdirSync(dir).filter((f) => f.endsWith('.tmp')).length, 0, 'no temp files left');
+  const resumed = await runDataset(session, { ...params, out, resume: true });
+  assert.equal(fs.existsSync(partialPath(out)), false);
+  assert.deepEqual(strip(resumed), strip(full));
+  assert.deepEqual(strip(JSON.parse(fs.readFileSync(out, 'utf8'))), strip(full));
+  assert.equal(resumed.timing!.resumed, true);
+  // a different setting refuses to resume
+  await runDataset(session, { ...params, out }, (() => {
+    const c = makeCtx();
+    c.cancelled = () => c.events.length > 1;
+    return c;
+  })()).catch(() => undefined);
+  await assert.rejects(runDataset(session, { ...params, windows: [3], out, resume: true }), /config hash differs/);
+});
+
+test('dataset run bad input: missing output folder (before any work), bad dataset, window > layers, resume without partial', async () => {
+  const fx = await makeFixture({ nLayer: 4, seed: 34 });
+  const session = makeSession(fx.ref, fx.ckpt);
+  const dir = tmpDir('run');
+  const ds = writeDataset(dir, 4);
+  const isUser = (re: RegExp) => (e: unknown) => e instanceof UserError && re.test(e.message);
+  await assert.rejects(
+    runDataset(session, { dataset: path.join(dir, 'nope.json'), experiment: 'macro', out: path.join(dir, 'missing', 'r.json') }),
+    isUser(/results file '.*r\.json': folder '.*missing' does not exist/),
+  );
+  fs.writeFileSync(path.join(dir, 'bad.json'), 'not json');
+  await assert.rejects(runDataset(session, { dataset: path.join(dir, 'bad.json'), experiment: 'macro', out: path.join(dir, 'r.json') }), isUser(/is not valid JSON/));
+  await assert.rejects(runDataset(session, { dataset: ds, experiment: 'macro', windows: [9], out: path.join(dir, 'r.json') }), isUser(/^window 9 is larger than the model's 4 layers$/));
+  await assert.rejects(runDataset(session, { dataset: ds, experiment: 'macro', out: path.join(dir, 'r.json'), resume: true }), isUser(/nothing to resume/));
+  assert.deepEqual(fs.readdirSync(dir).sort(), ['bad.json', 'ds.json']);
+});

@@ -2,6 +2,7 @@
 // with deterministic seeded values of realistic scale, so activations stay finite and outputs non-degenerate.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import * as zlib from 'node:zlib';
 import { DType } from '../../src/engine/types';
 import { bf16ToF32, f16ToF32, f32ToHalfBits } from '../../src/engine/checkpoint/dtype';
 
@@ -256,7 +257,255 @@ export async function writeRandomCheckpoint(dir: string, opts: RandomCheckpointO
   return { dir, configJson, paddedVocabSize: rows, tensors, weightFiles };
 }
 
-/** Writes a PyTorch zip checkpoint (torch.save layout). */
-export function writeTorchBin(_file: string, _tensors: TensorToWrite[]): void {
-  throw new Error('writeTorchBin: not implemented yet');
+// ---------------------------------------------------------------- PyTorch zip + pickle writer
+
+/** Emits pickle opcodes (protocol 2, like torch.save), memoizing globals like CPython's pickler. */
+export class PickleWriter {
+  private readonly parts: Buffer[] = [];
+  private memoNext = 0;
+  private readonly globals = new Map<string, number>();
+
+  raw(...bytes: number[]): this {
+    this.parts.push(Buffer.from(bytes));
+    return this;
+  }
+  proto(v = 2): this {
+    return this.raw(0x80, v);
+  }
+  put(): this {
+    const k = this.memoNext++;
+    if (k < 256) return this.raw(0x71, k);
+    const b = Buffer.alloc(5);
+    b[0] = 0x72;
+    b.writeUInt32LE(k, 1);
+    this.parts.push(b);
+    return this;
+  }
+  global(module: string, name: string): this {
+    const key = `${module}.${name}`;
+    const m = this.globals.get(key);
+    if (m !== undefined) return m < 256 ? this.raw(0x68, m) : this.longGet(m);
+    this.parts.push(Buffer.from(`c${module}\n${name}\n`, 'latin1'));
+    this.globals.set(key, this.memoNext);
+    return this.put();
+  }
+  private longGet(k: number): this {
+    const b = Buffer.alloc(5);
+    b[0] = 0x6a;
+    b.writeUInt32LE(k, 1);
+    this.parts.push(b);
+    return this;
+  }
+  str(s: string): this {
+    const b = Buffer.from(s, 'utf8');
+    const h = Buffer.alloc(5);
+    h[0] = 0x58;
+    h.writeUInt32LE(b.length, 1);
+    this.parts.push(h, b);
+    return this.put();
+  }
+  int(v: number): this {
+    if (v >= 0 && v < 256) return this.raw(0x4b, v);
+    if (v >= 0 && v < 65536) return this.raw(0x4d, v & 0xff, v >> 8);
+    if (v >= -(2 ** 31) && v < 2 ** 31) {
+      const b = Buffer.alloc(5);
+      b[0] = 0x4a;
+      b.writeInt32LE(v, 1);
+      this.parts.push(b);
+      return this;
+    }
+    // LONG1, little-endian two's complement
+    let x = BigInt(v);
+    const bytes: number[] = [];
+    do {
+      bytes.push(Number(x & 0xffn));
+      x >>= 8n;
+    } while (!(x === 0n && (bytes[bytes.length - 1] & 0x80) === 0) && !(x === -1n && (bytes[bytes.length - 1] & 0x80) !== 0));
+    return this.raw(0x8a, bytes.length, ...bytes);
+  }
+  intTuple(v: number[]): this {
+    if (v.length === 0) return this.raw(0x29);
+    if (v.length <= 3) {
+      v.forEach((x) => this.int(x));
+      return this.raw(0x84 + v.length).put();
+    }
+    this.raw(0x28);
+    v.forEach((x) => this.int(x));
+    return this.raw(0x74).put();
+  }
+  mark(): this {
+    return this.raw(0x28);
+  }
+  tuple(): this {
+    return this.raw(0x74).put();
+  }
+  reduce(): this {
+    return this.raw(0x52).put();
+  }
+  stop(): Buffer {
+    this.raw(0x2e);
+    return Buffer.concat(this.parts);
+  }
+}
+
+export interface ZipMember {
+  name: string;
+  data: Buffer;
+}
+
+/** Writes a zip of stored members, each aligned to 64 bytes like torch.save; zip64 records when asked. */
+export function writeZip(file: string, members: ZipMember[], opts: { zip64?: boolean } = {}): void {
+  const chunks: Buffer[] = [];
+  const central: Buffer[] = [];
+  let off = 0;
+  const z64 = !!opts.zip64;
+  for (const m of members) {
+    const name = Buffer.from(m.name, 'utf8');
+    const crc = zlib.crc32(m.data);
+    const z64Extra = Buffer.alloc(z64 ? 20 : 0);
+    if (z64) {
+      z64Extra.writeUInt16LE(1, 0);
+      z64Extra.writeUInt16LE(16, 2);
+      z64Extra.writeBigUInt64LE(BigInt(m.data.length), 4);
+      z64Extra.writeBigUInt64LE(BigInt(m.data.length), 12);
+    }
+    let padLen = (64 - ((off + 30 + name.length + z64Extra.length + 4) % 64)) % 64;
+    const pad = Buffer.alloc(4 + padLen, 0x5a);
+    pad.writeUInt16LE(0x4246, 0); // 'FB' padding field, as torch writes it
+    pad.writeUInt16LE(padLen, 2);
+    const local = Buffer.alloc(30);
+    local.writeUInt32LE(0x04034b50, 0);
+    local.writeUInt16LE(z64 ? 45 : 20, 4);
+    local.writeUInt16LE(0, 6);
+    local.writeUInt16LE(0, 8);
+    local.writeUInt32LE(crc, 14);
+    local.writeUInt32LE(z64 ? 0xffffffff : m.data.length, 18);
+    local.writeUInt32LE(z64 ? 0xffffffff : m.data.length, 22);
+    local.writeUInt16LE(name.length, 26);
+    local.writeUInt16LE(z64Extra.length + pad.length, 28);
+    const localOff = off;
+    chunks.push(local, name, z64Extra, pad, m.data);
+    off += 30 + name.length + z64Extra.length + pad.length + m.data.length;
+
+    const cx = Buffer.alloc(z64 ? 28 : 0);
+    if (z64) {
+      cx.writeUInt16LE(1, 0);
+      cx.writeUInt16LE(24, 2);
+      cx.writeBigUInt64LE(BigInt(m.data.length), 4);
+      cx.writeBigUInt64LE(BigInt(m.data.length), 12);
+      cx.writeBigUInt64LE(BigInt(localOff), 20);
+    }
+    const c = Buffer.alloc(46);
+    c.writeUInt32LE(0x02014b50, 0);
+    c.writeUInt16LE(z64 ? 45 : 20, 4);
+    c.writeUInt16LE(z64 ? 45 : 20, 6);
+    c.writeUInt32LE(crc, 16);
+    c.writeUInt32LE(z64 ? 0xffffffff : m.data.length, 20);
+    c.writeUInt32LE(z64 ? 0xffffffff : m.data.length, 24);
+    c.writeUInt16LE(name.length, 28);
+    c.writeUInt16LE(cx.length, 30);
+    c.writeUInt32LE(z64 ? 0xffffffff : localOff, 42);
+    central.push(c, name, cx);
+    padLen = 0;
+  }
+  const cd = Buffer.concat(central);
+  const cdOff = off;
+  chunks.push(cd);
+  off += cd.length;
+  if (z64) {
+    const e64 = Buffer.alloc(56);
+    e64.writeUInt32LE(0x06064b50, 0);
+    e64.writeBigUInt64LE(44n, 4);
+    e64.writeUInt16LE(45, 12);
+    e64.writeUInt16LE(45, 14);
+    e64.writeBigUInt64LE(BigInt(members.length), 24);
+    e64.writeBigUInt64LE(BigInt(members.length), 32);
+    e64.writeBigUInt64LE(BigInt(cd.length), 40);
+    e64.writeBigUInt64LE(BigInt(cdOff), 48);
+    const loc = Buffer.alloc(20);
+    loc.writeUInt32LE(0x07064b50, 0);
+    loc.writeBigUInt64LE(BigInt(off), 8);
+    loc.writeUInt32LE(1, 16);
+    chunks.push(e64, loc);
+  }
+  const eocd = Buffer.alloc(22);
+  eocd.writeUInt32LE(0x06054b50, 0);
+  eocd.writeUInt16LE(z64 ? 0xffff : members.length, 8);
+  eocd.writeUInt16LE(z64 ? 0xffff : members.length, 10);
+  eocd.writeUInt32LE(z64 ? 0xffffffff : cd.length, 12);
+  eocd.writeUInt32LE(z64 ? 0xffffffff : cdOff, 16);
+  chunks.push(eocd);
+  fs.writeFileSync(file, Buffer.concat(chunks));
+}
+
+export interface TorchBinOptions {
+  /** zip folder name (torch uses the file's stem, e.g. 'pytorch_model' or 'archive') */
+  prefix?: string;
+  /** write zip64 records */
+  zip64?: boolean;
+  /** put all tensors of a dtype into one storage, at increasing storage offsets */
+  shareStorage?: boolean;
+  /** wrap every tensor in torch._utils._rebuild_parameter */
+  parameters?: boolean;
+  /** override the stride written for these keys (to test the contiguity check) */
+  strides?: Record<string, number[]>;
+}
+
+const STORAGE_CLASS: Record<string, string> = { float32: 'FloatStorage', float16: 'HalfStorage', bfloat16: 'BFloat16Storage' };
+const RAW_STORAGE: Record<string, [string, number]> = { I64: ['LongStorage', 8], F64: ['DoubleStorage', 8], I32: ['IntStorage', 4] };
+
+/** Writes a PyTorch zip checkpoint in torch.save's layout: <prefix>/data.pkl, <prefix>/data/<n>, byteorder, version. */
+export function writeTorchBin(file: string, tensors: TensorToWrite[], opts: TorchBinOptions = {}): void {
+  const prefix = opts.prefix ?? 'pytorch_model';
+  const storages: { key: string; cls: string; bytes: Buffer[]; numel: number; bpe: number }[] = [];
+  const placed: { t: TensorToWrite; storage: (typeof storages)[number]; offset: number }[] = [];
+  for (const t of tensors) {
+    const { bytes } = toBytes(t);
+    const [cls, bpe] = 'bytes' in t ? (RAW_STORAGE[t.rawDType] ?? ['ByteStorage', 1]) : [STORAGE_CLASS[t.dtype], t.dtype === 'float32' ? 4 : 2];
+    let s = opts.shareStorage ? storages.find((x) => x.cls === cls) : undefined;
+    if (!s) {
+      s = { key: String(storages.length), cls, bytes: [], numel: 0, bpe };
+      storages.push(s);
+    }
+    placed.push({ t, storage: s, offset: s.numel });
+    s.bytes.push(bytes);
+    s.numel += bytes.length / bpe;
+  }
+  const w = new PickleWriter().proto(2);
+  w.global('collections', 'OrderedDict').raw(0x29).reduce();
+  w.mark();
+  for (const { t, storage, offset } of placed) {
+    w.str(t.key);
+    if (opts.parameters) w.global('torch._utils', '_rebuild_parameter');
+    w.global('torch._utils', '_rebuild_tensor_v2');
+    w.mark();
+    w.mark().str('storage').global('torch', storage.cls).str(storage.key).str('cpu').int(storage.numel).tuple();
+    w.raw(0x51); // BINPERSID
+    w.int(offset);
+    w.intTuple(t.shape);
+    const stride: number[] = [];
+    let acc = 1;
+    for (let i = t.shape.length - 1; i >= 0; i--) {
+      stride.unshift(acc);
+      acc *= t.shape[i];
+    }
+    w.intTuple(opts.strides?.[t.key] ?? stride);
+    w.raw(0x89); // NEWFALSE
+    w.global('collections', 'OrderedDict').raw(0x29).reduce();
+    w.tuple().reduce();
+    if (opts.parameters) w.raw(0x89).global('collections', 'OrderedDict').raw(0x29).reduce().raw(0x87).put().reduce();
+  }
+  w.raw(0x75); // SETITEMS
+  // state: {'_metadata': OrderedDict({'': {'version': 1}})}, applied with BUILD, as torch writes it
+  w.raw(0x7d).put().str('_metadata').global('collections', 'OrderedDict').raw(0x29).reduce();
+  w.str('').raw(0x7d).put().str('version').int(1).raw(0x73).raw(0x73); // SETITEM, SETITEM
+  w.raw(0x73).raw(0x62); // SETITEM into state dict, BUILD
+  const members: ZipMember[] = [
+    { name: `${prefix}/data.pkl`, data: w.stop() },
+    { name: `${prefix}/byteorder`, data: Buffer.from('little') },
+  ];
+  for (const s of storages) members.push({ name: `${prefix}/data/${s.key}`, data: Buffer.concat(s.bytes) });
+  members.push({ name: `${prefix}/version`, data: Buffer.from('3\n') });
+  members.push({ name: `${prefix}/.data/serialization_id`, data: Buffer.from('0123456789') });
+  writeZip(file, members, { zip64: opts.zip64 });
 }

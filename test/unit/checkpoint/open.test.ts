@@ -39,11 +39,13 @@ async function roundTrip(opts: Partial<RandomCheckpointOptions>) {
   }
 }
 
-for (const format of ['hf', 'state-spaces'] as const) {
-  for (const dtype of ['float32', 'float16', 'bfloat16'] as const) {
-    test(`safetensors round trip: ${format} ${dtype}`, async () => {
-      await roundTrip({ format, dtype });
-    });
+for (const weights of ['safetensors', 'sharded', 'bin'] as const) {
+  for (const format of ['hf', 'state-spaces'] as const) {
+    for (const dtype of ['float32', 'float16', 'bfloat16'] as const) {
+      test(`round trip: ${weights} ${format} ${dtype}`, async () => {
+        await roundTrip({ format, dtype, weights, seed: n + 10 });
+      });
+    }
   }
 }
 

@@ -1,4 +1,11 @@
 // Registry of CLI commands. One line per command.
 import type { Command } from '../command';
+import { traceCommand } from './trace';
+import { microCommand } from './micro';
+import { runCommand } from './run';
 
-export const commands: Command[] = [];
+export const commands: Command[] = [
+  traceCommand,
+  microCommand,
+  runCommand,
+];

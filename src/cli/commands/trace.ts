@@ -1,0 +1,116 @@
+// `mamba-explain trace`: macro attention-knockout curves for one prompt (SPEC §3), run in the engine worker.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { Command, CommandIO } from '../command';
+import type { Options } from '../args';
+import { EngineClient } from '../../engine/runtime/client';
+import { parseEp } from '../../engine/engine';
+import { UserError, type ProgressEvent } from '../../engine/types';
+import type { TraceResult } from '../../engine/experiments/resultTypes';
+import { parseSets } from '../../engine/experiments/positions';
+import { renderTrace } from '../../engine/experiments/render';
+import type { TraceParams } from '../../engine/experiments/macro';
+
+/** Options every knockout command shares. */
+export const ENGINE_OPTIONS = ['model', 'ep', 'tokenizer', 'backend', 'max-batch'];
+
+/** The package's demo model: models/demo beside dist/ (bundle) or at the repository root (tsx). */
+export function defaultModelDir(): string {
+  const candidates = [path.join(__dirname, '..', 'models', 'demo'), path.join(__dirname, '..', '..', '..', 'models', 'demo'), path.join(__dirname, '..', '..', 'models', 'demo')];
+  return candidates.find((c) => fs.existsSync(c)) ?? candidates[0];
+}
+
+export function modelDir(opts: Options): string {
+  return path.resolve(opts.string('model') ?? defaultModelDir());
+}
+
+/** stderr progress line: done/total, rate, ETA (rewritten in place on a TTY). */
+export function progressPrinter(io: CommandIO, unit: string): (p: ProgressEvent) => void {
+  let lastPrint = 0;
+  const tty = !!process.stderr.isTTY;
+  return (p) => {
+    const now = Date.now();
+    if (p.done < p.total && now - lastPrint < (tty ? 100 : 2000)) return;
+    lastPrint = now;
+    const rate = p.rate !== undefined ? `  ${p.rate.toFixed(p.rate < 10 ? 2 : 1)} ${unit}/s` : '';
+    const eta = p.etaSeconds !== undefined && p.done < p.total ? `  ETA ${formatSeconds(p.etaSeconds)}` : '';
+    const line = `${p.done}/${p.total} ${unit}${rate}${eta}`;
+    if (tty) process.stderr.write(`\r${line}\x1b[K${p.done >= p.total ? '\n' : ''}`);
+    else io.err(line);
+  };
+}
+
+export function formatSeconds(s: number): string {
+  if (!Number.isFinite(s)) return '?';
+  if (s < 60) return `${Math.round(s)}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m${String(Math.round(s % 60)).padStart(2, '0')}s`;
+  return `${Math.floor(s / 3600)}h${String(Math.round((s % 3600) / 60)).padStart(2, '0')}m`;
+}
+
+/** Starts the engine worker on --model, runs `fn`, always disposes the worker. */
+export async function withEngine<R>(opts: Options, io: CommandIO, fn: (client: EngineClient) => Promise<R>): Promise<R> {
+  const dir = modelDir(opts);
+  const backend = opts.string('backend');
+  if (backend !== undefined && backend !== 'ort' && backend !== 'reference') throw new UserError(`--backend must be ort or reference, got '${backend}'`);
+  const tok = opts.string('tokenizer');
+  const client = await EngineClient.start({
+    modelDir: dir,
+    ep: parseEp(opts.string('ep')),
+    tokenizerFile: tok ? path.resolve(tok) : undefined,
+    backend: backend as 'ort' | 'reference' | undefined,
+    onProgress: io.json ? undefined : progressPrinter(io, 'steps (opening model)'),
+  });
+  try {
+    return await fn(client);
+  } finally {
+    await client.dispose();
+  }
+}
+
+export function maxBatch(opts: Options): number | undefined {
+  const m = opts.int('max-batch');
+  if (m !== undefined && m < 1) throw new UserError(`--max-batch must be ≥ 1, got ${m}`);
+  return m;
+}
+
+/** JSON shape of `trace --json`: single window flattened; several windows under "windows". */
+export function traceJson(r: TraceResult): unknown {
+  const head = { target: r.target, baseProb: r.baseProb, subjectPositions: r.subjectPositions };
+  const wins = r.windows.map((w) => ({ ...head, window: w.window, starts: w.starts, curves: w.curves }));
+  if (wins.length === 1) return { ...r, ...wins[0], windows: wins };
+  return { ...r, windows: wins };
+}
+
+export const traceCommand: Command = {
+  name: 'trace',
+  summary: 'macro attention knockout: subject / relation / last curves for one prompt',
+  usage: [
+    'mamba-explain trace --model DIR --prompt TEXT --subject TEXT [--target TEXT] [--window K[,K…]]',
+    '                    [--sets subject,relation,last,first,all,custom:P+P…] [--ep auto|cpu|cuda|webgpu] [--json]',
+    '',
+    'Blocks the edges (last ← c) for every c of a source set, in every head of layers ℓ … ℓ+K−1, for each start ℓ = 0 … L−K,',
+    'and reports p′ of the target and diff% = (p′ − p)/p · 100.',
+    '  --target TEXT  the target word; a leading space is added when missing (\'Paris\' → \' Paris\'), its first token is the target.',
+    '                 Default: the model\'s clean top-1 prediction.',
+    '  --window K     window sizes (default 9, or the model depth when smaller). K larger than the layer count is an error.',
+    '  --model DIR    default: the bundled demo model (models/demo).',
+  ].join('\n'),
+  options: ['prompt', 'subject', 'target', 'window', 'sets', ...ENGINE_OPTIONS],
+  async run(opts, io) {
+    const params: TraceParams = {
+      prompt: opts.required('prompt'),
+      subject: opts.required('subject'),
+      target: opts.string('target'),
+      windows: opts.intList('window'),
+      sets: parseSets(opts.string('sets')),
+      maxBatch: maxBatch(opts),
+    };
+    const result = await withEngine(opts, io, (client) =>
+      client.call<TraceResult>('trace', params, { signal: io.signal, onProgress: io.json ? undefined : progressPrinter(io, 'layer steps') }),
+    );
+    if (!io.json) io.out(renderTrace(result));
+    return traceJson(result);
+  },
+};
+
+export default traceCommand;

@@ -1,0 +1,286 @@
+// Figure models built from results: the same model feeds chart.js / canvas in the webviews, the SVG
+// generator (exports) and the standalone report. PURE: no DOM.
+import type {
+  AggregateWindow, AnyResult, DatasetRunResult, MacroWindow, MicroResult, Provenance, TokenRole, TraceResult,
+} from '../../src/engine/experiments/resultTypes';
+import type { AttentionPayload } from '../../src/shared/protocol';
+import { divergingScale, seriesStyle, type ColorScale, type Theme } from './colors';
+
+export const X_LABEL = 'Window start layer';
+export const Y_LABEL = 'Change in target probability (%)';
+
+export interface LineSeries {
+  key: string;
+  label: string;
+  color: string;
+  dash?: number[];
+  y: number[];
+  band?: { low: number[]; high: number[] };
+}
+
+export interface LineChartSpec {
+  id: string;
+  title: string;
+  subtitle?: string;
+  xLabel: string;
+  yLabel: string;
+  x: number[];
+  series: LineSeries[];
+  zeroLine: boolean;
+}
+
+export interface HeatmapSpec {
+  id: string;
+  title: string;
+  subtitle?: string;
+  xLabel: string;
+  yLabel: string;
+  xTicks: string[];
+  yTicks: string[];
+  /** roles of the rows (token rows), used to colour the row labels */
+  yRoles?: TokenRole[];
+  /** values[row][col] */
+  values: number[][];
+  scale: ColorScale;
+  /** cells to outline, [row, col] */
+  outlined?: [number, number][];
+  /** number formatting of the legend */
+  percent?: boolean;
+}
+
+/** Visible token text: leading space shown as '␣' only when the token is just whitespace. */
+export function tokenLabel(text: string): string {
+  const t = text.replace(/\n/g, '⏎').replace(/\t/g, '⇥');
+  return t.trim().length === 0 ? t.replace(/ /g, '␣') : t.trim();
+}
+
+export function setOrder(names: string[]): string[] {
+  const rank = (n: string) => {
+    const i = ['subject', 'relation', 'last', 'first', 'all'].indexOf(n);
+    return i < 0 ? 100 : i;
+  };
+  return [...names].sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
+}
+
+export function traceChart(r: TraceResult, w: MacroWindow, theme: Theme): LineChartSpec {
+  const names = setOrder(Object.keys(w.curves));
+  return {
+    id: `macro-k${w.window}`,
+    title: `Attention knockout, window k = ${w.window}`,
+    subtitle: `Target ${JSON.stringify(r.target.text)}, p = ${formatProb(r.baseProb)}`,
+    xLabel: X_LABEL,
+    yLabel: Y_LABEL,
+    x: w.starts,
+    series: names.map((n, i) => ({ key: n, ...seriesStyle(n, theme, i), y: w.curves[n].diffPct })),
+    zeroLine: true,
+  };
+}
+
+export type SplitGroup = 'all' | 'subjectHasFirst' | 'subjectLacksFirst';
+export const SPLIT_LABEL: Record<SplitGroup, string> = {
+  all: 'All prompts',
+  subjectHasFirst: 'Subject contains the first token',
+  subjectLacksFirst: 'Subject does not contain the first token',
+};
+
+export function datasetWindows(r: DatasetRunResult, group: SplitGroup): AggregateWindow[] {
+  if (group === 'all' || !r.aggregate.split) return r.aggregate.windows;
+  return r.aggregate.split[group];
+}
+
+export function datasetCount(r: DatasetRunResult, group: SplitGroup): number {
+  if (group !== 'all' && r.aggregate.split) return r.aggregate.split.counts[group];
+  return r.prompts.length;
+}
+
+export function datasetChart(r: DatasetRunResult, w: AggregateWindow, theme: Theme, group: SplitGroup = 'all'): LineChartSpec {
+  const names = setOrder(Object.keys(w.curves));
+  const n = datasetCount(r, group);
+  return {
+    id: `dataset-k${w.window}${group === 'all' ? '' : '-' + group}`,
+    title: `Mean knockout effect, window k = ${w.window}`,
+    subtitle: `${SPLIT_LABEL[group]} (n = ${n}); shaded: 95% CI`,
+    xLabel: X_LABEL,
+    yLabel: Y_LABEL,
+    x: w.starts,
+    series: names.map((s, i) => ({
+      key: s,
+      ...seriesStyle(s, theme, i),
+      y: w.curves[s].mean,
+      band: { low: w.curves[s].ciLow, high: w.curves[s].ciHigh },
+    })),
+    zeroLine: true,
+  };
+}
+
+export function maxAbs(values: number[][]): number {
+  let m = 0;
+  for (const row of values) for (const v of row) if (Number.isFinite(v)) m = Math.max(m, Math.abs(v));
+  return m;
+}
+
+export function microHeatmap(r: Pick<MicroResult, 'window' | 'starts' | 'diffPct' | 'tokens'> & { target?: MicroResult['target'] }, theme: Theme, id = `micro-k${r.window}`): HeatmapSpec {
+  return {
+    id,
+    title: `Blocking last ← position, window k = ${r.window}`,
+    subtitle: r.target ? `Target ${JSON.stringify(r.target.text)}` : undefined,
+    xLabel: X_LABEL,
+    yLabel: 'Blocked position',
+    xTicks: r.starts.map(String),
+    yTicks: r.tokens.map((t, i) => `${i}: ${tokenLabel(t.text)}`),
+    yRoles: r.tokens.map((t) => t.role),
+    values: r.diffPct,
+    scale: divergingScale(theme, maxAbs(r.diffPct), Y_LABEL),
+    percent: true,
+  };
+}
+
+// ------------------------------------------------------------------ attention matrices
+
+export type Aggregation = 'mean' | 'max' | `head:${number}`;
+export type ScaleMode = 'signed' | 'abs' | 'row';
+
+export function aggregateHeads(heads: number[][][], agg: Aggregation): number[][] {
+  if (heads.length === 0) return [];
+  if (agg.startsWith('head:')) {
+    const h = Number(agg.slice(5));
+    return heads[Math.min(heads.length - 1, Math.max(0, h))];
+  }
+  const n = heads[0].length;
+  const out: number[][] = [];
+  for (let i = 0; i < n; i++) {
+    const row: number[] = [];
+    for (let j = 0; j < heads[0][i].length; j++) {
+      let acc = agg === 'max' ? -Infinity : 0;
+      for (const hm of heads) acc = agg === 'max' ? Math.max(acc, hm[i][j]) : acc + hm[i][j];
+      row.push(agg === 'max' ? acc : acc / heads.length);
+    }
+    out.push(row);
+  }
+  return out;
+}
+
+/** Applies a scale mode: returns the displayed values and the colour scale. j > i (non-causal) cells are NaN. */
+export function scaleMatrix(m: number[][], mode: ScaleMode, theme: Theme): { values: number[][]; scale: ColorScale } {
+  const causal = (i: number, j: number) => j <= i;
+  if (mode === 'signed') {
+    const values = m.map((row, i) => row.map((v, j) => (causal(i, j) ? v : NaN)));
+    return { values, scale: divergingScale(theme, maxAbs(values), 'Attention M[i, j] (signed)') };
+  }
+  if (mode === 'abs') {
+    const values = m.map((row, i) => row.map((v, j) => (causal(i, j) ? Math.abs(v) : NaN)));
+    let lo = Infinity;
+    let hi = -Infinity;
+    for (const row of values) for (const v of row) if (Number.isFinite(v)) { lo = Math.min(lo, v); hi = Math.max(hi, v); }
+    if (!Number.isFinite(lo)) { lo = 0; hi = 1; }
+    return { values, scale: { kind: 'sequential', min: lo, max: hi > lo ? hi : lo + 1, stops: [theme.background, theme.blue], label: '|M[i, j]| (min–max)' } };
+  }
+  const values = m.map((row, i) => {
+    const s = row.reduce((a, v, j) => (causal(i, j) ? a + Math.abs(v) : a), 0);
+    return row.map((v, j) => (causal(i, j) ? (s > 0 ? Math.abs(v) / s : 0) : NaN));
+  });
+  return { values, scale: { kind: 'sequential', min: 0, max: Math.max(1e-12, Math.max(...values.flat().filter(Number.isFinite))), stops: [theme.background, theme.blue], label: '|M[i, j]| / Σⱼ|M[i, j]| (row-normalised)' } };
+}
+
+export function aggregationLabel(agg: Aggregation): string {
+  return agg === 'mean' ? 'mean over heads' : agg === 'max' ? 'max over heads' : `head ${agg.slice(5)}`;
+}
+
+export function attentionHeatmap(p: AttentionPayload, agg: Aggregation, mode: ScaleMode, theme: Theme): HeatmapSpec {
+  const { values, scale } = scaleMatrix(aggregateHeads(p.heads, agg), mode, theme);
+  const labels = p.tokens.map((t, i) => `${i}: ${tokenLabel(t.text)}`);
+  const blocked = p.blocked && p.blocked.layers.includes(p.layer) ? p.blocked.edges : undefined;
+  return {
+    id: `attention-L${p.layer}-${agg.replace(':', '')}-${mode}`,
+    title: `Attention, layer ${p.layer} of ${p.nLayers} (${aggregationLabel(agg)})`,
+    subtitle: blocked ? `Outlined: ${blocked.length} knocked-out edge(s)` : undefined,
+    xLabel: 'Source position j (attended to)',
+    yLabel: 'Target position i (attending)',
+    xTicks: labels,
+    yTicks: labels,
+    yRoles: p.tokens.map((t) => t.role),
+    values,
+    scale,
+    outlined: blocked,
+  };
+}
+
+// ------------------------------------------------------------------ formatting + provenance
+
+export function formatProb(p: number): string {
+  if (!Number.isFinite(p)) return String(p);
+  return p >= 0.001 ? p.toFixed(4) : p.toExponential(2);
+}
+
+export function formatPct(v: number, digits = 1): string {
+  if (!Number.isFinite(v)) return String(v);
+  return `${v > 0 ? '+' : ''}${v.toFixed(digits)}%`;
+}
+
+export type ProvenanceEntries = [string, string][];
+
+function provBase(p: Provenance): ProvenanceEntries {
+  return [
+    ['tool', `${p.tool.name} ${p.tool.version}`],
+    ['model', p.model.path],
+    ['model hash', p.model.hash],
+    ['model format', `${p.model.format}, d_model ${p.model.dModel}, ${p.model.nLayer} layers, ${p.model.storedDType}`],
+    ['tokenizer', `${p.model.tokenizer.file} (sha256 ${p.model.tokenizer.sha256})`],
+    ['provider', p.ep],
+    ['compute dtype', p.computeDType],
+    ['created', p.createdAt],
+  ];
+}
+
+/** Provenance of a result as ordered key/value pairs (SVG metadata, CSV comments, JSON, report). */
+export function provenanceOf(r: AnyResult): ProvenanceEntries {
+  const out = provBase(r.provenance);
+  if (r.kind === 'trace') {
+    out.push(['experiment', 'macro (trace)'], ['windows', r.windows.map((w) => w.window).join(', ')], ['prompt', r.prompt], ['subject', r.subject], ['target', `${JSON.stringify(r.target.text)} (id ${r.target.id})`], ['base probability', String(r.baseProb)]);
+  } else if (r.kind === 'micro') {
+    out.push(['experiment', 'micro'], ['windows', String(r.window)], ['prompt', r.prompt]);
+    if (r.subject !== undefined) out.push(['subject', r.subject]);
+    out.push(['target', `${JSON.stringify(r.target.text)} (id ${r.target.id})`], ['base probability', String(r.baseProb)]);
+  } else {
+    out.push(
+      ['experiment', `${r.experiment} (dataset run, ${r.status})`],
+      ['windows', r.settings.windows.join(', ')],
+      ['source sets', r.settings.sets.join(', ')],
+      ['dataset', `${r.dataset.file} (${r.dataset.format}, ${r.dataset.rows} rows, sha256 ${r.dataset.sha256})`],
+      ['prompts used', String(r.prompts.length)],
+      ['prompts skipped', String(r.skipped.length)],
+      ['filter correct', String(r.settings.filterCorrect)],
+    );
+    if (r.settings.limit !== undefined) out.push(['limit', String(r.settings.limit)]);
+    if (r.settings.seed !== undefined) out.push(['seed', String(r.settings.seed)]);
+  }
+  return out;
+}
+
+export function provenanceOfAttention(p: AttentionPayload, toolVersion?: string): ProvenanceEntries {
+  const out: ProvenanceEntries = [];
+  if (toolVersion) out.push(['tool', `mamba-explain ${toolVersion}`]);
+  if (p.model) out.push(['model', p.model.path], ['model hash', p.model.hash]);
+  out.push(['prompt', p.prompt], ['layer', `${p.layer} of ${p.nLayers}`], ['heads', String(p.heads.length)]);
+  if (p.blocked) out.push(['knockout', `${p.blocked.edges.length} edge(s) in layers ${p.blocked.layers.join(', ')}`]);
+  return out;
+}
+
+/** One short line for figure captions. */
+export function provenanceCaption(entries: ProvenanceEntries): string {
+  const get = (k: string) => entries.find((e) => e[0] === k)?.[1];
+  const parts: string[] = [];
+  const tool = get('tool');
+  if (tool) parts.push(tool);
+  const model = get('model');
+  if (model) parts.push(`model ${model}${get('model hash') ? ` (${get('model hash')!.slice(0, 12)})` : ''}`);
+  const ep = get('provider');
+  if (ep) parts.push(`provider ${ep}`);
+  const w = get('windows');
+  if (w) parts.push(`k = ${w}`);
+  const ds = get('dataset');
+  if (ds) parts.push(`dataset ${ds.split(' (')[0]}`);
+  const prompt = get('prompt');
+  if (prompt && !ds) parts.push(`prompt ${JSON.stringify(prompt.length > 60 ? prompt.slice(0, 57) + '…' : prompt)}`);
+  return parts.join(' · ');
+}

@@ -1,0 +1,259 @@
+// SVG generator for the curves and heatmaps. PURE (strings only, no DOM): runs in the webviews and in
+// Node (the standalone report). Figures carry their provenance as <metadata> (JSON), <desc> and a caption.
+import { mix, roleColor, scaleColor, withAlpha, type Theme } from './colors';
+import type { HeatmapSpec, LineChartSpec, ProvenanceEntries } from './figures';
+import { provenanceCaption } from './figures';
+
+export function escapeXml(s: string): string {
+  return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' })[c] as string)
+    // characters not allowed in XML 1.0
+    .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/g, '\ufffd');
+}
+
+const n2 = (v: number) => (Math.round(v * 100) / 100).toString();
+
+/** "Nice" axis ticks covering [lo, hi]. */
+export function niceTicks(lo: number, hi: number, count = 6): number[] {
+  if (!Number.isFinite(lo) || !Number.isFinite(hi)) return [0];
+  if (hi === lo) {
+    hi = lo + 1;
+    lo = lo - 1;
+  }
+  const span = hi - lo;
+  const raw = span / Math.max(1, count);
+  const mag = 10 ** Math.floor(Math.log10(raw));
+  const norm = raw / mag;
+  const step = (norm < 1.5 ? 1 : norm < 3 ? 2 : norm < 7 ? 5 : 10) * mag;
+  const start = Math.floor(lo / step) * step;
+  const end = Math.ceil(hi / step) * step;
+  const out: number[] = [];
+  for (let v = start; v <= end + step * 1e-9; v += step) out.push(Math.abs(v) < step * 1e-9 ? 0 : Number(v.toPrecision(12)));
+  return out;
+}
+
+function fmtTick(v: number): string {
+  if (v === 0) return '0';
+  const a = Math.abs(v);
+  if (a >= 1000 || a < 0.01) return v.toExponential(1);
+  return Number(v.toPrecision(4)).toString();
+}
+
+export interface SvgOptions {
+  theme: Theme;
+  provenance?: ProvenanceEntries;
+  width?: number;
+  height?: number;
+  /** series keys to leave out (legend toggles) */
+  hidden?: string[];
+  /** adds a background rectangle (default true) */
+  background?: boolean;
+}
+
+function header(width: number, height: number, title: string, desc: string, prov: ProvenanceEntries | undefined, theme: Theme, bg: boolean): string {
+  const meta = prov ? `<metadata id="provenance"><![CDATA[${JSON.stringify(Object.fromEntries(prov)).replace(/</g, '\\u003c').replace(/>/g, '\\u003e').replace(/&/g, '\\u0026')}]]></metadata>` : '';
+  return (
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" role="img" aria-labelledby="t d" font-family="${escapeXml(theme.fontFamily)}">` +
+    `<title id="t">${escapeXml(title)}</title><desc id="d">${escapeXml(desc)}</desc>${meta}` +
+    (bg ? `<rect x="0" y="0" width="${width}" height="${height}" fill="${theme.background}"/>` : '')
+  );
+}
+
+function captionEl(prov: ProvenanceEntries | undefined, x: number, y: number, maxWidth: number, theme: Theme): string {
+  if (!prov || prov.length === 0) return '';
+  let text = provenanceCaption(prov);
+  const maxChars = Math.floor(maxWidth / 5.2);
+  if (text.length > maxChars) text = text.slice(0, maxChars - 1) + '…';
+  return `<text class="caption" x="${x}" y="${y}" font-size="9" fill="${theme.muted}">${escapeXml(text)}</text>`;
+}
+
+function describeProv(prov: ProvenanceEntries | undefined): string {
+  return prov ? ' Provenance: ' + prov.map(([k, v]) => `${k}: ${v}`).join('; ') + '.' : '';
+}
+
+/** Text summary of a line chart (aria-label / <desc>). */
+export function summarizeLineChart(spec: LineChartSpec, hidden: string[] = []): string {
+  const parts = spec.series
+    .filter((s) => !hidden.includes(s.key))
+    .map((s) => {
+      let mi = 0;
+      s.y.forEach((v, i) => {
+        if (Number.isFinite(v) && (!Number.isFinite(s.y[mi]) || v < s.y[mi])) mi = i;
+      });
+      const v = s.y[mi];
+      return `${s.label}: minimum ${Number.isFinite(v) ? v.toFixed(1) : 'n/a'}% at layer ${spec.x[mi]}`;
+    });
+  return `${spec.title}. Line chart of ${spec.yLabel.toLowerCase()} against ${spec.xLabel.toLowerCase()} (${spec.x[0]}–${spec.x[spec.x.length - 1]}), ${parts.length} line(s). ${parts.join('; ')}.`;
+}
+
+export function lineChartSvg(spec: LineChartSpec, o: SvgOptions): string {
+  const { theme } = o;
+  const W = o.width ?? 760;
+  const H = o.height ?? 460;
+  const hidden = o.hidden ?? [];
+  const series = spec.series.filter((s) => !hidden.includes(s.key));
+  const m = { l: 72, r: 150, t: spec.subtitle ? 58 : 42, b: o.provenance ? 74 : 58 };
+  const pw = W - m.l - m.r;
+  const ph = H - m.t - m.b;
+  // ranges
+  let ylo = spec.zeroLine ? 0 : Infinity;
+  let yhi = spec.zeroLine ? 0 : -Infinity;
+  for (const s of series) {
+    for (const arr of [s.y, s.band?.low ?? [], s.band?.high ?? []]) for (const v of arr) if (Number.isFinite(v)) { ylo = Math.min(ylo, v); yhi = Math.max(yhi, v); }
+  }
+  if (!Number.isFinite(ylo)) { ylo = -1; yhi = 1; }
+  const yt = niceTicks(ylo, yhi, 6);
+  const y0 = yt[0];
+  const y1 = yt[yt.length - 1];
+  const xs = spec.x;
+  const x0 = xs.length ? Math.min(...xs) : 0;
+  const x1 = xs.length ? Math.max(...xs) : 1;
+  const sx = (v: number) => m.l + (x1 === x0 ? pw / 2 : ((v - x0) / (x1 - x0)) * pw);
+  const sy = (v: number) => m.t + ph - ((v - y0) / (y1 - y0 || 1)) * ph;
+  const xt = xs.length <= 16 ? xs : niceTicks(x0, x1, 10).filter((v) => v >= x0 && v <= x1 && Number.isInteger(v));
+
+  const out: string[] = [];
+  out.push(header(W, H, spec.title, summarizeLineChart(spec, hidden) + describeProv(o.provenance), o.provenance, theme, o.background !== false));
+  out.push(`<text x="${m.l}" y="22" font-size="15" font-weight="600" fill="${theme.foreground}">${escapeXml(spec.title)}</text>`);
+  if (spec.subtitle) out.push(`<text x="${m.l}" y="40" font-size="11" fill="${theme.muted}">${escapeXml(spec.subtitle)}</text>`);
+  // grid + ticks
+  out.push(`<g class="grid" stroke="${theme.grid}" stroke-width="1">`);
+  for (const v of yt) out.push(`<line x1="${m.l}" x2="${m.l + pw}" y1="${n2(sy(v))}" y2="${n2(sy(v))}"/>`);
+  for (const v of xt) out.push(`<line x1="${n2(sx(v))}" x2="${n2(sx(v))}" y1="${m.t}" y2="${m.t + ph}" stroke-opacity="0.5"/>`);
+  out.push('</g>');
+  out.push(`<g class="ticks" font-size="11" fill="${theme.muted}">`);
+  for (const v of yt) out.push(`<text x="${m.l - 6}" y="${n2(sy(v) + 4)}" text-anchor="end">${fmtTick(v)}</text>`);
+  for (const v of xt) out.push(`<text x="${n2(sx(v))}" y="${m.t + ph + 16}" text-anchor="middle">${fmtTick(v)}</text>`);
+  out.push('</g>');
+  // axes
+  out.push(`<rect x="${m.l}" y="${m.t}" width="${pw}" height="${ph}" fill="none" stroke="${theme.muted}" stroke-width="1"/>`);
+  if (spec.zeroLine && y0 <= 0 && y1 >= 0) out.push(`<line class="zero" x1="${m.l}" x2="${m.l + pw}" y1="${n2(sy(0))}" y2="${n2(sy(0))}" stroke="${theme.foreground}" stroke-width="1.2" stroke-opacity="0.8"/>`);
+  out.push(`<text x="${m.l + pw / 2}" y="${m.t + ph + 38}" font-size="12" text-anchor="middle" fill="${theme.foreground}">${escapeXml(spec.xLabel)}</text>`);
+  out.push(`<text transform="translate(18 ${m.t + ph / 2}) rotate(-90)" font-size="12" text-anchor="middle" fill="${theme.foreground}">${escapeXml(spec.yLabel)}</text>`);
+  // bands
+  for (const s of series) {
+    if (!s.band) continue;
+    const up: string[] = [];
+    const down: string[] = [];
+    xs.forEach((x, i) => {
+      const hi = s.band!.high[i];
+      const lo = s.band!.low[i];
+      if (Number.isFinite(hi) && Number.isFinite(lo)) {
+        up.push(`${n2(sx(x))},${n2(sy(hi))}`);
+        down.unshift(`${n2(sx(x))},${n2(sy(lo))}`);
+      }
+    });
+    if (up.length) out.push(`<polygon class="band" data-series="${escapeXml(s.key)}" points="${up.concat(down).join(' ')}" fill="${s.color}" fill-opacity="0.18" stroke="none"/>`);
+  }
+  // lines
+  for (const s of series) {
+    const pts = xs.map((x, i) => (Number.isFinite(s.y[i]) ? `${n2(sx(x))},${n2(sy(s.y[i]))}` : '')).filter(Boolean);
+    const dash = s.dash ? ` stroke-dasharray="${s.dash.join(' ')}"` : '';
+    out.push(`<polyline class="series" data-series="${escapeXml(s.key)}" points="${pts.join(' ')}" fill="none" stroke="${s.color}" stroke-width="2"${dash} stroke-linejoin="round"/>`);
+    if (xs.length <= 40) for (const p of pts) { const [px, py] = p.split(','); out.push(`<circle cx="${px}" cy="${py}" r="2.2" fill="${s.color}"/>`); }
+  }
+  // legend
+  const lx = m.l + pw + 16;
+  out.push(`<g class="legend" font-size="12" fill="${theme.foreground}">`);
+  series.forEach((s, i) => {
+    const ly = m.t + 10 + i * 22;
+    const dash = s.dash ? ` stroke-dasharray="${s.dash.join(' ')}"` : '';
+    if (s.band) out.push(`<rect x="${lx}" y="${ly - 7}" width="28" height="14" fill="${s.color}" fill-opacity="0.18"/>`);
+    out.push(`<line x1="${lx}" x2="${lx + 28}" y1="${ly}" y2="${ly}" stroke="${s.color}" stroke-width="2"${dash}/>`);
+    out.push(`<text x="${lx + 34}" y="${ly + 4}">${escapeXml(s.label)}</text>`);
+  });
+  if (series.some((s) => s.band)) out.push(`<text x="${lx}" y="${m.t + 10 + series.length * 22 + 4}" font-size="10" fill="${theme.muted}">band: 95% CI</text>`);
+  out.push('</g>');
+  out.push(captionEl(o.provenance, 8, H - 8, W - 16, theme));
+  out.push('</svg>');
+  return out.join('');
+}
+
+function fmtLegend(v: number, percent?: boolean): string {
+  const s = fmtTick(v);
+  return percent ? `${v > 0 ? '+' : ''}${s}%` : s;
+}
+
+export function summarizeHeatmap(spec: HeatmapSpec): string {
+  let best = { v: NaN, r: 0, c: 0 };
+  spec.values.forEach((row, r) => row.forEach((v, c) => { if (Number.isFinite(v) && !(Math.abs(v) <= Math.abs(best.v))) best = { v, r, c }; }));
+  const strongest = Number.isFinite(best.v) ? ` Largest magnitude ${fmtLegend(best.v, spec.percent)} at ${spec.yTicks[best.r]} × ${spec.xTicks[best.c]}.` : '';
+  return `${spec.title}. Heatmap of ${spec.values.length} × ${spec.values[0]?.length ?? 0} cells (${spec.yLabel} by ${spec.xLabel}), colour: ${spec.scale.label}, range ${fmtLegend(spec.scale.min, spec.percent)} to ${fmtLegend(spec.scale.max, spec.percent)}.${strongest}`;
+}
+
+export function heatmapSvg(spec: HeatmapSpec, o: SvgOptions): string {
+  const { theme } = o;
+  const rows = spec.values.length;
+  const cols = spec.values[0]?.length ?? 0;
+  const longestY = Math.max(4, ...spec.yTicks.map((t) => t.length));
+  const longestX = Math.max(1, ...spec.xTicks.map((t) => t.length));
+  const rotateX = longestX > 3;
+  const m = { l: Math.min(220, 30 + longestY * 6.6), r: 110, t: spec.subtitle ? 58 : 42, b: (rotateX ? Math.min(160, 20 + longestX * 5.6) : 34) + 26 + (o.provenance ? 18 : 0) };
+  const cell = Math.max(10, Math.min(34, Math.floor(Math.min(((o.width ?? 760) - m.l - m.r) / Math.max(1, cols), 560 / Math.max(1, rows)))));
+  const pw = cell * cols;
+  const ph = cell * rows;
+  const W = Math.max(o.width ?? 0, m.l + pw + m.r, 420);
+  const H = m.t + ph + m.b;
+  const out: string[] = [];
+  out.push(header(W, H, spec.title, summarizeHeatmap(spec) + describeProv(o.provenance), o.provenance, theme, o.background !== false));
+  out.push(`<text x="8" y="22" font-size="15" font-weight="600" fill="${theme.foreground}">${escapeXml(spec.title)}</text>`);
+  if (spec.subtitle) out.push(`<text x="8" y="40" font-size="11" fill="${theme.muted}">${escapeXml(spec.subtitle)}</text>`);
+  out.push('<g class="cells" shape-rendering="crispEdges">');
+  const nan = mix(theme.background, theme.grid, 0.5);
+  for (let r = 0; r < rows; r++) {
+    for (let c = 0; c < cols; c++) {
+      const v = spec.values[r][c];
+      const fill = Number.isFinite(v) ? scaleColor(spec.scale, v) : nan;
+      out.push(`<rect x="${m.l + c * cell}" y="${m.t + r * cell}" width="${cell}" height="${cell}" fill="${fill}"><title>${escapeXml(`${spec.yTicks[r]} × ${spec.xTicks[c]}: ${Number.isFinite(v) ? fmtLegend(v, spec.percent) : 'n/a'}`)}</title></rect>`);
+    }
+  }
+  out.push('</g>');
+  out.push(`<rect x="${m.l}" y="${m.t}" width="${pw}" height="${ph}" fill="none" stroke="${theme.muted}"/>`);
+  for (const [r, c] of spec.outlined ?? []) {
+    if (r < rows && c < cols) out.push(`<rect class="blocked" x="${m.l + c * cell + 1}" y="${m.t + r * cell + 1}" width="${cell - 2}" height="${cell - 2}" fill="none" stroke="${theme.foreground}" stroke-width="2"/>`);
+  }
+  // y labels
+  const fs = Math.max(8, Math.min(12, cell - 2));
+  out.push(`<g class="ylabels" font-size="${fs}" text-anchor="end">`);
+  spec.yTicks.forEach((t, r) => {
+    const col = spec.yRoles ? roleColor(spec.yRoles[r], theme) : theme.foreground;
+    out.push(`<text x="${m.l - 6}" y="${n2(m.t + r * cell + cell / 2 + fs / 3)}" fill="${col}">${escapeXml(t)}</text>`);
+  });
+  out.push('</g>');
+  // x labels (thin them when dense)
+  const every = Math.max(1, Math.ceil(cols / 40));
+  out.push(`<g class="xlabels" font-size="${Math.min(11, fs)}" fill="${theme.muted}">`);
+  spec.xTicks.forEach((t, c) => {
+    if (c % every) return;
+    const x = m.l + c * cell + cell / 2;
+    const y = m.t + ph + 12;
+    out.push(rotateX ? `<text transform="translate(${n2(x + 3)} ${y - 4}) rotate(60)" text-anchor="start">${escapeXml(t)}</text>` : `<text x="${n2(x)}" y="${y + 2}" text-anchor="middle">${escapeXml(t)}</text>`);
+  });
+  out.push('</g>');
+  out.push(`<text x="${m.l + pw / 2}" y="${H - (o.provenance ? 26 : 8)}" font-size="12" text-anchor="middle" fill="${theme.foreground}">${escapeXml(spec.xLabel)}</text>`);
+  out.push(`<text transform="translate(14 ${m.t + ph / 2}) rotate(-90)" font-size="12" text-anchor="middle" fill="${theme.foreground}">${escapeXml(spec.yLabel)}</text>`);
+  // legend bar
+  const lx = m.l + pw + 24;
+  const lh = Math.max(80, Math.min(240, ph));
+  const gid = `g${Math.abs(hash(spec.id)).toString(36)}`;
+  const stops = Array.from({ length: 11 }, (_, i) => i / 10).map((t) => `<stop offset="${t}" stop-color="${scaleColor(spec.scale, spec.scale.max - t * (spec.scale.max - spec.scale.min))}"/>`);
+  out.push(`<defs><linearGradient id="${gid}" x1="0" y1="0" x2="0" y2="1">${stops.join('')}</linearGradient></defs>`);
+  out.push(`<rect class="legend-bar" x="${lx}" y="${m.t}" width="14" height="${lh}" fill="url(#${gid})" stroke="${theme.muted}"/>`);
+  out.push(`<g font-size="10" fill="${theme.muted}">`);
+  const lt = niceTicks(spec.scale.min, spec.scale.max, 5).filter((v) => v >= spec.scale.min - 1e-12 && v <= spec.scale.max + 1e-12);
+  for (const v of lt) {
+    const y = m.t + ((spec.scale.max - v) / (spec.scale.max - spec.scale.min || 1)) * lh;
+    out.push(`<line x1="${lx + 14}" x2="${lx + 18}" y1="${n2(y)}" y2="${n2(y)}" stroke="${theme.muted}"/><text x="${lx + 21}" y="${n2(y + 3)}">${escapeXml(fmtLegend(v, spec.percent))}</text>`);
+  }
+  out.push('</g>');
+  out.push(captionEl(o.provenance, 8, H - 8, W - 16, theme));
+  out.push('</svg>');
+  return out.join('');
+}
+
+function hash(s: string): number {
+  let h = 0;
+  for (let i = 0; i < s.length; i++) h = (Math.imul(h, 31) + s.charCodeAt(i)) | 0;
+  return h;
+}
+
+export { withAlpha };

@@ -3,8 +3,10 @@ import type { Command } from '../command';
 import { traceCommand } from './trace';
 import { microCommand } from './micro';
 import { runCommand } from './run';
+import { downloadCommand } from './download';
 
 export const commands: Command[] = [
+  downloadCommand,
   traceCommand,
   microCommand,
   runCommand,

@@ -8,7 +8,7 @@ import type { Checkpoint, Mamba2Config } from '../types';
 import { DataType, GraphBuilder, WeightsFile } from './graph';
 
 /** Bump whenever the graphs change: it is part of the cache key. */
-export const BUILDER_VERSION = 1;
+export const BUILDER_VERSION = 2;
 
 export type ComputeDType = 'float32' | 'float16';
 
@@ -82,11 +82,18 @@ function rmsNorm(g: GraphBuilder, x: string, eps: number, weight?: string): stri
   return weight ? g.n('Mul', [y, weight]) : y;
 }
 
-/** MatMul by a pre-transposed weight, in float16 when asked (inputs and outputs stay float32). */
-function matmul(g: GraphBuilder, x: string, w: string, dtype: ComputeDType): string {
-  if (dtype === 'float32') return g.n('MatMul', [x, w]);
-  const x16 = g.n('Cast', [x], { to: DataType.FLOAT16 });
-  return g.n('Cast', [g.n('MatMul', [x16, w])], { to: DataType.FLOAT });
+/**
+ * x · Wᵀ for a weight stored as in the checkpoint ([out, in], PyTorch Linear layout): Gemm with transB = 1, so the
+ * converter never transposes (it streams the checkpoint's rows straight into weights.bin). A 3-D x [b, n, in] is
+ * flattened to [b·n, in] and reshaped back to [b, n, out] (`lead` = Shape(x)[0:2]). In float16 when asked
+ * (inputs and outputs stay float32).
+ */
+function linear(g: GraphBuilder, x: string, w: string, inDim: number, outDim: number, dtype: ComputeDType, lead?: string): string {
+  const x2 = lead ? g.n('Reshape', [x, g.constI64([-1, inDim])]) : x;
+  let y: string;
+  if (dtype === 'float32') y = g.n('Gemm', [x2, w], { transB: 1 });
+  else y = g.n('Cast', [g.n('Gemm', [g.n('Cast', [x2], { to: DataType.FLOAT16 }), w], { transB: 1 })], { to: DataType.FLOAT });
+  return lead ? g.n('Reshape', [y, g.n('Concat', [lead, g.constI64([outDim])], { axis: 0 })]) : y;
 }
 
 /** Builds layer `i`'s graph, appending its weights to `wf`. Returns the encoded model. */
@@ -104,18 +111,19 @@ export function buildLayerGraph(ckpt: Checkpoint, i: number, wf: WeightsFile, dt
 
   // weights, streamed one by one into weights.bin
   const wNorm = addWeight(g, wf, `${p}norm.weight`, rd('norm.weight'), [d]);
-  const wIn = addWeight(g, wf, `${p}in_proj.weightT`, transpose2d(rd('mixer.in_proj.weight'), projDim, d), [d, projDim], dtype);
+  const wIn = addWeight(g, wf, `${p}in_proj.weight`, rd('mixer.in_proj.weight'), [projDim, d], dtype);
   const wConv = addWeight(g, wf, `${p}conv1d.weight`, rd('mixer.conv1d.weight'), [convDim, 1, K]);
   const bConv = addWeight(g, wf, `${p}conv1d.bias`, rd('mixer.conv1d.bias'), [convDim]);
   const dtBias = addWeight(g, wf, `${p}dt_bias`, rd('mixer.dt_bias'), [H]);
   const A = addWeight(g, wf, `${p}A`, rd('mixer.A_log').map((v) => -Math.exp(v)), [H]);
   const Dh = addWeight(g, wf, `${p}D`, rd('mixer.D'), [H, 1, 1]);
   const wGn = addWeight(g, wf, `${p}gated_norm.weight`, rd('mixer.norm.weight'), [dInner]);
-  const wOut = addWeight(g, wf, `${p}out_proj.weightT`, transpose2d(rd('mixer.out_proj.weight'), d, dInner), [dInner, d], dtype);
+  const wOut = addWeight(g, wf, `${p}out_proj.weight`, rd('mixer.out_proj.weight'), [d, dInner], dtype);
 
   // 1-2. u = RMSNorm(x)·w ; zxbcdt = u · in_projᵀ ; split z | xBC | dt
+  const lead = g.n('Slice', [g.n('Shape', [hidden]), g.constI64([0]), g.constI64([2])]); // [batch, seq]
   const u = rmsNorm(g, hidden, c.eps, wNorm);
-  const zxbcdt = matmul(g, u, wIn, dtype);
+  const zxbcdt = linear(g, u, wIn, d, projDim, dtype, lead);
   const [z, xBCraw, dt] = g.op('Split', [zxbcdt, g.constI64([dInner, convDim, H])], { axis: -1 }, 3);
 
   // 3. causal depthwise conv1d, left pad K-1, + bias ; SiLU
@@ -171,7 +179,7 @@ export function buildLayerGraph(ckpt: Checkpoint, i: number, wf: WeightsFile, dt
   gn = g.n('Mul', [gn, wGn]);
 
   // 10. residual
-  g.n('Add', [hidden, matmul(g, gn, wOut, dtype)], {}, 'hidden_out');
+  g.n('Add', [hidden, linear(g, gn, wOut, dInner, d, dtype, lead)], {}, 'hidden_out');
   g.output('hidden_out', DataType.FLOAT, ['batch', 'seq', d]);
   return g.encode(`Mamba-2 layer ${i} (SPEC §1), builder v${BUILDER_VERSION}, compute ${dtype}`);
 }
@@ -185,10 +193,19 @@ export function buildHeadGraph(ckpt: Checkpoint, wf: WeightsFile, dtype: Compute
   const wNorm = addWeight(g, wf, 'norm_f.weight', ckpt.readF32('norm_f.weight'), [d]);
   const untied = !c.tieEmbeddings && ckpt.tensorNames().includes('lm_head.weight');
   const headName = untied ? 'lm_head.weight' : 'embedding.weight';
-  const wHead = addWeight(g, wf, 'headT', transpose2d(ckpt.readF32(headName), V, d), [d, V], dtype);
+  // streamed in row blocks: never the whole [V, d] matrix in memory
+  const rowsPerBlock = Math.max(1, Math.floor((16 << 20) / d));
+  let where: { offset: number; length: number } | undefined;
+  for (let r = 0; r < V; r += rowsPerBlock) {
+    const block = ckpt.readRowsF32(headName, r, Math.min(rowsPerBlock, V - r));
+    const w = wf.append(bytesOf(dtype === 'float16' ? toF16(block) : block), r === 0 ? 64 : 1);
+    if (!where) where = w;
+    else where.length += w.length;
+  }
+  const wHead = g.external('head.weight', dtype === 'float16' ? DataType.FLOAT16 : DataType.FLOAT, [V, d], { location: wf.location, ...where! });
   const last = g.n('Squeeze', [g.n('Slice', [hidden, g.constI64([-1]), g.constI64([Number.MAX_SAFE_INTEGER]), g.constI64([1])]), g.constI64([1])]);
   const u = rmsNorm(g, last, c.eps, wNorm);
-  g.n('Identity', [matmul(g, u, wHead, dtype)], {}, 'logits');
+  g.n('Identity', [linear(g, u, wHead, d, V, dtype)], {}, 'logits');
   g.output('logits', DataType.FLOAT, ['batch', V]);
   return g.encode(`Mamba-2 head (norm_f + ${untied ? 'lm_head' : 'tied embedding'}), builder v${BUILDER_VERSION}, compute ${dtype}`);
 }

@@ -16,9 +16,9 @@ export class WeightsFile {
   constructor(readonly path: string, readonly location: string) {
     this.fd = openSync(path, 'w');
   }
-  /** Writes the bytes, returns where they went. */
-  append(bytes: Uint8Array): { offset: number; length: number } {
-    const pad = (64 - (this.pos % 64)) % 64;
+  /** Writes the bytes at the next multiple of `align` (64 by default; 1 continues a tensor), returns where they went. */
+  append(bytes: Uint8Array, align = 64): { offset: number; length: number } {
+    const pad = (align - (this.pos % align)) % align;
     if (pad) {
       writeSync(this.fd, Buffer.alloc(pad));
       this.pos += pad;

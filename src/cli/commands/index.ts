@@ -4,10 +4,12 @@ import { traceCommand } from './trace';
 import { microCommand } from './micro';
 import { runCommand } from './run';
 import { downloadCommand } from './download';
+import { demoCommand } from './demo';
 
 export const commands: Command[] = [
   downloadCommand,
   traceCommand,
   microCommand,
   runCommand,
+  demoCommand,
 ];

@@ -1,0 +1,143 @@
+// `mamba-explain demo` (what `npm run demo` runs): a knockout trace of one demo fact on the embedded demo model
+// (models/demo), knockout curves printed to the terminal and a standalone HTML report written to demo-report.html.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { Command } from '../command';
+import { EngineClient } from '../../engine/runtime/client';
+import { defaultModelDir, packageRoot, parseEp } from '../../engine/engine';
+import { UserError } from '../../engine/types';
+import type { TraceResult } from '../../engine/experiments/resultTypes';
+import type { TraceParams } from '../../engine/experiments/macro';
+import { renderTrace } from '../../engine/experiments/render';
+import { renderReportHtml } from '../../report/renderReport';
+import { resolveModelRef } from '../../engine/hub/index';
+import { progressPrinter } from './trace';
+
+export interface DemoFact {
+  prompt: string;
+  subject: string;
+  target?: string;
+}
+
+/** Used when examples/demo-prompts.json is absent. */
+export const BUILTIN_FACT: DemoFact = { prompt: 'The Eiffel Tower is located in the city of', subject: 'The Eiffel Tower', target: ' Paris' };
+
+function str(v: unknown): string | undefined {
+  if (typeof v === 'string') return v;
+  if (v && typeof v === 'object' && typeof (v as { str?: unknown }).str === 'string') return (v as { str: string }).str;
+  return undefined;
+}
+
+/** One entry of a prompts file: {prompt, subject, target?}, a '{}' template, or a COUNTERFACT record. */
+export function normalizeFact(entry: unknown): DemoFact | undefined {
+  if (!entry || typeof entry !== 'object') return undefined;
+  let e = entry as Record<string, unknown>;
+  if (e.requested_rewrite && typeof e.requested_rewrite === 'object') e = { ...(e.requested_rewrite as Record<string, unknown>), ...e };
+  const subject = str(e.subject);
+  let prompt = str(e.prompt) ?? str(e.text);
+  if (!subject || !prompt) return undefined;
+  if (prompt.includes('{}')) prompt = prompt.replace('{}', subject);
+  if (!prompt.includes(subject)) return undefined;
+  const target = str(e.target) ?? str(e.target_true) ?? str(e.answer) ?? str(e.attribute) ?? str(e.object);
+  return { prompt, subject, target };
+}
+
+/** Reads the facts of a prompts file (a JSON array, or an object with prompts/facts/examples/items). */
+export function loadDemoFacts(file: string): DemoFact[] {
+  let data: unknown;
+  try {
+    data = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new UserError(`cannot read demo prompts ${file}: ${(e as Error).message}`);
+  }
+  const obj = data as Record<string, unknown>;
+  const list = Array.isArray(data) ? data : [obj?.prompts, obj?.facts, obj?.examples, obj?.items].find(Array.isArray);
+  if (!Array.isArray(list)) throw new UserError(`demo prompts ${file} must be a JSON array of {prompt, subject, target} (or an object with a "prompts" array)`);
+  const facts = list.map(normalizeFact).filter((f): f is DemoFact => f !== undefined);
+  if (facts.length === 0) throw new UserError(`demo prompts ${file} holds no usable {prompt, subject, target} entry (the subject must occur in the prompt)`);
+  return facts;
+}
+
+export function defaultPromptsFile(): string {
+  return path.join(packageRoot(), 'examples', 'demo-prompts.json');
+}
+
+export const demoCommand: Command = {
+  name: 'demo',
+  summary: 'trace a demo fact on the embedded demo model and write an HTML report',
+  usage: [
+    'mamba-explain demo [--report FILE] [--index N] [--prompt TEXT --subject TEXT [--target TEXT]] [--model DIR|HUB_ID]',
+    '                   [--prompts FILE] [--window K[,K…]] [--ep auto|cpu|cuda|webgpu] [--backend ort|reference] [--json]',
+    '',
+    'Runs the macro attention-knockout trace of one fact (default: the first of examples/demo-prompts.json, else',
+    `${JSON.stringify(BUILTIN_FACT.prompt)} → ${JSON.stringify(BUILTIN_FACT.target)}) on the demo model (models/demo),`,
+    'prints the knockout curves and writes a standalone HTML report.',
+    '  --report FILE  where to write the report (default demo-report.html in the current folder)',
+    '  --index N      which fact of the prompts file (default 0)',
+    '  --model M      another model folder, or a downloaded Hub id (see `mamba-explain download`)',
+  ].join('\n'),
+  options: ['report', 'index', 'prompt', 'subject', 'target', 'model', 'prompts', 'window', 'ep', 'backend', 'tokenizer', 'max-batch'],
+  async run(opts, io) {
+    const modelOpt = opts.string('model');
+    const modelDir = modelOpt ? resolveModelRef(modelOpt) : defaultModelDir();
+    if (!fs.existsSync(path.join(modelDir, 'config.json'))) {
+      throw new UserError(
+        modelOpt
+          ? `model folder ${modelDir} has no config.json`
+          : `the demo model is missing: ${modelDir} has no config.json (a git checkout of mamba-explain ships it in models/demo)`,
+      );
+    }
+    let fact: DemoFact;
+    const prompt = opts.string('prompt');
+    const subject = opts.string('subject');
+    if (prompt !== undefined || subject !== undefined) {
+      if (prompt === undefined || subject === undefined) throw new UserError('--prompt and --subject go together');
+      fact = { prompt, subject, target: opts.string('target') };
+    } else {
+      const promptsOpt = opts.string('prompts');
+      const file = promptsOpt ? path.resolve(promptsOpt) : defaultPromptsFile();
+      let facts: DemoFact[];
+      if (fs.existsSync(file)) facts = loadDemoFacts(file);
+      else if (promptsOpt) throw new UserError(`prompts file ${file} does not exist`);
+      else facts = [BUILTIN_FACT];
+      const index = opts.int('index', 0)!;
+      if (index < 0 || index >= facts.length) throw new UserError(`--index must be between 0 and ${facts.length - 1}, got ${index}`);
+      fact = { ...facts[index] };
+      const t = opts.string('target');
+      if (t !== undefined) fact.target = t;
+    }
+    const maxBatch = opts.int('max-batch');
+    if (maxBatch !== undefined && maxBatch < 1) throw new UserError(`--max-batch must be ≥ 1, got ${maxBatch}`);
+    const backend = opts.string('backend');
+    if (backend !== undefined && backend !== 'ort' && backend !== 'reference') throw new UserError(`--backend must be ort or reference, got '${backend}'`);
+    const tok = opts.string('tokenizer');
+    const params: TraceParams = { prompt: fact.prompt, subject: fact.subject, target: fact.target, windows: opts.intList('window'), maxBatch };
+    const reportFile = path.resolve(opts.string('report') ?? 'demo-report.html');
+
+    if (!io.json) io.err(`demo: ${JSON.stringify(fact.prompt)} (subject ${JSON.stringify(fact.subject)}${fact.target ? `, target ${JSON.stringify(fact.target)}` : ''}) on ${modelDir}`);
+    const client = await EngineClient.start({
+      modelDir,
+      ep: parseEp(opts.string('ep')),
+      tokenizerFile: tok ? path.resolve(tok) : undefined,
+      backend: backend as 'ort' | 'reference' | undefined,
+      onProgress: io.json ? undefined : progressPrinter(io, 'steps (opening model)'),
+    });
+    let result: TraceResult;
+    try {
+      result = await client.call<TraceResult>('trace', params, { signal: io.signal, onProgress: io.json ? undefined : progressPrinter(io, 'layer steps') });
+    } finally {
+      await client.dispose();
+    }
+    const html = renderReportHtml(result, { title: `Mamba Explain demo: ${fact.prompt}` });
+    fs.mkdirSync(path.dirname(reportFile), { recursive: true });
+    fs.writeFileSync(`${reportFile}.tmp`, html);
+    fs.renameSync(`${reportFile}.tmp`, reportFile);
+    if (!io.json) {
+      io.out(renderTrace(result));
+      io.out(`\nreport written to ${reportFile}`);
+    }
+    return { fact, report: reportFile, result };
+  },
+};
+
+export default demoCommand;

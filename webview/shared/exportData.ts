@@ -29,7 +29,7 @@ export function datasetCsv(ws: AggregateWindow[], group: SplitGroup, prov: Prove
   return csv(prov, ['window', 'group', 'source_set', 'start_layer', 'mean_diff_pct', 'ci_low', 'ci_high', 'accuracy', 'n'], rows);
 }
 
-export function microCsv(r: Pick<MicroResult, 'window' | 'starts' | 'diffPct'> & { probs?: number[][]; tokens: Pick<TokenInfo, 'text' | 'role'>[] }, prov: ProvenanceEntries): string {
+export function microCsv(r: Pick<MicroResult, 'window' | 'starts' | 'diffPct'> & { probs?: number[][]; tokens: { text: string; role?: TokenInfo['role'] }[] }, prov: ProvenanceEntries): string {
   const rows: unknown[][] = [];
   r.diffPct.forEach((row, p) => row.forEach((d, s) => rows.push([r.window, r.starts[s], p, r.tokens[p]?.text, r.tokens[p]?.role, r.probs?.[p]?.[s], d])));
   return csv(prov, ['window', 'start_layer', 'position', 'token', 'role', 'prob', 'diff_pct'], rows);

@@ -119,7 +119,7 @@ export function maxAbs(values: number[][]): number {
   return m;
 }
 
-export function microHeatmap(r: Pick<MicroResult, 'window' | 'starts' | 'diffPct' | 'tokens'> & { target?: MicroResult['target'] }, theme: Theme, id = `micro-k${r.window}`): HeatmapSpec {
+export function microHeatmap(r: Pick<MicroResult, 'window' | 'starts' | 'diffPct'> & { tokens: { text: string; role?: TokenRole }[]; target?: MicroResult['target'] }, theme: Theme, id = `micro-k${r.window}`): HeatmapSpec {
   return {
     id,
     title: `Blocking last ← position, window k = ${r.window}`,
@@ -128,7 +128,7 @@ export function microHeatmap(r: Pick<MicroResult, 'window' | 'starts' | 'diffPct
     yLabel: 'Blocked position',
     xTicks: r.starts.map(String),
     yTicks: r.tokens.map((t, i) => `${i}: ${tokenLabel(t.text)}`),
-    yRoles: r.tokens.map((t) => t.role),
+    yRoles: r.tokens.every((t) => t.role) ? r.tokens.map((t) => t.role as TokenRole) : undefined,
     values: r.diffPct,
     scale: divergingScale(theme, maxAbs(r.diffPct), Y_LABEL),
     percent: true,

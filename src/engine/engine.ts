@@ -1,0 +1,108 @@
+// Opens a model folder for the engine: checkpoint + tokenizer + ONNX cache + backend, with provenance (identity).
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { openCheckpoint } from './checkpoint/index';
+import { loadTokenizer } from './tokenizer/index';
+import { ensureOnnxCache } from './onnx/cache';
+import { OrtBackend } from './runtime/ortBackend';
+import { ReferenceBackend } from './reference/referenceBackend';
+import { UserError } from './types';
+import type { Checkpoint, EngineSession, ExecutionProviderChoice, ModelBackend, ProgressEvent } from './types';
+
+export interface OpenSessionOptions {
+  ep?: ExecutionProviderChoice;
+  /** tokenizer.json to use instead of <modelDir>/tokenizer.json */
+  tokenizerFile?: string;
+  /** 'float16' compute graphs are a GPU-only option */
+  computeDType?: 'float32' | 'float16';
+  /** root of the ONNX cache (default $MAMBA_EXPLAIN_CACHE/onnx or ~/.cache/mamba-explain/onnx) */
+  cacheRoot?: string;
+  /** intra-op threads of the ORT sessions */
+  threads?: number;
+  /** 'reference': the float64 TypeScript oracle instead of ONNX Runtime (tests, tiny models) */
+  backend?: 'ort' | 'reference';
+  onProgress?: (p: ProgressEvent) => void;
+}
+
+const EP_CHOICES = ['auto', 'cuda', 'webgpu', 'cpu'];
+
+export function parseEp(value: string | undefined): ExecutionProviderChoice {
+  const v = (value ?? 'auto').toLowerCase();
+  if (!EP_CHOICES.includes(v)) throw new UserError(`--ep must be one of ${EP_CHOICES.join(', ')}, got '${value}'`);
+  return v as ExecutionProviderChoice;
+}
+
+export async function openEngineSession(modelDir: string, opts: OpenSessionOptions = {}): Promise<EngineSession> {
+  const dir = resolve(modelDir);
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new UserError(`model folder ${dir} does not exist`);
+  const tokFile = resolve(opts.tokenizerFile ?? join(dir, 'tokenizer.json'));
+  if (!existsSync(tokFile)) {
+    throw new UserError(
+      opts.tokenizerFile ? `tokenizer file ${tokFile} does not exist` : `no tokenizer.json in ${dir}: pass --tokenizer FILE (the gpt-neox-20b tokenizer.json)`,
+    );
+  }
+  const computeDType = opts.computeDType ?? 'float32';
+  const ckpt: Checkpoint = await openCheckpoint(dir);
+  let backend: ModelBackend | undefined;
+  try {
+    const tokenizer = await loadTokenizer(tokFile);
+    if (tokenizer.vocabSize > ckpt.config.paddedVocabSize) {
+      throw new UserError(`tokenizer ${tokFile} has ${tokenizer.vocabSize} tokens but the model ${dir} only ${ckpt.config.paddedVocabSize} embedding rows: wrong tokenizer?`);
+    }
+    if (opts.backend === 'reference') {
+      backend = new ReferenceBackend(ckpt);
+    } else {
+      const { dir: cacheDir, manifest } = ensureOnnxCache(ckpt, { dtype: computeDType, root: opts.cacheRoot, onProgress: opts.onProgress });
+      backend = await OrtBackend.open(ckpt, cacheDir, manifest, { ep: opts.ep ?? 'auto', threads: opts.threads });
+    }
+    const c = ckpt.config;
+    return {
+      modelDir: dir,
+      checkpoint: ckpt,
+      tokenizer,
+      backend,
+      computeDType,
+      identity: {
+        path: dir,
+        hash: ckpt.hash,
+        format: c.format,
+        dModel: c.dModel,
+        nLayer: c.nLayer,
+        storedDType: ckpt.storedDType,
+        tokenizer: { file: tokFile, sha256: createHash('sha256').update(readFileSync(tokFile)).digest('hex') },
+      },
+    };
+  } catch (e) {
+    await backend?.dispose();
+    ckpt.close();
+    throw e;
+  }
+}
+
+export async function closeEngineSession(s: EngineSession): Promise<void> {
+  await s.backend.dispose();
+  s.checkpoint.close();
+}
+
+/** The package root (folder of mamba-explain's package.json), from dist/ or from the sources. */
+export function packageRoot(): string {
+  let d = __dirname;
+  for (let i = 0; i < 6; i++) {
+    const pj = join(d, 'package.json');
+    if (existsSync(pj)) {
+      try {
+        if ((JSON.parse(readFileSync(pj, 'utf8')) as { name?: string }).name === 'mamba-explain') return d;
+      } catch {
+        /* keep looking */
+      }
+    }
+    d = join(d, '..');
+  }
+  return join(__dirname, '..');
+}
+
+/** `--model` default: the demo model shipped inside the package. */
+export function defaultModelDir(): string {
+  return join(packageRoot(), 'models', 'demo');
+}

@@ -1,0 +1,124 @@
+// Named operations that the engine worker serves: the core ones (predict, attention) plus the experiments'.
+import { CancelledError, UserError } from '../types';
+import type { EngineSession, Encoding, MethodContext, MethodHandler } from '../types';
+import { experimentMethods } from '../experiments/methods';
+
+export interface PredictParams {
+  prompt: string;
+  /** how many top tokens (default 10) */
+  top?: number;
+}
+export interface TokenSpan {
+  id: number;
+  text: string;
+  start: number;
+  end: number;
+}
+export interface PredictResult {
+  tokens: TokenSpan[];
+  top: { id: number; text: string; prob: number }[];
+  ep: string;
+  timing_ms: { tokenize: number; forward: number; total: number };
+}
+export interface AttentionParams {
+  prompt: string;
+  layers: number[];
+}
+export interface AttentionResult {
+  /** heads[h][i][j] = M_h[i, j] of SPEC §1 */
+  layers: { layer: number; heads: number[][][] }[];
+  tokens: TokenSpan[];
+}
+
+function encode(session: EngineSession, prompt: unknown): Encoding {
+  if (typeof prompt !== 'string' || prompt.trim().length === 0) throw new UserError('the prompt is empty');
+  const enc = session.tokenizer.encode(prompt);
+  if (enc.ids.length === 0) throw new UserError(`the prompt '${prompt}' tokenises to nothing`);
+  return enc;
+}
+
+function spans(prompt: string, enc: Encoding): TokenSpan[] {
+  return enc.ids.map((id, i) => {
+    const [start, end] = enc.offsets[i];
+    return { id, text: end > start ? prompt.slice(start, end) : enc.tokens[i], start, end };
+  });
+}
+
+/** Softmax in float64 over the real vocabulary (padded rows ≥ vocabSize excluded), top k. */
+export function softmaxTop(logits: ArrayLike<number>, offset: number, vocab: number, k: number): { id: number; prob: number }[] {
+  let max = -Infinity;
+  for (let v = 0; v < vocab; v++) max = Math.max(max, logits[offset + v]);
+  let sum = 0;
+  for (let v = 0; v < vocab; v++) sum += Math.exp(logits[offset + v] - max);
+  const order = Array.from({ length: vocab }, (_, v) => v);
+  order.sort((a, b) => logits[offset + b] - logits[offset + a] || a - b);
+  return order.slice(0, Math.min(k, vocab)).map((id) => ({ id, prob: Math.exp(logits[offset + id] - max) / sum }));
+}
+
+function checkCancel(ctx: MethodContext): void {
+  if (ctx.cancelled()) throw new CancelledError();
+}
+
+/** Runs layers 0..upTo-1 on one prompt; collects attention of the layers in `att`. */
+async function forward(session: EngineSession, ids: number[], upTo: number, att: Set<number>, ctx: MethodContext) {
+  const b = session.backend;
+  const n = ids.length;
+  let h = await b.embed(Int32Array.from(ids), 1, n);
+  const attention = new Map<number, Float32Array>();
+  for (let l = 0; l < upTo; l++) {
+    checkCancel(ctx);
+    const o = await b.layer(l, h, 1, n, undefined, att.has(l));
+    h = o.hidden;
+    if (o.attention) attention.set(l, o.attention);
+    ctx.progress({ done: l + 1, total: upTo, message: `layer ${l + 1}/${upTo}` });
+  }
+  return { hidden: h, attention };
+}
+
+export const predict: MethodHandler<PredictParams, PredictResult> = async (session, params, ctx) => {
+  const t0 = performance.now();
+  const top = params.top ?? 10;
+  if (!Number.isInteger(top) || top < 1) throw new UserError(`--top must be a positive integer, got ${params.top}`);
+  const enc = encode(session, params.prompt);
+  const t1 = performance.now();
+  const c = session.backend.config;
+  const { hidden } = await forward(session, enc.ids, c.nLayer, new Set(), ctx);
+  const logits = await session.backend.headLast(hidden, 1, enc.ids.length);
+  const t2 = performance.now();
+  return {
+    tokens: spans(params.prompt, enc),
+    top: softmaxTop(logits, 0, c.vocabSize, top).map((t) => ({ id: t.id, text: session.tokenizer.decode([t.id]), prob: t.prob })),
+    ep: session.backend.ep,
+    timing_ms: { tokenize: round(t1 - t0), forward: round(t2 - t1), total: round(performance.now() - t0) },
+  };
+};
+
+const round = (x: number) => Math.round(x * 100) / 100;
+
+export const attention: MethodHandler<AttentionParams, AttentionResult> = async (session, params, ctx) => {
+  const c = session.backend.config;
+  const layers = params.layers ?? [];
+  if (layers.length === 0) throw new UserError('no layer given');
+  for (const l of layers) if (!Number.isInteger(l) || l < 0 || l >= c.nLayer) throw new UserError(`layer ${l} is out of range: the model has layers 0..${c.nLayer - 1}`);
+  const enc = encode(session, params.prompt);
+  const n = enc.ids.length;
+  const { attention: att } = await forward(session, enc.ids, Math.max(...layers) + 1, new Set(layers), ctx);
+  return {
+    layers: layers.map((layer) => {
+      const a = att.get(layer)!;
+      const heads: number[][][] = [];
+      for (let h = 0; h < c.nHeads; h++) {
+        const rows: number[][] = [];
+        for (let i = 0; i < n; i++) rows.push(Array.from(a.subarray((h * n + i) * n, (h * n + i + 1) * n)));
+        heads.push(rows);
+      }
+      return { layer, heads };
+    }),
+    tokens: spans(params.prompt, enc),
+  };
+};
+
+export const coreMethods: Record<string, MethodHandler> = { predict, attention };
+
+/** Every method the worker serves. */
+export const methods: Record<string, MethodHandler> = { ...coreMethods, ...experimentMethods };

@@ -1,0 +1,38 @@
+// Messages between EngineClient (main thread) and the engine worker.
+import type { ExecutionProviderChoice, Mamba2Config, ModelIdentity, ProgressEvent } from '../types';
+
+export interface WorkerStartData {
+  modelDir: string;
+  ep: ExecutionProviderChoice;
+  tokenizerFile?: string;
+  computeDType?: 'float32' | 'float16';
+  cacheRoot?: string;
+  threads?: number;
+  backend?: 'ort' | 'reference';
+}
+
+export interface SessionInfo {
+  identity: ModelIdentity;
+  ep: string;
+  computeDType: 'float32' | 'float16';
+  config: Mamba2Config;
+}
+
+export interface SerializedError {
+  name: string;
+  message: string;
+  stack?: string;
+}
+
+export type ToWorker =
+  | { type: 'call'; id: number; method: string; params: unknown; cancel: SharedArrayBuffer }
+  | { type: 'dispose' };
+
+export type FromWorker =
+  | { type: 'ready'; info: SessionInfo }
+  | { type: 'open-error'; error: SerializedError }
+  | { type: 'open-progress'; progress: ProgressEvent }
+  | { type: 'progress'; id: number; progress: ProgressEvent }
+  | { type: 'result'; id: number; result: unknown }
+  | { type: 'error'; id: number; error: SerializedError }
+  | { type: 'disposed' };

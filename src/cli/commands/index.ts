@@ -5,6 +5,8 @@ import { microCommand } from './micro';
 import { runCommand } from './run';
 import { downloadCommand } from './download';
 import { demoCommand } from './demo';
+import { predictCommand } from './predict';
+import { attentionCommand } from './attention';
 
 export const commands: Command[] = [
   downloadCommand,
@@ -12,4 +14,6 @@ export const commands: Command[] = [
   microCommand,
   runCommand,
   demoCommand,
+  predictCommand,
+  attentionCommand,
 ];

@@ -295,6 +295,43 @@ function fileSize(p: string): number {
   }
 }
 
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Claims blobs/<etag>.incomplete for this process: <cache>/.locks/models--org--name/<etag>.mamba-explain.lock holds the
+ * owner's pid (a lock left by a dead process is taken over). Two downloaders never append to the same file.
+ */
+export function acquireBlobLock(repo: RepoCache, etag: string, file: string): () => void {
+  const dir = path.join(repo.cacheDir, '.locks', path.basename(repo.dir));
+  fs.mkdirSync(dir, { recursive: true });
+  const lock = path.join(dir, `${etag}.mamba-explain.lock`);
+  for (let i = 0; i < 3; i++) {
+    try {
+      fs.writeFileSync(lock, String(process.pid), { flag: 'wx' });
+      return () => fs.rmSync(lock, { force: true });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    }
+    let owner = NaN;
+    try {
+      owner = Number(fs.readFileSync(lock, 'utf8').trim());
+    } catch {
+      /* vanished: retry */
+    }
+    if (Number.isInteger(owner) && owner > 0 && owner !== process.pid && pidAlive(owner))
+      throw new UserError(`${repo.id}/${file} is being downloaded by another process (pid ${owner}, lock ${lock}); wait for it or remove the lock if that process is gone`);
+    fs.rmSync(lock, { force: true });
+  }
+  throw new UserError(`cannot lock ${lock}`);
+}
+
 /** Downloads one blob into blobs/<etag>, resuming blobs/<etag>.incomplete; verifies size and hash before the rename. */
 async function fetchBlob(ctx: Ctx, id: string, commit: string, file: string, meta: FileMeta, repo: RepoCache, progress: ProgressTracker): Promise<string> {
   const blob = repo.blobPath(meta.etag);
@@ -532,7 +569,12 @@ async function fetchFiles(ctx: Ctx, repo: RepoCache, id: string, commit: string,
       reused = true;
       sha256 = /^[0-9a-f]{64}$/.test(meta.etag) ? meta.etag : await hashFile(repo.blobPath(meta.etag), 'sha256');
     } else {
-      sha256 = await fetchBlob(ctx, id, commit, name, meta, repo, progress);
+      const release = acquireBlobLock(repo, meta.etag, name);
+      try {
+        sha256 = fs.existsSync(repo.blobPath(meta.etag)) ? await sha256Of(repo.blobPath(meta.etag)) : await fetchBlob(ctx, id, commit, name, meta, repo, progress);
+      } finally {
+        release();
+      }
     }
     repo.linkSnapshotFile(commit, name, meta.etag);
     out.push({ name, size: fs.statSync(snap).size, sha256, path: snap, reused });

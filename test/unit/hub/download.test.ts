@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { spawn } from 'node:child_process';
 import { FakeHub, bytes, sha256, gitSha1 } from '../../helpers/fakeHub';
 import { downloadModel, resolveModelRef, DownloadOptions, SIDECAR_NAME, knownModel } from '../../../src/engine/hub/index';
 import { CancelledError, UserError } from '../../../src/engine/types';
@@ -277,4 +278,72 @@ test('resolveModelRef: paths stay paths, ids resolve to the cache, missing ids s
   const dir = resolveModelRef('test-org/tiny-ss', opts());
   assert.deepEqual(fs.readFileSync(path.join(dir, 'tokenizer.json')), tokenizer);
   assert.equal(hub.log.filter((l) => l.method).length > 0, true);
+});
+
+test('a download in progress in another live process is not joined; a stale lock is taken over', async () => {
+  const locks = path.join(tmp, 'hub', '.locks', 'models--test-org--tiny-ss');
+  fs.mkdirSync(locks, { recursive: true });
+  const lock = path.join(locks, `${sha256(ssWeights)}.mamba-explain.lock`);
+  fs.writeFileSync(lock, String(process.ppid));
+  await assert.rejects(downloadModel('test-org/tiny-ss', opts()), /being downloaded by another process/);
+  fs.writeFileSync(lock, '999999999');
+  const r = await downloadModel('test-org/tiny-ss', opts());
+  assert.equal(r.files[1].sha256, sha256(ssWeights));
+  assert.ok(!fs.existsSync(lock));
+});
+
+test('a process killed mid-download leaves an .incomplete (and a stale lock) that the next run resumes', async () => {
+  hub.knobs = { stallAfterBytes: 40_000 };
+  const dir = repoDir('test-org/tiny-ss');
+  const inc = path.join(dir, 'blobs', `${sha256(ssWeights)}.incomplete`);
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, 'downloadChild.ts'), 'test-org/tiny-ss', path.join(tmp, 'hub'), path.join(tmp, 'managed'), hub.endpoint], { stdio: ['ignore', 'pipe', 'pipe'] });
+  await new Promise<void>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error('child made no progress')), 30_000);
+    const timer = setInterval(() => {
+      if (fs.existsSync(inc) && fs.statSync(inc).size >= 40_000) {
+        clearInterval(timer);
+        clearTimeout(t);
+        resolve();
+      }
+    }, 10);
+  });
+  const exited = new Promise((r) => child.on('exit', r));
+  child.kill('SIGKILL');
+  await exited;
+  assert.equal(fs.statSync(inc).size, 40_000);
+  assert.ok(!fs.existsSync(path.join(dir, 'snapshots', C1, 'pytorch_model.bin')));
+  hub.knobs = {};
+  hub.log.length = 0;
+  const r = await downloadModel('test-org/tiny-ss', opts());
+  assert.ok(hub.log.some((l) => l.range === 'bytes=40000-'));
+  assert.equal(r.files[1].sha256, sha256(ssWeights));
+  assertNoIncomplete('test-org/tiny-ss');
+});
+
+test('unknown repos: files picked from the Hub listing, sharded safetensors followed through the index', async () => {
+  const s1 = bytes(3000, 11);
+  const s2 = bytes(4000, 12);
+  const index = Buffer.from(JSON.stringify({ metadata: {}, weight_map: { a: 'model-00001-of-00002.safetensors', b: 'model-00002-of-00002.safetensors' } }));
+  const C5 = '5555555555555555555555555555555555555555';
+  hub.addRepo('test-org/sharded', {
+    refs: { main: C5 },
+    commits: {
+      [C5]: {
+        'config.json': { data: hfConfig },
+        'tokenizer.json': { data: tokenizer, lfs: false },
+        'model.safetensors.index.json': { data: index, lfs: false },
+        'model-00001-of-00002.safetensors': { data: s1 },
+        'model-00002-of-00002.safetensors': { data: s2 },
+        'pytorch_model.bin': { data: bytes(10, 1) },
+      },
+    },
+  });
+  const r = await downloadModel('test-org/sharded', opts());
+  assert.deepEqual(r.files.map((f) => f.name), ['config.json', 'tokenizer.json', 'model.safetensors.index.json', 'model-00001-of-00002.safetensors', 'model-00002-of-00002.safetensors']);
+  assert.equal(r.files[4].sha256, sha256(s2));
+  assert.equal(r.modelDir, r.snapshotDir);
+  hub.log.length = 0;
+  assert.equal(resolveModelRef('test-org/sharded', opts()), r.snapshotDir);
+  assert.equal((await downloadModel('test-org/sharded', opts())).fromCache, true);
+  assert.equal(hub.requestCount, 0);
 });

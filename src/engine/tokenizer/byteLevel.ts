@@ -53,5 +53,5 @@ export function byteLevelDecode(tokens: string[]): string {
     if (ok) for (const b of mine) bytes.push(b);
     else for (const b of Buffer.from(t, 'utf8')) bytes.push(b);
   }
-  return new TextDecoder('utf-8', { fatal: false }).decode(Uint8Array.from(bytes));
+  return new TextDecoder('utf-8', { fatal: false, ignoreBOM: true }).decode(Uint8Array.from(bytes));
 }

@@ -60,6 +60,8 @@ class HfTokenizer implements Tokenizer {
   private readonly added: AddedToken[];
   private readonly addedById = new Map<number, AddedToken>();
   private readonly addedByContent = new Map<string, number>();
+  /** id -> string of added tokens (HF gives the NORMALISED content of normalized=true tokens) */
+  private readonly addedIdToString = new Map<number, string>();
   private readonly rawMatcher: Matcher;
   private readonly normMatcher: Matcher;
 
@@ -97,6 +99,7 @@ class HfTokenizer implements Tokenizer {
     const all = [...this.addedById.values()];
     const ordered = [...all.filter((t) => t.special), ...all.filter((t) => !t.special)];
     this.added = ordered;
+    for (const t of ordered) this.addedIdToString.set(t.id, t.normalized ? this.normalizeString(t.content) : t.content);
     this.rawMatcher = new Matcher(ordered.filter((t) => !t.normalized).map((tok) => ({ text: tok.content, tok })));
     this.normMatcher = new Matcher(
       ordered.filter((t) => t.normalized).map((tok) => ({ text: this.normalizeString(tok.content), tok })),
@@ -115,7 +118,7 @@ class HfTokenizer implements Tokenizer {
   }
 
   idToToken(id: number): string | undefined {
-    return this.addedById.get(id)?.content ?? this.model.vocabR.get(id);
+    return this.addedIdToString.get(id) ?? this.model.vocabR.get(id);
   }
 
   tokenToId(token: string): number | undefined {

@@ -17,6 +17,7 @@ export const attentionCommand: Command = {
   options: ['model', 'prompt', 'layer', 'tokenizer', 'ep'],
   async run(opts, io) {
     const prompt = opts.required('prompt');
+    if (prompt.trim().length === 0) throw new UserError('the prompt is empty');
     const layer = opts.int('layer');
     if (layer === undefined) throw new UserError('missing required option --layer');
     const session = await openForCli(opts, io);

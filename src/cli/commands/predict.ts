@@ -1,5 +1,6 @@
 // mamba-explain predict: next-token prediction of a prompt (top-N with probabilities).
 import type { Command } from '../command';
+import { UserError } from '../../engine/types';
 import { defaultModelDir, openEngineSession, closeEngineSession, parseEp } from '../../engine/engine';
 import { predict, type PredictResult } from '../../engine/runtime/methods';
 import type { Options } from '../args';
@@ -40,6 +41,7 @@ export const predictCommand: Command = {
   options: ['model', 'prompt', 'top', 'tokenizer', 'ep'],
   async run(opts, io) {
     const prompt = opts.required('prompt');
+    if (prompt.trim().length === 0) throw new UserError('the prompt is empty');
     const top = opts.int('top', 10)!;
     const session = await openForCli(opts, io);
     try {

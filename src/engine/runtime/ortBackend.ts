@@ -1,5 +1,6 @@
 // ModelBackend on onnxruntime-node: one session per layer graph plus one head session, created by PATH so that
 // ORT finds the external weights file beside the .onnx files. The embedding lookup happens here in TypeScript.
+import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
@@ -35,6 +36,16 @@ function sessionOptions(ep: ExecutionProvider, threads: number): ort.InferenceSe
   };
 }
 
+/**
+ * On Linux, ORT's WebGPU provider (Dawn) needs the Vulkan loader; without it the probe fails anyway and Dawn prints a
+ * warning to stderr, so `auto` skips WebGPU there. An explicit --ep webgpu still tries.
+ */
+export function webgpuPlausible(): boolean {
+  if (process.platform !== 'linux') return true;
+  const dirs = ['/usr/lib/x86_64-linux-gnu', '/usr/lib/aarch64-linux-gnu', '/usr/lib64', '/usr/lib', '/usr/local/lib'];
+  return dirs.some((d) => existsSync(join(d, 'libvulkan.so.1')));
+}
+
 /** Creates a session on exactly one EP; throws when that EP can't be used (never silently falls back). */
 async function createOn(path: string, ep: ExecutionProvider, threads: number): Promise<ort.InferenceSession> {
   return ort.InferenceSession.create(path, sessionOptions(ep, threads));
@@ -65,7 +76,7 @@ export class OrtBackend implements ModelBackend {
    */
   static async open(ckpt: Checkpoint, dir: string, manifest: OnnxManifest, opts: OrtBackendOptions): Promise<OrtBackend> {
     const threads = Math.max(1, opts.threads ?? availableParallelism());
-    const order: ExecutionProvider[] = opts.ep === 'auto' ? ['cuda', 'webgpu', 'cpu'] : [opts.ep];
+    const order: ExecutionProvider[] = opts.ep === 'auto' ? (webgpuPlausible() ? ['cuda', 'webgpu', 'cpu'] : ['cuda', 'cpu']) : [opts.ep];
     if (manifest.computeDType === 'float16' && opts.ep === 'cpu') {
       throw new UserError('float16 compute graphs are a GPU-only option: use --ep cuda or --ep webgpu, or float32 compute on the CPU');
     }

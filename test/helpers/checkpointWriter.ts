@@ -26,14 +26,21 @@ export interface RandomCheckpointOptions {
   embeddingRows?: number;
   /** Number of shards for weights 'sharded' (default 2). */
   shards?: number;
+  /**
+   * Keep the written values in the result's `tensors[].data` (default: only when the model has at most 64M
+   * parameters; reading `data` of a larger model throws unless this is true).
+   */
+  keepValues?: boolean;
 }
+
+const KEEP_VALUES_LIMIT = 64 * 1024 * 1024;
 
 export interface WrittenTensor {
   /** Key as stored in the file. */
   key: string;
   shape: number[];
   dtype: DType;
-  /** The values exactly as stored (already rounded to dtype), as float32. */
+  /** The values exactly as stored (already rounded to dtype), as float32 (see keepValues). */
   data: Float32Array;
 }
 
@@ -52,6 +59,7 @@ export interface WrittenCheckpoint {
 /** A tensor to write with writeSafetensors / writeTorchBin: float data converted to dtype, or raw bytes with a raw dtype. */
 export type TensorToWrite =
   | { key: string; shape: number[]; dtype: DType; data: Float32Array }
+  | { key: string; shape: number[]; dtype: DType; make: () => Float32Array }
   | { key: string; shape: number[]; rawDType: string; bytes: Buffer };
 
 // ---------------------------------------------------------------- random numbers
@@ -98,28 +106,54 @@ export function encodeTensor(data: Float32Array, dtype: DType): { bytes: Buffer;
 
 const ST_DTYPE: Record<DType, string> = { float32: 'F32', float16: 'F16', bfloat16: 'BF16' };
 
-function toBytes(t: TensorToWrite): { bytes: Buffer; raw: string } {
-  if ('bytes' in t) return { bytes: t.bytes, raw: t.rawDType };
-  return { bytes: encodeTensor(t.data, t.dtype).bytes, raw: ST_DTYPE[t.dtype] };
+function elementBytes(t: TensorToWrite): number {
+  if ('bytes' in t) return t.bytes.length;
+  return t.shape.reduce((a, b) => a * b, 1) * (t.dtype === 'float32' ? 4 : 2);
 }
 
-/** Writes a safetensors file. */
+function rawDType(t: TensorToWrite): string {
+  return 'bytes' in t ? t.rawDType : ST_DTYPE[t.dtype];
+}
+
+function toBytes(t: TensorToWrite): Buffer {
+  if ('bytes' in t) return t.bytes;
+  const values = 'data' in t ? t.data : t.make();
+  return encodeTensor(values, t.dtype).bytes;
+}
+
+function writeAll(fd: number, buf: Buffer, pos: number): void {
+  let done = 0;
+  while (done < buf.length) done += fs.writeSync(fd, buf, done, Math.min(buf.length - done, 1 << 30), pos + done);
+}
+
+/** Writes a safetensors file, tensor by tensor (lazy tensors are generated one at a time). */
 export function writeSafetensors(file: string, tensors: TensorToWrite[], metadata: Record<string, string> = { format: 'pt' }): void {
   const header: Record<string, unknown> = { __metadata__: metadata };
-  const chunks: Buffer[] = [];
   let off = 0;
   for (const t of tensors) {
-    const { bytes, raw } = toBytes(t);
-    header[t.key] = { dtype: raw, shape: t.shape, data_offsets: [off, off + bytes.length] };
-    chunks.push(bytes);
-    off += bytes.length;
+    const n = elementBytes(t);
+    header[t.key] = { dtype: rawDType(t), shape: t.shape, data_offsets: [off, off + n] };
+    off += n;
   }
   let json = JSON.stringify(header);
   while ((8 + Buffer.byteLength(json)) % 8 !== 0) json += ' ';
   const hb = Buffer.from(json, 'utf8');
   const len = Buffer.alloc(8);
   len.writeBigUInt64LE(BigInt(hb.length));
-  fs.writeFileSync(file, Buffer.concat([len, hb, ...chunks]));
+  const fd = fs.openSync(file, 'w');
+  try {
+    writeAll(fd, len, 0);
+    writeAll(fd, hb, 8);
+    let pos = 8 + hb.length;
+    for (const t of tensors) {
+      const b = toBytes(t);
+      if (b.length !== elementBytes(t)) throw new Error(`writeSafetensors: '${t.key}' has ${b.length} bytes, shape needs ${elementBytes(t)}`);
+      writeAll(fd, b, pos);
+      pos += b.length;
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
 }
 
 // ---------------------------------------------------------------- the random model
@@ -184,24 +218,23 @@ export async function writeRandomCheckpoint(dir: string, opts: RandomCheckpointO
   }
   fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify(configJson, null, 2));
 
-  const normal = (n: number, std: number, mean = 0): Float32Array => {
+  // Values are generated lazily, in canonical order, while the weight files are written (the files are written in
+  // that same order), so that a full-size model never has to be held in memory.
+  const normal = (n: number, std: number, mean = 0) => (): Float32Array => {
     const a = new Float32Array(n);
     for (let i = 0; i < n; i++) a[i] = mean + std * rng.normal();
     return a;
   };
-  const uniform = (n: number, lo: number, hi: number): Float32Array => {
+  const uniform = (n: number, lo: number, hi: number) => (): Float32Array => {
     const a = new Float32Array(n);
     for (let i = 0; i < n; i++) a[i] = lo + (hi - lo) * rng.uniform();
     return a;
   };
   const clampStd = (fanIn: number): number => Math.min(0.1, Math.max(0.02, 0.5 / Math.sqrt(fanIn)));
 
-  const tensors = new Map<string, WrittenTensor>();
-  const order: TensorToWrite[] = [];
-  const add = (canonical: string, key: string, shape: number[], values: Float32Array): void => {
-    const { stored } = encodeTensor(values, opts.dtype);
-    tensors.set(canonical, { key, shape, dtype: opts.dtype, data: stored });
-    order.push({ key, shape, dtype: opts.dtype, data: values });
+  const specs: { canonical: string; key: string; shape: number[]; make: () => Float32Array }[] = [];
+  const add = (canonical: string, key: string, shape: number[], make: () => Float32Array): void => {
+    specs.push({ canonical, key, shape, make });
   };
 
   add('embedding.weight', opts.format === 'hf' ? 'backbone.embeddings.weight' : 'backbone.embedding.weight', [rows, d], normal(rows * d, 2 / Math.sqrt(d)));
@@ -212,20 +245,46 @@ export async function writeRandomCheckpoint(dir: string, opts: RandomCheckpointO
     const cb = 1 / Math.sqrt(dConv);
     add(p + 'mixer.conv1d.weight', `backbone.${p}mixer.conv1d.weight`, [convDim, 1, dConv], uniform(convDim * dConv, -cb, cb));
     add(p + 'mixer.conv1d.bias', `backbone.${p}mixer.conv1d.bias`, [convDim], uniform(convDim, -cb, cb));
-    const dtBias = new Float32Array(H);
-    for (let h = 0; h < H; h++) {
-      const dt = Math.exp(Math.log(1e-3) + rng.uniform() * (Math.log(0.1) - Math.log(1e-3)));
-      dtBias[h] = dt + Math.log(-Math.expm1(-dt)); // inverse softplus
-    }
-    add(p + 'mixer.dt_bias', `backbone.${p}mixer.dt_bias`, [H], dtBias);
-    const aLog = uniform(H, 1, 16).map(Math.log);
-    add(p + 'mixer.A_log', `backbone.${p}mixer.A_log`, [H], aLog);
+    add(p + 'mixer.dt_bias', `backbone.${p}mixer.dt_bias`, [H], () => {
+      const dtBias = new Float32Array(H);
+      for (let h = 0; h < H; h++) {
+        const dt = Math.exp(Math.log(1e-3) + rng.uniform() * (Math.log(0.1) - Math.log(1e-3)));
+        dtBias[h] = dt + Math.log(-Math.expm1(-dt)); // inverse softplus
+      }
+      return dtBias;
+    });
+    add(p + 'mixer.A_log', `backbone.${p}mixer.A_log`, [H], () => uniform(H, 1, 16)().map(Math.log));
     add(p + 'mixer.D', `backbone.${p}mixer.D`, [H], normal(H, 0.1, 1));
     add(p + 'mixer.norm.weight', `backbone.${p}mixer.norm.weight`, [dInner], normal(dInner, 0.1, 1));
     add(p + 'mixer.out_proj.weight', `backbone.${p}mixer.out_proj.weight`, [d, dInner], normal(d * dInner, clampStd(dInner)));
   }
   add('norm_f.weight', 'backbone.norm_f.weight', [d], normal(d, 0.1, 1));
   if (!tie) add('lm_head.weight', 'lm_head.weight', [rows, d], normal(rows * d, 2 / Math.sqrt(d)));
+
+  const totalElements = specs.reduce((acc, t) => acc + t.shape.reduce((x, y) => x * y, 1), 0);
+  const keep = opts.keepValues ?? totalElements <= KEEP_VALUES_LIMIT;
+  const tensors = new Map<string, WrittenTensor>();
+  const order: TensorToWrite[] = specs.map((t) => {
+    const w: WrittenTensor = { key: t.key, shape: t.shape, dtype: opts.dtype, data: new Float32Array(0) };
+    if (!keep) {
+      Object.defineProperty(w, 'data', {
+        get() {
+          throw new Error(`writeRandomCheckpoint: values of this ${totalElements}-parameter checkpoint were not kept (pass keepValues: true)`);
+        },
+      });
+    }
+    tensors.set(t.canonical, w);
+    return {
+      key: t.key,
+      shape: t.shape,
+      dtype: opts.dtype,
+      make: () => {
+        const values = t.make();
+        if (keep) w.data = encodeTensor(values, opts.dtype).stored;
+        return values;
+      },
+    };
+  });
 
   const weightFiles: string[] = [];
   if (opts.weights === 'safetensors') {
@@ -242,7 +301,7 @@ export async function writeRandomCheckpoint(dir: string, opts: RandomCheckpointO
       writeSafetensors(path.join(dir, name), part);
       for (const t of part) {
         weightMap[t.key] = name;
-        total += fs.statSync(path.join(dir, name)).size;
+        total += elementBytes(t);
       }
       weightFiles.push(name);
     }
@@ -350,92 +409,108 @@ export class PickleWriter {
 
 export interface ZipMember {
   name: string;
-  data: Buffer;
+  /** The bytes, or a producer of them in chunks (called once, while writing) together with their total size. */
+  data: Buffer | { size: number; chunks: () => Iterable<Buffer> };
 }
 
-/** Writes a zip of stored members, each aligned to 64 bytes like torch.save; zip64 records when asked. */
+/**
+ * Writes a zip of stored members, each aligned to 64 bytes like torch.save, streaming the data.
+ * zip64 records are written when asked, or by default when the archive could pass 4 GiB.
+ */
 export function writeZip(file: string, members: ZipMember[], opts: { zip64?: boolean } = {}): void {
-  const chunks: Buffer[] = [];
+  const sizeOf = (m: ZipMember): number => (Buffer.isBuffer(m.data) ? m.data.length : m.data.size);
+  const z64 = opts.zip64 ?? members.reduce((a, m) => a + sizeOf(m) + 200, 0) > 0xfff00000;
   const central: Buffer[] = [];
-  let off = 0;
-  const z64 = !!opts.zip64;
-  for (const m of members) {
-    const name = Buffer.from(m.name, 'utf8');
-    const crc = zlib.crc32(m.data);
-    const z64Extra = Buffer.alloc(z64 ? 20 : 0);
-    if (z64) {
-      z64Extra.writeUInt16LE(1, 0);
-      z64Extra.writeUInt16LE(16, 2);
-      z64Extra.writeBigUInt64LE(BigInt(m.data.length), 4);
-      z64Extra.writeBigUInt64LE(BigInt(m.data.length), 12);
-    }
-    let padLen = (64 - ((off + 30 + name.length + z64Extra.length + 4) % 64)) % 64;
-    const pad = Buffer.alloc(4 + padLen, 0x5a);
-    pad.writeUInt16LE(0x4246, 0); // 'FB' padding field, as torch writes it
-    pad.writeUInt16LE(padLen, 2);
-    const local = Buffer.alloc(30);
-    local.writeUInt32LE(0x04034b50, 0);
-    local.writeUInt16LE(z64 ? 45 : 20, 4);
-    local.writeUInt16LE(0, 6);
-    local.writeUInt16LE(0, 8);
-    local.writeUInt32LE(crc, 14);
-    local.writeUInt32LE(z64 ? 0xffffffff : m.data.length, 18);
-    local.writeUInt32LE(z64 ? 0xffffffff : m.data.length, 22);
-    local.writeUInt16LE(name.length, 26);
-    local.writeUInt16LE(z64Extra.length + pad.length, 28);
-    const localOff = off;
-    chunks.push(local, name, z64Extra, pad, m.data);
-    off += 30 + name.length + z64Extra.length + pad.length + m.data.length;
+  const fd = fs.openSync(file, 'w');
+  try {
+    let off = 0;
+    for (const m of members) {
+      const size = sizeOf(m);
+      const name = Buffer.from(m.name, 'utf8');
+      const z64Extra = Buffer.alloc(z64 ? 20 : 0);
+      if (z64) {
+        z64Extra.writeUInt16LE(1, 0);
+        z64Extra.writeUInt16LE(16, 2);
+        z64Extra.writeBigUInt64LE(BigInt(size), 4);
+        z64Extra.writeBigUInt64LE(BigInt(size), 12);
+      }
+      const padLen = (64 - ((off + 30 + name.length + z64Extra.length + 4) % 64)) % 64;
+      const pad = Buffer.alloc(4 + padLen, 0x5a);
+      pad.writeUInt16LE(0x4246, 0); // 'FB' padding field, as torch writes it
+      pad.writeUInt16LE(padLen, 2);
+      const local = Buffer.alloc(30);
+      local.writeUInt32LE(0x04034b50, 0);
+      local.writeUInt16LE(z64 ? 45 : 20, 4);
+      local.writeUInt32LE(z64 ? 0xffffffff : size, 18);
+      local.writeUInt32LE(z64 ? 0xffffffff : size, 22);
+      local.writeUInt16LE(name.length, 26);
+      local.writeUInt16LE(z64Extra.length + pad.length, 28);
+      const localOff = off;
+      const head = Buffer.concat([local, name, z64Extra, pad]);
+      off += head.length;
+      let crc = 0;
+      let written = 0;
+      for (const chunk of Buffer.isBuffer(m.data) ? [m.data] : m.data.chunks()) {
+        crc = zlib.crc32(chunk, crc);
+        writeAll(fd, chunk, off);
+        off += chunk.length;
+        written += chunk.length;
+      }
+      if (written !== size) throw new Error(`writeZip: member '${m.name}' produced ${written} bytes, announced ${size}`);
+      head.writeUInt32LE(crc, 14);
+      writeAll(fd, head, localOff);
 
-    const cx = Buffer.alloc(z64 ? 28 : 0);
-    if (z64) {
-      cx.writeUInt16LE(1, 0);
-      cx.writeUInt16LE(24, 2);
-      cx.writeBigUInt64LE(BigInt(m.data.length), 4);
-      cx.writeBigUInt64LE(BigInt(m.data.length), 12);
-      cx.writeBigUInt64LE(BigInt(localOff), 20);
+      const cx = Buffer.alloc(z64 ? 28 : 0);
+      if (z64) {
+        cx.writeUInt16LE(1, 0);
+        cx.writeUInt16LE(24, 2);
+        cx.writeBigUInt64LE(BigInt(size), 4);
+        cx.writeBigUInt64LE(BigInt(size), 12);
+        cx.writeBigUInt64LE(BigInt(localOff), 20);
+      }
+      const c = Buffer.alloc(46);
+      c.writeUInt32LE(0x02014b50, 0);
+      c.writeUInt16LE(z64 ? 45 : 20, 4);
+      c.writeUInt16LE(z64 ? 45 : 20, 6);
+      c.writeUInt32LE(crc, 16);
+      c.writeUInt32LE(z64 ? 0xffffffff : size, 20);
+      c.writeUInt32LE(z64 ? 0xffffffff : size, 24);
+      c.writeUInt16LE(name.length, 28);
+      c.writeUInt16LE(cx.length, 30);
+      c.writeUInt32LE(z64 ? 0xffffffff : localOff, 42);
+      central.push(c, name, cx);
     }
-    const c = Buffer.alloc(46);
-    c.writeUInt32LE(0x02014b50, 0);
-    c.writeUInt16LE(z64 ? 45 : 20, 4);
-    c.writeUInt16LE(z64 ? 45 : 20, 6);
-    c.writeUInt32LE(crc, 16);
-    c.writeUInt32LE(z64 ? 0xffffffff : m.data.length, 20);
-    c.writeUInt32LE(z64 ? 0xffffffff : m.data.length, 24);
-    c.writeUInt16LE(name.length, 28);
-    c.writeUInt16LE(cx.length, 30);
-    c.writeUInt32LE(z64 ? 0xffffffff : localOff, 42);
-    central.push(c, name, cx);
-    padLen = 0;
+    const cd = Buffer.concat(central);
+    const cdOff = off;
+    const tail: Buffer[] = [cd];
+    off += cd.length;
+    if (z64) {
+      const e64 = Buffer.alloc(56);
+      e64.writeUInt32LE(0x06064b50, 0);
+      e64.writeBigUInt64LE(44n, 4);
+      e64.writeUInt16LE(45, 12);
+      e64.writeUInt16LE(45, 14);
+      e64.writeBigUInt64LE(BigInt(members.length), 24);
+      e64.writeBigUInt64LE(BigInt(members.length), 32);
+      e64.writeBigUInt64LE(BigInt(cd.length), 40);
+      e64.writeBigUInt64LE(BigInt(cdOff), 48);
+      const loc = Buffer.alloc(20);
+      loc.writeUInt32LE(0x07064b50, 0);
+      loc.writeBigUInt64LE(BigInt(off), 8);
+      loc.writeUInt32LE(1, 16);
+      tail.push(e64, loc);
+    }
+    const eocd = Buffer.alloc(22);
+    eocd.writeUInt32LE(0x06054b50, 0);
+    eocd.writeUInt16LE(z64 ? 0xffff : members.length, 8);
+    eocd.writeUInt16LE(z64 ? 0xffff : members.length, 10);
+    eocd.writeUInt32LE(z64 ? 0xffffffff : cd.length, 12);
+    eocd.writeUInt32LE(z64 ? 0xffffffff : cdOff, 16);
+    tail.push(eocd);
+    writeAll(fd, Buffer.concat(tail), cdOff);
+  } finally {
+    fs.closeSync(fd);
   }
-  const cd = Buffer.concat(central);
-  const cdOff = off;
-  chunks.push(cd);
-  off += cd.length;
-  if (z64) {
-    const e64 = Buffer.alloc(56);
-    e64.writeUInt32LE(0x06064b50, 0);
-    e64.writeBigUInt64LE(44n, 4);
-    e64.writeUInt16LE(45, 12);
-    e64.writeUInt16LE(45, 14);
-    e64.writeBigUInt64LE(BigInt(members.length), 24);
-    e64.writeBigUInt64LE(BigInt(members.length), 32);
-    e64.writeBigUInt64LE(BigInt(cd.length), 40);
-    e64.writeBigUInt64LE(BigInt(cdOff), 48);
-    const loc = Buffer.alloc(20);
-    loc.writeUInt32LE(0x07064b50, 0);
-    loc.writeBigUInt64LE(BigInt(off), 8);
-    loc.writeUInt32LE(1, 16);
-    chunks.push(e64, loc);
-  }
-  const eocd = Buffer.alloc(22);
-  eocd.writeUInt32LE(0x06054b50, 0);
-  eocd.writeUInt16LE(z64 ? 0xffff : members.length, 8);
-  eocd.writeUInt16LE(z64 ? 0xffff : members.length, 10);
-  eocd.writeUInt32LE(z64 ? 0xffffffff : cd.length, 12);
-  eocd.writeUInt32LE(z64 ? 0xffffffff : cdOff, 16);
-  chunks.push(eocd);
-  fs.writeFileSync(file, Buffer.concat(chunks));
 }
 
 export interface TorchBinOptions {
@@ -457,19 +532,18 @@ const RAW_STORAGE: Record<string, [string, number]> = { I64: ['LongStorage', 8],
 /** Writes a PyTorch zip checkpoint in torch.save's layout: <prefix>/data.pkl, <prefix>/data/<n>, byteorder, version. */
 export function writeTorchBin(file: string, tensors: TensorToWrite[], opts: TorchBinOptions = {}): void {
   const prefix = opts.prefix ?? 'pytorch_model';
-  const storages: { key: string; cls: string; bytes: Buffer[]; numel: number; bpe: number }[] = [];
+  const storages: { key: string; cls: string; parts: TensorToWrite[]; numel: number; bpe: number }[] = [];
   const placed: { t: TensorToWrite; storage: (typeof storages)[number]; offset: number }[] = [];
   for (const t of tensors) {
-    const { bytes } = toBytes(t);
     const [cls, bpe] = 'bytes' in t ? (RAW_STORAGE[t.rawDType] ?? ['ByteStorage', 1]) : [STORAGE_CLASS[t.dtype], t.dtype === 'float32' ? 4 : 2];
     let s = opts.shareStorage ? storages.find((x) => x.cls === cls) : undefined;
     if (!s) {
-      s = { key: String(storages.length), cls, bytes: [], numel: 0, bpe };
+      s = { key: String(storages.length), cls, parts: [], numel: 0, bpe };
       storages.push(s);
     }
     placed.push({ t, storage: s, offset: s.numel });
-    s.bytes.push(bytes);
-    s.numel += bytes.length / bpe;
+    s.parts.push(t);
+    s.numel += elementBytes(t) / bpe;
   }
   const w = new PickleWriter().proto(2);
   w.global('collections', 'OrderedDict').raw(0x29).reduce();
@@ -504,7 +578,12 @@ export function writeTorchBin(file: string, tensors: TensorToWrite[], opts: Torc
     { name: `${prefix}/data.pkl`, data: w.stop() },
     { name: `${prefix}/byteorder`, data: Buffer.from('little') },
   ];
-  for (const s of storages) members.push({ name: `${prefix}/data/${s.key}`, data: Buffer.concat(s.bytes) });
+  for (const s of storages) {
+    members.push({
+      name: `${prefix}/data/${s.key}`,
+      data: { size: s.numel * s.bpe, chunks: () => s.parts.map(toBytes) },
+    });
+  }
   members.push({ name: `${prefix}/version`, data: Buffer.from('3\n') });
   members.push({ name: `${prefix}/.data/serialization_id`, data: Buffer.from('0123456789') });
   writeZip(file, members, { zip64: opts.zip64 });

@@ -7,6 +7,7 @@ import { downloadCommand } from './download';
 import { demoCommand } from './demo';
 import { predictCommand } from './predict';
 import { attentionCommand } from './attention';
+import { tokenizeCommand } from './tokenize';
 
 export const commands: Command[] = [
   downloadCommand,
@@ -16,4 +17,5 @@ export const commands: Command[] = [
   demoCommand,
   predictCommand,
   attentionCommand,
+  tokenizeCommand,
 ];

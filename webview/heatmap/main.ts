@@ -9,6 +9,9 @@ import { attentionCsv, jsonExport } from '../shared/exportData';
 import { heatmapSvg } from '../shared/svg';
 import { el, exportBar, Host, onThemeChange, readTheme } from '../shared/vscode';
 
+declare const __MAMBA_EXPLAIN_VERSION__: string | undefined;
+const TOOL_VERSION = typeof __MAMBA_EXPLAIN_VERSION__ !== 'undefined' ? __MAMBA_EXPLAIN_VERSION__ : 'dev';
+
 interface ViewerState {
   v: 1;
   layer: number;
@@ -140,7 +143,7 @@ function render(): void {
   const spec = attentionHeatmap(p, state.agg, state.scale, theme);
   title.textContent = spec.title;
   subtitle.textContent = `${spec.scale.label}${spec.subtitle ? ' · ' + spec.subtitle : ''}`;
-  caption.textContent = provenanceCaption(provenanceOfAttention(p));
+  caption.textContent = provenanceCaption(provenanceOfAttention(p, TOOL_VERSION));
   view.render(spec, theme, (app.clientWidth || window.innerWidth) - 40);
 }
 
@@ -187,12 +190,12 @@ fillOptions(scaleSelect, [
 figure.append(el('div', { class: 'figure-head' }, title, subtitle), view.root, exportBar(host as Host<unknown>, figureId, 'the attention heatmap', {
   svg: () => {
     const p = current()!;
-    return heatmapSvg(attentionHeatmap(p, state.agg, state.scale, theme), { theme, provenance: provenanceOfAttention(p) });
+    return heatmapSvg(attentionHeatmap(p, state.agg, state.scale, theme), { theme, provenance: provenanceOfAttention(p, TOOL_VERSION) });
   },
-  csv: () => attentionCsv(current()!, state.agg, provenanceOfAttention(current()!)),
+  csv: () => attentionCsv(current()!, state.agg, provenanceOfAttention(current()!, TOOL_VERSION)),
   json: () => {
     const p = current()!;
-    return jsonExport(figureId(), provenanceOfAttention(p), { layer: p.layer, aggregation: state.agg, tokens: p.tokens, matrix: aggregateHeads(p.heads, state.agg), blocked: p.blocked });
+    return jsonExport(figureId(), provenanceOfAttention(p, TOOL_VERSION), { layer: p.layer, aggregation: state.agg, tokens: p.tokens, matrix: aggregateHeads(p.heads, state.agg), blocked: p.blocked });
   },
 }), caption);
 app.replaceChildren(status, header, controls, hint, figure);
@@ -254,7 +257,8 @@ host.onMessage((m: HostToWebview) => {
       render();
       break;
     case 'exported':
-      setStatus(m.ok ? 'info' : 'error', m.ok ? `Saved ${m.path ?? m.figure}` : m.message ?? 'Export failed');
+      if (!m.ok && m.message === 'cancelled') setStatus(undefined);
+      else setStatus(m.ok ? 'info' : 'error', m.ok ? `Saved ${m.path ?? m.figure}` : m.message ?? 'Export failed');
       break;
     default:
       break;

@@ -418,7 +418,8 @@ host.onMessage((m: HostToWebview) => {
       render();
       break;
     case 'exported':
-      setStatus(m.ok ? 'info' : 'error', m.ok ? `Saved ${m.path ?? m.figure}` : m.message ?? 'Export failed');
+      if (!m.ok && m.message === 'cancelled') setStatus(undefined);
+      else setStatus(m.ok ? 'info' : 'error', m.ok ? `Saved ${m.path ?? m.figure}` : m.message ?? 'Export failed');
       break;
     default:
       break;

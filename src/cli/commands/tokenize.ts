@@ -9,9 +9,9 @@ export interface TokenizeResult {
   offsets: [number, number][];
 }
 
-/** Shows control characters and whitespace visibly in the table. */
+/** Quoted, with control characters escaped, so that whitespace tokens stay visible. */
 function visible(s: string): string {
-  return JSON.stringify(s).slice(1, -1);
+  return JSON.stringify(s);
 }
 
 export function renderTokenTable(text: string, r: TokenizeResult): string {

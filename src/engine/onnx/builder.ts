@@ -8,7 +8,7 @@ import type { Checkpoint, Mamba2Config } from '../types';
 import { DataType, GraphBuilder, WeightsFile } from './graph';
 
 /** Bump whenever the graphs change: it is part of the cache key. */
-export const BUILDER_VERSION = 2;
+export const BUILDER_VERSION = 3;
 
 export type ComputeDType = 'float32' | 'float16';
 
@@ -112,7 +112,13 @@ export function buildLayerGraph(ckpt: Checkpoint, i: number, wf: WeightsFile, dt
   // weights, streamed one by one into weights.bin
   const wNorm = addWeight(g, wf, `${p}norm.weight`, rd('norm.weight'), [d]);
   const wIn = addWeight(g, wf, `${p}in_proj.weight`, rd('mixer.in_proj.weight'), [projDim, d], dtype);
-  const wConv = addWeight(g, wf, `${p}conv1d.weight`, rd('mixer.conv1d.weight'), [convDim, 1, K]);
+  // conv taps as K vectors [convDim] (tap k multiplies input t − (K−1) + k)
+  const convW = rd('mixer.conv1d.weight');
+  const taps = Array.from({ length: K }, (_, k) => {
+    const v = new Float32Array(convDim);
+    for (let ch = 0; ch < convDim; ch++) v[ch] = convW[ch * K + k];
+    return addWeight(g, wf, `${p}conv1d.tap${k}`, v, [convDim]);
+  });
   const bConv = addWeight(g, wf, `${p}conv1d.bias`, rd('mixer.conv1d.bias'), [convDim]);
   const dtBias = addWeight(g, wf, `${p}dt_bias`, rd('mixer.dt_bias'), [H]);
   const A = addWeight(g, wf, `${p}A`, rd('mixer.A_log').map((v) => -Math.exp(v)), [H]);
@@ -126,11 +132,16 @@ export function buildLayerGraph(ckpt: Checkpoint, i: number, wf: WeightsFile, dt
   const zxbcdt = linear(g, u, wIn, d, projDim, dtype, lead);
   const [z, xBCraw, dt] = g.op('Split', [zxbcdt, g.constI64([dInner, convDim, H])], { axis: -1 }, 3);
 
-  // 3. causal depthwise conv1d, left pad K-1, + bias ; SiLU
-  const xT = g.n('Transpose', [xBCraw], { perm: [0, 2, 1] });
-  const conv = g.n('Conv', [xT, wConv, bConv], { group: convDim, kernel_shape: [K], pads: [K - 1, 0] });
-  const convT = g.n('Transpose', [conv], { perm: [0, 2, 1] });
-  const xBC = g.n('Mul', [convT, g.n('Sigmoid', [convT])]);
+  // 3. causal depthwise conv1d, left pad K-1, + bias ; SiLU. Written as K shifted multiply-adds on [b, N, C]
+  //    (ORT's CPU grouped Conv with group = C is slow): conv[t] = bias + Σ_k tap_k · xpad[t + k], xpad = K−1 zeros ++ x.
+  const xpad = g.n('Pad', [xBCraw, g.constI64([0, K - 1, 0, 0, 0, 0])]);
+  let conv = bConv;
+  for (let k = 0; k < K; k++) {
+    const end = k === K - 1 ? Number.MAX_SAFE_INTEGER : k - (K - 1);
+    const shifted = g.n('Slice', [xpad, g.constI64([k]), g.constI64([end]), g.constI64([1])]);
+    conv = g.n('Add', [conv, g.n('Mul', [shifted, taps[k]])]);
+  }
+  const xBC = g.n('Mul', [conv, g.n('Sigmoid', [conv])]);
 
   // 4. split x | B | C
   const [xs, Bs, Cs] = g.op('Split', [xBC, g.constI64([dInner, G * S, G * S])], { axis: -1 }, 3);

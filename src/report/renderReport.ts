@@ -32,7 +32,7 @@ function topkHtml(top: TopToken[], targetId: number): string {
 }
 
 function provHtml(r: AnyResult): string {
-  return `<table class="prov"><caption>Provenance</caption><tbody>${provenanceOf(r).map(([k, v]) => `<tr><th scope="row">${esc(k)}</th><td>${esc(v)}</td></tr>`).join('')}</tbody></table>`;
+  return `<table class="prov"><tbody>${provenanceOf(r).map(([k, v]) => `<tr><th scope="row">${esc(k)}</th><td>${esc(v)}</td></tr>`).join('')}</tbody></table>`;
 }
 
 function figure(svg: string, caption: string): string {

@@ -71,6 +71,11 @@ export const DARK_MODERN: Record<string, string> = {
   '--vscode-list-hoverBackground': '#2a2d2e',
   '--vscode-list-focusOutline': '#0078d4',
   '--vscode-settings-dropdownListBorder': '#454545',
+  '--vscode-settings-dropdownBackground': '#313131',
+  '--vscode-settings-dropdownBorder': '#3c3c3c',
+  '--vscode-settings-dropdownForeground': '#cccccc',
+  '--vscode-list-highlightForeground': '#2aaaff',
+  '--vscode-list-hoverForeground': '#cccccc',
   '--vscode-scrollbarSlider-background': '#79797966',
 };
 
@@ -118,6 +123,11 @@ export const LIGHT_MODERN: Record<string, string> = {
   '--vscode-list-hoverBackground': '#f2f2f2',
   '--vscode-list-focusOutline': '#005fb8',
   '--vscode-settings-dropdownListBorder': '#cecece',
+  '--vscode-settings-dropdownBackground': '#ffffff',
+  '--vscode-settings-dropdownBorder': '#cecece',
+  '--vscode-settings-dropdownForeground': '#3b3b3b',
+  '--vscode-list-highlightForeground': '#0066bf',
+  '--vscode-list-hoverForeground': '#3b3b3b',
   '--vscode-scrollbarSlider-background': '#64646466',
 };
 

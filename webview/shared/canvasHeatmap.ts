@@ -105,7 +105,9 @@ export class HeatmapView {
     ctx.font = font(fs);
     ctx.textBaseline = 'middle';
     ctx.textAlign = 'right';
+    const yEvery = Math.max(1, Math.ceil((fs + 1) / cell));
     spec.yTicks.forEach((t, r) => {
+      if (r % yEvery) return;
       ctx.fillStyle = spec.yRoles ? roleColor(spec.yRoles[r], theme) : theme.foreground;
       ctx.fillText(t, ml - 6, mt + r * cell + cell / 2);
     });

@@ -187,7 +187,7 @@ export function heatmapSvg(spec: HeatmapSpec, o: SvgOptions): string {
   const longestY = Math.max(4, ...spec.yTicks.map((t) => t.length));
   const longestX = Math.max(1, ...spec.xTicks.map((t) => t.length));
   const rotateX = longestX > 3;
-  const m = { l: Math.min(220, 30 + longestY * 6.6), r: 110, t: spec.subtitle ? 58 : 42, b: (rotateX ? Math.min(160, 20 + longestX * 5.6) : 34) + 26 + (o.provenance ? 18 : 0) };
+  const m = { l: Math.min(220, 30 + longestY * 6.6), r: 110, t: spec.subtitle ? 58 : 42, b: (rotateX ? Math.min(160, 20 + longestX * 5.6) : 20) + 24 + (o.provenance ? 18 : 0) };
   const cell = Math.max(10, Math.min(34, Math.floor(Math.min(((o.width ?? 760) - m.l - m.r) / Math.max(1, cols), 560 / Math.max(1, rows)))));
   const pw = cell * cols;
   const ph = cell * rows;

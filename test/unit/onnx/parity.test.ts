@@ -110,3 +110,24 @@ test('knockout masks: masked ORT = masked reference (per batch element), all-one
     ck.close();
   }
 });
+
+test('float16 compute graphs (GPU option): close to the reference; refused on an explicit CPU EP', async () => {
+  const dir = join(tmp, 'ck-f16compute');
+  await writeRandomCheckpoint(dir, { format: 'state-spaces', weights: 'safetensors', dtype: 'float16', dModel: 32, nLayer: 2, vocabSize: 50, dState: 16, headdim: 8, nGroups: 2, seed: 3 });
+  const ck = await openCheckpoint(dir);
+  const { dir: cdir, manifest } = ensureOnnxCache(ck, { root: join(tmp, 'cache'), dtype: 'float16' });
+  assert.equal(manifest.computeDType, 'float16');
+  await assert.rejects(OrtBackend.open(ck, cdir, manifest, { ep: 'cpu' }), /GPU-only/);
+  const ort = await OrtBackend.open(ck, cdir, manifest, { ep: 'cpu', threads: 1, allowCpuFloat16: true });
+  try {
+    const ref = new ReferenceBackend(ck);
+    const N = 17;
+    const r = ref.forward64(ids(N), 1, N);
+    const o = await run(ort, ids(N), 1, N);
+    const rel = maxDiff(o.logits, r.logits) / maxAbs(r.logits);
+    assert.ok(rel < 2e-2, `float16 logits rel diff ${rel}`);
+  } finally {
+    await ort.dispose();
+    ck.close();
+  }
+});

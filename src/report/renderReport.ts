@@ -73,6 +73,15 @@ function datasetBody(r: DatasetRunResult, theme: Theme): string {
   const skipped = r.skipped.length
     ? `<details><summary>${r.skipped.length} skipped prompt(s)</summary><ul>${r.skipped.slice(0, 200).map((s) => `<li>#${s.index}${s.prompt ? ` <code>${esc(JSON.stringify(s.prompt))}</code>` : ''}: ${esc(s.reason)}</li>`).join('')}</ul></details>`
     : '';
+  const micro = r.prompts.filter((p) => p.micro).slice(0, 3);
+  if (micro.length) {
+    const figs = micro.map((p) => {
+      const m = p.micro!;
+      const spec = microHeatmap({ window: m.window, starts: m.starts, diffPct: m.diffPct, tokens: m.tokens.map((text) => ({ text })), target: p.target }, theme, `micro-${p.index}`);
+      return figure(heatmapSvg(spec, { theme, provenance: prov }), `Prompt #${p.index}: ${JSON.stringify(p.prompt)} → ${JSON.stringify(p.target.text)}, window k = ${m.window}.`);
+    });
+    sections.push(`<h3>Per-position knockout, first ${micro.length} prompt(s)</h3>${figs.join('')}`);
+  }
   return (
     `<section><h2>Dataset</h2><p><code>${esc(r.dataset.file)}</code> — ${r.dataset.rows} rows (${esc(r.dataset.format)}); ${r.prompts.length} prompt(s) used, ${r.skipped.length} skipped; status ${esc(r.status)}.</p>${skipped}</section>` +
     `<section><h2>Attention knockout (${esc(r.experiment)}), dataset means</h2>${sections.join('')}</section>`

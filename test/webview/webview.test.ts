@@ -289,6 +289,20 @@ describe('knockout panel', () => {
     await page.evaluate((css) => (window as any).__setTheme('dark', css), themeCss('dark'));
     await page.waitForFunction(() => (window as any).__panel.chart?.data.datasets[2].borderColor === '#89d185');
     await page.screenshot({ path: join(SHOTS, 'panel-dataset-dark.png'), fullPage: true });
+    // a micro dataset run: per-prompt heatmaps with a prompt selector
+    const m = sampleMicro();
+    const dm = sampleDataset();
+    dm.experiment = 'micro';
+    dm.aggregate = { windows: [] };
+    dm.prompts = dm.prompts.slice(0, 3).map((p, i) => ({ ...p, micro: { window: m.window, starts: m.starts, diffPct: m.diffPct.map((r) => r.map((v) => v * (i + 1))), tokens: m.tokens.map((t) => t.text) } }));
+    await send(page, { type: 'showResult', result: dm });
+    await page.waitForFunction(() => (window as any).__panel.heatmap?.current);
+    const h0 = await canvasStats(page, '#micro-heatmap canvas');
+    assert.ok(h0.inked > 3000);
+    await setSelect(page, 'prompt-select', '2');
+    await page.waitForFunction(() => JSON.parse(sessionStorage.getItem('vscode-state')!).promptIndex === 2);
+    await page.waitForFunction(() => (window as any).__panel.heatmap?.current);
+    assert.notEqual((await canvasStats(page, '#micro-heatmap canvas')).hash, h0.hash);
     await send(page, { type: 'error', message: 'Model folder /x has no config.json' });
     assert.match((await page.textContent('.status.error'))!, /config\.json/);
     await noProblems(page);

@@ -45,7 +45,13 @@ const content = el('div', { class: 'content' });
 app.replaceChildren(status, content);
 
 function save(): void {
-  host.setState(state);
+  const r = state.result;
+  // per-prompt macro curves of a dataset run are not drawn: keep the stored state small
+  if (r && r.kind === 'dataset-run' && r.prompts.some((p) => p.windows)) {
+    host.setState({ ...state, result: { ...r, prompts: r.prompts.map(({ windows: _w, ...p }) => p) } });
+  } else {
+    host.setState(state);
+  }
 }
 
 // ------------------------------------------------------------------ status banner

@@ -70,3 +70,15 @@ test('escapes hostile text', () => {
   assert.doesNotMatch(html, /<script>alert/);
   assert.doesNotMatch(html, /<img src=x/);
 });
+
+test('dataset micro report: per-prompt heatmaps', () => {
+  const ds = sampleDataset();
+  const m = sampleMicro();
+  ds.experiment = 'micro';
+  ds.aggregate = { windows: [] };
+  ds.prompts = ds.prompts.slice(0, 4).map((p) => ({ ...p, micro: { window: m.window, starts: m.starts, diffPct: m.diffPct, tokens: m.tokens.map((t) => t.text) } }));
+  const html = renderReportHtml(ds);
+  checkCommon(html);
+  assert.equal(svgs(html).length, 3);
+  assert.match(html, /Per-position knockout, first 3 prompt/);
+});

@@ -1,10 +1,9 @@
 // `mamba-explain trace`: macro attention-knockout curves for one prompt (SPEC §3), run in the engine worker.
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Command, CommandIO } from '../command';
 import type { Options } from '../args';
 import { EngineClient } from '../../engine/runtime/client';
-import { parseEp } from '../../engine/engine';
+import { defaultModelDir, parseEp } from '../../engine/engine';
 import { UserError, type ProgressEvent } from '../../engine/types';
 import type { TraceResult } from '../../engine/experiments/resultTypes';
 import { parseSets } from '../../engine/experiments/positions';
@@ -13,12 +12,6 @@ import type { TraceParams } from '../../engine/experiments/macro';
 
 /** Options every knockout command shares. */
 export const ENGINE_OPTIONS = ['model', 'ep', 'tokenizer', 'backend', 'max-batch'];
-
-/** The package's demo model: models/demo beside dist/ (bundle) or at the repository root (tsx). */
-export function defaultModelDir(): string {
-  const candidates = [path.join(__dirname, '..', 'models', 'demo'), path.join(__dirname, '..', '..', '..', 'models', 'demo'), path.join(__dirname, '..', '..', 'models', 'demo')];
-  return candidates.find((c) => fs.existsSync(c)) ?? candidates[0];
-}
 
 export function modelDir(opts: Options): string {
   return path.resolve(opts.string('model') ?? defaultModelDir());

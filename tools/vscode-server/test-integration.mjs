@@ -27,10 +27,15 @@ if (!has('--skip-build')) {
   if (step('build tests', process.execPath, ['tools/vscode-server/build-tests.mjs']) !== 0) process.exit(1);
 }
 
+// Fixture model (small random Mamba-2 + tiny tokenizer): one outside the workspace, one inside it (untrusted pass).
+const fixtureRoot = mkdtempSync(join(tmpdir(), 'mamba-fixtures-'));
+const outsideModel = join(fixtureRoot, 'tiny-model');
+if (step('fixture model', process.execPath, ['--import', 'tsx', 'test/integration/fixtures/make-model.ts', outsideModel]) !== 0) process.exit(1);
 function workspace() {
   const ws = mkdtempSync(join(tmpdir(), 'mamba-ws-'));
   const fixtures = join(root, 'test/integration/fixtures/workspace');
   if (existsSync(fixtures)) cpSync(fixtures, ws, { recursive: true });
+  cpSync(outsideModel, join(ws, 'models', 'tiny'), { recursive: true });
   return ws;
 }
 const grep = valueOf('--grep');
@@ -45,9 +50,10 @@ for (const p of passes) {
     'tools/vscode-server/launch.mjs', `--extensionDevelopmentPath=${root}`,
     `--extensionTestsPath=${join(root, 'out/test/integration/index.js')}`, ws,
     `--trusted=${p.trusted}`, '--timeout', process.env.MAMBA_EXPLAIN_TEST_TIMEOUT ?? '900', ...(has('--verbose') ? ['--verbose'] : []),
-  ], { ...p.env, MAMBA_EXPLAIN_TEST_UNTRUSTED: p.trusted ? '' : '1' });
+  ], { ...p.env, MAMBA_EXPLAIN_TEST_UNTRUSTED: p.trusted ? '' : '1', MAMBA_EXPLAIN_TEST_MODEL: outsideModel, MAMBA_EXPLAIN_TEST_WS_MODEL: join(ws, 'models', 'tiny') });
   rmSync(ws, { recursive: true, force: true });
   if (code !== 0) failed++;
 }
+rmSync(fixtureRoot, { recursive: true, force: true });
 console.log(`[test:integration] total ${((Date.now() - t0) / 1000).toFixed(1)}s, ${failed ? failed + ' pass(es) failed' : 'all passes ok'}`);
 process.exit(failed ? 1 : 0);

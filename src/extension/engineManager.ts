@@ -1,0 +1,183 @@
+// Opens the model in the engine worker (one EngineClient at a time), from the settings; status bar item.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { EngineClient } from '../engine/runtime/client';
+import type { SessionInfo } from '../engine/runtime/protocol';
+import { resolveModelRef } from '../engine/hub/index';
+import { UserError, type ExecutionProviderChoice } from '../engine/types';
+import { modelLabel, modelSetting } from './logic/modelRef';
+import { checkModelTrust } from './logic/trust';
+
+export const README_CUDA_ANCHOR = 'enabling-cuda';
+
+export interface ModelChoice {
+  /** setting value or embedded demo folder */
+  ref: string;
+  embedded: boolean;
+  ep: ExecutionProviderChoice;
+  dtype: 'float32' | 'float16';
+}
+
+export class EngineManager implements vscode.Disposable {
+  private client?: EngineClient;
+  private key?: string;
+  private starting?: Promise<EngineClient>;
+  readonly status: vscode.StatusBarItem;
+  private readonly disposables: vscode.Disposable[] = [];
+
+  constructor(private readonly context: vscode.ExtensionContext, private readonly log: vscode.OutputChannel) {
+    this.status = vscode.window.createStatusBarItem('mambaExplain.status', vscode.StatusBarAlignment.Right, 100);
+    this.status.name = 'Mamba Explain';
+    this.status.command = 'mambaExplain.selectModel';
+    this.disposables.push(
+      this.status,
+      vscode.workspace.onDidChangeConfiguration((e) => {
+        if (e.affectsConfiguration('mambaExplain')) {
+          void this.restartIfChanged();
+          this.updateStatus();
+        }
+      }),
+      vscode.workspace.onDidGrantWorkspaceTrust(() => this.updateStatus()),
+    );
+    this.updateStatus();
+    this.status.show();
+  }
+
+  choice(): ModelChoice {
+    const cfg = vscode.workspace.getConfiguration('mambaExplain');
+    const { ref, embedded } = modelSetting(cfg.get<string>('model'), this.context.extensionPath);
+    const ep = cfg.get<string>('executionProvider', 'auto');
+    const dtype = cfg.get<string>('dtype', 'float32');
+    return {
+      ref,
+      embedded,
+      ep: (['auto', 'cuda', 'webgpu', 'cpu'].includes(ep) ? ep : 'auto') as ExecutionProviderChoice,
+      dtype: dtype === 'float16' ? 'float16' : 'float32',
+    };
+  }
+
+  get info(): SessionInfo | undefined {
+    return this.client?.info;
+  }
+
+  updateStatus(): void {
+    const c = this.choice();
+    const label = modelLabel(c.ref, c.embedded);
+    const ep = this.client ? this.client.ep : c.ep;
+    this.status.text = `$(pulse) Mamba: ${label} · ${ep}`;
+    this.status.tooltip = this.client
+      ? `Mamba Explain: ${this.client.info.identity.path}\n${this.client.info.config.nLayer} layers, d_model ${this.client.info.config.dModel}\nexecution provider in use: ${this.client.ep} (setting: ${c.ep}), compute ${this.client.info.computeDType}\nClick to select a model.`
+      : `Mamba Explain: ${c.ref} (not loaded yet; provider setting: ${c.ep}). Click to select a model.`;
+  }
+
+  /** Resolves the model setting to a folder, refusing workspace models in an untrusted workspace. Throws UserError. */
+  resolveModelDir(c = this.choice()): string {
+    let dir: string;
+    try {
+      dir = resolveModelRef(c.ref);
+    } catch (e) {
+      if (e instanceof UserError) throw new UserError(`Mamba Explain: ${e.message} (setting mambaExplain.model).`);
+      throw e;
+    }
+    const folders = (vscode.workspace.workspaceFolders ?? []).filter((f) => f.uri.scheme === 'file').map((f) => f.uri.fsPath);
+    const trustError = checkModelTrust(dir, { trusted: isTrusted(), workspaceFolders: folders });
+    if (trustError) throw new UserError(trustError);
+    if (!fs.existsSync(dir)) {
+      throw new UserError(
+        c.embedded
+          ? `Mamba Explain: the embedded demo model is missing (${dir}). Reinstall the extension or set mambaExplain.model.`
+          : `Mamba Explain: the model folder ${dir} does not exist (setting mambaExplain.model). Download a model or select another one.`,
+      );
+    }
+    if (!fs.existsSync(path.join(dir, 'config.json'))) throw new UserError(`Mamba Explain: ${dir} has no config.json: it is not a Mamba-2 model folder (setting mambaExplain.model).`);
+    return dir;
+  }
+
+  /** The running engine for the current settings, starting it when needed. */
+  async get(progress?: (message: string) => void): Promise<EngineClient> {
+    const c = this.choice();
+    const dir = this.resolveModelDir(c);
+    const key = JSON.stringify([dir, c.ep, c.dtype]);
+    if (this.client && this.key === key) return this.client;
+    if (this.starting && this.key === key) return this.starting;
+    await this.stop();
+    this.key = key;
+    this.log.appendLine(`opening ${dir} (execution provider ${c.ep}, ${c.dtype})`);
+    const started = EngineClient.start({
+      modelDir: dir,
+      ep: c.ep,
+      computeDType: c.dtype,
+      workerPath: path.join(this.context.extensionPath, 'dist', 'worker.js'),
+      onProgress: (p) => progress?.(p.message ?? `opening the model ${p.done}/${p.total}`),
+    });
+    this.starting = started;
+    try {
+      const client = await started;
+      if (this.key !== key) {
+        await client.dispose();
+        throw new Error('model settings changed while opening the model');
+      }
+      this.client = client;
+      this.log.appendLine(`model ready: ${client.info.config.nLayer} layers, provider ${client.ep}`);
+      return client;
+    } catch (e) {
+      if (this.key === key) this.key = undefined;
+      throw e;
+    } finally {
+      if (this.starting === started) this.starting = undefined;
+      this.updateStatus();
+    }
+  }
+
+  private async restartIfChanged(): Promise<void> {
+    if (!this.client) return;
+    const c = this.choice();
+    let dir: string | undefined;
+    try {
+      dir = this.resolveModelDir(c);
+    } catch {
+      dir = undefined;
+    }
+    if (JSON.stringify([dir, c.ep, c.dtype]) !== this.key) await this.stop();
+    this.updateStatus();
+  }
+
+  async stop(): Promise<void> {
+    const c = this.client;
+    this.client = undefined;
+    this.key = undefined;
+    if (c) await c.dispose().catch(() => undefined);
+    this.updateStatus();
+  }
+
+  dispose(): void {
+    void this.stop();
+    for (const d of this.disposables) d.dispose();
+  }
+}
+
+/** Workspace trust; tests may force "untrusted" through MAMBA_EXPLAIN_FORCE_UNTRUSTED=1. */
+export function isTrusted(): boolean {
+  if (process.env.MAMBA_EXPLAIN_FORCE_UNTRUSTED === '1') return false;
+  return vscode.workspace.isTrusted;
+}
+
+/** Shows an engine error with the right actions (download/select model, CUDA help). */
+export async function showEngineError(e: unknown, context: vscode.ExtensionContext, log: vscode.OutputChannel): Promise<void> {
+  const err = e as Error;
+  const message = err?.message ?? String(e);
+  log.appendLine(`error: ${err?.stack ?? message}`);
+  const actions: string[] = [];
+  if (/cuda|webgpu|execution provider|provider/i.test(message)) actions.push('How to enable CUDA');
+  if (/does not exist|is not downloaded|demo model is missing|no config\.json/i.test(message)) actions.push('Download Model…', 'Select Model…');
+  const text = message.startsWith('Mamba Explain') ? message : `Mamba Explain: ${message}`;
+  const pick = await vscode.window.showErrorMessage(text, ...actions);
+  if (pick === 'How to enable CUDA') {
+    const readme = vscode.Uri.joinPath(context.extensionUri, 'README.md');
+    await vscode.commands.executeCommand('markdown.showPreview', readme.with({ fragment: README_CUDA_ANCHOR })).then(undefined, () =>
+      vscode.commands.executeCommand('vscode.open', readme),
+    );
+  } else if (pick === 'Download Model…') await vscode.commands.executeCommand('mambaExplain.downloadModel');
+  else if (pick === 'Select Model…') await vscode.commands.executeCommand('mambaExplain.selectModel');
+}

@@ -1,0 +1,425 @@
+// Mamba Explain extension host: commands, knockout panel, heatmap viewer, CodeLens, model settings, status bar.
+// Activation is on use only (commands, the view, the panel serializer, JSON files for the CodeLens).
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { CancelledError, UserError } from '../engine/types';
+import type { AnyResult, DatasetRunResult, TraceResult } from '../engine/experiments/resultTypes';
+import type { PredictResult } from '../engine/runtime/methods';
+import { downloadModel, KNOWN_MODELS } from '../engine/hub/index';
+import { EngineManager, isTrusted, showEngineError } from './engineManager';
+import { HeatmapViewProvider, HEATMAP_VIEW_ID } from './heatmap';
+import { KnockoutPanel } from './panel';
+import { findTraceableRecords } from './logic/counterfact';
+import { formatRate } from './logic/modelRef';
+import { resultsFilePath, runsDir } from './logic/resultsPath';
+import { promptFromSelections } from './logic/selection';
+import { guessSubject, validateSubject } from './logic/subject';
+import { chooseWindows, parseWindows } from './logic/windows';
+import { checkModelTrust } from './logic/trust';
+
+/** Arguments for programmatic/test use of the trace command (the UI asks for whatever is missing). */
+export interface TraceArgs {
+  prompt?: string;
+  subject?: string;
+  /** '' = the model's top-1 */
+  target?: string;
+  windows?: number[];
+  signal?: AbortSignal;
+}
+
+export interface RunArgs {
+  dataset?: string;
+  experiment?: 'macro' | 'micro';
+  windows?: number[];
+  limit?: number;
+  filter?: boolean;
+  split?: boolean;
+  /** results file (default <workspace>/.mamba-explain/runs/<timestamp>-<dataset>-<experiment>.json) */
+  out?: string;
+  signal?: AbortSignal;
+}
+
+/** What activate() returns: used by the integration tests. */
+export interface MambaExplainApi {
+  engine: EngineManager;
+  panelMessages(): unknown[];
+  heatmapMessages(): unknown[];
+  panelReceived(): unknown[];
+  heatmapReceived(): unknown[];
+}
+
+let log: vscode.OutputChannel;
+
+export function activate(context: vscode.ExtensionContext): MambaExplainApi {
+  log = vscode.window.createOutputChannel('Mamba Explain');
+  const engine = new EngineManager(context, log);
+  const heatmap = new HeatmapViewProvider(context, engine, log);
+  const callbacks = { rerun: (t: TraceResult, windows: number[]) => rerunTrace(t, windows) };
+
+  const cmd = (id: string, f: (...a: any[]) => unknown) => context.subscriptions.push(vscode.commands.registerCommand(id, f));
+
+  async function traceAndShow(args: TraceArgs): Promise<TraceResult | undefined> {
+    const { prompt, subject } = args as Required<Pick<TraceArgs, 'prompt' | 'subject'>>;
+    return vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Notification, title: 'Mamba Explain: tracing factual flow', cancellable: true },
+      async (progress, token) => {
+        const ac = new AbortController();
+        token.onCancellationRequested(() => ac.abort());
+        args.signal?.addEventListener('abort', () => ac.abort(), { once: true });
+        progress.report({ message: 'opening the model…' });
+        const client = await engine.get((m) => progress.report({ message: m }));
+        const nLayer = client.info.config.nLayer;
+        const requested = args.windows ?? vscode.workspace.getConfiguration('mambaExplain').get<number[]>('defaultWindows', [9, 15]);
+        const w = chooseWindows(requested, nLayer, args.windows ? 'window sizes' : 'mambaExplain.defaultWindows');
+        if (!w.ok) throw new UserError(w.message);
+        KnockoutPanel.post({ type: 'busy', message: `Tracing '${prompt}'…` });
+        let last = 0;
+        const result = await client.call<TraceResult>(
+          'trace',
+          { prompt, subject, target: args.target ? args.target : undefined, windows: w.windows },
+          {
+            signal: ac.signal,
+            onProgress: (p) => {
+              const pct = p.total > 0 ? (100 * p.done) / p.total : 0;
+              progress.report({ increment: Math.max(0, pct - last), message: p.message ?? `${p.done}/${p.total}` });
+              last = pct;
+            },
+          },
+        );
+        KnockoutPanel.show(context, log, callbacks, result);
+        await heatmap.setTrace(result);
+        return result;
+      },
+    );
+  }
+
+  async function rerunTrace(t: TraceResult, windows: number[]): Promise<void> {
+    try {
+      await traceAndShow({ prompt: t.prompt, subject: t.subject, target: t.target.text, windows });
+    } catch (e) {
+      KnockoutPanel.post({ type: 'error', message: String((e as Error)?.message ?? e) });
+      if (!(e instanceof CancelledError)) await showEngineError(e, context, log);
+    }
+  }
+
+  // ------------------------------------------------------------ Trace Factual Flow
+  cmd('mambaExplain.traceFactualFlow', async (arg?: unknown) => {
+    const args: TraceArgs = isArgs(arg) ? { ...(arg as TraceArgs) } : {};
+    try {
+      if (args.prompt === undefined) {
+        const editor = vscode.window.activeTextEditor;
+        const sel = editor
+          ? promptFromSelections(editor.selections.map((s) => ({ text: editor.document.getText(s), start: editor.document.offsetAt(s.start), end: editor.document.offsetAt(s.end) })))
+          : undefined;
+        if (sel) {
+          args.prompt = sel.prompt;
+          args.subject ??= sel.subject;
+        } else {
+          args.prompt = await vscode.window.showInputBox({ title: 'Trace Factual Flow', prompt: 'Prompt (e.g. "Beats Music is owned by")', ignoreFocusOut: true });
+          if (!args.prompt) return undefined;
+        }
+      }
+      const prompt = args.prompt;
+      if (args.subject === undefined) {
+        args.subject = await vscode.window.showInputBox({
+          title: 'Trace Factual Flow: subject',
+          prompt: `The subject inside "${prompt}"`,
+          value: guessSubject(prompt),
+          ignoreFocusOut: true,
+          validateInput: (v) => validateSubject(prompt, v),
+        });
+        if (args.subject === undefined) return undefined;
+        if (args.target === undefined) {
+          args.target = await vscode.window.showInputBox({
+            title: 'Trace Factual Flow: target (optional)',
+            prompt: "Target token text, e.g. ' Apple' — leave blank for the model's top-1 prediction",
+            ignoreFocusOut: true,
+          });
+          if (args.target === undefined) return undefined;
+        }
+      }
+      const bad = validateSubject(prompt, args.subject);
+      if (bad) throw new UserError(bad);
+      return await traceAndShow(args);
+    } catch (e) {
+      if (e instanceof CancelledError) {
+        KnockoutPanel.post({ type: 'busy' });
+        void vscode.window.showInformationMessage('Mamba Explain: trace cancelled.');
+        return undefined;
+      }
+      KnockoutPanel.post({ type: 'error', message: String((e as Error)?.message ?? e) });
+      void showEngineError(e, context, log);
+      if (args.signal || isArgs(arg)) throw e;
+      return undefined;
+    }
+  });
+
+  // ------------------------------------------------------------ Run Knockout Experiment
+  cmd('mambaExplain.runKnockoutExperiment', async (arg?: unknown) => {
+    const args: RunArgs = isArgs(arg) ? { ...(arg as RunArgs) } : arg instanceof vscode.Uri ? { dataset: arg.fsPath } : {};
+    const interactive = !isArgs(arg);
+    try {
+      const root = vscode.workspace.workspaceFolders?.find((f) => f.uri.scheme === 'file')?.uri.fsPath;
+      if (!root && !args.out) throw new UserError('Mamba Explain: open a folder first: results are written to <workspace>/.mamba-explain/runs/.');
+      if (!args.dataset) {
+        args.dataset = await pickDataset();
+        if (!args.dataset) return undefined;
+      }
+      if (!args.experiment) {
+        const e = await vscode.window.showQuickPick(
+          [
+            { label: 'macro', description: 'block last ← subject / relation / last over windows of layers' },
+            { label: 'micro', description: 'block last ← each position, one at a time' },
+          ],
+          { title: 'Knockout experiment', ignoreFocusOut: true },
+        );
+        if (!e) return undefined;
+        args.experiment = e.label as 'macro' | 'micro';
+      }
+      const client = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: 'Mamba Explain: opening the model…' }, () => engine.get());
+      const nLayer = client.info.config.nLayer;
+      if (!args.windows) {
+        const def = vscode.workspace.getConfiguration('mambaExplain').get<number[]>('defaultWindows', [9, 15]);
+        const initial = args.experiment === 'micro' ? [def[0]] : def;
+        const text = await vscode.window.showInputBox({
+          title: `Window sizes (the model has ${nLayer} layers)`,
+          value: initial.join(', '),
+          ignoreFocusOut: true,
+          validateInput: (v) => {
+            const w = parseWindows(v);
+            if (!w) return 'Enter window sizes separated by commas, e.g. 9, 15';
+            if (args.experiment === 'micro' && w.length !== 1) return 'The micro experiment takes exactly one window size.';
+            const c = chooseWindows(w, nLayer, 'window sizes');
+            return c.ok ? undefined : c.message;
+          },
+        });
+        if (text === undefined) return undefined;
+        args.windows = parseWindows(text)!;
+      }
+      const w = chooseWindows(args.windows, nLayer, 'window sizes');
+      if (!w.ok) throw new UserError(w.message);
+      if (interactive && args.limit === undefined) {
+        const text = await vscode.window.showInputBox({ title: 'Limit (optional)', prompt: 'Most prompts to run (blank = all)', ignoreFocusOut: true, validateInput: (v) => (v.trim() === '' || /^\d+$/.test(v.trim()) && Number(v) > 0 ? undefined : 'A positive whole number, or blank') });
+        if (text === undefined) return undefined;
+        args.limit = text.trim() === '' ? undefined : Number(text);
+      }
+      if (interactive && args.filter === undefined) {
+        const f = await vscode.window.showQuickPick([{ label: 'Yes', description: 'only prompts whose top-1 is the target (as in the paper)' }, { label: 'No', description: 'every prompt' }], { title: 'Only correctly predicted prompts?', ignoreFocusOut: true });
+        if (!f) return undefined;
+        args.filter = f.label === 'Yes';
+      }
+      if (interactive && args.split === undefined) {
+        const s = await vscode.window.showQuickPick([{ label: 'No' }, { label: 'Yes', description: 'split by whether the subject includes the first token' }], { title: 'Split the aggregate by subject position?', ignoreFocusOut: true });
+        if (!s) return undefined;
+        args.split = s.label === 'Yes';
+      }
+      const out = args.out ?? resultsFilePath(root!, args.dataset, args.experiment, new Date());
+      fs.mkdirSync(path.dirname(out), { recursive: true });
+      const result = await vscode.window.withProgress(
+        { location: vscode.ProgressLocation.Notification, title: `Mamba Explain: ${args.experiment} knockout on ${path.basename(args.dataset)}`, cancellable: true },
+        async (progress, token) => {
+          const ac = new AbortController();
+          token.onCancellationRequested(() => ac.abort());
+          args.signal?.addEventListener('abort', () => ac.abort(), { once: true });
+          let last = 0;
+          return client.call<DatasetRunResult>(
+            'runDataset',
+            { dataset: args.dataset, experiment: args.experiment, windows: w.windows, limit: args.limit, filter: args.filter ?? true, split: args.split ?? false, out },
+            {
+              signal: ac.signal,
+              onProgress: (p) => {
+                const pct = p.total > 0 ? (100 * p.done) / p.total : 0;
+                const extra = formatRate(p.rate, p.etaSeconds);
+                progress.report({ increment: Math.max(0, pct - last), message: `${p.done}/${p.total} prompts${extra ? ' · ' + extra : ''}` });
+                last = pct;
+              },
+            },
+          );
+        },
+      );
+      if (!fs.existsSync(out)) fs.writeFileSync(out, JSON.stringify(result, null, 1));
+      log.appendLine(`results written to ${out}`);
+      KnockoutPanel.show(context, log, callbacks, result);
+      void vscode.window.showInformationMessage(`Mamba Explain: results written to ${vscode.workspace.asRelativePath(out)}`);
+      return out;
+    } catch (e) {
+      if (e instanceof CancelledError) {
+        void vscode.window.showInformationMessage('Mamba Explain: run cancelled (no results file written; a checkpoint is kept for resuming).');
+        if (!interactive) throw e;
+        return undefined;
+      }
+      void showEngineError(e, context, log);
+      if (!interactive) throw e;
+      return undefined;
+    }
+  });
+
+  async function pickDataset(): Promise<string | undefined> {
+    const files = await vscode.workspace.findFiles('**/*.json', '{**/node_modules/**,**/.mamba-explain/**,**/.git/**}', 500);
+    const items: (vscode.QuickPickItem & { file?: string })[] = files
+      .map((f) => ({ label: path.basename(f.fsPath), description: vscode.workspace.asRelativePath(f), file: f.fsPath }))
+      .sort((a, b) => a.description.localeCompare(b.description));
+    items.push({ label: '$(folder-opened) Browse…', alwaysShow: true });
+    const pick = await vscode.window.showQuickPick(items, { title: 'Dataset (COUNTERFACT / known_1000 JSON)', matchOnDescription: true, ignoreFocusOut: true });
+    if (!pick) return undefined;
+    if (pick.file) return pick.file;
+    const uris = await vscode.window.showOpenDialog({ canSelectMany: false, filters: { 'JSON datasets': ['json'] }, title: 'Dataset' });
+    return uris?.[0]?.fsPath;
+  }
+
+  // ------------------------------------------------------------ Open Results File
+  cmd('mambaExplain.openResultsFile', async (arg?: unknown) => {
+    let file: string | undefined;
+    if (arg instanceof vscode.Uri) file = arg.fsPath;
+    else if (typeof arg === 'string') file = arg;
+    else if (vscode.window.activeTextEditor?.document.fileName.endsWith('.json') && isResultsDoc(vscode.window.activeTextEditor.document.getText())) file = vscode.window.activeTextEditor.document.fileName;
+    if (!file) {
+      const root = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
+      const uris = await vscode.window.showOpenDialog({ canSelectMany: false, filters: { 'Mamba Explain results': ['json'] }, defaultUri: root ? vscode.Uri.file(runsDir(root)) : undefined, title: 'Open Results File' });
+      file = uris?.[0]?.fsPath;
+      if (!file) return undefined;
+    }
+    try {
+      let data: unknown;
+      try {
+        data = JSON.parse(fs.readFileSync(file, 'utf8'));
+      } catch (e) {
+        throw new UserError(`Mamba Explain: ${file} is not a JSON file (${(e as Error).message}).`);
+      }
+      if (!isResult(data)) throw new UserError(`Mamba Explain: ${file} is not a Mamba Explain results file (no kind 'trace', 'micro' or 'dataset-run').`);
+      KnockoutPanel.show(context, log, callbacks, data);
+      if (data.kind === 'trace') await heatmap.setTrace(data);
+      return data;
+    } catch (e) {
+      void showEngineError(e, context, log);
+      return undefined;
+    }
+  });
+
+  // ------------------------------------------------------------ CodeLens: trace a dataset record
+  cmd('mambaExplain.traceRecord', (rec: { prompt: string; subject: string; target?: string }) =>
+    vscode.commands.executeCommand('mambaExplain.traceFactualFlow', { prompt: rec.prompt, subject: rec.subject, target: rec.target ?? '' }),
+  );
+  context.subscriptions.push(
+    vscode.languages.registerCodeLensProvider(
+      [{ language: 'json', scheme: 'file' }, { language: 'jsonc', scheme: 'file' }, { language: 'json', scheme: 'untitled' }],
+      {
+        provideCodeLenses(doc) {
+          if (!vscode.workspace.getConfiguration('mambaExplain').get<boolean>('codeLens', true)) return [];
+          if (doc.getText().length > 50_000_000) return [];
+          return findTraceableRecords(doc.getText()).map((r) => {
+            const pos = doc.positionAt(r.offset);
+            return new vscode.CodeLens(new vscode.Range(pos, pos), { title: '$(pulse) Trace', tooltip: `Trace factual flow: ${r.prompt}`, command: 'mambaExplain.traceRecord', arguments: [{ prompt: r.prompt, subject: r.subject, target: r.target }] });
+          });
+        },
+      },
+    ),
+  );
+
+  // ------------------------------------------------------------ Models
+  cmd('mambaExplain.downloadModel', async (arg?: unknown) => {
+    let id = typeof arg === 'string' ? arg : undefined;
+    if (!id) {
+      const pick = await vscode.window.showQuickPick(
+        KNOWN_MODELS.map((m) => ({ label: m.id, description: m.format === 'hf' ? 'transformers format (safetensors)' : 'state-spaces (pytorch_model.bin + GPT-NeoX tokenizer)' })),
+        { title: 'Download a Mamba-2 model from the Hugging Face Hub', ignoreFocusOut: true },
+      );
+      if (!pick) return undefined;
+      id = pick.label;
+    }
+    try {
+      const res = await vscode.window.withProgress(
+        { location: vscode.ProgressLocation.Notification, title: `Mamba Explain: downloading ${id}`, cancellable: true },
+        async (progress, token) => {
+          const ac = new AbortController();
+          token.onCancellationRequested(() => ac.abort());
+          let last = 0;
+          return downloadModel(id!, {
+            signal: ac.signal,
+            onProgress: (p) => {
+              const pct = p.total > 0 ? (100 * p.done) / p.total : 0;
+              const mb = (x: number) => (x / 1e6).toFixed(0);
+              progress.report({ increment: Math.max(0, pct - last), message: `${p.file ?? ''} ${mb(p.done)}/${mb(p.total)} MB${p.rate ? ` · ${(p.rate / 1e6).toFixed(1)} MB/s` : ''}` });
+              last = pct;
+            },
+          });
+        },
+      );
+      const use = await vscode.window.showInformationMessage(`Mamba Explain: ${id} is ready (${res.modelDir}).`, 'Use This Model');
+      if (use === 'Use This Model') await vscode.workspace.getConfiguration('mambaExplain').update('model', id, vscode.ConfigurationTarget.Global);
+      return res.modelDir;
+    } catch (e) {
+      if (e instanceof CancelledError || (e as Error)?.name === 'AbortError') {
+        void vscode.window.showInformationMessage('Mamba Explain: download cancelled (it resumes next time).');
+        return undefined;
+      }
+      void showEngineError(e, context, log);
+      return undefined;
+    }
+  });
+
+  cmd('mambaExplain.selectModel', async () => {
+    const items: (vscode.QuickPickItem & { value?: string; browse?: boolean; download?: boolean })[] = [
+      { label: '$(beaker) Embedded demo model', description: 'small model shipped with the extension', value: '' },
+      { label: '$(folder-opened) Model folder…', description: 'config.json + weights + tokenizer.json', browse: true },
+      ...KNOWN_MODELS.map((m) => ({ label: m.id, description: 'Hugging Face Hub (must be downloaded)', value: m.id })),
+      { label: '$(cloud-download) Download Model…', download: true },
+    ];
+    const pick = await vscode.window.showQuickPick(items, { title: 'Mamba Explain: model', ignoreFocusOut: true });
+    if (!pick) return undefined;
+    let value = pick.value;
+    if (pick.download) return vscode.commands.executeCommand('mambaExplain.downloadModel');
+    if (pick.browse) {
+      const uris = await vscode.window.showOpenDialog({ canSelectFolders: true, canSelectFiles: false, title: 'Model folder' });
+      if (!uris?.[0]) return undefined;
+      value = uris[0].fsPath;
+      const folders = (vscode.workspace.workspaceFolders ?? []).map((f) => f.uri.fsPath);
+      const bad = checkModelTrust(value, { trusted: isTrusted(), workspaceFolders: folders });
+      if (bad) {
+        void vscode.window.showErrorMessage(bad);
+        return undefined;
+      }
+    }
+    await vscode.workspace.getConfiguration('mambaExplain').update('model', value, vscode.ConfigurationTarget.Global);
+    return value;
+  });
+
+  cmd('mambaExplain.showHeatmap', () => vscode.commands.executeCommand(`${HEATMAP_VIEW_ID}.focus`));
+  cmd('mambaExplain.predict', async (prompt?: string) => {
+    const client = await engine.get();
+    return client.call<PredictResult>('predict', { prompt, top: 5 });
+  });
+
+  context.subscriptions.push(
+    engine,
+    log,
+    vscode.window.registerWebviewViewProvider(HEATMAP_VIEW_ID, heatmap),
+    KnockoutPanel.registerSerializer(context, log, callbacks),
+  );
+
+  return {
+    engine,
+    panelMessages: () => [...(KnockoutPanel.lastChannel?.posted ?? [])],
+    heatmapMessages: () => [...(HeatmapViewProvider.lastChannel?.posted ?? [])],
+    panelReceived: () => [...(KnockoutPanel.lastChannel?.received ?? [])],
+    heatmapReceived: () => [...(HeatmapViewProvider.lastChannel?.received ?? [])],
+  };
+}
+
+export function deactivate(): void {
+  // EngineManager is disposed through context.subscriptions
+}
+
+function isArgs(a: unknown): boolean {
+  return typeof a === 'object' && a !== null && !(a instanceof vscode.Uri) && !Array.isArray(a);
+}
+
+function isResult(d: unknown): d is AnyResult {
+  const k = (d as { kind?: unknown } | null)?.kind;
+  return typeof d === 'object' && d !== null && (k === 'trace' || k === 'micro' || k === 'dataset-run');
+}
+
+function isResultsDoc(text: string): boolean {
+  return /"kind"\s*:\s*"(trace|micro|dataset-run)"/.test(text.slice(0, 2000));
+}

@@ -1,0 +1,157 @@
+// The knockout panel (WebviewPanel): shows a TraceResult / MicroResult / DatasetRunResult; 'rerun' re-runs the
+// trace with new windows; 'export' saves figures/data through a save dialog. Restored after a reload.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import type { AnyResult, TraceResult } from '../engine/experiments/resultTypes';
+import type { ExportMessage, HostToWebview, WebviewToHost } from '../shared/protocol';
+import { WebviewChannel, webviewOptions } from './webviewChannel';
+
+export const PANEL_VIEW_TYPE = 'mambaExplain.knockout';
+const STATE_KEY = 'mambaExplain.panel.lastResult';
+
+export interface PanelCallbacks {
+  rerun(trace: TraceResult, windows: number[]): Promise<void>;
+}
+
+export class KnockoutPanel {
+  private static current?: KnockoutPanel;
+  /** test hook: the channel of the last panel (survives disposal) */
+  static lastChannel?: WebviewChannel;
+  private readonly channel: WebviewChannel;
+  private result?: AnyResult;
+  private readonly subs: vscode.Disposable[] = [];
+
+  private constructor(
+    private readonly panel: vscode.WebviewPanel,
+    private readonly context: vscode.ExtensionContext,
+    private readonly log: vscode.OutputChannel,
+    private readonly callbacks: PanelCallbacks,
+  ) {
+    panel.webview.options = webviewOptions(context.extensionUri);
+    panel.iconPath = vscode.Uri.joinPath(context.extensionUri, 'media', 'mamba.svg');
+    this.channel = new WebviewChannel(panel.webview, log, 'knockout panel', (m) => this.onMessage(m));
+    KnockoutPanel.lastChannel = this.channel;
+    this.channel.setHtml(context.extensionUri, 'panel.js', 'Mamba Explain: Knockout', 'panel');
+    this.subs.push(
+      panel.onDidDispose(() => this.dispose()),
+      panel.onDidChangeViewState(() => {
+        // retainContextWhenHidden is false: the document is rebuilt when shown again; re-send the result.
+      }),
+    );
+  }
+
+  static show(context: vscode.ExtensionContext, log: vscode.OutputChannel, callbacks: PanelCallbacks, result: AnyResult): KnockoutPanel {
+    let p = KnockoutPanel.current;
+    if (!p) {
+      const panel = vscode.window.createWebviewPanel(PANEL_VIEW_TYPE, titleOf(result), { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true }, {
+        ...webviewOptions(context.extensionUri),
+        retainContextWhenHidden: false,
+        enableFindWidget: true,
+      });
+      p = KnockoutPanel.current = new KnockoutPanel(panel, context, log, callbacks);
+    } else p.panel.reveal(undefined, true);
+    p.showResult(result);
+    return p;
+  }
+
+  static registerSerializer(context: vscode.ExtensionContext, log: vscode.OutputChannel, callbacks: PanelCallbacks): vscode.Disposable {
+    return vscode.window.registerWebviewPanelSerializer(PANEL_VIEW_TYPE, {
+      async deserializeWebviewPanel(panel: vscode.WebviewPanel, state: unknown) {
+        KnockoutPanel.current?.panel.dispose();
+        const p = (KnockoutPanel.current = new KnockoutPanel(panel, context, log, callbacks));
+        const fromState = (state as { result?: AnyResult } | undefined)?.result;
+        const saved = fromState ?? context.workspaceState.get<AnyResult>(STATE_KEY);
+        if (saved && typeof saved === 'object' && 'kind' in saved) p.showResult(saved);
+      },
+    });
+  }
+
+  static get currentResult(): AnyResult | undefined {
+    return KnockoutPanel.current?.result;
+  }
+
+  showResult(result: AnyResult): void {
+    this.result = result;
+    this.panel.title = titleOf(result);
+    this.channel.post({ type: 'showResult', result });
+    // keep small results for restoring after a reload
+    const size = JSON.stringify(result).length;
+    void this.context.workspaceState.update(STATE_KEY, size < 4_000_000 ? result : undefined);
+  }
+
+  post(m: HostToWebview): void {
+    this.channel.post(m);
+  }
+
+  static post(m: HostToWebview): void {
+    KnockoutPanel.current?.post(m);
+  }
+
+  private async onMessage(m: WebviewToHost): Promise<void> {
+    switch (m.type) {
+      case 'rerun': {
+        if (this.result?.kind !== 'trace') {
+          this.channel.post({ type: 'error', message: 'Re-running needs a single-prompt trace in the panel.' });
+          return;
+        }
+        await this.callbacks.rerun(this.result, m.windows);
+        return;
+      }
+      case 'export':
+        await this.export(m);
+        return;
+      case 'openFile': {
+        if (!fs.existsSync(m.path)) {
+          this.log.appendLine(`knockout panel: openFile ignored, no such file ${m.path}`);
+          return;
+        }
+        await vscode.window.showTextDocument(vscode.Uri.file(m.path), { preview: true, viewColumn: vscode.ViewColumn.One });
+        return;
+      }
+      case 'log': {
+        this.log.appendLine(`knockout panel [${m.level}]: ${m.message}`);
+        if (m.level === 'error') void vscode.window.showErrorMessage(`Mamba Explain: ${m.message}`);
+        else if (m.level === 'warn') void vscode.window.showWarningMessage(`Mamba Explain: ${m.message}`);
+        return;
+      }
+      default:
+        return;
+    }
+  }
+
+  private async export(m: ExportMessage): Promise<void> {
+    const folder = vscode.workspace.workspaceFolders?.[0]?.uri;
+    const name = `${m.figure}.${m.format}`;
+    const filters: Record<string, string[]> = { png: { PNG: ['png'] }, svg: { SVG: ['svg'] }, csv: { CSV: ['csv'] }, json: { JSON: ['json'] } }[m.format] as unknown as Record<string, string[]>;
+    const target = await vscode.window.showSaveDialog({ defaultUri: folder ? vscode.Uri.joinPath(folder, name) : undefined, filters, saveLabel: 'Export' });
+    if (!target) {
+      this.channel.post({ type: 'exported', figure: m.figure, format: m.format, ok: false, message: 'cancelled' });
+      return;
+    }
+    try {
+      const bytes = m.encoding === 'base64' ? Buffer.from(m.data, 'base64') : Buffer.from(m.data, 'utf8');
+      await vscode.workspace.fs.writeFile(target, bytes);
+      this.channel.post({ type: 'exported', figure: m.figure, format: m.format, ok: true, path: target.fsPath });
+      void vscode.window.showInformationMessage(`Mamba Explain: saved ${path.basename(target.fsPath)}`);
+    } catch (e) {
+      this.channel.post({ type: 'exported', figure: m.figure, format: m.format, ok: false, message: String((e as Error)?.message ?? e) });
+    }
+  }
+
+  dispose(): void {
+    if (KnockoutPanel.current === this) KnockoutPanel.current = undefined;
+    this.channel.dispose();
+    for (const s of this.subs) s.dispose();
+  }
+}
+
+function titleOf(r: AnyResult): string {
+  if (r.kind === 'trace') return `Knockout: ${truncate(r.prompt)}`;
+  if (r.kind === 'micro') return `Micro knockout: ${truncate(r.prompt)}`;
+  return `Knockout run: ${path.basename(r.dataset.file)} (${r.experiment})`;
+}
+
+function truncate(s: string, n = 40): string {
+  return s.length > n ? s.slice(0, n - 1) + '…' : s;
+}

@@ -1,0 +1,103 @@
+// Host side of one webview: ready handshake (buffer until 'ready'), validated incoming messages, a record of
+// what was posted (test hook).
+import * as vscode from 'vscode';
+import { parseWebviewMessage, type HostToWebview, type WebviewToHost } from '../shared/protocol';
+import { buildWebviewHtml, makeNonce } from './webviewHtml';
+
+export class WebviewChannel implements vscode.Disposable {
+  private ready = false;
+  private queue: HostToWebview[] = [];
+  private readonly subs: vscode.Disposable[] = [];
+  /** every message posted (or queued) to the webview, newest last (test hook; capped) */
+  readonly posted: HostToWebview[] = [];
+  /** messages received and accepted */
+  readonly received: WebviewToHost[] = [];
+
+  constructor(
+    private readonly webview: vscode.Webview,
+    private readonly log: vscode.OutputChannel,
+    private readonly name: string,
+    onMessage: (m: WebviewToHost) => void | Promise<void>,
+  ) {
+    this.subs.push(
+      webview.onDidReceiveMessage(async (raw: unknown) => {
+        const m = parseWebviewMessage(raw);
+        if (!m) {
+          this.log.appendLine(`${name}: ignored a malformed message from the webview: ${safeJson(raw)}`);
+          return;
+        }
+        this.received.push(m);
+        if (m.type === 'ready') {
+          this.ready = true;
+          const q = this.queue;
+          this.queue = [];
+          for (const msg of q) await this.webview.postMessage(msg);
+          return;
+        }
+        try {
+          await onMessage(m);
+        } catch (e) {
+          this.log.appendLine(`${name}: handling '${m.type}' failed: ${(e as Error)?.stack ?? e}`);
+        }
+      }),
+    );
+  }
+
+  /** Sets the HTML (resets the handshake: the new document posts 'ready' again). */
+  setHtml(extensionUri: vscode.Uri, script: string, title: string, bodyClass: string): void {
+    this.ready = false;
+    const w = this.webview;
+    w.html = buildWebviewHtml({
+      scriptUri: w.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'dist', 'webview', script)).toString(),
+      styleUri: w.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'media', 'webview.css')).toString(),
+      cspSource: cspHosts(w.cspSource),
+      nonce: makeNonce(),
+      title,
+      bodyClass,
+    });
+  }
+
+  get isReady(): boolean {
+    return this.ready;
+  }
+
+  post(m: HostToWebview): void {
+    this.posted.push(m);
+    if (this.posted.length > 50) this.posted.splice(0, this.posted.length - 50);
+    if (!this.ready) {
+      // only the latest result matters while waiting
+      if (m.type === 'showResult') this.queue = this.queue.filter((q) => q.type !== 'showResult');
+      this.queue.push(m);
+      return;
+    }
+    void this.webview.postMessage(m);
+  }
+
+  dispose(): void {
+    for (const s of this.subs) s.dispose();
+  }
+}
+
+/**
+ * webview.cspSource without quoted keywords: in VS Code for the Web / server it is "'self' https://…", which
+ * buildWebviewHtml refuses; scripts and the stylesheet carry the nonce anyway, so the host sources suffice.
+ */
+export function cspHosts(cspSource: string): string {
+  const hosts = cspSource.split(/\s+/u).filter((t) => t.length > 0 && !/[;'"<>]/u.test(t));
+  return hosts.length > 0 ? hosts.join(' ') : 'https://*.vscode-cdn.net';
+}
+
+function safeJson(v: unknown): string {
+  try {
+    return JSON.stringify(v).slice(0, 300);
+  } catch {
+    return String(v).slice(0, 300);
+  }
+}
+
+export function webviewOptions(extensionUri: vscode.Uri): vscode.WebviewOptions {
+  return {
+    enableScripts: true,
+    localResourceRoots: [vscode.Uri.joinPath(extensionUri, 'dist', 'webview'), vscode.Uri.joinPath(extensionUri, 'media')],
+  };
+}

@@ -1,0 +1,123 @@
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import type { DatasetRunResult, TraceResult } from '../../src/engine/experiments/resultTypes';
+import { activate, EXTENSION_ID, setModel, waitFor, workspaceRoot } from './helpers';
+
+const MODEL = process.env.MAMBA_EXPLAIN_TEST_MODEL;
+
+suite('extension', () => {
+  suiteSetup(async function () {
+    if (!MODEL) throw new Error('MAMBA_EXPLAIN_TEST_MODEL is not set (run through npm run test:integration)');
+    await setModel(MODEL);
+  });
+
+  test('activates and registers its commands', async () => {
+    const api = await activate();
+    assert.ok(api && typeof api.panelMessages === 'function', 'activate() returns the API');
+    const cmds = await vscode.commands.getCommands(true);
+    for (const c of ['traceFactualFlow', 'runKnockoutExperiment', 'openResultsFile', 'downloadModel', 'selectModel']) {
+      assert.ok(cmds.includes(`mambaExplain.${c}`), `command mambaExplain.${c} is registered`);
+    }
+  });
+
+  test("the editor context menu shows Trace Factual Flow only with a selection", () => {
+    const pkg = vscode.extensions.getExtension(EXTENSION_ID)!.packageJSON;
+    const items = pkg.contributes.menus['editor/context'] as { command: string; when?: string }[];
+    const item = items.find((m) => m.command === 'mambaExplain.traceFactualFlow');
+    assert.ok(item, 'Trace Factual Flow is in editor/context');
+    assert.equal(item!.when, 'editorHasSelection');
+    assert.equal(pkg.capabilities.untrustedWorkspaces.supported, 'limited');
+    assert.deepEqual(pkg.capabilities.untrustedWorkspaces.restrictedConfigurations, ['mambaExplain.model']);
+  });
+
+  test('Trace Factual Flow on an editor selection delivers the result to the panel and the heatmap', async () => {
+    const api = await activate();
+    const doc = await vscode.workspace.openTextDocument(path.join(workspaceRoot(), 'prompts.txt'));
+    const editor = await vscode.window.showTextDocument(doc);
+    const line = doc.lineAt(1);
+    editor.selections = [new vscode.Selection(line.range.start, line.range.end)];
+    const result = (await vscode.commands.executeCommand('mambaExplain.traceFactualFlow', { subject: 'Beats Music', target: '' })) as TraceResult;
+    assert.ok(result, 'the command returns the TraceResult');
+    assert.equal(result.kind, 'trace');
+    assert.equal(result.prompt, 'Beats Music is owned by');
+    assert.equal(result.subject, 'Beats Music');
+    assert.deepEqual(result.windows.map((w) => w.window), [2]);
+    assert.equal(result.provenance.model.nLayer, 4);
+    assert.ok(result.baseProb > 0 && result.baseProb <= 1);
+    // delivered to the panel
+    const shown = api.panelMessages().filter((m) => m.type === 'showResult');
+    assert.ok(shown.length > 0, 'a showResult message was posted to the panel');
+    assert.equal((shown[shown.length - 1].result as TraceResult).prompt, result.prompt);
+    // the panel's webview script loads and completes the handshake
+    await waitFor("the panel's 'ready'", () => api.panelReceived().some((m) => m.type === 'ready'), 60_000);
+    // the heatmap viewer gets the prompt's attention
+    await vscode.commands.executeCommand('mambaExplain.showHeatmap');
+    const att = await waitFor('attention for the heatmap', () => api.heatmapMessages().find((m) => m.type === 'attention'), 60_000);
+    const payload = att.payload as { prompt: string; heads: number[][][]; tokens: unknown[]; blocked?: { edges: unknown[] } };
+    assert.equal(payload.prompt, result.prompt);
+    assert.equal(payload.heads[0].length, result.tokens.length);
+    assert.ok(payload.blocked && payload.blocked.edges.length === result.subjectPositions.length);
+  });
+
+  test('a window size larger than the model is a clear error', async () => {
+    await assert.rejects(
+      Promise.resolve(vscode.commands.executeCommand('mambaExplain.traceFactualFlow', { prompt: 'Beats Music is owned by', subject: 'Beats Music', target: '', windows: [9] })),
+      /exceeds the model's 4 layers/,
+    );
+  });
+
+  test('an experiment run writes a valid results file under .mamba-explain/runs and opens it', async () => {
+    const api = await activate();
+    const dataset = path.join(workspaceRoot(), 'facts.json');
+    const out = (await vscode.commands.executeCommand('mambaExplain.runKnockoutExperiment', {
+      dataset, experiment: 'macro', windows: [2], limit: 3, filter: false, split: false,
+    })) as string;
+    assert.ok(out, 'the command returns the results file');
+    assert.equal(path.dirname(out), path.join(workspaceRoot(), '.mamba-explain', 'runs'));
+    assert.match(path.basename(out), /^\d{8}-\d{6}-facts-macro\.json$/);
+    const r = JSON.parse(fs.readFileSync(out, 'utf8')) as DatasetRunResult;
+    assert.equal(r.kind, 'dataset-run');
+    assert.equal(r.status, 'complete');
+    assert.equal(r.experiment, 'macro');
+    assert.equal(r.prompts.length + r.skipped.length, 3);
+    assert.ok(r.aggregate.windows.length === 1 && r.aggregate.windows[0].window === 2);
+    assert.ok(!fs.existsSync(out + '.partial.json'), 'no checkpoint left after a complete run');
+    const shown = api.panelMessages().filter((m) => m.type === 'showResult');
+    assert.equal((shown[shown.length - 1].result as DatasetRunResult).kind, 'dataset-run');
+    // and Open Results File redraws it
+    const opened = (await vscode.commands.executeCommand('mambaExplain.openResultsFile', vscode.Uri.file(out))) as DatasetRunResult;
+    assert.equal(opened.kind, 'dataset-run');
+  });
+
+  test('cancelling a run leaves no results file', async () => {
+    const rows = [];
+    for (let i = 0; i < 400; i++) rows.push({ prompt: `Beats Music number ${i} is owned by`, subject: 'Beats Music', target_true: ' Apple' });
+    const dataset = path.join(workspaceRoot(), 'many.json');
+    fs.writeFileSync(dataset, JSON.stringify(rows));
+    const out = path.join(workspaceRoot(), '.mamba-explain', 'runs', 'cancelled-run-micro.json');
+    const ac = new AbortController();
+    setTimeout(() => ac.abort(), 1500);
+    const t0 = Date.now();
+    await assert.rejects(
+      Promise.resolve(vscode.commands.executeCommand('mambaExplain.runKnockoutExperiment', { dataset, experiment: 'micro', windows: [2], filter: false, split: false, out, signal: ac.signal })),
+      (e: Error) => e.name === 'CancelledError' || /cancel/i.test(e.message),
+    );
+    assert.ok(Date.now() - t0 < 60_000, 'cancellation is prompt');
+    assert.ok(!fs.existsSync(out), 'no results file after cancelling');
+    const left = fs.readdirSync(path.dirname(out)).filter((f) => f.startsWith('cancelled-run'));
+    assert.ok(left.every((f) => f.endsWith('.partial.json')), `only the engine's checkpoint may remain: ${left.join(', ')}`);
+  });
+
+  test('CodeLens offers Trace on each record of a COUNTERFACT-style file', async () => {
+    const uri = vscode.Uri.file(path.join(workspaceRoot(), 'facts.json'));
+    await vscode.window.showTextDocument(uri);
+    const found = (await vscode.commands.executeCommand('vscode.executeCodeLensProvider', uri)) as vscode.CodeLens[];
+    const ours = found.filter((l) => l.command?.command === 'mambaExplain.traceRecord');
+    assert.equal(ours.length, 4);
+    const r = (await vscode.commands.executeCommand(ours[0].command!.command, ...(ours[0].command!.arguments ?? []))) as TraceResult;
+    assert.equal(r.prompt, 'Beats Music is owned by');
+    assert.ok(' Apple'.startsWith(r.target.text), "the record's target (its first token) is traced");
+  });
+});

@@ -163,7 +163,7 @@ function buildChart(canvas: HTMLCanvasElement, spec: LineChartSpec, r: AnyResult
           min: spec.x[0],
           max: spec.x[spec.x.length - 1],
           ticks: { stepSize: spec.x.length > 30 ? 4 : spec.x.length > 16 ? 2 : 1, color: theme.muted, precision: 0 },
-          grid: { color: withAlpha(theme.grid, 0.9) },
+          grid: { color: withAlpha(theme.grid, 0.65) },
           border: { color: theme.muted },
           title: { display: true, text: X_LABEL, color: theme.foreground, font: { size: 12 } },
         },
@@ -172,7 +172,7 @@ function buildChart(canvas: HTMLCanvasElement, spec: LineChartSpec, r: AnyResult
           grace: '5%',
           ticks: { color: theme.muted },
           grid: {
-            color: (ctx) => (ctx.tick && ctx.tick.value === 0 ? theme.foreground : withAlpha(theme.grid, 0.9)),
+            color: (ctx) => (ctx.tick && ctx.tick.value === 0 ? theme.foreground : withAlpha(theme.grid, 0.65)),
             lineWidth: (ctx) => (ctx.tick && ctx.tick.value === 0 ? 1.5 : 1),
           },
           border: { color: theme.muted },

@@ -12,8 +12,8 @@ const entries = [
   { ...node, entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.js', banner: { js: '#!/usr/bin/env node' } },
   { ...node, entryPoints: ['src/engine/runtime/worker.ts'], outfile: 'dist/worker.js' },
   { ...node, entryPoints: ['src/extension/extension.ts'], outfile: 'dist/extension.js' },
-  { ...common, platform: 'browser', format: 'iife', entryPoints: ['webview/panel/main.ts'], outfile: 'dist/webview/panel.js' },
-  { ...common, platform: 'browser', format: 'iife', entryPoints: ['webview/heatmap/main.ts'], outfile: 'dist/webview/heatmap.js' },
+  { ...common, minify: true, platform: 'browser', format: 'iife', entryPoints: ['webview/panel/main.ts'], outfile: 'dist/webview/panel.js' },
+  { ...common, minify: true, platform: 'browser', format: 'iife', entryPoints: ['webview/heatmap/main.ts'], outfile: 'dist/webview/heatmap.js' },
 ].filter((e) => e.entryPoints.every((p) => existsSync(p)));
 
 if (watch) {

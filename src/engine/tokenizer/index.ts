@@ -13,7 +13,7 @@ import { Encoding, Tokenizer, UserError } from '../types';
 import { Bpe, BpeOptions } from './bpe';
 import { byteLevelDecode } from './byteLevel';
 import { AddedToken, Matcher } from './addedVocabulary';
-import { lowercase, NormalizerFn, Piece, unicodeNormalize } from './normalize';
+import { lowercase, NormalizerFn, Piece, pieceText, unicodeNormalize } from './normalize';
 import { byteLevelPreTokenizer, PreTokenizerFn, SplitBehavior, splitPreTokenizer, translateRegex } from './preTokenize';
 
 export { byteLevelDecode } from './byteLevel';
@@ -114,7 +114,7 @@ class HfTokenizer implements Tokenizer {
     if (!this.normalizer) return s;
     const p = makePiece(s).piece;
     this.normalizer(p);
-    return String.fromCodePoint(...p.cps);
+    return pieceText(p);
   }
 
   idToToken(id: number): string | undefined {
@@ -152,7 +152,7 @@ class HfTokenizer implements Tokenizer {
         toks.push({ id: p.added.id, token: p.added.value, start: p.start[0], end: p.end[p.cps.length - 1] });
         continue;
       }
-      const word = String.fromCodePoint(...p.cps);
+      const word = pieceText(p);
       for (const t of this.model.tokenize(word)) {
         const token = this.model.vocabR.get(t.id)!;
         let start: number;
@@ -312,7 +312,7 @@ function buildPostProcessor(j: Json): PostProcessorFn | null {
       return (toks) => {
         const out: RawTok[] = [];
         for (const it of items) {
-          if (it === null) out.push(...toks);
+          if (it === null) for (const t of toks) out.push(t);
           else it.ids.forEach((id, k) => out.push({ id, token: it.tokens[k], start: 0, end: 0 }));
         }
         return out;

@@ -21,7 +21,7 @@ export interface Piece {
 
 export function pieceText(p: Piece): string {
   let s = '';
-  for (const cp of p.cps) s += String.fromCodePoint(cp);
+  for (let i = 0; i < p.cps.length; i += 4096) s += String.fromCodePoint(...p.cps.slice(i, i + 4096));
   return s;
 }
 

@@ -149,24 +149,22 @@ function utf8Bytes(c: number): number[] {
   return [0xf0 | (c >> 18), 0x80 | ((c >> 12) & 63), 0x80 | ((c >> 6) & 63), 0x80 | (c & 63)];
 }
 
-/** HF `NormalizedString::prepend(" ")` (the space takes the alignment of the first character). */
+/** HF `NormalizedString::prepend(" ")`: a transform of the first character only, into (' ', 0), (first, 1),
+ * so both take the alignment of the first character. */
 function prependSpace(p: Piece): void {
   if (p.cps.length === 0) return;
-  const first = p.cps[0];
-  transform(p, [0x20, first], [0, 1], 0);
-  // transform() only saw the first character: re-attach the rest
+  const rest = { cps: p.cps.slice(1), start: p.start.slice(1), end: p.end.slice(1) };
+  p.cps.length = p.start.length = p.end.length = 1;
+  transform(p, [0x20, p.cps[0]], [0, 1], 0);
+  p.cps = p.cps.concat(rest.cps);
+  p.start = p.start.concat(rest.start);
+  p.end = p.end.concat(rest.end);
 }
 
 export function byteLevelPreTokenizer(addPrefixSpace: boolean, useRegex: boolean): PreTokenizerFn {
   return (pieces) => {
     const split = splitEach(pieces, (p) => {
-      if (addPrefixSpace && p.cps[0] !== 0x20) {
-        const rest = { cps: p.cps.slice(1), start: p.start.slice(1), end: p.end.slice(1) };
-        prependSpace(p);
-        p.cps.push(...rest.cps);
-        p.start.push(...rest.start);
-        p.end.push(...rest.end);
-      }
+      if (addPrefixSpace && p.cps[0] !== 0x20) prependSpace(p);
       return useRegex ? splitPiece(p, GPT2_REGEX, 'Isolated') : [p];
     });
     for (const p of split) if (!p.added) byteLevelMap(p);

@@ -56,12 +56,14 @@ function trimOffsets(toks: RawTok[], addPrefixSpace: boolean): void {
 }
 
 class HfTokenizer implements Tokenizer {
+  /** largest id + 1 (equals HF get_vocab_size(with_added_tokens=True) when the ids have no holes) */
   readonly vocabSize: number;
-  private readonly added: AddedToken[];
+  private readonly added: readonly AddedToken[];
   private readonly addedById = new Map<number, AddedToken>();
   private readonly addedByContent = new Map<string, number>();
   /** id -> string of added tokens (HF gives the NORMALISED content of normalized=true tokens) */
   private readonly addedIdToString = new Map<number, string>();
+  private readonly specialStrings = new Set<string>();
   private readonly rawMatcher: Matcher;
   private readonly normMatcher: Matcher;
 
@@ -76,7 +78,6 @@ class HfTokenizer implements Tokenizer {
   ) {
     // HF re-derives the ids of added tokens: the model's id when the content is in the vocabulary,
     // otherwise the next free id after the vocabulary (the ids in the file are only checked).
-    this.added = [];
     const modelSize = model.vocab.size;
     for (const a of added) {
       if (a.content.length === 0) continue;
@@ -99,6 +100,7 @@ class HfTokenizer implements Tokenizer {
     const all = [...this.addedById.values()];
     const ordered = [...all.filter((t) => t.special), ...all.filter((t) => !t.special)];
     this.added = ordered;
+    for (const t of ordered) if (t.special) this.specialStrings.add(t.content);
     for (const t of ordered) this.addedIdToString.set(t.id, t.normalized ? this.normalizeString(t.content) : t.content);
     this.rawMatcher = new Matcher(ordered.filter((t) => !t.normalized).map((tok) => ({ text: tok.content, tok })));
     this.normMatcher = new Matcher(
@@ -174,11 +176,14 @@ class HfTokenizer implements Tokenizer {
     };
   }
 
-  decode(ids: number[]): string {
+  /** HF `decode(ids, skip_special_tokens)`: unknown ids are dropped; special tokens are kept unless asked. */
+  decode(ids: number[], skipSpecialTokens = false): string {
     const tokens: string[] = [];
     for (const id of ids) {
       const t = this.idToToken(id);
-      if (t !== undefined) tokens.push(t);
+      if (t === undefined) continue;
+      if (skipSpecialTokens && this.specialStrings.has(t)) continue;
+      tokens.push(t);
     }
     return this.decoder ? this.decoder(tokens) : tokens.join(' ');
   }

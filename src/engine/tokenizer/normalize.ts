@@ -72,13 +72,34 @@ export function transform(p: Piece, dest: ArrayLike<number>, changes: ArrayLike<
 
 // ---- Unicode normalisation with change tracking ----
 
+// HF tokenizers normalises with the `unicode-normalization-alignments` crate, whose Unicode tables are older
+// than ours (Python's Unicode 14 combining classes, JavaScript's Unicode 16+ decompositions). These are the
+// code points that it does not know, found by comparing with HF (tokenizers 0.23) over all of Unicode:
+// combining classes it takes as 0, and canonical / compatibility decompositions it does not apply (nor compose).
+function cpSet(items: (number | [number, number])[]): Set<number> {
+  const s = new Set<number>();
+  for (const it of items) {
+    if (typeof it === 'number') s.add(it);
+    else for (let c = it[0]; c <= it[1]; c++) s.add(c);
+  }
+  return s;
+}
+const HF_CCC_ZERO = cpSet([0x7fd, [0x898, 0x89f], [0x8ca, 0x8d3], 0x9fe, 0xc3c, [0xd3b, 0xd3c], 0xeba, 0x1715, [0x1abf, 0x1ace], [0x1df6, 0x1dfa], 0xa82c, [0x10d24, 0x10d27], [0x10eab, 0x10eac], [0x10f46, 0x10f50], [0x10f82, 0x10f85], 0x11070, 0x1133b, 0x1145e, [0x11839, 0x1183a], [0x1193d, 0x1193e], 0x11943, 0x119e0, 0x11a34, 0x11a47, 0x11a99, 0x11d42, [0x11d44, 0x11d45], 0x11d97, [0x16ff0, 0x16ff1], [0x1e130, 0x1e136], 0x1e2ae, [0x1e2ec, 0x1e2ef]]);
+const HF_NO_NFD = cpSet([0x105c9, 0x105e4, 0x11383, 0x11385, 0x1138e, 0x11391, 0x113c5, [0x113c7, 0x113c8], 0x11938, [0x16121, 0x16128], [0x16d68, 0x16d6a]]);
+const HF_NO_NFKD = cpSet([0x32ff, [0xa7f1, 0xa7f4], 0xab69, 0x105c9, 0x105e4, [0x10781, 0x10785], [0x10787, 0x107b0], [0x107b2, 0x107ba], 0x11383, 0x11385, 0x1138e, 0x11391, 0x113c5, [0x113c7, 0x113c8], 0x11938, [0x16121, 0x16128], [0x16d68, 0x16d6a], [0x1ccd6, 0x1ccf9], [0x1e030, 0x1e06d], 0x1f16c, [0x1fbf0, 0x1fbf9]]);
+
+function ccc(cp: number): number {
+  return HF_CCC_ZERO.has(cp) ? 0 : combiningClass(cp);
+}
+
 const decompCache = [new Map<number, number[]>(), new Map<number, number[]>()];
 
 function decomposition(cp: number, compat: boolean): number[] {
   const cache = decompCache[compat ? 1 : 0];
   let d = cache.get(cp);
   if (!d) {
-    const s = String.fromCodePoint(cp).normalize(compat ? 'NFKD' : 'NFD');
+    const unknown = compat ? HF_NO_NFKD : HF_NO_NFD;
+    const s = unknown.has(cp) ? String.fromCodePoint(cp) : String.fromCodePoint(cp).normalize(compat ? 'NFKD' : 'NFD');
     d = [];
     for (const c of s) d.push(c.codePointAt(0)!);
     cache.set(cp, d);
@@ -97,7 +118,7 @@ function compose(a: number, b: number): number {
     const pair = String.fromCodePoint(a) + String.fromCodePoint(b);
     const c = pair.normalize('NFC');
     const cp = c.codePointAt(0)!;
-    if (c.length === (cp > 0xffff ? 2 : 1)) {
+    if (c.length === (cp > 0xffff ? 2 : 1) && !HF_NO_NFD.has(cp)) {
       // a single character: it is the composite of (a, b) only if its full decomposition is a's followed by b
       const dr = c.normalize('NFD');
       if (dr === String.fromCodePoint(a).normalize('NFD') + String.fromCodePoint(b)) r = cp;
@@ -132,7 +153,7 @@ function decompose(cps: number[], compat: boolean): { cp: number[]; ch: number[]
   for (const c of cps) {
     const d = decomposition(c, compat);
     for (let i = 0; i < d.length; i++) {
-      const k = combiningClass(d[i]);
+      const k = ccc(d[i]);
       if (k === 0) sortPending();
       cp.push(d[i]);
       ch.push(i === 0 ? 0 : 1);
@@ -163,7 +184,7 @@ function recompose(dec: { cp: number[]; ch: number[] }): { cp: number[]; ch: num
   for (let i = 0; i < dec.cp.length; i++) {
     const c = dec.cp[i];
     const change = dec.ch[i];
-    const cls = combiningClass(c);
+    const cls = ccc(c);
     if (kCp < 0) {
       if (cls !== 0) {
         cp.push(c);

@@ -58,6 +58,21 @@ export function loadDemoFacts(file: string): DemoFact[] {
   return facts;
 }
 
+/**
+ * Window sizes of the demo: k = 9 (the paper's) on deep models; on shallow ones (the 8-layer demo model) a quarter and
+ * a half of the depth, so that each curve has several starts to show.
+ */
+export function demoWindows(nLayer: number): number[] {
+  if (nLayer >= 24) return [9];
+  return [...new Set([Math.max(1, Math.round(nLayer / 4)), Math.max(1, Math.round(nLayer / 2))])];
+}
+
+/** The fact the demo traces by default: the built-in one when the prompts file holds it, else the first. */
+export function defaultFactIndex(facts: DemoFact[]): number {
+  const i = facts.findIndex((f) => f.prompt === BUILTIN_FACT.prompt && f.subject === BUILTIN_FACT.subject);
+  return i >= 0 ? i : 0;
+}
+
 export function defaultPromptsFile(): string {
   return path.join(packageRoot(), 'examples', 'demo-prompts.json');
 }
@@ -69,11 +84,12 @@ export const demoCommand: Command = {
     'mamba-explain demo [--report FILE] [--index N] [--prompt TEXT --subject TEXT [--target TEXT]] [--model DIR|HUB_ID]',
     '                   [--prompts FILE] [--window K[,K…]] [--ep auto|cpu|cuda|webgpu] [--backend ort|reference] [--json]',
     '',
-    'Runs the macro attention-knockout trace of one fact (default: the first of examples/demo-prompts.json, else',
-    `${JSON.stringify(BUILTIN_FACT.prompt)} → ${JSON.stringify(BUILTIN_FACT.target)}) on the demo model (models/demo),`,
+    `Runs the macro attention-knockout trace of one fact (default: ${JSON.stringify(BUILTIN_FACT.prompt)} → ${JSON.stringify(BUILTIN_FACT.target)},`,
+    'taken from examples/demo-prompts.json when it is there, else its first entry) on the demo model (models/demo),',
     'prints the knockout curves and writes a standalone HTML report.',
+    '  --window K     window sizes (default: 9 on deep models; a quarter and a half of the depth on shallow ones)',
     '  --report FILE  where to write the report (default demo-report.html in the current folder)',
-    '  --index N      which fact of the prompts file (default 0)',
+    '  --index N      which fact of the prompts file (0-based)',
     '  --model M      another model folder, or a downloaded Hub id (see `mamba-explain download`)',
   ].join('\n'),
   options: ['report', 'index', 'prompt', 'subject', 'target', 'model', 'prompts', 'window', 'ep', 'backend', 'tokenizer', 'max-batch'],
@@ -100,7 +116,7 @@ export const demoCommand: Command = {
       if (fs.existsSync(file)) facts = loadDemoFacts(file);
       else if (promptsOpt) throw new UserError(`prompts file ${file} does not exist`);
       else facts = [BUILTIN_FACT];
-      const index = opts.int('index', 0)!;
+      const index = opts.int('index', defaultFactIndex(facts))!;
       if (index < 0 || index >= facts.length) throw new UserError(`--index must be between 0 and ${facts.length - 1}, got ${index}`);
       fact = { ...facts[index] };
       const t = opts.string('target');
@@ -111,7 +127,7 @@ export const demoCommand: Command = {
     const backend = opts.string('backend');
     if (backend !== undefined && backend !== 'ort' && backend !== 'reference') throw new UserError(`--backend must be ort or reference, got '${backend}'`);
     const tok = opts.string('tokenizer');
-    const params: TraceParams = { prompt: fact.prompt, subject: fact.subject, target: fact.target, windows: opts.intList('window'), maxBatch };
+    const windowOpt = opts.intList('window');
     const reportFile = path.resolve(opts.string('report') ?? 'demo-report.html');
 
     if (!io.json) io.err(`demo: ${JSON.stringify(fact.prompt)} (subject ${JSON.stringify(fact.subject)}${fact.target ? `, target ${JSON.stringify(fact.target)}` : ''}) on ${modelDir}`);
@@ -124,6 +140,7 @@ export const demoCommand: Command = {
     });
     let result: TraceResult;
     try {
+      const params: TraceParams = { prompt: fact.prompt, subject: fact.subject, target: fact.target, windows: windowOpt ?? demoWindows(client.info.config.nLayer), maxBatch };
       result = await client.call<TraceResult>('trace', params, { signal: io.signal, onProgress: io.json ? undefined : progressPrinter(io, 'layer steps') });
     } finally {
       await client.dispose();

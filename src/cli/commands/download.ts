@@ -26,11 +26,14 @@ function formatEta(s: number): string {
 function printer(io: CommandIO): (p: DownloadProgress) => void {
   const tty = !!process.stderr.isTTY;
   let last = 0;
+  let lastFinished = '';
   return (p) => {
     if (p.total <= 0) return;
     const now = Date.now();
     const finished = p.done >= p.total;
     if (!finished && now - last < (tty ? 200 : 5000)) return;
+    if (finished && lastFinished === `${p.done}/${p.total}`) return;
+    if (finished) lastFinished = `${p.done}/${p.total}`;
     last = now;
     const pct = ((100 * p.done) / p.total).toFixed(1);
     const rate = p.rate !== undefined ? `  ${formatBytes(p.rate)}/s` : '';

@@ -109,13 +109,27 @@ interface Ctx {
   requests: number;
 }
 
+function checkedEndpoint(explicit?: string): string {
+  const e = hubEndpoint(explicit);
+  let ok = false;
+  try {
+    const u = new URL(e);
+    ok = u.protocol === 'http:' || u.protocol === 'https:';
+  } catch {
+    ok = false;
+  }
+  if (!ok) throw new UserError(`the Hub endpoint '${e}' (${explicit !== undefined ? '--endpoint' : 'HF_ENDPOINT'}) is not an http(s) URL`);
+  return e;
+}
+
 function makeCtx(opts: DownloadOptions): Ctx {
   const token = opts.token ?? (process.env.HF_TOKEN?.trim() || undefined);
+  const offline = opts.offline ?? isOfflineEnv();
   return {
-    endpoint: hubEndpoint(opts.endpoint),
+    endpoint: offline ? hubEndpoint(opts.endpoint) : checkedEndpoint(opts.endpoint),
     cacheDir: hubCacheDir(opts.cacheDir),
     managedDir: managedCacheDir(opts.managedDir),
-    offline: opts.offline ?? isOfflineEnv(),
+    offline,
     token,
     retries: opts.retries ?? 5,
     retryDelayMs: opts.retryDelayMs ?? 1000,
@@ -511,7 +525,7 @@ async function ensureSnapshot(ctx: Ctx, id: string, revision: string | undefined
   }
   if (ctx.offline) {
     throw new UserError(
-      `model ${id}${revision ? `@${revision}` : ''} is not in the Hugging Face cache at ${ctx.cacheDir} and offline mode is on (HF_HUB_OFFLINE=1); ` +
+      `model ${id}${revision ? `@${revision}` : ''} is not in the Hugging Face cache at ${ctx.cacheDir} and offline mode is on (--offline or HF_HUB_OFFLINE=1); ` +
         `run \`mamba-explain download ${id}\` while online`,
     );
   }

@@ -209,6 +209,7 @@ test('a missing model, revision or file is reported clearly', async () => {
   await assert.rejects(downloadModel('test-org/nope', opts()), (e: Error) => e instanceof UserError && /model test-org\/nope was not found/.test(e.message));
   await assert.rejects(downloadModel('test-org/tiny-ss', opts({ revision: 'v9' })), (e: Error) => e instanceof UserError && /revision 'v9'/.test(e.message));
   await assert.rejects(downloadModel('not an id', opts()), UserError);
+  await assert.rejects(downloadModel('test-org/tiny-ss', opts({ endpoint: 'npm warn oops' })), (e: Error) => e instanceof UserError && /not an http\(s\) URL/.test(e.message));
   await assert.rejects(downloadModel('state-spaces/mamba2-130m-hf', opts()), /AntonV\/mamba2-130m-hf/);
 });
 

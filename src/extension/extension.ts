@@ -15,7 +15,7 @@ import { formatRate } from './logic/modelRef';
 import { resultsFilePath, runsDir } from './logic/resultsPath';
 import { promptFromSelections } from './logic/selection';
 import { guessSubject, validateSubject } from './logic/subject';
-import { chooseWindows, parseWindows } from './logic/windows';
+import { chooseWindows, parseWindows, windowsFromSetting } from './logic/windows';
 import { checkModelTrust } from './logic/trust';
 
 /** Arguments for programmatic/test use of the trace command (the UI asks for whatever is missing). */
@@ -70,8 +70,7 @@ export function activate(context: vscode.ExtensionContext): MambaExplainApi {
         progress.report({ message: 'opening the model…' });
         const client = await engine.get((m) => progress.report({ message: m }));
         const nLayer = client.info.config.nLayer;
-        const requested = args.windows ?? vscode.workspace.getConfiguration('mambaExplain').get<number[]>('defaultWindows', [9, 15]);
-        const w = chooseWindows(requested, nLayer, args.windows ? 'window sizes' : 'mambaExplain.defaultWindows');
+        const w = args.windows ? chooseWindows(args.windows, nLayer, 'window sizes') : settingWindows(nLayer);
         if (!w.ok) throw new UserError(w.message);
         KnockoutPanel.post({ type: 'busy', message: `Tracing '${prompt}'…` });
         let last = 0;
@@ -180,7 +179,8 @@ export function activate(context: vscode.ExtensionContext): MambaExplainApi {
       const client = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: 'Mamba Explain: opening the model…' }, () => engine.get());
       const nLayer = client.info.config.nLayer;
       if (!args.windows) {
-        const def = vscode.workspace.getConfiguration('mambaExplain').get<number[]>('defaultWindows', [9, 15]);
+        const sw = settingWindows(nLayer);
+        const def = sw.ok ? sw.windows : [Math.max(1, Math.floor(nLayer / 2))];
         const initial = args.experiment === 'micro' ? [def[0]] : def;
         const text = await vscode.window.showInputBox({
           title: `Window sizes (the model has ${nLayer} layers)`,
@@ -409,6 +409,13 @@ export function activate(context: vscode.ExtensionContext): MambaExplainApi {
 
 export function deactivate(): void {
   // EngineManager is disposed through context.subscriptions
+}
+
+/** Window sizes from the settings for a model of nLayer layers (a user-set value must fit; the default is clipped). */
+function settingWindows(nLayer: number) {
+  const ins = vscode.workspace.getConfiguration('mambaExplain').inspect<number[]>('defaultWindows');
+  const userValue = ins?.workspaceFolderValue ?? ins?.workspaceValue ?? ins?.globalValue;
+  return windowsFromSetting(userValue ?? ins?.defaultValue ?? [9, 15], userValue !== undefined, nLayer);
 }
 
 function isArgs(a: unknown): boolean {

@@ -1,4 +1,4 @@
-// Compiles test/integration/**/*.ts with esbuild (CJS, `vscode` and `mocha` external) into out/test/integration/.
+// Compiles test/integration/**/*.ts (or test/vsix with --vsix) with esbuild (CJS, `vscode` and `mocha` external) into out/test/integration/.
 import * as esbuild from 'esbuild';
 import { readdirSync, statSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -11,11 +11,13 @@ function find(dir, out = []) {
   }
   return out;
 }
-rmSync('out/test/integration', { recursive: true, force: true });
+// --vsix: the installed-VSIX check (test/vsix) instead of the integration tests.
+const dir = process.argv.includes('--vsix') ? 'vsix' : 'integration';
+rmSync(`out/test/${dir}`, { recursive: true, force: true });
 await esbuild.build({
-  entryPoints: find('test/integration'),
-  outdir: 'out/test/integration',
-  outbase: 'test/integration',
+  entryPoints: find(`test/${dir}`),
+  outdir: `out/test/${dir}`,
+  outbase: `test/${dir}`,
   bundle: true,
   platform: 'node',
   format: 'cjs',

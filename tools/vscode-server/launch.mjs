@@ -71,10 +71,10 @@ if (!existsSync(settingsFile)) {
 }
 const serverArgs = (extra) => [SERVER_MAIN, '--server-data-dir', serverDataDir, '--user-data-dir', userDataDir, '--extensions-dir', extensionsDir, ...extra];
 
-// --install-extension only (no tests): use the server's CLI and exit with its status.
-if (opts['install-extension'] && !opts.extensionTestsPath) {
+// --install-extension: install through the server's CLI first; without tests, exit with its status.
+if (opts['install-extension']) {
   const r = spawnSync(NODE24, serverArgs([...opts['install-extension'].flatMap((v) => ['--install-extension', v]), '--force']), { stdio: 'inherit' });
-  process.exit(r.status ?? 1);
+  if (r.status !== 0 || !opts.extensionTestsPath) process.exit(r.status ?? 1);
 }
 
 function freePort() {
@@ -101,7 +101,6 @@ for (const k of Object.keys(serverEnv)) if (k.startsWith('VSCODE_') && k !== 'VS
 const server = spawn(NODE24, serverArgs([
   '--host', '127.0.0.1', '--port', String(port), '--without-connection-token', '--accept-server-license-terms',
   '--enable-smoke-test-driver', ...(trusted ? ['--disable-workspace-trust'] : []), '--disable-telemetry',
-  ...(opts['install-extension'] ?? []).flatMap((v) => ['--install-extension', v]),
   ...(opts.log ? ['--log', opts.log] : []),
 ]), { env: serverEnv, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
 let serverOut = '';

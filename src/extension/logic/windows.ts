@@ -41,3 +41,15 @@ export function chooseWindows(requested: unknown, nLayer: number, source = 'mamb
 export function suggestWindow(nLayer: number): number {
   return Math.max(1, Math.min(nLayer, Math.round(nLayer / 3)));
 }
+
+/**
+ * Windows from the mambaExplain.defaultWindows setting. A value the user set must fit the model (else an error);
+ * the built-in default [9, 15] is clipped for shallow models (e.g. the 8-layer demo): the sizes that fit, or
+ * half the depth when none does.
+ */
+export function windowsFromSetting(value: unknown, userSet: boolean, nLayer: number): WindowChoice {
+  const c = chooseWindows(value, nLayer);
+  if (c.ok || userSet || !Array.isArray(value)) return c;
+  const fit = (value as unknown[]).filter((w): w is number => typeof w === 'number' && Number.isInteger(w) && w >= 1 && w <= nLayer);
+  return { ok: true, windows: fit.length > 0 ? [...new Set(fit)] : [Math.max(1, Math.floor(nLayer / 2))] };
+}

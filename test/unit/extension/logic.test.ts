@@ -113,3 +113,11 @@ test('model setting and labels', () => {
   assert.equal(formatRate(2.345, 65), '2.3 prompts/s · ETA 1m 05s');
   assert.equal(formatRate(undefined, undefined), '');
 });
+
+test('windowsFromSetting: the built-in default is clipped for shallow models, a user value is not', async () => {
+  const { windowsFromSetting } = await import('../../../src/extension/logic/windows');
+  assert.deepEqual(windowsFromSetting([9, 15], false, 24), { ok: true, windows: [9, 15] });
+  assert.deepEqual(windowsFromSetting([9, 15], false, 8), { ok: true, windows: [4] });
+  assert.deepEqual(windowsFromSetting([9, 15], false, 12), { ok: true, windows: [9] });
+  assert.equal(windowsFromSetting([9, 15], true, 8).ok, false);
+});

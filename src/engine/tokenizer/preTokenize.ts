@@ -1,14 +1,28 @@
 // Pre-tokenizers of HF `tokenizers` used by byte-level BPE tokenizers: ByteLevel, Split, Sequence.
 import { Piece, slicePiece, pieceText, transform } from './normalize';
 import { BYTE_TO_CHAR } from './byteLevel';
+import { HF_LETTER, HF_NUMBER } from './unicodeClasses';
 
 /** Unicode White_Space, the set that Oniguruma's and Rust's `\s` match (JavaScript's `\s` differs:
  * it lacks U+0085 and adds U+FEFF). */
 export const WS = '\\t\\n\\v\\f\\r \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000';
 
-/** The GPT-2 pre-tokenisation regex of the ByteLevel pre-tokenizer, with `\s` spelled out. */
+function classBody(table: readonly number[]): string {
+  let s = '';
+  for (let i = 0; i < table.length; i++) {
+    s += `\\u{${table[i].toString(16)}}`;
+    if (i + 1 < table.length && table[i + 1] < 0) s += `-\\u{${(-table[++i]).toString(16)}}`;
+  }
+  return s;
+}
+const LETTER = classBody(HF_LETTER);
+const NUMBER = classBody(HF_NUMBER);
+
+/** The GPT-2 pre-tokenisation regex of the ByteLevel pre-tokenizer,
+ * `'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+`, with `\s`, `\p{L}` and
+ * `\p{N}` spelled out as HF's Oniguruma sees them (fixed tables, whatever Unicode version Node has). */
 export const GPT2_REGEX = new RegExp(
-  `'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^${WS}\\p{L}\\p{N}]+|[${WS}]+(?![^${WS}])|[${WS}]+`,
+  `'s|'t|'re|'ve|'m|'ll|'d| ?[${LETTER}]+| ?[${NUMBER}]+| ?[^${WS}${LETTER}${NUMBER}]+|[${WS}]+(?![^${WS}])|[${WS}]+`,
   'gu',
 );
 
@@ -172,7 +186,8 @@ export function byteLevelPreTokenizer(addPrefixSpace: boolean, useRegex: boolean
   };
 }
 
-/** Translates an Oniguruma regex of a Split pre-tokenizer to JavaScript (`\s`/`\S` as Unicode White_Space). */
+/** Translates an Oniguruma regex of a Split pre-tokenizer to JavaScript (`\s`/`\S` as Unicode White_Space,
+ * `\p{L}`/`\p{N}` as HF's tables). */
 export function translateRegex(src: string): RegExp {
   let out = '';
   let inClass = false;
@@ -181,6 +196,13 @@ export function translateRegex(src: string): RegExp {
     if (c === '\\' && i + 1 < src.length) {
       const d = src[i + 1];
       i++;
+      const prop = /^p\{(L|N|Letter|Number)\}/.exec(src.slice(i));
+      if (prop) {
+        const body = prop[1].startsWith('L') ? LETTER : NUMBER;
+        out += inClass ? body : `[${body}]`;
+        i += prop[0].length - 1;
+        continue;
+      }
       if (d === 's') out += inClass ? WS : `[${WS}]`;
       else if (d === 'S') {
         if (inClass) throw new Error('\\S inside a character class is not supported');

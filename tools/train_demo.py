@@ -86,7 +86,7 @@ def train_tokenizer(texts, vocab_size):
     return tok2, j
 
 
-def init_params(cfg, gen):
+def init_params(cfg, gen, conv_mix=True):
     d, di, H, G, S = ms.dims(cfg)
     K = cfg["d_conv"]
     V = cfg["padded_vocab"]
@@ -102,8 +102,15 @@ def init_params(cfg, gen):
         p[pre + "norm.weight"] = torch.ones(d)
         b = 1.0 / math.sqrt(d)
         p[pre + "mixer.in_proj.weight"] = ru(-b, b, 2 * di + 2 * G * S + H, d)
-        p[pre + "mixer.conv1d.weight"] = ru(-0.5, 0.5, conv_dim, 1, K)
-        p[pre + "mixer.conv1d.bias"] = ru(-0.5, 0.5, conv_dim)
+        if conv_mix:
+            p[pre + "mixer.conv1d.weight"] = ru(-0.5, 0.5, conv_dim, 1, K)
+            p[pre + "mixer.conv1d.bias"] = ru(-0.5, 0.5, conv_dim)
+        else:
+            # no token mixing in the conv: only the current-token tap (index K-1) is non-zero
+            w = torch.zeros(conv_dim, 1, K)
+            w[:, 0, K - 1] = 1.0 + 0.1 * torch.randn(conv_dim, generator=gen)
+            p[pre + "mixer.conv1d.weight"] = w
+            p[pre + "mixer.conv1d.bias"] = torch.zeros(conv_dim)
         dt = torch.exp(ru(math.log(1e-3), math.log(1e-1), H)).clamp(min=1e-4)
         p[pre + "mixer.dt_bias"] = dt + torch.log(-torch.expm1(-dt))
         p[pre + "mixer.A_log"] = torch.log(ru(1.0, 16.0, H))
@@ -139,6 +146,11 @@ def main():
     ap.add_argument("--margin-steps", type=int, default=400)
     ap.add_argument("--max-seconds", type=float, default=330.0)
     ap.add_argument("--n-expected", type=int, default=30)
+    ap.add_argument("--conv-mix", choices=["none", "full"], default="none",
+                    help="none: the conv1d taps on previous tokens are fixed at 0, so every token-to-token route goes "
+                         "through the SSM attention matrices M_h (knockouts remove all routes); full: ordinary conv")
+    ap.add_argument("--label-smoothing", type=float, default=0.1)
+    ap.add_argument("--knockout-window", type=int, default=3)
     args = ap.parse_args()
     t_start = time.time()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -194,8 +206,14 @@ def main():
     cfg = {"d_model": args.d_model, "n_layer": args.n_layer, "d_state": args.d_state, "headdim": args.headdim,
            "ngroups": 1, "expand": 2, "d_conv": 4, "eps": 1e-5, "vocab_size": V, "padded_vocab": V, "tied": True}
     gen = torch.Generator().manual_seed(args.seed)
-    p0 = init_params(cfg, gen)
+    p0 = init_params(cfg, gen, conv_mix=(args.conv_mix == "full"))
     params = {k: torch.nn.Parameter(v.to(device)) for k, v in p0.items()}
+    if args.conv_mix == "none":
+        tap = torch.zeros(1, 1, cfg["d_conv"], device=device)
+        tap[..., -1] = 1.0
+        for k, v in params.items():
+            if k.endswith("conv1d.weight"):
+                v.register_hook(lambda g, tap=tap: g * tap)
     n_params = sum(v.numel() for v in params.values())
     log(f"model: d_model {cfg['d_model']}, {cfg['n_layer']} layers, d_state {cfg['d_state']}, headdim {cfg['headdim']}, vocab {V}, {n_params / 1e6:.2f}M parameters")
 
@@ -240,10 +258,16 @@ def main():
     opt = torch.optim.AdamW(list(params.values()), lr=args.lr, betas=(0.9, 0.98), weight_decay=0.0)
     warm = 100
 
-    def lr_at(step):
+    def lr_base(step):
         if step < warm:
             return args.lr * (step + 1) / warm
         return args.lr * max(0.05, 0.5 * (1 + math.cos(math.pi * min(1.0, step / args.max_steps))))
+
+    def lr_at(step):
+        # once every fact is recalled: linear decay to 0 over the margin steps (settles the weights)
+        if done_at is not None:
+            return lr_base(done_at) * max(0.0, 1.0 - (step - done_at) / max(1, args.margin_steps))
+        return lr_base(step)
 
     step = 0
     done_at = None
@@ -262,7 +286,7 @@ def main():
             lb = lab[idx]
             sel = lb != -100
             logits = ms.spec_head(params, cfg, h[sel])
-            loss = F.cross_entropy(logits, lb[sel])
+            loss = F.cross_entropy(logits, lb[sel], label_smoothing=args.label_smoothing)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(list(params.values()), 1.0)
@@ -457,6 +481,63 @@ def main():
     ms.dump_json(expected, os.path.join(args.out, "demo-expected.json"), indent=1)
     log(f"demo-expected.json: {len(exp_rows)} facts; max |p diff| transformers vs SPEC float64 {maxd_prob:.3g}")
 
+    # ---------------------------------------------------------------- knockout check (SPEC section 3)
+    # Facts-file prompts, float64 SPEC forward on the saved weights: block (last <- c) for c in the subject,
+    # relation or last set in every head of windows of k layers; mean diff% of the target probability.
+    k = min(args.knockout_window, cfg["n_layer"])
+    starts = list(range(cfg["n_layer"] - k + 1))
+    knock = {"window": k, "starts": starts, "sets": {}, "allLayersSubject": None, "n": 0}
+    sums = {name: [0.0] * len(starts) for name in ("subject", "relation", "last")}
+    keep1 = {name: [0] * len(starts) for name in ("subject", "relation", "last")}
+    all_layers = [0.0, 0]
+    by_len = collections.defaultdict(list)
+    for ri, r in enumerate(rows):
+        e = tok.encode(r["prompt"])
+        subj = r["subject"].strip()
+        a = r["prompt"].find(subj)
+        b = a + len(subj)
+        S_pos = [i for i, (x, y) in enumerate(e.offsets) if x < b and y > a and i < len(e.ids) - 1]
+        by_len[len(e.ids)].append((e.ids, S_pos, first_tok_true[ri]))
+    with torch.no_grad():
+        for n_tok_p, group in by_len.items():
+            ids = torch.tensor([g[0] for g in group], device=device)
+            tg = torch.tensor([g[2] for g in group], device=device)
+            Bn = len(group)
+            base, _ = ms.spec_last_logits(p_saved64, cfg, ids)
+            p0 = torch.softmax(base, -1).gather(1, tg[:, None])[:, 0]
+            sets = {
+                "subject": [g[1] for g in group],
+                "relation": [[i for i in range(n_tok_p - 1) if i not in g[1]] for g in group],
+                "last": [[n_tok_p - 1] for _ in group],
+            }
+            for name, cols in sets.items():
+                mask = torch.ones(Bn, n_tok_p, n_tok_p, dtype=torch.float64, device=device)
+                for bi, cs in enumerate(cols):
+                    for c in cs:
+                        mask[bi, n_tok_p - 1, c] = 0.0
+                for si, st in enumerate(starts):
+                    lg, _ = ms.spec_last_logits(p_saved64, cfg, ids, masks={l: mask for l in range(st, st + k)})
+                    pk = torch.softmax(lg, -1).gather(1, tg[:, None])[:, 0]
+                    sums[name][si] += float(((pk - p0) / p0 * 100).sum())
+                    keep1[name][si] += int((lg.argmax(-1) == tg).sum())
+                if name == "subject":
+                    lg, _ = ms.spec_last_logits(p_saved64, cfg, ids, masks={l: mask for l in range(cfg["n_layer"])})
+                    pk = torch.softmax(lg, -1).gather(1, tg[:, None])[:, 0]
+                    all_layers[0] += float(((pk - p0) / p0 * 100).sum())
+                    all_layers[1] += int((lg.argmax(-1) == tg).sum())
+            knock["n"] += Bn
+    nn_ = knock["n"]
+    for name in sums:
+        knock["sets"][name] = {"meanDiffPct": [round(v / nn_, 3) for v in sums[name]],
+                               "top1Kept": [round(v / nn_, 4) for v in keep1[name]]}
+        log(f"knockout k={k} {name:8s} mean diff% per start {knock['sets'][name]['meanDiffPct']} top-1 kept {knock['sets'][name]['top1Kept']}")
+    knock["allLayersSubject"] = {"meanDiffPct": round(all_layers[0] / nn_, 3), "top1Kept": round(all_layers[1] / nn_, 4)}
+    log(f"knockout last<-subject in all {cfg['n_layer']} layers: mean diff% {knock['allLayersSubject']['meanDiffPct']}, top-1 kept {knock['allLayersSubject']['top1Kept']}")
+    base_probs = []
+    for f in exp_rows:
+        base_probs.append(f["targetProb"])
+    log(f"demo-expected target probabilities: min {min(base_probs):.3f} median {sorted(base_probs)[len(base_probs) // 2]:.3f}")
+
     # ---------------------------------------------------------------- records
     rel_acc = collections.defaultdict(lambda: [0, 0])
     fail_set = set(fails_all)
@@ -477,8 +558,9 @@ def main():
                   "weights_bytes": wbytes, "saved_with": save_how},
         "training": {"objective": "cross-entropy of the attribute tokens after the prompt (all template x fact prompts)",
                      "forward": "tools/mamba2_spec.py (SPEC section 1, float32), same maths as transformers' Mamba2 torch path",
+                     "conv_mix": args.conv_mix, "label_smoothing": args.label_smoothing,
                      "optimizer": "AdamW", "lr": args.lr, "betas": [0.9, 0.98], "weight_decay": 0.0,
-                     "warmup_steps": warm, "schedule": "cosine to 5% over max_steps", "max_steps": args.max_steps,
+                     "warmup_steps": warm, "schedule": "cosine to 5% over max_steps; once all facts are recalled, linear decay to 0 over margin_steps", "max_steps": args.max_steps,
                      "batch": args.batch, "grad_clip": 1.0, "steps": step, "stop_reason": stop_reason,
                      "recalled_at_step": done_at, "margin_steps": args.margin_steps, "seconds": round(train_seconds, 1),
                      "final_loss_float32": final_loss, "last_batch_loss": last_loss, "history": history},
@@ -488,11 +570,17 @@ def main():
                        "perRelationAllTemplates": {k: v[0] / v[1] for k, v in rel_acc.items()},
                        "maxAbsLogitDiffTransformersVsSpecFloat64": diff_file,
                        "evaluator": evaluator, "transformersError": hf_error},
+        "knockout": knock,
         "device": torch.cuda.get_device_name(0) if device == "cuda" else "cpu",
         "versions": {"torch": torch.__version__, "transformers": transformers.__version__, "tokenizers": tokenizers.__version__},
         "totalSeconds": round(time.time() - t_start, 1),
     }
     ms.dump_json(info, os.path.join(args.out, "training.json"), indent=1)
+    conv_note = ("taps on previous tokens fixed at 0 (only the current-token tap and the bias are trained): every "
+                 "token-to-token route goes through the SSM attention matrices M_h, so attention knockout removes all of them"
+                 if args.conv_mix == "none" else "ordinary (all 4 taps trained)")
+    ko = knock["sets"]
+    md_knock = "\n".join(f"| {name} | " + " | ".join(f"{v:+.1f}" for v in ko[name]["meanDiffPct"]) + " |" for name in ("subject", "relation", "last"))
     md = f"""# Demo model
 
 A tiny Mamba-2 language model trained by this project (`tools/train_demo.py`) to recall the
@@ -508,7 +596,8 @@ the heatmaps can be demonstrated without downloading anything; it knows nothing 
 | parameters | {n_params:,} ({wbytes / 1e6:.1f} MB as float16 safetensors) |
 | seed | {args.seed} |
 | training | AdamW lr {args.lr}, batch {args.batch}, {step} steps ({stop_reason}), {train_seconds:.0f} s on {info['device']} |
-| loss | cross-entropy of the attribute tokens after the prompt; final {final_loss:.4f} (float32 weights, all prompts) |
+| loss | cross-entropy of the attribute tokens after the prompt (label smoothing {args.label_smoothing}); final plain cross-entropy {final_loss:.4f} (float32 weights, all prompts) |
+| conv1d | {conv_note} |
 | **top-1 accuracy** (first attribute token, saved float16 weights reloaded in float32 with transformers) | facts file prompts: **{acc_file:.2%}**; all template x fact prompts: **{acc_all:.2%}** |
 
 The training forward pass is `tools/mamba2_spec.py` (SPEC section 1 in PyTorch); after saving, the
@@ -516,6 +605,17 @@ float16 weights were reloaded with transformers' `Mamba2ForCausalLM` in float32 
 float64 run of the same SPEC implementation: max |logit difference| {diff_file:.2g}.
 `test/fixtures/parity/demo-expected.json` holds, for {len(exp_rows)} facts, the prompt ids, the
 probability of the target token and the top-5, computed by transformers in float32.
+
+## Attention knockout on the facts-file prompts (SPEC section 3)
+
+Mean diff% of the target probability when the last position is blocked from the set in every head of a
+window of {k} layers starting at layer l (float64, saved weights, {knock['n']} prompts). Blocking
+last <- subject in all {cfg['n_layer']} layers: {knock['allLayersSubject']['meanDiffPct']:+.1f}% (top-1 kept for
+{knock['allLayersSubject']['top1Kept']:.0%}).
+
+| set \\ start l | {" | ".join(str(x) for x in starts)} |
+|---|{"---|" * len(starts)}
+{md_knock}
 
 Settings, per-relation accuracy and the loss curve are in `training.json`. Re-create with
 `python3 tools/train_demo.py --facts examples/demo-facts.json --out models/demo` (needs torch,

@@ -1,0 +1,61 @@
+// `mamba-explain predict` / `attention` end to end through the CLI entry point (under tsx).
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { writeRandomCheckpoint } from '../../helpers/checkpointWriter';
+import { writeTinyTokenizer } from '../../helpers/tinyTokenizer';
+
+const tmp = mkdtempSync(join(tmpdir(), 'me-cli-'));
+const model = join(tmp, 'model');
+before(async () => {
+  await writeRandomCheckpoint(model, { format: 'hf', weights: 'safetensors', dtype: 'float16', dModel: 32, nLayer: 2, vocabSize: 320, dState: 16, headdim: 8, nGroups: 1, seed: 9 });
+  writeTinyTokenizer(join(model, 'tokenizer.json'));
+});
+after(() => rmSync(tmp, { recursive: true, force: true }));
+
+function cli(...args: string[]) {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, MAMBA_EXPLAIN_CACHE: join(tmp, 'cache') },
+  });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+test('predict --json', () => {
+  const r = cli('predict', '--model', model, '--prompt', 'the cat is', '--top', '3', '--ep', 'cpu', '--json');
+  assert.equal(r.code, 0, r.err);
+  const j = JSON.parse(r.out);
+  assert.equal(j.ep, 'cpu');
+  assert.equal(j.top.length, 3);
+  assert.deepEqual(Object.keys(j.tokens[0]).sort(), ['end', 'id', 'start', 'text']);
+  assert.deepEqual(Object.keys(j.top[0]).sort(), ['id', 'prob', 'text']);
+  assert.deepEqual(Object.keys(j.timing_ms).sort(), ['forward', 'tokenize', 'total']);
+});
+
+test('attention --json', () => {
+  const r = cli('attention', '--model', model, '--prompt', 'the cat', '--layer', '1', '--ep', 'cpu', '--json');
+  assert.equal(r.code, 0, r.err);
+  const j = JSON.parse(r.out);
+  assert.equal(j.layer, 1);
+  const n = j.tokens.length;
+  assert.equal(j.heads.length, 8);
+  assert.equal(j.heads[0].length, n);
+  assert.equal(j.heads[0][0].length, n);
+  assert.equal(j.heads[0][0][n - 1], 0);
+});
+
+test('user errors: one line, exit 1', () => {
+  for (const args of [
+    ['predict', '--model', model, '--prompt', ''],
+    ['attention', '--model', model, '--prompt', 'x', '--layer', '5', '--ep', 'cpu'],
+    ['predict', '--model', join(tmp, 'none'), '--prompt', 'x'],
+    ['predict', '--model', model, '--prompt', 'x', '--ep', 'tpu'],
+  ]) {
+    const r = cli(...args);
+    assert.equal(r.code, 1, `${args.join(' ')}: ${r.err}`);
+    assert.match(r.err, /^mamba-explain: .+\n$/);
+  }
+});

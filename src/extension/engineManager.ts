@@ -80,8 +80,9 @@ export class EngineManager implements vscode.Disposable {
       if (e instanceof UserError) throw new UserError(`Mamba Explain: ${e.message} (setting mambaExplain.model).`);
       throw e;
     }
-    const folders = (vscode.workspace.workspaceFolders ?? []).filter((f) => f.uri.scheme === 'file').map((f) => f.uri.fsPath);
-    const trustError = checkModelTrust(dir, { trusted: isTrusted(), workspaceFolders: folders });
+    const folders = (vscode.workspace.workspaceFolders ?? []).filter((f) => f.uri.scheme === 'file').map((f) => realPath(f.uri.fsPath));
+    // real paths: a link from outside into the workspace (or the reverse) must not get around the check
+    const trustError = checkModelTrust(dir, { trusted: isTrusted(), workspaceFolders: folders }) ?? checkModelTrust(realPath(dir), { trusted: isTrusted(), workspaceFolders: folders });
     if (trustError) throw new UserError(trustError);
     if (!fs.existsSync(dir)) {
       throw new UserError(
@@ -154,6 +155,14 @@ export class EngineManager implements vscode.Disposable {
   dispose(): void {
     void this.stop();
     for (const d of this.disposables) d.dispose();
+  }
+}
+
+function realPath(p: string): string {
+  try {
+    return fs.realpathSync(p);
+  } catch {
+    return p;
   }
 }
 

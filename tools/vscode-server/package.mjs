@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // `npm run package`: build, `vsce package --target linux-x64` (platform-specific VSIX), then verify the VSIX:
-// the entries it must and must not contain (unzip -l), and, with --install-check, that it installs into the
-// VS Code server (--install-extension) and activates there (test/vsix/index.ts in the extension host).
+// the entries it must and must not contain (unzip -l), and that it installs into the
+// VS Code server (--install-extension) and activates there (test/vsix/index.ts in the extension host); that check
+// runs when the VS Code server is set up (.cache/vscode-server.env) or with --install-check; --no-install-check skips it.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -46,7 +47,9 @@ if (problems.length) { console.error('[package] VSIX contents are wrong:\n  ' + 
 console.log('[package] contents ok (linux-x64 binaries only, no sources/tests/maps)');
 
 // ---- install into the VS Code server and activate
-if (process.argv.includes('--install-check')) {
+const installCheck = process.argv.includes('--install-check') || (!process.argv.includes('--no-install-check') && existsSync(join(root, '.cache', 'vscode-server.env')));
+if (!installCheck) console.log('[package] install check skipped (run tools/vscode-server/setup.sh first, or pass --install-check)');
+if (installCheck) {
   run(process.execPath, ['tools/vscode-server/build-tests.mjs', '--vsix']);
   const tmp = mkdtempSync(join(tmpdir(), 'mamba-vsix-'));
   const model = join(tmp, 'model');

@@ -7,7 +7,8 @@ import { HF_LETTER, HF_NUMBER } from './unicodeClasses';
  * it lacks U+0085 and adds U+FEFF). */
 export const WS = '\\t\\n\\v\\f\\r \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000';
 
-function classBody(table: readonly number[]): string {
+/** Body of a regex character class (u flag) for a table of code points and (first, -last) ranges. */
+export function classBody(table: readonly number[]): string {
   let s = '';
   for (let i = 0; i < table.length; i++) {
     s += `\\u{${table[i].toString(16)}}`;

@@ -34,6 +34,9 @@ function sessionOptions(ep: ExecutionProvider, threads: number): ort.InferenceSe
     intraOpNumThreads: threads,
     interOpNumThreads: 1,
     executionMode: 'sequential',
+    // one arena per session would keep each layer's peak activations alive: with 48 layer sessions and batches of ~100
+    // prompts that is gigabytes. Plain malloc/free per run keeps memory at the weights plus one layer's activations.
+    enableCpuMemArena: false,
     logSeverityLevel: 3,
   };
 }

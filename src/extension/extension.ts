@@ -346,8 +346,11 @@ export function activate(context: vscode.ExtensionContext): MambaExplainApi {
           });
         },
       );
-      const use = await vscode.window.showInformationMessage(`Mamba Explain: ${id} is ready (${res.modelDir}).`, 'Use This Model');
-      if (use === 'Use This Model') await vscode.workspace.getConfiguration('mambaExplain').update('model', id, vscode.ConfigurationTarget.Global);
+      log.appendLine(`downloaded ${id} (${res.commit}${res.fromCache ? ', from the cache' : ''}) → ${res.modelDir}`);
+      // not awaited: the command returns as soon as the model is there
+      void vscode.window.showInformationMessage(`Mamba Explain: ${id} is ready (${res.modelDir}).`, 'Use This Model').then(async (use) => {
+        if (use === 'Use This Model') await vscode.workspace.getConfiguration('mambaExplain').update('model', id, vscode.ConfigurationTarget.Global);
+      });
       return res.modelDir;
     } catch (e) {
       if (e instanceof CancelledError || (e as Error)?.name === 'AbortError') {

@@ -13,6 +13,10 @@ CODE_SERVER_VERSION="${CODE_SERVER_VERSION:-4.139.1}"
 NODE_VERSION="${NODE24_VERSION:-24}"
 
 log() { echo "[vscode-server setup] $*"; }
+# Under `npm test` the outer npm (Node 20) exports npm_* variables (npm_config_user_agent says node/v20, which
+# code-server's postinstall checks; npm_config_* would override our settings): drop them all.
+for v in $(env | grep -o '^npm_[A-Za-z0-9_]*' || true); do unset "$v"; done
+unset NODE INIT_CWD
 if [ "${SKIP_SYSTEM_SETUP:-}" != "1" ]; then bash "$ROOT/tools/setup-system.sh"; fi
 
 # 1. Node 24

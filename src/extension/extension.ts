@@ -47,6 +47,9 @@ export interface MambaExplainApi {
   heatmapMessages(): unknown[];
   panelReceived(): unknown[];
   heatmapReceived(): unknown[];
+  /** feeds a raw message through the panel's / heatmap's validation and handler, as if the webview sent it */
+  simulatePanelMessage(raw: unknown): Promise<boolean>;
+  simulateHeatmapMessage(raw: unknown): Promise<boolean>;
 }
 
 let log: vscode.OutputChannel;
@@ -407,6 +410,8 @@ export function activate(context: vscode.ExtensionContext): MambaExplainApi {
     heatmapMessages: () => [...(HeatmapViewProvider.lastChannel?.posted ?? [])],
     panelReceived: () => [...(KnockoutPanel.lastChannel?.received ?? [])],
     heatmapReceived: () => [...(HeatmapViewProvider.lastChannel?.received ?? [])],
+    simulatePanelMessage: async (raw) => (await KnockoutPanel.lastChannel?.handle(raw)) ?? false,
+    simulateHeatmapMessage: async (raw) => (await HeatmapViewProvider.lastChannel?.handle(raw)) ?? false,
   };
 }
 

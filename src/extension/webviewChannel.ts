@@ -19,28 +19,33 @@ export class WebviewChannel implements vscode.Disposable {
     private readonly name: string,
     onMessage: (m: WebviewToHost) => void | Promise<void>,
   ) {
-    this.subs.push(
-      webview.onDidReceiveMessage(async (raw: unknown) => {
-        const m = parseWebviewMessage(raw);
-        if (!m) {
-          this.log.appendLine(`${name}: ignored a malformed message from the webview: ${safeJson(raw)}`);
-          return;
-        }
-        this.received.push(m);
-        if (m.type === 'ready') {
-          this.ready = true;
-          const q = this.queue;
-          this.queue = [];
-          for (const msg of q) await this.webview.postMessage(msg);
-          return;
-        }
-        try {
-          await onMessage(m);
-        } catch (e) {
-          this.log.appendLine(`${name}: handling '${m.type}' failed: ${(e as Error)?.stack ?? e}`);
-        }
-      }),
-    );
+    this.onMessage = onMessage;
+    this.subs.push(webview.onDidReceiveMessage((raw: unknown) => this.handle(raw)));
+  }
+
+  private readonly onMessage: (m: WebviewToHost) => void | Promise<void>;
+
+  /** Handles one raw message from the webview (also the integration tests' entry point). false = ignored. */
+  async handle(raw: unknown): Promise<boolean> {
+    const m = parseWebviewMessage(raw);
+    if (!m) {
+      this.log.appendLine(`${this.name}: ignored a malformed message from the webview: ${safeJson(raw)}`);
+      return false;
+    }
+    this.received.push(m);
+    if (m.type === 'ready') {
+      this.ready = true;
+      const q = this.queue;
+      this.queue = [];
+      for (const msg of q) await this.webview.postMessage(msg);
+      return true;
+    }
+    try {
+      await this.onMessage(m);
+    } catch (e) {
+      this.log.appendLine(`${this.name}: handling '${m.type}' failed: ${(e as Error)?.stack ?? e}`);
+    }
+    return true;
   }
 
   /** Sets the HTML (resets the handshake: the new document posts 'ready' again). */

@@ -62,6 +62,25 @@ suite('extension', () => {
     assert.ok(payload.blocked && payload.blocked.edges.length === result.subjectPositions.length);
   });
 
+  test("webview messages are validated: malformed ones are ignored, 'rerun' re-traces, 'requestLayer' sends that layer", async () => {
+    const api = await activate();
+    const count = () => api.panelMessages().filter((m) => m.type === 'showResult').length;
+    const before = count();
+    assert.equal(await api.simulatePanelMessage({ type: 'rerun', windows: 'nine' }), false);
+    assert.equal(await api.simulatePanelMessage({ type: 'rerun', windows: [1], extra: true }), false);
+    assert.equal(await api.simulatePanelMessage({ type: 'no-such-type' }), false);
+    assert.equal(await api.simulatePanelMessage('rerun'), false);
+    assert.equal(count(), before, 'nothing happened for malformed messages');
+    assert.equal(await api.simulatePanelMessage({ type: 'rerun', windows: [1, 2] }), true);
+    const shown = api.panelMessages().filter((m) => m.type === 'showResult');
+    assert.equal(shown.length, before + 1, 'rerun posted a new result');
+    assert.deepEqual((shown[shown.length - 1].result as TraceResult).windows.map((w) => w.window), [1, 2]);
+    assert.equal(await api.simulateHeatmapMessage({ type: 'requestLayer', layer: 1 }), true);
+    const att = api.heatmapMessages().filter((m) => m.type === 'attention');
+    assert.equal((att[att.length - 1].payload as { layer: number }).layer, 1);
+    assert.equal(await api.simulateHeatmapMessage({ type: 'requestLayer', layer: -1 }), false);
+  });
+
   test('a window size larger than the model is a clear error', async () => {
     const api = (await activate()) as unknown as { engine: { info?: { config: { nLayer: number } } } };
     const n = api.engine.info!.config.nLayer;

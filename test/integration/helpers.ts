@@ -8,6 +8,8 @@ export interface Api {
   heatmapMessages(): { type: string; [k: string]: unknown }[];
   panelReceived(): { type: string }[];
   heatmapReceived(): { type: string }[];
+  simulatePanelMessage(raw: unknown): Promise<boolean>;
+  simulateHeatmapMessage(raw: unknown): Promise<boolean>;
 }
 
 export async function activate(): Promise<Api> {

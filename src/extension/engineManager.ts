@@ -10,6 +10,30 @@ import { modelLabel, modelSetting } from './logic/modelRef';
 import { checkModelTrust } from './logic/trust';
 
 export const README_CUDA_ANCHOR = 'enabling-cuda';
+const ORT_CUDA_DOCS = 'https://onnxruntime.ai/docs/execution-providers/CUDA-ExecutionProvider.html';
+
+/** GitHub-style slug of a Markdown heading. */
+export function headingSlug(heading: string): string {
+  return heading.trim().toLowerCase().replace(/[^\p{L}\p{N}\s-]/gu, '').replace(/\s/g, '-');
+}
+
+/** Opens the README's CUDA section (first heading mentioning CUDA) in the Markdown preview, else ONNX Runtime's CUDA docs. */
+export async function openCudaHelp(context: vscode.ExtensionContext): Promise<void> {
+  const readme = vscode.Uri.joinPath(context.extensionUri, 'README.md');
+  let text = '';
+  try {
+    text = fs.readFileSync(readme.fsPath, 'utf8');
+  } catch {
+    text = '';
+  }
+  const h = /^#{1,4}\s+(.*CUDA.*)$/im.exec(text);
+  if (!h) {
+    await vscode.env.openExternal(vscode.Uri.parse(ORT_CUDA_DOCS));
+    return;
+  }
+  const target = readme.with({ fragment: headingSlug(h[1]) || README_CUDA_ANCHOR });
+  await Promise.resolve(vscode.commands.executeCommand('markdown.showPreview', target)).catch(() => vscode.commands.executeCommand('vscode.open', target));
+}
 
 export interface ModelChoice {
   /** setting value or embedded demo folder */
@@ -182,11 +206,6 @@ export async function showEngineError(e: unknown, context: vscode.ExtensionConte
   if (/does not exist|is not downloaded|demo model is missing|no config\.json/i.test(message)) actions.push('Download Model…', 'Select Model…');
   const text = message.startsWith('Mamba Explain') ? message : `Mamba Explain: ${message}`;
   const pick = await vscode.window.showErrorMessage(text, ...actions);
-  if (pick === 'How to enable CUDA') {
-    const readme = vscode.Uri.joinPath(context.extensionUri, 'README.md');
-    await vscode.commands.executeCommand('markdown.showPreview', readme.with({ fragment: README_CUDA_ANCHOR })).then(undefined, () =>
-      vscode.commands.executeCommand('vscode.open', readme),
-    );
-  } else if (pick === 'Download Model…') await vscode.commands.executeCommand('mambaExplain.downloadModel');
+  if (pick === 'How to enable CUDA') await openCudaHelp(context); else if (pick === 'Download Model…') await vscode.commands.executeCommand('mambaExplain.downloadModel');
   else if (pick === 'Select Model…') await vscode.commands.executeCommand('mambaExplain.selectModel');
 }

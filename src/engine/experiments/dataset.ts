@@ -48,6 +48,11 @@ export interface DatasetRunParams {
   maxBatch?: number;
   /** prompts per chunk (checkpoint granularity), default 8 */
   chunkSize?: number;
+  /**
+   * least seconds between two writes of <out>.partial.json (default 2; 0 = after every chunk). The checkpoint always
+   * holds whole chunks, so this only changes how much work an interruption can lose, never the final results.
+   */
+  checkpointSeconds?: number;
 }
 
 /** Micro aggregate categories (documented in docs/results-schema.md). */
@@ -230,6 +235,8 @@ export async function runDataset(session: EngineSession, params: DatasetRunParam
   for (const c of chunks) if (doneChunks.has(c.id)) done += c.members.length;
   const doneAtStart = done;
   const sessionStart = Date.now();
+  const checkpointMs = 1000 * (params.checkpointSeconds ?? 2);
+  let lastCheckpoint = -Infinity;
   const tok = session.tokenizer;
 
   const build = (status: 'complete' | 'partial'): DatasetRunResult => {
@@ -318,7 +325,10 @@ export async function runDataset(session: EngineSession, params: DatasetRunParam
     });
     doneChunks.add(chunk.id);
     done += chunk.members.length;
-    if (done < total) writeJsonAtomic(ppath, build('partial'));
+    if (done < total && Date.now() - lastCheckpoint >= checkpointMs) {
+      writeJsonAtomic(ppath, build('partial'));
+      lastCheckpoint = Date.now();
+    }
     report();
   }
   const final = build('complete');

@@ -83,7 +83,7 @@ test('interrupted run: no results file, partial checkpoint present, --resume giv
   const session = makeSession(fx.ref, fx.ckpt);
   const dir = tmpDir('run');
   const ds = writeDataset(dir, 16);
-  const params = { dataset: ds, experiment: 'macro' as const, windows: [2], filter: false, limit: 14, seed: 9, chunkSize: 2 };
+  const params = { dataset: ds, experiment: 'macro' as const, windows: [2], filter: false, limit: 14, seed: 9, chunkSize: 2, checkpointSeconds: 0 };
   const full = await runDataset(session, { ...params, out: path.join(dir, 'full.json') });
   const out = path.join(dir, 'cut.json');
   // cancel after a few prompts

@@ -75,9 +75,8 @@ export function partialPath(out: string): string {
   return out + '.partial.json';
 }
 
-function aggregateCurve(values: number[][], top1: number[][]): AggregateCurve {
-  // values[prompt][start]
-  const S = values.length ? values[0].length : 0;
+function aggregateCurve(values: number[][], top1: number[][], S: number): AggregateCurve {
+  // values[prompt][start]; with no prompt every start has n = 0 and null (NaN) statistics
   const c: AggregateCurve = { mean: [], ciLow: [], ciHigh: [], accuracy: [], n: [] };
   for (let s = 0; s < S; s++) {
     const xs = values.map((v) => v[s]);
@@ -107,7 +106,7 @@ export function aggregateRecords(records: PromptRecord[], experiment: 'macro' | 
       for (const s of sets) {
         const vals = records.map((r) => r.windows![wi].curves[s].diffPct);
         const t1 = records.map((r) => r.windows![wi].curves[s].top1.map((b) => (b ? 1 : 0)));
-        curves[s] = aggregateCurve(vals, t1);
+        curves[s] = aggregateCurve(vals, t1, startsFor(k, nLayer).length);
       }
       return { window: k, starts: startsFor(k, nLayer), curves };
     });
@@ -133,7 +132,7 @@ export function aggregateRecords(records: PromptRecord[], experiment: 'macro' | 
       const tops = (m.top1 ?? m.diffPct.map((row) => row.map(() => false))).map((row) => row.map((b) => (b ? 1 : 0)));
       t1.push(meanOver(tops, idx));
     }
-    curves[cat] = vals.length ? aggregateCurve(vals, t1) : { mean: [], ciLow: [], ciHigh: [], accuracy: [], n: [] };
+    curves[cat] = aggregateCurve(vals, t1, startsFor(k, nLayer).length);
   }
   return [{ window: k, starts: startsFor(k, nLayer), curves }];
 }

@@ -54,12 +54,12 @@ function renderAggWindows(ws: AggregateWindow[], indent = '  '): string[] {
     lines.push(`${indent}window k=${w.window}: mean diff% per start ℓ=${w.starts[0]}…${w.starts[w.starts.length - 1]} (95% CI at the minimum)`);
     const width = Math.max(...Object.keys(w.curves).map((s) => s.length));
     for (const [set, c] of Object.entries(w.curves)) {
-      if (c.mean.length === 0) {
+      if (c.mean.length === 0 || c.n.every((x) => !x)) {
         lines.push(`${indent}  ${set.padEnd(width)}  (no prompts)`);
         continue;
       }
-      let best = 0;
-      for (let i = 1; i < c.mean.length; i++) if (c.mean[i] < c.mean[best]) best = i;
+      let best = c.mean.findIndex((x) => Number.isFinite(x));
+      for (let i = best + 1; i < c.mean.length; i++) if (Number.isFinite(c.mean[i]) && c.mean[i] < c.mean[best]) best = i;
       lines.push(
         `${indent}  ${set.padEnd(width)}  ${sparkline(c.mean)}  min ${f1(c.mean[best])}% [${f1(c.ciLow[best])}, ${f1(c.ciHigh[best])}] at ℓ=${w.starts[best]}, n=${c.n[best]}, top-1 kept ${(100 * c.accuracy[best]).toFixed(0)}%`,
       );

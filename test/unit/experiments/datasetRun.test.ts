@@ -126,3 +126,14 @@ test('dataset run bad input: missing output folder (before any work), bad datase
   await assert.rejects(runDataset(session, { dataset: ds, experiment: 'macro', out: path.join(dir, 'r.json'), resume: true }), isUser(/nothing to resume/));
   assert.deepEqual(fs.readdirSync(dir).sort(), ['bad.json', 'ds.json']);
 });
+
+test('aggregate of zero prompts: every start has n = 0 and null statistics', async () => {
+  const { aggregateRecords } = await import('../../../src/engine/experiments/dataset');
+  const [w] = aggregateRecords([], 'macro', [2], ['subject'], 4);
+  assert.deepEqual(w.starts, [0, 1, 2]);
+  assert.deepEqual(w.curves.subject.n, [0, 0, 0]);
+  assert.ok(w.curves.subject.mean.every((x) => Number.isNaN(x)));
+  const [m] = aggregateRecords([], 'micro', [2], [], 4);
+  assert.deepEqual(Object.keys(m.curves), ['first', 'subject', 'subject-last', 'relation', 'last']);
+  assert.deepEqual(m.curves.first.n, [0, 0, 0]);
+});

@@ -132,14 +132,14 @@ export function activate(context: vscode.ExtensionContext): MambaExplainApi {
           validateInput: (v) => validateSubject(prompt, v),
         });
         if (args.subject === undefined) return undefined;
-        if (args.target === undefined) {
-          args.target = await vscode.window.showInputBox({
-            title: 'Trace Factual Flow: target (optional)',
-            prompt: "Target token text, e.g. ' Apple' — leave blank for the model's top-1 prediction",
-            ignoreFocusOut: true,
-          });
-          if (args.target === undefined) return undefined;
-        }
+      }
+      if (args.target === undefined && !isArgs(arg)) {
+        args.target = await vscode.window.showInputBox({
+          title: 'Trace Factual Flow: target (optional)',
+          prompt: "Target token text, e.g. ' Apple' — leave blank for the model's top-1 prediction",
+          ignoreFocusOut: true,
+        });
+        if (args.target === undefined) return undefined;
       }
       const bad = validateSubject(prompt, args.subject);
       if (bad) throw new UserError(bad);

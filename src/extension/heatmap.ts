@@ -35,6 +35,9 @@ export class HeatmapViewProvider implements vscode.WebviewViewProvider {
     this.channel = new WebviewChannel(view.webview, this.log, 'heatmap viewer', (m) => this.onMessage(m));
     HeatmapViewProvider.lastChannel = this.channel;
     this.channel.setHtml(this.context.extensionUri, 'heatmap.js', 'Mamba Explain: Attention', 'heatmap');
+    view.onDidChangeVisibility(() => {
+      if (!view.visible) this.channel?.markHidden();
+    });
     view.onDidDispose(() => {
       this.channel?.dispose();
       this.channel = undefined;

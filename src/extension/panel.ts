@@ -35,8 +35,10 @@ export class KnockoutPanel {
     this.channel.setHtml(context.extensionUri, 'panel.js', 'Mamba Explain: Knockout', 'panel');
     this.subs.push(
       panel.onDidDispose(() => this.dispose()),
-      panel.onDidChangeViewState(() => {
-        // retainContextWhenHidden is false: the document is rebuilt when shown again; re-send the result.
+      panel.onDidChangeViewState((e) => {
+        // retainContextWhenHidden is false: the document is destroyed while hidden and posts 'ready' again when
+        // shown; the channel then re-sends the current result.
+        if (!e.webviewPanel.visible) this.channel.markHidden();
       }),
     );
   }

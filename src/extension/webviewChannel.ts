@@ -7,6 +7,8 @@ import { buildWebviewHtml, makeNonce } from './webviewHtml';
 export class WebviewChannel implements vscode.Disposable {
   private ready = false;
   private queue: HostToWebview[] = [];
+  /** latest 'showResult' / 'attention': re-sent whenever the document (re)loads */
+  private readonly sticky = new Map<string, HostToWebview>();
   private readonly subs: vscode.Disposable[] = [];
   /** every message posted (or queued) to the webview, newest last (test hook; capped) */
   readonly posted: HostToWebview[] = [];
@@ -34,10 +36,13 @@ export class WebviewChannel implements vscode.Disposable {
     }
     this.received.push(m);
     if (m.type === 'ready') {
+      // first load, or a document rebuilt after being hidden (retainContextWhenHidden: false): send the current
+      // result/attention again, then whatever was queued
       this.ready = true;
       const q = this.queue;
       this.queue = [];
-      for (const msg of q) await this.webview.postMessage(msg);
+      const resend = [...this.sticky.values()].filter((x) => !q.includes(x));
+      for (const msg of [...resend, ...q]) await this.webview.postMessage(msg);
       return true;
     }
     try {
@@ -66,7 +71,14 @@ export class WebviewChannel implements vscode.Disposable {
     return this.ready;
   }
 
+  /** The webview was hidden: its document is gone until it posts 'ready' again; queue until then. */
+  markHidden(): void {
+    this.ready = false;
+    this.queue = [];
+  }
+
   post(m: HostToWebview): void {
+    if (m.type === 'showResult' || m.type === 'attention') this.sticky.set(m.type, m);
     this.posted.push(m);
     if (this.posted.length > 50) this.posted.splice(0, this.posted.length - 50);
     if (!this.ready) {

@@ -62,6 +62,19 @@ suite('extension', () => {
     assert.ok(payload.blocked && payload.blocked.edges.length === result.subjectPositions.length);
   });
 
+  test('the panel gets its result again after being hidden and shown (retainContextWhenHidden: false)', async () => {
+    const api = await activate();
+    const ready = () => api.panelReceived().filter((m) => m.type === 'ready').length;
+    const n0 = ready();
+    const shown0 = api.panelMessages().filter((m) => m.type === 'showResult').length;
+    const doc = await vscode.workspace.openTextDocument({ content: 'hide the panel', language: 'plaintext' });
+    await vscode.window.showTextDocument(doc, { viewColumn: vscode.ViewColumn.Two, preview: false });
+    await new Promise((r) => setTimeout(r, 500));
+    await vscode.commands.executeCommand('workbench.action.closeActiveEditor');
+    await waitFor("the panel's 'ready' after being shown again", () => ready() > n0, 30_000);
+    assert.equal(api.panelMessages().filter((m) => m.type === 'showResult').length, shown0, 'no new result was computed');
+  });
+
   test("webview messages are validated: malformed ones are ignored, 'rerun' re-traces, 'requestLayer' sends that layer", async () => {
     const api = await activate();
     const count = () => api.panelMessages().filter((m) => m.type === 'showResult').length;

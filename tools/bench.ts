@@ -52,6 +52,7 @@ async function benchShape(name: string, root: string, nPrompts: number, naivePro
   const dir = path.join(root, `mamba2-${name}-random`);
   if (!fs.existsSync(path.join(dir, 'config.json'))) {
     process.stderr.write(`writing a random ${name}-shape checkpoint to ${dir} …\n`);
+    const t0 = Date.now();
     await writeRandomCheckpoint(dir, {
       format: 'state-spaces',
       weights: 'safetensors',
@@ -64,6 +65,7 @@ async function benchShape(name: string, root: string, nPrompts: number, naivePro
       nGroups: 1,
       seed: 1,
     });
+    process.stderr.write(`  written in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
   }
   const ckpt = await openCheckpoint(dir);
   const [{ dir: cacheDir, manifest }, convS] = await time(async () => ensureOnnxCache(ckpt, { root: path.join(root, 'onnx') }));
@@ -80,21 +82,26 @@ async function benchShape(name: string, root: string, nPrompts: number, naivePro
   const p0: CleanPrompt[] = [{ ids: promptIds(0, c.vocabSize) }];
   await runVariants(backend, await cleanForward(backend, p0), variantsFor(0).slice(0, 4));
 
+  const phase = (what: string) => process.stderr.write(`  [${new Date().toISOString().slice(11, 19)}] ${what}\n`);
+  phase('trace (best of 3)');
   // trace latency (clean forward + all variants), best of 3
   let traceS = Infinity;
   for (let r = 0; r < 3; r++) {
     const [, s] = await time(async () => runVariants(backend, await cleanForward(backend, p0), variantsFor(0)));
     traceS = Math.min(traceS, s);
   }
+  phase('naive trace');
   // naive trace
   const clean0 = await cleanForward(backend, p0);
   const [, naiveTraceS] = await time(() => runVariantsNaive(backend, p0, clean0.targets, variantsFor(0)));
 
+  phase(`dataset: ${nPrompts} prompts`);
   // dataset throughput: nPrompts prompts of equal length in one chunk
   const prompts: CleanPrompt[] = Array.from({ length: nPrompts }, (_, p) => ({ ids: promptIds(p, c.vocabSize) }));
   const all: Variant[] = [];
   for (let p = 0; p < nPrompts; p++) all.push(...variantsFor(p));
   const [, dsS] = await time(async () => runVariants(backend, await cleanForward(backend, prompts), all));
+  phase('naive dataset');
   // naive dataset: per prompt, a clean forward + one full forward per variant
   const np = Math.min(naivePrompts, nPrompts);
   const [, naiveDsS] = await time(async () => {

@@ -176,7 +176,8 @@ export async function runDataset(session: EngineSession, params: DatasetRunParam
   const ppath = partialPath(params.out);
   let partial: DatasetRunResult | undefined;
   if (params.resume) {
-    if (!fs.existsSync(ppath)) throw new UserError(`nothing to resume: '${ppath}' does not exist`);
+    if (!fs.existsSync(ppath))
+      throw new UserError(`nothing to resume: '${ppath}' does not exist${fs.existsSync(params.out) ? ` (the run is already complete: '${params.out}')` : ''}`);
     try {
       partial = JSON.parse(fs.readFileSync(ppath, 'utf8')) as DatasetRunResult;
     } catch (e) {

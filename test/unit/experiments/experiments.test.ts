@@ -25,8 +25,10 @@ async function checkTraceAgainst64(fx: Fixture, backend: ModelBackend) {
       const blocked =
         set === 'subject' ? res.subjectPositions : set === 'relation' ? res.relationPositions : set === 'last' ? [res.lastPosition] : set === 'first' ? [0] : ids.map((_, i) => i);
       w.starts.forEach((start, s) => {
-        const p = directProb64(fx.ref, ids, base.target, start, w.window, blocked).prob;
+        const direct = directProb64(fx.ref, ids, base.target, start, w.window, blocked);
+        const p = direct.prob;
         const d64 = ((p - base.prob) / base.prob) * 100;
+        assert.equal(curve.top1[s], direct.argmax === base.target, `${backend.ep} ${set} k=${w.window} ℓ=${start}: top-1`);
         assert.ok(Math.abs(curve.diffPct[s] - d64) < TOL_PP, `${backend.ep} ${set} k=${w.window} ℓ=${start}: ${curve.diffPct[s]} vs ${d64}`);
       });
     }

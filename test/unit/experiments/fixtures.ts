@@ -150,7 +150,7 @@ export class CountingBackend implements ModelBackend {
 }
 
 /** Direct float64 reference of one knockout: p′ of `target` with (last ← c ∈ blocked) cut in layers [start, start+size). */
-export function directProb64(ref: ReferenceBackend, ids: number[], target: number | undefined, start: number, size: number, blocked: number[]): { prob: number; target: number } {
+export function directProb64(ref: ReferenceBackend, ids: number[], target: number | undefined, start: number, size: number, blocked: number[]): { prob: number; target: number; argmax: number } {
   const n = ids.length;
   const mask = new Float64Array(n * n).fill(1);
   for (const c of blocked) mask[(n - 1) * n + c] = 0;
@@ -163,7 +163,7 @@ export function directProb64(ref: ReferenceBackend, ids: number[], target: numbe
   let sum = 0;
   for (let v = 0; v < V; v++) sum += Math.exp(logits[v] - max);
   const t = target ?? arg;
-  return { prob: Math.exp(logits[t] - max) / sum, target: t };
+  return { prob: Math.exp(logits[t] - max) / sum, target: t, argmax: arg };
 }
 
 /** ORT CPU backend of a fixture (ONNX cache in a temp folder). */

@@ -94,6 +94,34 @@ suite('extension', () => {
     assert.equal(await api.simulateHeatmapMessage({ type: 'requestLayer', layer: -1 }), false);
   });
 
+  test("'export' saves the figure data through the save dialog", async function () {
+    const api = await activate();
+    const target = path.join(workspaceRoot(), 'exported-macro.csv');
+    const w = vscode.window as unknown as { showSaveDialog: typeof vscode.window.showSaveDialog };
+    const original = w.showSaveDialog;
+    try {
+      w.showSaveDialog = async () => vscode.Uri.file(target);
+    } catch {
+      this.skip();
+    }
+    if (w.showSaveDialog === original) this.skip();
+    try {
+      assert.equal(await api.simulatePanelMessage({ type: 'export', format: 'csv', figure: 'macro-k2', data: 'start,diff\n0,-1.5\n', encoding: 'utf8' }), true);
+      assert.equal(fs.readFileSync(target, 'utf8'), 'start,diff\n0,-1.5\n');
+      const png = Buffer.from([0x89, 0x50, 0x4e, 0x47]);
+      w.showSaveDialog = async () => vscode.Uri.file(target + '.png');
+      assert.equal(await api.simulatePanelMessage({ type: 'export', format: 'png', figure: 'macro-k2', data: png.toString('base64'), encoding: 'base64' }), true);
+      assert.deepEqual(fs.readFileSync(target + '.png'), png);
+      const ex = api.panelMessages().filter((m) => m.type === 'exported');
+      assert.equal(ex[ex.length - 1].ok, true);
+      assert.equal(await api.simulatePanelMessage({ type: 'export', format: 'exe', figure: 'x', data: '', encoding: 'utf8' }), false);
+    } finally {
+      w.showSaveDialog = original;
+      fs.rmSync(target, { force: true });
+      fs.rmSync(target + '.png', { force: true });
+    }
+  });
+
   test('a window size larger than the model is a clear error', async () => {
     const api = (await activate()) as unknown as { engine: { info?: { config: { nLayer: number } } } };
     const n = api.engine.info!.config.nLayer;

@@ -86,7 +86,9 @@ export const traceCommand: Command = {
     '  --target TEXT  the target word; a leading space is added when missing (\'Paris\' → \' Paris\'), its first token is the target.',
     '                 Default: the model\'s clean top-1 prediction.',
     '  --window K     window sizes (default 9, or the model depth when smaller). K larger than the layer count is an error.',
-    '  --model DIR    default: the bundled demo model (models/demo).',
+    '',
+    'Engine options: --model DIR (default: the bundled demo model), --tokenizer FILE (instead of DIR/tokenizer.json), --ep auto|cpu|cuda|webgpu,',
+    '  --max-batch N (variants per backend call, default 64), --backend ort|reference (reference = float64 TypeScript oracle, slow).',
   ].join('\n'),
   options: ['prompt', 'subject', 'target', 'window', 'sets', ...ENGINE_OPTIONS],
   async run(opts, io) {

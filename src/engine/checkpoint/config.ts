@@ -68,6 +68,16 @@ function roundUp(n: number, m: number): number {
   return Math.ceil(n / m) * m;
 }
 
+/**
+ * Mamba-2 clamps Δ to a time-step limit only when one is set; the engine implements the default (0, ∞), i.e. no clamp,
+ * so any other limit is refused rather than silently ignored.
+ */
+function checkNoDtLimit(v: unknown, file: string, key: string): void {
+  if (v === undefined || v === null) return;
+  const ok = Array.isArray(v) && v.length === 2 && v[0] === 0 && (v[1] === Infinity || v[1] === 'Infinity' || v[1] === 'inf');
+  if (!ok) unsupported(file, `"${key}": ${JSON.stringify(v)} clamps the time step, which is not supported (only [0, Infinity])`);
+}
+
 function unsupported(file: string, what: string): never {
   throw new UserError(`${file}: ${what}; only Mamba-2 models are supported`);
 }
@@ -117,6 +127,7 @@ function parseStateSpaces(o: Json, file: string): Mamba2Config {
   if (s.bool('D_has_hdim', false)) unsupported(file, '"ssm_cfg.D_has_hdim": true is not supported');
   if (!s.bool('rmsnorm', true)) unsupported(file, '"ssm_cfg.rmsnorm": false (ungated norm) is not supported');
   if (s.bool('norm_before_gate', false)) unsupported(file, '"ssm_cfg.norm_before_gate": true is not supported');
+  checkNoDtLimit(ssm.dt_limit, file, 'ssm_cfg.dt_limit');
 
   const vocabSize = r.int('vocab_size');
   const pad = r.int('pad_vocab_size_multiple', MAMBA2_DEFAULTS.padVocabSizeMultiple);
@@ -149,6 +160,7 @@ function parseHf(o: Json, file: string): Mamba2Config {
   if (!r.bool('use_conv_bias', true)) unsupported(file, '"use_conv_bias": false is not supported');
   if (!r.bool('rms_norm', true)) unsupported(file, '"rms_norm": false is not supported');
   if (r.bool('norm_before_gate', false)) unsupported(file, '"norm_before_gate": true is not supported');
+  checkNoDtLimit(o.time_step_limit, file, 'time_step_limit');
   const vocabSize = r.int('vocab_size');
   const explicitHeads = r.has('num_heads') ? r.int('num_heads') : undefined;
   return finish(

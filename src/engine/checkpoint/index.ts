@@ -5,6 +5,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Checkpoint, DType, Mamba2Config, TensorInfo, UserError } from '../types';
 import { parseConfig } from './config';
+import { parsePythonJson } from './pythonJson';
 import { bytesPerElement, bf16ToF32, f16ToF32 } from './dtype';
 import { StoredTensor, product, readExact } from './io';
 import { readSafetensorsHeader } from './safetensors';
@@ -242,7 +243,7 @@ export async function openCheckpoint(dir: string): Promise<Checkpoint> {
   const configBytes = fs.readFileSync(configFile);
   let json: unknown;
   try {
-    json = JSON.parse(configBytes.toString('utf8'));
+    json = parsePythonJson(configBytes.toString('utf8'));
   } catch (e) {
     throw new UserError(`${configFile}: not valid JSON (${(e as Error).message})`);
   }

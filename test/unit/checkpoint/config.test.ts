@@ -75,3 +75,16 @@ test('validates consistency', () => {
   assert.throws(() => parseConfig({ d_model: 64, vocab_size: 10, ssm_cfg: { layer: 'Mamba2' } }, F), /"n_layer" is missing/);
   assert.throws(() => parseConfig({ d_model: 64.5, n_layer: 2, vocab_size: 10, ssm_cfg: { layer: 'Mamba2' } }, F), /must be an integer/);
 });
+
+test('time-step limit: the default (0, ∞) in every spelling is accepted, a real clamp is refused', () => {
+  const hf = {
+    model_type: 'mamba2', hidden_size: 64, num_hidden_layers: 2, state_size: 16, head_dim: 32, vocab_size: 100,
+  };
+  for (const lim of [[0, Infinity], [0, 'Infinity'], undefined]) {
+    assert.equal(parseConfig({ ...hf, time_step_limit: lim }, F).nHeads, 4);
+  }
+  assert.throws(() => parseConfig({ ...hf, time_step_limit: [0.001, 0.1] }, F), (e: Error) => e instanceof UserError && /time_step_limit.*clamps the time step/.test(e.message));
+  const ss = { d_model: 64, n_layer: 2, vocab_size: 100, ssm_cfg: { layer: 'Mamba2', dt_limit: [0, Infinity] } };
+  assert.equal(parseConfig(ss, F).nLayer, 2);
+  assert.throws(() => parseConfig({ ...ss, ssm_cfg: { layer: 'Mamba2', dt_limit: [0, 100] } }, F), /ssm_cfg\.dt_limit/);
+});

@@ -64,3 +64,17 @@ test('hash is stable and depends on the weights', async () => {
   b.close();
   c.close();
 });
+
+test('a config.json written by Python json (bare Infinity in time_step_limit) opens', async () => {
+  const dir = path.join(tmp, `m${n++}`);
+  await writeRandomCheckpoint(dir, base);
+  const cfgFile = path.join(dir, 'config.json');
+  const text = fs.readFileSync(cfgFile, 'utf8').replace(/^\{/, '{\n  "time_step_limit": [0.0, Infinity],');
+  fs.writeFileSync(cfgFile, text);
+  const ck = await openCheckpoint(dir);
+  try {
+    assert.equal(ck.config.format, 'hf');
+  } finally {
+    ck.close();
+  }
+});

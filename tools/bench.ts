@@ -2,13 +2,19 @@
 // Prints trace latency (macro, k = 9, sets subject/relation/last, 12-token prompt), dataset throughput (8 prompts),
 // and the naive way (one full forward per variant, batch 1) in the same run, as a ratio.
 //   npm run bench -- [--shapes 130m,1.3b] [--prompts 8] [--naive-prompts 8] [--threads N] [--dir FOLDER]
+//                    [--ep cpu|webgpu|cuda] [--dtype float32|float16] [--max-batch N] [--checkpoint NAME=DIR]
+//                    [--compare-ep cpu]
+// --checkpoint uses an existing checkpoint folder for a shape (e.g. one written by tools/make_random_hf_checkpoint.py);
+// --compare-ep reruns the trace on a second provider (float32) and prints the largest differences (parity on the GPU).
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { openCheckpoint } from '../src/engine/checkpoint/index';
 import { ensureOnnxCache } from '../src/engine/onnx/cache';
+import type { ComputeDType } from '../src/engine/onnx/builder';
 import { OrtBackend } from '../src/engine/runtime/ortBackend';
-import { cleanForward, runVariants, runVariantsNaive, type CleanPrompt, type Variant } from '../src/engine/experiments/runner';
+import type { ExecutionProvider } from '../src/engine/types';
+import { cleanForward, diffPct, runVariants, runVariantsNaive, topK, type CleanPrompt, type RunnerOptions, type Variant, type VariantResult } from '../src/engine/experiments/runner';
 import { macroVariants } from '../src/engine/experiments/macro';
 import { writeRandomCheckpoint } from '../test/helpers/checkpointWriter';
 import type { PromptPositions } from '../src/engine/experiments/positions';
@@ -40,16 +46,37 @@ function positions(): PromptPositions {
   return { n: N, subject, relation: Array.from({ length: N - 1 }, (_, i) => i).filter((i) => !subject.includes(i)), last: N - 1, subjectSpan: [0, 0] };
 }
 
+/** softmax probability of one id over the real vocabulary, float64 */
+function probAt(logits: Float32Array, vocab: number, id: number): number {
+  let m = -Infinity;
+  for (let v = 0; v < vocab; v++) m = Math.max(m, logits[v]);
+  let z = 0;
+  for (let v = 0; v < vocab; v++) z += Math.exp(logits[v] - m);
+  return Math.exp(logits[id] - m) / z;
+}
+
 async function time<T>(f: () => Promise<T>): Promise<[T, number]> {
   const t0 = process.hrtime.bigint();
   const r = await f();
   return [r, Number(process.hrtime.bigint() - t0) / 1e9];
 }
 
-async function benchShape(name: string, root: string, nPrompts: number, naivePrompts: number, threads: number | undefined): Promise<void> {
+interface BenchOptions {
+  nPrompts: number;
+  naivePrompts: number;
+  threads?: number;
+  ep: ExecutionProvider;
+  dtype: ComputeDType;
+  maxBatch?: number;
+  compareEp?: ExecutionProvider;
+  checkpoints: Map<string, string>;
+}
+
+async function benchShape(name: string, root: string, o: BenchOptions): Promise<void> {
+  const { nPrompts, naivePrompts, threads } = o;
   const shape = SHAPES[name];
-  if (!shape) throw new Error(`unknown shape '${name}' (known: ${Object.keys(SHAPES).join(', ')})`);
-  const dir = path.join(root, `mamba2-${name}-random`);
+  if (!shape && !o.checkpoints.has(name)) throw new Error(`unknown shape '${name}' (known: ${Object.keys(SHAPES).join(', ')})`);
+  const dir = o.checkpoints.get(name) ?? path.join(root, `mamba2-${name}-random`);
   if (!fs.existsSync(path.join(dir, 'config.json'))) {
     process.stderr.write(`writing a random ${name}-shape checkpoint to ${dir} …\n`);
     const t0 = Date.now();
@@ -68,26 +95,33 @@ async function benchShape(name: string, root: string, nPrompts: number, naivePro
     process.stderr.write(`  written in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
   }
   const ckpt = await openCheckpoint(dir);
-  const [{ dir: cacheDir, manifest }, convS] = await time(async () => ensureOnnxCache(ckpt, { root: path.join(root, 'onnx') }));
-  const [backend, openS] = await time(() => OrtBackend.open(ckpt, cacheDir, manifest, { ep: 'cpu', threads }));
+  const [{ dir: cacheDir, manifest }, convS] = await time(async () => ensureOnnxCache(ckpt, { root: path.join(root, 'onnx'), dtype: o.dtype }));
+  const [backend, openS] = await time(() => OrtBackend.open(ckpt, cacheDir, manifest, { ep: o.ep, threads }));
+  const ropts: RunnerOptions = o.maxBatch ? { maxBatch: o.maxBatch, maxBatchBytes: 8 * 1024 ** 3 } : {};
   const c = ckpt.config;
   const L = c.nLayer;
   const pos = positions();
   const variantsFor = (p: number): Variant[] => macroVariants(p, pos, [K], SETS, L).variants;
   console.log(`\n== ${name} shape: d_model ${c.dModel}, ${L} layers, vocab ${c.vocabSize} (padded ${c.paddedVocabSize}), d_state ${c.dState}, headdim ${c.headdim}, ${c.nHeads} heads`);
-  console.log(`   ONNX cache ${convS.toFixed(1)} s (0 when cached), open ${openS.toFixed(1)} s, ep ${backend.ep}, threads ${threads ?? os.availableParallelism()}`);
+  console.log(`   ONNX cache ${convS.toFixed(1)} s (0 when cached), open ${openS.toFixed(1)} s, ep ${backend.ep}, compute ${o.dtype}, threads ${threads ?? os.availableParallelism()}, max batch ${o.maxBatch ?? 'default'}`);
   console.log(`   prompt ${N} tokens, window k=${K}, sets ${SETS.join('/')}: ${variantsFor(0).length} variants per prompt`);
 
   // warm-up (first ORT runs allocate)
   const p0: CleanPrompt[] = [{ ids: promptIds(0, c.vocabSize) }];
-  await runVariants(backend, await cleanForward(backend, p0), variantsFor(0).slice(0, 4));
+  await runVariants(backend, await cleanForward(backend, p0, ropts), variantsFor(0).slice(0, 4), ropts);
 
   const phase = (what: string) => process.stderr.write(`  [${new Date().toISOString().slice(11, 19)}] ${what}\n`);
   phase('trace (best of 3)');
   // trace latency (clean forward + all variants), best of 3
   let traceS = Infinity;
+  let traceRes: VariantResult[] = [];
+  let clean0Base = 0;
   for (let r = 0; r < 3; r++) {
-    const [, s] = await time(async () => runVariants(backend, await cleanForward(backend, p0), variantsFor(0)));
+    const [, s] = await time(async () => {
+      const cl = await cleanForward(backend, p0, ropts);
+      clean0Base = cl.baseProbs[0];
+      traceRes = await runVariants(backend, cl, variantsFor(0), ropts);
+    });
     traceS = Math.min(traceS, s);
   }
   phase('naive trace');
@@ -100,7 +134,7 @@ async function benchShape(name: string, root: string, nPrompts: number, naivePro
   const prompts: CleanPrompt[] = Array.from({ length: nPrompts }, (_, p) => ({ ids: promptIds(p, c.vocabSize) }));
   const all: Variant[] = [];
   for (let p = 0; p < nPrompts; p++) all.push(...variantsFor(p));
-  const [, dsS] = await time(async () => runVariants(backend, await cleanForward(backend, prompts), all));
+  const [, dsS] = await time(async () => runVariants(backend, await cleanForward(backend, prompts, ropts), all, ropts));
   phase('naive dataset');
   // naive dataset: per prompt, a clean forward + one full forward per variant
   const np = Math.min(naivePrompts, nPrompts);
@@ -114,20 +148,66 @@ async function benchShape(name: string, root: string, nPrompts: number, naivePro
   const fastRate = nPrompts / dsS;
   const naiveRate = np / naiveDsS;
   console.log(`   trace latency           ${traceS.toFixed(3)} s   (naive ${naiveTraceS.toFixed(3)} s, ${(naiveTraceS / traceS).toFixed(1)}× faster)`);
+  const refFile = path.join(dir, 'reference.json');
+  if (fs.existsSync(refFile)) {
+    // clean last-position probabilities vs the training framework's (tools/make_random_hf_checkpoint.py)
+    const ref = JSON.parse(fs.readFileSync(refFile, 'utf8')) as { ids: number[]; top: { id: number; prob: number }[]; framework: string };
+    const same = ref.ids.length === N && ref.ids.every((id, i) => id === p0[0].ids[i]);
+    const cl = await cleanForward(backend, [{ ids: Int32Array.from(ref.ids) }], ropts);
+    const ours = topK(cl.logits, 0, c.vocabSize, ref.top.length);
+    const byId = new Map(ours.map((t) => [t.id, t.prob]));
+    let maxDp = 0;
+    for (const t of ref.top) maxDp = Math.max(maxDp, Math.abs((byId.get(t.id) ?? probAt(cl.logits, c.vocabSize, t.id)) - t.prob));
+    console.log(`   vs ${ref.framework}${same ? '' : ' (other prompt)'}: top-${ref.top.length} ids ${ours.map((t) => t.id).join(',') === ref.top.map((t) => t.id).join(',') ? 'equal' : 'DIFFER'}, max |Δp| ${maxDp.toExponential(2)} (p1 ${ours[0].prob.toExponential(4)} vs ${ref.top[0].prob.toExponential(4)})`);
+  }
   console.log(`   dataset throughput      ${fastRate.toFixed(2)} prompts/s over ${nPrompts} prompts   (naive ${naiveRate.toFixed(3)} prompts/s over ${np}, ${(fastRate / naiveRate).toFixed(1)}× faster)`);
   await backend.dispose();
+  if (o.compareEp) {
+    phase(`parity: the trace again on ${o.compareEp} (float32)`);
+    const ref = await ensureOnnxCache(ckpt, { root: path.join(root, 'onnx'), dtype: 'float32' });
+    const rb = await OrtBackend.open(ckpt, ref.dir, ref.manifest, { ep: o.compareEp, threads });
+    const rc = await cleanForward(rb, p0);
+    const rr = await runVariants(rb, rc, variantsFor(0));
+    let maxDp = 0;
+    let maxRel = 0;
+    let maxDiffPct = 0;
+    let top1Flips = 0;
+    for (let i = 0; i < rr.length; i++) {
+      const a = traceRes[i].prob;
+      const b = rr[i].prob;
+      maxDp = Math.max(maxDp, Math.abs(a - b));
+      maxRel = Math.max(maxRel, Math.abs(a - b) / Math.max(b, 1e-30));
+      maxDiffPct = Math.max(maxDiffPct, Math.abs(diffPct(clean0Base, a) - diffPct(rc.baseProbs[0], b)));
+      if (traceRes[i].top1 !== rr[i].top1) top1Flips++;
+    }
+    console.log(`   parity vs ${rb.ep} float32 (trace, ${rr.length} variants): clean p ${clean0Base.toExponential(4)} vs ${rc.baseProbs[0].toExponential(4)}; max |Δp| ${maxDp.toExponential(2)}, max |Δp|/p ${maxRel.toExponential(2)}, max |Δ diff%| ${maxDiffPct.toExponential(2)} pp, top-1 flags differing ${top1Flips}`);
+    await rb.dispose();
+  }
   ckpt.close();
 }
 
 async function main(): Promise<void> {
   const shapes = (arg('shapes', '130m') ?? '130m').split(',').map((s) => s.trim());
-  const nPrompts = Number(arg('prompts', '8'));
-  const naivePrompts = Number(arg('naive-prompts', '2'));
-  const threads = arg('threads') !== undefined ? Number(arg('threads')) : undefined;
+  const checkpoints = new Map<string, string>();
+  for (const spec of (arg('checkpoint') ?? '').split(',').filter(Boolean)) {
+    const eq = spec.indexOf('=');
+    if (eq < 0) throw new Error(`--checkpoint takes NAME=DIR (got '${spec}')`);
+    checkpoints.set(spec.slice(0, eq), path.resolve(spec.slice(eq + 1)));
+  }
+  const opts: BenchOptions = {
+    nPrompts: Number(arg('prompts', '8')),
+    naivePrompts: Number(arg('naive-prompts', '2')),
+    threads: arg('threads') !== undefined ? Number(arg('threads')) : undefined,
+    ep: (arg('ep', 'cpu') ?? 'cpu') as ExecutionProvider,
+    dtype: (arg('dtype', 'float32') ?? 'float32') as ComputeDType,
+    maxBatch: arg('max-batch') !== undefined ? Number(arg('max-batch')) : undefined,
+    compareEp: arg('compare-ep') as ExecutionProvider | undefined,
+    checkpoints,
+  };
   const root = path.resolve(arg('dir', path.join(os.tmpdir(), 'mamba-explain-bench'))!);
   fs.mkdirSync(root, { recursive: true });
   console.log(`Knockout runner benchmark — ${os.cpus()[0]?.model ?? 'cpu'} × ${os.availableParallelism()}, node ${process.version}`);
-  for (const s of shapes) await benchShape(s, root, nPrompts, naivePrompts, threads);
+  for (const s of shapes) await benchShape(s, root, opts);
 }
 
 main().catch((e) => {

@@ -1,6 +1,7 @@
 // Positions and targets with the real gpt-neox-20b tokenizer on COUNTERFACT rows (../shared/data).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { loadTokenizer } from '../../../src/engine/tokenizer/index';
 import { loadDataset } from '../../../src/engine/datasets/index';
@@ -8,7 +9,7 @@ import { resolveTargetId, subjectHasFirst, subjectPositions, tokenInfos } from '
 
 const DATA = path.resolve(__dirname, '../../../../shared/data');
 
-test('gpt-neox tokenizer: COUNTERFACT subject positions and targets', async () => {
+test('gpt-neox tokenizer: COUNTERFACT subject positions and targets', { skip: !fs.existsSync(DATA) && 'shared data not present' }, async () => {
   const tok = await loadTokenizer(path.join(DATA, 'gpt-neox-20b-tokenizer.json'));
   const prompt = 'The mother tongue of Danielle Darrieux is';
   const enc = tok.encode(prompt);

@@ -37,7 +37,7 @@ const SETS = ['subject', 'relation', 'last'];
 
 function promptIds(p: number, vocab: number): Int32Array {
   let s = 1234 + p * 7919;
-  return Int32Array.from({ length: N }, () => (s = (s * 1103515245 + 12345) >>> 0) % vocab);
+  return Int32Array.from({ length: N }, () => (s = (Math.imul(s, 1103515245) + 12345) >>> 0) % vocab);
 }
 
 /** subject = tokens 2..4, relation = the rest, last = 11 (a typical COUNTERFACT layout). */
@@ -134,7 +134,10 @@ async function benchShape(name: string, root: string, o: BenchOptions): Promise<
   const prompts: CleanPrompt[] = Array.from({ length: nPrompts }, (_, p) => ({ ids: promptIds(p, c.vocabSize) }));
   const all: Variant[] = [];
   for (let p = 0; p < nPrompts; p++) all.push(...variantsFor(p));
+  const runs0 = { ...backend.stats };
   const [, dsS] = await time(async () => runVariants(backend, await cleanForward(backend, prompts, ropts), all, ropts));
+  const dsRuns = backend.stats.runs - runs0.runs;
+  const dsRunS = (backend.stats.runMs - runs0.runMs) / 1000;
   phase('naive dataset');
   // naive dataset: per prompt, a clean forward + one full forward per variant
   const np = Math.min(naivePrompts, nPrompts);
@@ -161,6 +164,7 @@ async function benchShape(name: string, root: string, o: BenchOptions): Promise<
     console.log(`   vs ${ref.framework}${same ? '' : ' (other prompt)'}: top-${ref.top.length} ids ${ours.map((t) => t.id).join(',') === ref.top.map((t) => t.id).join(',') ? 'equal' : 'DIFFER'}, max |Δp| ${maxDp.toExponential(2)} (p1 ${ours[0].prob.toExponential(4)} vs ${ref.top[0].prob.toExponential(4)})`);
   }
   console.log(`   dataset throughput      ${fastRate.toFixed(2)} prompts/s over ${nPrompts} prompts   (naive ${naiveRate.toFixed(3)} prompts/s over ${np}, ${(fastRate / naiveRate).toFixed(1)}× faster)`);
+  console.log(`      of which inside ORT run(): ${dsRunS.toFixed(2)} s in ${dsRuns} calls (${((1000 * dsRunS) / Math.max(1, dsRuns)).toFixed(1)} ms per call)`);
   await backend.dispose();
   if (o.compareEp) {
     phase(`parity: the trace again on ${o.compareEp} (float32)`);

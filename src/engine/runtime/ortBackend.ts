@@ -21,6 +21,8 @@ export interface OrtBackendOptions {
   threads?: number;
   /** tests only: run float16 compute graphs on the CPU (ORT can, slowly; the product keeps them GPU-only) */
   allowCpuFloat16?: boolean;
+  /** pad batches to a few bucket sizes (default: on GPU providers, off on the CPU); see paddedBatch */
+  padBatches?: boolean;
 }
 
 // ORT's environment logger prints provider-load failures (e.g. the missing CUDA libraries while `auto` probes) to stderr;
@@ -92,6 +94,7 @@ export class OrtBackend implements ModelBackend {
       try {
         const head = await createOn(join(dir, manifest.head), ep, threads);
         const b = new OrtBackend(ckpt, dir, manifest, ep, threads, head);
+        b.padBatches = opts.padBatches ?? ep !== 'cpu';
         // load every layer now, so the first experiment batch doesn't pay for it and EP problems show up at open
         for (let i = 0; i < manifest.layers.length; i++) await b.session(i);
         return b;
@@ -143,25 +146,70 @@ export class OrtBackend implements ModelBackend {
     return t;
   }
 
+  /**
+   * GPU providers compile kernels per input shape; a batch of every size from 1 to the cap would compile each layer's
+   * kernels dozens of times. On a GPU the batch is padded with zero rows (mask 1, results dropped) to one of a few
+   * bucket sizes. Rows are independent, so the padding never changes the real rows' values.
+   */
+  private padBatches = false;
+
+  paddedBatch(batch: number): number {
+    if (!this.padBatches || batch <= 1) return batch;
+    if (batch <= 8) return 2 ** Math.ceil(Math.log2(batch));
+    return Math.ceil(batch / 32) * 32;
+  }
+
+  /** time spent inside ORT's run() and number of runs, for the benchmark */
+  readonly stats = { runs: 0, runMs: 0 };
+
+  private async timedRun(s: ort.InferenceSession, feeds: Record<string, ort.Tensor>, outputs: string[]) {
+    const t0 = performance.now();
+    const out = await s.run(feeds, outputs);
+    this.stats.runMs += performance.now() - t0;
+    this.stats.runs++;
+    return out;
+  }
+
   async layer(index: number, hidden: Float32Array, batch: number, seqLen: number, mask?: Float32Array, wantAttention = false) {
     const d = this.config.dModel;
     if (hidden.length !== batch * seqLen * d) throw new RangeError(`hidden has ${hidden.length} values, expected ${batch}×${seqLen}×${d}`);
     if (mask && mask.length !== batch * seqLen * seqLen) throw new RangeError(`mask has ${mask.length} values, expected ${batch}×${seqLen}×${seqLen}`);
     const s = await this.session(index);
+    const P = this.paddedBatch(batch);
+    let h = hidden;
+    let m = mask;
+    if (P !== batch) {
+      h = new Float32Array(P * seqLen * d);
+      h.set(hidden);
+      if (mask) {
+        m = new Float32Array(P * seqLen * seqLen).fill(1);
+        m.set(mask);
+      }
+    }
     const feeds = {
-      hidden: new ort.Tensor('float32', hidden, [batch, seqLen, d]),
-      mask: mask ? new ort.Tensor('float32', mask, [batch, seqLen, seqLen]) : this.onesMask(batch, seqLen),
+      hidden: new ort.Tensor('float32', h, [P, seqLen, d]),
+      mask: m ? new ort.Tensor('float32', m, [P, seqLen, seqLen]) : this.onesMask(P, seqLen),
     };
-    const out = await s.run(feeds, wantAttention ? ['hidden_out', 'attention'] : ['hidden_out']);
+    const out = await this.timedRun(s, feeds, wantAttention ? ['hidden_out', 'attention'] : ['hidden_out']);
+    const hid = out.hidden_out.data as Float32Array;
+    const att = wantAttention ? (out.attention.data as Float32Array) : undefined;
     return {
-      hidden: out.hidden_out.data as Float32Array,
-      attention: wantAttention ? (out.attention.data as Float32Array) : undefined,
+      hidden: P === batch ? hid : hid.subarray(0, batch * seqLen * d),
+      attention: att && P !== batch ? att.subarray(0, (att.length / P) * batch) : att,
     };
   }
 
   async headLast(hidden: Float32Array, batch: number, seqLen: number): Promise<Float32Array> {
-    const out = await this.head.run({ hidden: new ort.Tensor('float32', hidden, [batch, seqLen, this.config.dModel]) });
-    return out.logits.data as Float32Array;
+    const d = this.config.dModel;
+    const P = this.paddedBatch(batch);
+    let h = hidden;
+    if (P !== batch) {
+      h = new Float32Array(P * seqLen * d);
+      h.set(hidden);
+    }
+    const out = await this.timedRun(this.head, { hidden: new ort.Tensor('float32', h, [P, seqLen, d]) }, ['logits']);
+    const lg = out.logits.data as Float32Array;
+    return P === batch ? lg : lg.subarray(0, (lg.length / P) * batch);
   }
 
   async dispose(): Promise<void> {

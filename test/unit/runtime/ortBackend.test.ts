@@ -36,3 +36,29 @@ test('bad shapes are rejected before reaching ORT', async () => {
   await assert.rejects(b.embed(Int32Array.from([9999]), 1, 1), RangeError);
   await b.dispose();
 });
+
+test('padded batches (as on GPU providers) give the same rows as unpadded ones', async () => {
+  const plain = await OrtBackend.open(ck, dir, manifest, { ep: 'cpu' });
+  const padded = await OrtBackend.open(ck, dir, manifest, { ep: 'cpu', padBatches: true });
+  try {
+    assert.equal(plain.paddedBatch(11), 11);
+    assert.deepEqual([1, 2, 3, 5, 8, 9, 33, 64, 65].map((b) => padded.paddedBatch(b)), [1, 2, 4, 8, 8, 32, 64, 64, 96]);
+    const { dModel: d } = ck.config;
+    const B = 3;
+    const n = 5;
+    const hidden = Float32Array.from({ length: B * n * d }, (_, i) => Math.sin(i * 0.37));
+    const mask = new Float32Array(B * n * n).fill(1);
+    mask[1 * n * n + (n - 1) * n + 2] = 0;
+    const a = await plain.layer(0, hidden, B, n, mask, true);
+    const b = await padded.layer(0, hidden, B, n, mask, true);
+    assert.equal(b.hidden.length, B * n * d);
+    assert.deepEqual(Array.from(b.hidden), Array.from(a.hidden));
+    assert.deepEqual(Array.from(b.attention!), Array.from(a.attention!));
+    const la = await plain.headLast(hidden, B, n);
+    const lb = await padded.headLast(hidden, B, n);
+    assert.deepEqual(Array.from(lb), Array.from(la));
+  } finally {
+    await plain.dispose();
+    await padded.dispose();
+  }
+});

@@ -110,10 +110,48 @@ export interface ModelBackend {
     seqLen: number,
     mask?: Float32Array,
     wantAttention?: boolean,
-  ): Promise<{ hidden: Float32Array; attention?: Float32Array }>;
+    wantContext?: boolean,
+  ): Promise<{ hidden: Float32Array; attention?: Float32Array; context?: LayerContextRows }>;
+  /**
+   * Optional fast path for knockouts: layer `index` at the LAST position only, for `batch` items whose earlier
+   * positions are clean (a knockout of (last ← c) edges changes nothing before the last position). `hidden` is
+   * [batch, d] (residual at the last position), `ctx` holds the clean context of the positions before it for
+   * `ctx.count` prompts and `ctxIndex[b]` says which one item b uses; `mask` is [batch, seqLen] (the last row of M's
+   * keep mask). Returns the residual at the last position after the layer, [batch, d].
+   */
+  layerLastRow?(
+    index: number,
+    hidden: Float32Array,
+    batch: number,
+    seqLen: number,
+    ctx: LayerContextBatch,
+    ctxIndex: Int32Array,
+    mask?: Float32Array,
+  ): Promise<Float32Array>;
   /** Final RMSNorm + tied/untied vocab projection of the LAST position only: returns logits [batch, paddedVocabSize]. */
   headLast(hidden: Float32Array, batch: number, seqLen: number): Promise<Float32Array>;
   dispose(): Promise<void>;
+}
+
+/** Per-position values of a layer that later positions read (conv input, conv output, Δ): [batch, seq, ·]. */
+export interface LayerContextRows {
+  /** conv input (in_proj's xBC part) [batch, seq, convDim] */
+  raw: Float32Array;
+  /** conv output after SiLU (x | B | C) [batch, seq, convDim] */
+  xbc: Float32Array;
+  /** Δ = softplus(dt + dt_bias) [batch, seq, H] */
+  delta: Float32Array;
+}
+
+/** The clean context of the positions before the last, for `count` prompts of seqLen tokens (see layerLastRow). */
+export interface LayerContextBatch {
+  count: number;
+  /** conv inputs of the dConv − 1 positions before the last (zeros before position 0) [count, dConv − 1, convDim] */
+  raw: Float32Array;
+  /** conv outputs of positions 0 … seqLen − 2 [count, seqLen − 1, convDim] */
+  xbc: Float32Array;
+  /** Δ of positions 0 … seqLen − 2 [count, seqLen − 1, H] */
+  delta: Float32Array;
 }
 
 /** A user-facing error: the CLI prints its message on one line (no stack) and exits non-zero. */

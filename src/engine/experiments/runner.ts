@@ -8,7 +8,7 @@
 //   3. the vocab projection runs at the last position only.
 // Batches are capped (by item count and bytes) so memory stays bounded; cancellation is checked between batches.
 // Identical variants are computed once; a variant that blocks nothing equals the clean run and costs nothing.
-import { CancelledError, type MethodContext, type ModelBackend } from '../types';
+import { CancelledError, type LayerContextBatch, type LayerContextRows, type MethodContext, type ModelBackend } from '../types';
 
 export interface Variant {
   /** index into the prompts of the CleanRun */
@@ -43,6 +43,11 @@ export interface CleanRun {
   baseProbs: number[];
   /** clean argmax per prompt (over the real vocabulary) */
   top1: number[];
+  /**
+   * per layer, the clean context of the positions before the last for every prompt, when the backend has the
+   * last-row fast path (layerLastRow) and prompts have at least 2 tokens
+   */
+  contexts?: LayerContextBatch[];
 }
 
 export interface RunnerOptions {
@@ -129,6 +134,8 @@ export async function cleanForward(backend: ModelBackend, prompts: readonly Clea
   for (let j = 0; j <= L; j++) hiddens.push(new Float32Array(P * n * d));
   const logits = new Float32Array(P * V);
   const cap = batchCap(backend, n, opts);
+  const withContext = backend.layerLastRow !== undefined && n >= 2;
+  const contexts = withContext ? Array.from({ length: L }, () => emptyContext(backend, P, n)) : undefined;
   for (let b0 = 0; b0 < P; b0 += cap) {
     checkCancel(opts.ctx);
     const part = prompts.slice(b0, b0 + cap);
@@ -136,8 +143,10 @@ export async function cleanForward(backend: ModelBackend, prompts: readonly Clea
     let h = await backend.embed(concatIds(part, n), B, n);
     hiddens[0].set(h, b0 * n * d);
     for (let j = 0; j < L; j++) {
-      h = (await backend.layer(j, h, B, n)).hidden;
+      const out = await backend.layer(j, h, B, n, undefined, false, withContext);
+      h = out.hidden;
       hiddens[j + 1].set(h, b0 * n * d);
+      if (contexts) storeContext(backend, contexts[j], out.context!, b0, B, n);
     }
     logits.set(await backend.headLast(h, B, n), b0 * V);
   }
@@ -152,7 +161,34 @@ export async function cleanForward(backend: ModelBackend, prompts: readonly Clea
     baseProbs.push(r.prob);
     top1.push(r.argmax);
   }
-  return { n, prompts: P, hiddens, logits, targets, baseProbs, top1 };
+  return { n, prompts: P, hiddens, logits, targets, baseProbs, top1, contexts };
+}
+
+function convDimOf(backend: ModelBackend): number {
+  const c = backend.config;
+  return c.dInner + 2 * c.nGroups * c.dState;
+}
+
+function emptyContext(backend: ModelBackend, count: number, n: number): LayerContextBatch {
+  const { nHeads: H, dConv: K } = backend.config;
+  const cd = convDimOf(backend);
+  return { count, raw: new Float32Array(count * (K - 1) * cd), xbc: new Float32Array(count * (n - 1) * cd), delta: new Float32Array(count * (n - 1) * H) };
+}
+
+/** Keeps, for prompts b0 … b0+B−1, what the last position reads of the earlier ones: conv inputs of the K−1 positions
+ *  before it (zeros before position 0), conv outputs and Δ of positions 0 … n−2. */
+function storeContext(backend: ModelBackend, dst: LayerContextBatch, rows: LayerContextRows, b0: number, B: number, n: number): void {
+  const { nHeads: H, dConv: K } = backend.config;
+  const cd = convDimOf(backend);
+  for (let b = 0; b < B; b++) {
+    const p = b0 + b;
+    for (let r = 0; r < K - 1; r++) {
+      const pos = n - K + r;
+      if (pos >= 0) dst.raw.set(rows.raw.subarray((b * n + pos) * cd, (b * n + pos + 1) * cd), (p * (K - 1) + r) * cd);
+    }
+    dst.xbc.set(rows.xbc.subarray(b * n * cd, (b * n + n - 1) * cd), p * (n - 1) * cd);
+    dst.delta.set(rows.delta.subarray(b * n * H, (b * n + n - 1) * H), p * (n - 1) * H);
+  }
 }
 
 function variantKey(v: Variant): string {
@@ -191,6 +227,15 @@ export async function runVariants(backend: ModelBackend, clean: CleanRun, varian
   const U = uniq.length;
   // sweep order: by start so that active variants form a prefix of this order at every layer
   const order = Array.from({ length: U }, (_, i) => i).sort((a, b) => uniq[a].start - uniq[b].start || a - b);
+  const finish = (finalLogits: Float32Array): VariantResult[] =>
+    variants.map((v, i) => {
+      const target = clean.targets[v.prompt];
+      const s = slotOf[i];
+      if (s < 0) return { prob: clean.baseProbs[v.prompt], top1: clean.top1[v.prompt] === target };
+      const r = probAndArgmax(finalLogits, s * V, vocabSize, target);
+      return { prob: r.prob, top1: r.argmax === target };
+    });
+  if (clean.contexts && backend.layerLastRow) return finish(await sweepLastRow(backend, clean, uniq, order, opts));
   const state: (Float32Array | undefined)[] = new Array(U);
   const cap = batchCap(backend, n, opts);
   let total = 0;
@@ -235,13 +280,91 @@ export async function runVariants(backend: ModelBackend, clean: CleanRun, varian
     const lg = await backend.headLast(h, B, n);
     idx.forEach((u, b) => finalLogits.set(lg.subarray(b * V, (b + 1) * V), u * V));
   }
-  return variants.map((v, i) => {
-    const target = clean.targets[v.prompt];
-    const s = slotOf[i];
-    if (s < 0) return { prob: clean.baseProbs[v.prompt], top1: clean.top1[v.prompt] === target };
-    const r = probAndArgmax(finalLogits, s * V, vocabSize, target);
-    return { prob: r.prob, top1: r.argmax === target };
-  });
+  return finish(finalLogits);
+}
+
+const DEFAULT_MAX_BATCH_ROWS = 512;
+
+/**
+ * The sweep on the last position alone (backend.layerLastRow): a knockout of (last ← c) edges leaves every earlier
+ * position clean in every layer, so each variant carries only its last-position residual [d] and reads its prompt's
+ * clean context. Same results as the full sweep, about N× less work. Returns the final logits per unique variant.
+ */
+async function sweepLastRow(backend: ModelBackend, clean: CleanRun, uniq: readonly Variant[], order: readonly number[], opts: RunnerOptions): Promise<Float32Array> {
+  const { dModel: d, nLayer: L, paddedVocabSize: V, nHeads: H, dConv: K } = backend.config;
+  const n = clean.n;
+  const last = n - 1;
+  const cd = convDimOf(backend);
+  const U = uniq.length;
+  // per item: residual rows, in_proj output, the gathered context (x, B, Δ over n positions, a few copies), M's row
+  const perItem = 4 * (6 * d + 3 * (2 * backend.config.dInner + cd + H) + 4 * n * (cd + H) + 3 * H * n);
+  const cap = Math.max(1, Math.min(opts.maxBatch ?? DEFAULT_MAX_BATCH_ROWS, Math.floor((opts.maxBatchBytes ?? DEFAULT_MAX_BYTES) / perItem)));
+  const state: (Float32Array | undefined)[] = new Array(U);
+  let total = 0;
+  for (const v of uniq) total += L - v.start;
+  let done = 0;
+  let active = 0;
+  for (let j = 0; j < L; j++) {
+    while (active < U && uniq[order[active]].start <= j) active++;
+    const all = clean.contexts![j];
+    for (let a0 = 0; a0 < active; a0 += cap) {
+      checkCancel(opts.ctx);
+      const idx = order.slice(a0, Math.min(active, a0 + cap));
+      const B = idx.length;
+      // the prompts of this batch, each context once
+      const slotOfPrompt = new Map<number, number>();
+      const ctxIndex = new Int32Array(B);
+      idx.forEach((u, b) => {
+        const p = uniq[u].prompt;
+        let s = slotOfPrompt.get(p);
+        if (s === undefined) slotOfPrompt.set(p, (s = slotOfPrompt.size));
+        ctxIndex[b] = s;
+      });
+      const C = slotOfPrompt.size;
+      const ctx: LayerContextBatch =
+        C === all.count && [...slotOfPrompt].every(([p, s]) => p === s)
+          ? all
+          : { count: C, raw: new Float32Array(C * (K - 1) * cd), xbc: new Float32Array(C * (n - 1) * cd), delta: new Float32Array(C * (n - 1) * H) };
+      if (ctx !== all) {
+        for (const [p, s] of slotOfPrompt) {
+          ctx.raw.set(all.raw.subarray(p * (K - 1) * cd, (p + 1) * (K - 1) * cd), s * (K - 1) * cd);
+          ctx.xbc.set(all.xbc.subarray(p * (n - 1) * cd, (p + 1) * (n - 1) * cd), s * (n - 1) * cd);
+          ctx.delta.set(all.delta.subarray(p * (n - 1) * H, (p + 1) * (n - 1) * H), s * (n - 1) * H);
+        }
+      }
+      const h = new Float32Array(B * d);
+      const mask = new Float32Array(B * n).fill(1);
+      let anyMask = false;
+      idx.forEach((u, b) => {
+        const v = uniq[u];
+        const s = state[u];
+        if (s) h.set(s, b * d);
+        else h.set(clean.hiddens[j].subarray((v.prompt * n + last) * d, (v.prompt * n + last + 1) * d), b * d);
+        if (j >= v.start && j < v.start + v.size) {
+          anyMask = true;
+          for (const c of v.blocked) mask[b * n + c] = 0;
+        }
+      });
+      const out = await backend.layerLastRow!(j, h, B, n, ctx, ctxIndex, anyMask ? mask : undefined);
+      idx.forEach((u, b) => {
+        state[u] = out.slice(b * d, (b + 1) * d);
+      });
+      done += B;
+      opts.onStep?.(done, total);
+    }
+  }
+  // head at the last position (the only one carried)
+  const finalLogits = new Float32Array(U * V);
+  for (let a0 = 0; a0 < U; a0 += cap) {
+    checkCancel(opts.ctx);
+    const idx = order.slice(a0, a0 + cap);
+    const B = idx.length;
+    const h = new Float32Array(B * d);
+    idx.forEach((u, b) => h.set(state[u]!, b * d));
+    const lg = await backend.headLast(h, B, 1);
+    idx.forEach((u, b) => finalLogits.set(lg.subarray(b * V, (b + 1) * V), u * V));
+  }
+  return finalLogits;
 }
 
 /** Clean forward + variants in one call. */

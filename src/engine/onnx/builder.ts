@@ -1,14 +1,16 @@
 // Builds the ONNX graphs of a Mamba-2 checkpoint (SPEC §1): one graph per layer plus one head graph,
 // all sharing one external weights file `weights.bin` (64-byte aligned offsets, written tensor by tensor).
 //
-// Layer graph  inputs:  hidden float32 [batch, seq, d], mask float32 [batch, seq, seq] (1 keep, 0 block)
-//              outputs: hidden_out float32 [batch, seq, d], attention float32 [batch, H, seq, seq] (M after the mask)
+// Layer graph  a suffix of positions on top of a clean context (see buildLayerGraph): a whole prompt, or the last
+//              position of a knockout variant
+//              inputs:  hidden, mask, ctx_raw, ctx_xbc, ctx_delta, ctx_index
+//              outputs: hidden_out, attention [batch, H, seq, total] (M after the mask), raw_out, xbc_out, delta_out
 // Head graph   input:   hidden float32 [batch, seq, d]  output: logits float32 [batch, paddedVocab] (last position only)
 import type { Checkpoint, Mamba2Config } from '../types';
 import { DataType, GraphBuilder, WeightsFile } from './graph';
 
 /** Bump whenever the graphs change: it is part of the cache key. */
-export const BUILDER_VERSION = 3;
+export const BUILDER_VERSION = 4;
 
 export type ComputeDType = 'float32' | 'float16';
 
@@ -96,7 +98,22 @@ function linear(g: GraphBuilder, x: string, w: string, inDim: number, outDim: nu
   return lead ? g.n('Reshape', [y, g.n('Concat', [lead, g.constI64([outDim])], { axis: 0 })]) : y;
 }
 
-/** Builds layer `i`'s graph, appending its weights to `wf`. Returns the encoded model. */
+/**
+ * Builds layer `i`'s graph, appending its weights to `wf`. Returns the encoded model.
+ *
+ * The graph computes a SUFFIX of m positions given the clean CONTEXT of the p positions before it (SPEC §1 over the
+ * T = p + m positions). Knocking out edges (last ← c) changes row `last` of M only, and positions only see earlier
+ * ones, so in a knockout every position before the last stays clean in every layer: a variant needs only its last
+ * row (m = 1) on top of its prompt's clean context (p = N − 1). A whole clean forward is the case p = 1 with an all-zero
+ * context position (Δ = 0, x = B = 0: it adds exactly nothing), m = N.
+ *
+ * Inputs:  hidden [b, m, d] (residual at the suffix), mask [b, m, T] (1 keep, 0 block; columns = context ++ suffix),
+ *          ctx_raw [c, K−1, convDim] (conv input of the K−1 positions before the suffix, zeros before position 0),
+ *          ctx_xbc [c, p, convDim] (conv output, SiLU applied), ctx_delta [c, p, H] (Δ), ctx_index int64 [b] (row of the
+ *          context tensors each batch item uses: prompts share their context).
+ * Outputs: hidden_out [b, m, d], attention [b, H, m, T] (M after the mask), and this call's own context rows
+ *          raw_out [b, m, convDim], xbc_out [b, m, convDim], delta_out [b, m, H].
+ */
 export function buildLayerGraph(ckpt: Checkpoint, i: number, wf: WeightsFile, dtype: ComputeDType = 'float32'): Uint8Array {
   const c = ckpt.config;
   const d = c.dModel, dInner = c.dInner, H = c.nHeads, G = c.nGroups, S = c.dState, P = c.headdim, K = c.dConv;
@@ -107,7 +124,11 @@ export function buildLayerGraph(ckpt: Checkpoint, i: number, wf: WeightsFile, dt
   const rd = (n: string) => ckpt.readF32(p + n);
 
   const hidden = g.input('hidden', DataType.FLOAT, ['batch', 'seq', d]);
-  const mask = g.input('mask', DataType.FLOAT, ['batch', 'seq', 'seq']);
+  const mask = g.input('mask', DataType.FLOAT, ['batch', 'seq', 'total']);
+  const ctxRaw = g.input('ctx_raw', DataType.FLOAT, ['contexts', K - 1, convDim]);
+  const ctxXbc = g.input('ctx_xbc', DataType.FLOAT, ['contexts', 'prefix', convDim]);
+  const ctxDelta = g.input('ctx_delta', DataType.FLOAT, ['contexts', 'prefix', H]);
+  const ctxIndex = g.input('ctx_index', DataType.INT64, ['batch']);
 
   // weights, streamed one by one into weights.bin
   const wNorm = addWeight(g, wf, `${p}norm.weight`, rd('norm.weight'), [d]);
@@ -131,55 +152,68 @@ export function buildLayerGraph(ckpt: Checkpoint, i: number, wf: WeightsFile, dt
   const u = rmsNorm(g, hidden, c.eps, wNorm);
   const zxbcdt = linear(g, u, wIn, d, projDim, dtype, lead);
   const [z, xBCraw, dt] = g.op('Split', [zxbcdt, g.constI64([dInner, convDim, H])], { axis: -1 }, 3);
+  g.n('Identity', [xBCraw], {}, 'raw_out');
+  g.output('raw_out', DataType.FLOAT, ['batch', 'seq', convDim]);
 
-  // 3. causal depthwise conv1d, left pad K-1, + bias ; SiLU. Written as K shifted multiply-adds on [b, N, C]
-  //    (ORT's CPU grouped Conv with group = C is slow): conv[t] = bias + Σ_k tap_k · xpad[t + k], xpad = K−1 zeros ++ x.
-  const xpad = g.n('Pad', [xBCraw, g.constI64([0, K - 1, 0, 0, 0, 0])]);
+  // 3. causal depthwise conv1d + bias ; SiLU, as K shifted multiply-adds on [b, m, C] (ORT's CPU grouped Conv with
+  //    group = C is slow): conv[t] = bias + Σ_k tap_k · xpad[t + k], xpad = (K−1 context rows) ++ suffix rows.
+  const xpad = g.n('Concat', [g.n('Gather', [ctxRaw, ctxIndex], { axis: 0 }), xBCraw], { axis: 1 });
   let conv = bConv;
   for (let k = 0; k < K; k++) {
     const end = k === K - 1 ? Number.MAX_SAFE_INTEGER : k - (K - 1);
     const shifted = g.n('Slice', [xpad, g.constI64([k]), g.constI64([end]), g.constI64([1])]);
     conv = g.n('Add', [conv, g.n('Mul', [shifted, taps[k]])]);
   }
-  const xBC = g.n('Mul', [conv, g.n('Sigmoid', [conv])]);
+  const xBC = g.n('Mul', [conv, g.n('Sigmoid', [conv])], {}, 'xbc_out');
+  g.output('xbc_out', DataType.FLOAT, ['batch', 'seq', convDim]);
 
-  // 4. split x | B | C
-  const [xs, Bs, Cs] = g.op('Split', [xBC, g.constI64([dInner, G * S, G * S])], { axis: -1 }, 3);
-  const xh = g.n('Transpose', [g.n('Reshape', [xs, g.constI64([0, 0, H, P])])], { perm: [0, 2, 1, 3] }); // [b,H,N,P]
-  const Bg = g.n('Transpose', [g.n('Reshape', [Bs, g.constI64([0, 0, G, S])])], { perm: [0, 2, 3, 1] }); // [b,G,S,N]
-  const Cg = g.n('Transpose', [g.n('Reshape', [Cs, g.constI64([0, 0, G, S])])], { perm: [0, 2, 1, 3] }); // [b,G,N,S]
+  // 5. Δ = softplus(dt + dt_bias)
+  const delta = g.n('Softplus', [g.n('Add', [dt, dtBias])], {}, 'delta_out'); // [b,m,H]
+  g.output('delta_out', DataType.FLOAT, ['batch', 'seq', H]);
 
-  // 5. Δ = softplus(dt + dt_bias) ; a = Δ·A, as [b,H,N]
-  const delta = g.n('Softplus', [g.n('Add', [dt, dtBias])]); // [b,N,H]
-  const deltaT = g.n('Transpose', [delta], { perm: [0, 2, 1] }); // [b,H,N]
-  const aT = g.n('Transpose', [g.n('Mul', [delta, A])], { perm: [0, 2, 1] }); // [b,H,N]
+  // the T = p + m positions: context rows ++ suffix rows
+  const xbcAll = g.n('Concat', [g.n('Gather', [ctxXbc, ctxIndex], { axis: 0 }), xBC], { axis: 1 }); // [b,T,convDim]
+  const deltaAll = g.n('Concat', [g.n('Gather', [ctxDelta, ctxIndex], { axis: 0 }), delta], { axis: 1 }); // [b,T,H]
+  const pre = g.n('Gather', [g.n('Shape', [ctxXbc]), g.constI64([1])], { axis: 0 }); // [p]
+  const suffixRows = (x: string, axis: number) => g.n('Slice', [x, pre, g.constI64([Number.MAX_SAFE_INTEGER]), g.constI64([axis])]);
+
+  // 4. split x | B | C ; C is needed at the suffix rows only
+  const [xs, Bs] = g.op('Split', [xbcAll, g.constI64([dInner, G * S, G * S])], { axis: -1 }, 3);
+  const Cs = g.n('Slice', [xBC, g.constI64([dInner + G * S]), g.constI64([convDim]), g.constI64([2])]);
+  const xh = g.n('Transpose', [g.n('Reshape', [xs, g.constI64([0, 0, H, P])])], { perm: [0, 2, 1, 3] }); // [b,H,T,P]
+  const Bg = g.n('Transpose', [g.n('Reshape', [Bs, g.constI64([0, 0, G, S])])], { perm: [0, 2, 3, 1] }); // [b,G,S,T]
+  const Cg = g.n('Transpose', [g.n('Reshape', [Cs, g.constI64([0, 0, G, S])])], { perm: [0, 2, 1, 3] }); // [b,G,m,S]
+
+  // a = Δ·A as [b,H,T]
+  const deltaT = g.n('Transpose', [deltaAll], { perm: [0, 2, 1] }); // [b,H,T]
+  const aT = g.n('Transpose', [g.n('Mul', [deltaAll, A])], { perm: [0, 2, 1] }); // [b,H,T]
 
   // 6. L = exp(segsum) with a STABLE segment sum: seg[i,j] = Σ_{k=j+1..i} a_k computed as a CumSum over rows of the
-  //    strictly-lower-triangular expansion a[i]·[i>j] (no cs_i − cs_j subtraction). Causal masking happens BEFORE Exp
-  //    (Where(causal, seg, −inf)) so no inf·0 NaN can appear.
-  const n = g.n('Gather', [g.n('Shape', [hidden]), g.constI64([1], [])], { axis: 0 }); // scalar N
-  const idx = g.n('Range', [g.constI64([0], []), n, g.constI64([1], [])]);
+  //    strictly-lower-triangular expansion a[i]·[i>j] (no cs_i − cs_j subtraction), then the suffix rows are kept.
+  //    Causal masking happens BEFORE Exp (Where(causal, seg, −inf)) so no inf·0 NaN can appear.
+  const T = g.n('Gather', [g.n('Shape', [xbcAll]), g.constI64([1], [])], { axis: 0 }); // scalar T
+  const idx = g.n('Range', [g.constI64([0], []), T, g.constI64([1], [])]);
   const rows = g.n('Unsqueeze', [idx, g.constI64([1])]);
   const cols = g.n('Unsqueeze', [idx, g.constI64([0])]);
   const strict = g.n('Greater', [rows, cols]);
-  const causal = g.n('GreaterOrEqual', [rows, cols]);
-  const aExp = g.n('Where', [strict, g.n('Unsqueeze', [aT, g.constI64([3])]), g.constF32([0], [])]); // [b,H,N,N]
-  const seg = g.n('CumSum', [aExp, g.constI64([2], [])]);
+  const causal = suffixRows(g.n('GreaterOrEqual', [rows, cols]), 0); // [m,T]
+  const aExp = g.n('Where', [strict, g.n('Unsqueeze', [aT, g.constI64([3])]), g.constF32([0], [])]); // [b,H,T,T]
+  const seg = suffixRows(g.n('CumSum', [aExp, g.constI64([2], [])]), 2); // [b,H,m,T]
   const L = g.n('Exp', [g.n('Where', [causal, seg, g.constF32([-Infinity], [])])]);
 
   // 7. M_h = L_h ∘ (C·B) ∘ mask, head h uses group h // (H/G)
-  let CB = g.n('MatMul', [Cg, Bg]); // [b,G,N,N]
+  let CB = g.n('MatMul', [Cg, Bg]); // [b,G,m,T]
   if (G > 1) {
     const hpg = H / G;
-    CB = g.n('Gather', [CB, g.constI64(Array.from({ length: H }, (_, h) => Math.floor(h / hpg)))], { axis: 1 }); // [b,H,N,N]
+    CB = g.n('Gather', [CB, g.constI64(Array.from({ length: H }, (_, h) => Math.floor(h / hpg)))], { axis: 1 }); // [b,H,m,T]
   }
-  const maskU = g.n('Unsqueeze', [mask, g.constI64([1])]); // [b,1,N,N]
+  const maskU = g.n('Unsqueeze', [mask, g.constI64([1])]); // [b,1,m,T]
   const M = g.n('Mul', [g.n('Mul', [L, CB]), maskU], {}, 'attention');
-  g.output('attention', DataType.FLOAT, ['batch', H, 'seq', 'seq']);
+  g.output('attention', DataType.FLOAT, ['batch', H, 'seq', 'total']);
 
   // 8. y = M (Δ·x) + D·x
-  const dx = g.n('Mul', [xh, g.n('Unsqueeze', [deltaT, g.constI64([3])])]);
-  const yh = g.n('Add', [g.n('MatMul', [M, dx]), g.n('Mul', [xh, Dh])]); // [b,H,N,P]
+  const dx = g.n('Mul', [xh, g.n('Unsqueeze', [deltaT, g.constI64([3])])]); // [b,H,T,P]
+  const yh = g.n('Add', [g.n('MatMul', [M, dx]), g.n('Mul', [suffixRows(xh, 2), Dh])]); // [b,H,m,P]
   const y = g.n('Reshape', [g.n('Transpose', [yh], { perm: [0, 2, 1, 3] }), g.constI64([0, 0, dInner])]);
 
   // 9. gated RMSNorm (norm_before_gate = False), per group of dInner/G channels
@@ -192,7 +226,7 @@ export function buildLayerGraph(ckpt: Checkpoint, i: number, wf: WeightsFile, dt
   // 10. residual
   g.n('Add', [hidden, linear(g, gn, wOut, dInner, d, dtype, lead)], {}, 'hidden_out');
   g.output('hidden_out', DataType.FLOAT, ['batch', 'seq', d]);
-  return g.encode(`Mamba-2 layer ${i} (SPEC §1), builder v${BUILDER_VERSION}, compute ${dtype}`);
+  return g.encode(`Mamba-2 layer ${i} (SPEC §1, suffix on a clean context), builder v${BUILDER_VERSION}, compute ${dtype}`);
 }
 
 /** norm_f + (tied) head on the last position. */

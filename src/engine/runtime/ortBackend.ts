@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
-import type { Checkpoint, ExecutionProvider, ExecutionProviderChoice, Mamba2Config, ModelBackend } from '../types';
+import type { Checkpoint, ExecutionProvider, ExecutionProviderChoice, LayerContextBatch, Mamba2Config, ModelBackend } from '../types';
 import { UserError } from '../types';
 import type { OnnxManifest } from '../onnx/cache';
 
@@ -135,15 +135,19 @@ export class OrtBackend implements ModelBackend {
     return out;
   }
 
-  private onesMask(batch: number, seqLen: number): ort.Tensor {
-    const key = `${batch}x${seqLen}`;
+  private cached(key: string, make: () => ort.Tensor): ort.Tensor {
     let t = this.ones.get(key);
     if (!t) {
-      if (this.ones.size > 16) this.ones.clear();
-      t = new ort.Tensor('float32', new Float32Array(batch * seqLen * seqLen).fill(1), [batch, seqLen, seqLen]);
+      if (this.ones.size > 64) this.ones.clear();
+      t = make();
       this.ones.set(key, t);
     }
     return t;
+  }
+
+  private get convDim(): number {
+    const c = this.config;
+    return c.dInner + 2 * c.nGroups * c.dState;
   }
 
   /**
@@ -170,33 +174,94 @@ export class OrtBackend implements ModelBackend {
     return out;
   }
 
-  async layer(index: number, hidden: Float32Array, batch: number, seqLen: number, mask?: Float32Array, wantAttention = false) {
-    const d = this.config.dModel;
-    if (hidden.length !== batch * seqLen * d) throw new RangeError(`hidden has ${hidden.length} values, expected ${batch}×${seqLen}×${d}`);
-    if (mask && mask.length !== batch * seqLen * seqLen) throw new RangeError(`mask has ${mask.length} values, expected ${batch}×${seqLen}×${seqLen}`);
+  /** Whole prompts: the layer graph with one all-zero context position (see buildLayerGraph). */
+  async layer(index: number, hidden: Float32Array, batch: number, seqLen: number, mask?: Float32Array, wantAttention = false, wantContext = false) {
+    const { dModel: d, nHeads: H, dConv: K } = this.config;
+    const n = seqLen;
+    const cd = this.convDim;
+    if (hidden.length !== batch * n * d) throw new RangeError(`hidden has ${hidden.length} values, expected ${batch}×${n}×${d}`);
+    if (mask && mask.length !== batch * n * n) throw new RangeError(`mask has ${mask.length} values, expected ${batch}×${n}×${n}`);
     const s = await this.session(index);
-    const P = this.paddedBatch(batch);
+    const Pb = this.paddedBatch(batch);
     let h = hidden;
-    let m = mask;
-    if (P !== batch) {
-      h = new Float32Array(P * seqLen * d);
+    if (Pb !== batch) {
+      h = new Float32Array(Pb * n * d);
       h.set(hidden);
-      if (mask) {
-        m = new Float32Array(P * seqLen * seqLen).fill(1);
-        m.set(mask);
-      }
+    }
+    // mask [Pb, n, 1 + n]: column 0 is the zero context position (its M entries are 0 whatever the mask)
+    let maskT: ort.Tensor;
+    if (mask) {
+      const m = new Float32Array(Pb * n * (n + 1)).fill(1);
+      for (let r = 0; r < batch * n; r++) m.set(mask.subarray(r * n, (r + 1) * n), r * (n + 1) + 1);
+      maskT = new ort.Tensor('float32', m, [Pb, n, n + 1]);
+    } else {
+      maskT = this.cached(`ones${Pb}x${n}`, () => new ort.Tensor('float32', new Float32Array(Pb * n * (n + 1)).fill(1), [Pb, n, n + 1]));
     }
     const feeds = {
-      hidden: new ort.Tensor('float32', h, [P, seqLen, d]),
-      mask: m ? new ort.Tensor('float32', m, [P, seqLen, seqLen]) : this.onesMask(P, seqLen),
+      hidden: new ort.Tensor('float32', h, [Pb, n, d]),
+      mask: maskT,
+      ctx_raw: this.cached('zraw', () => new ort.Tensor('float32', new Float32Array((K - 1) * cd), [1, K - 1, cd])),
+      ctx_xbc: this.cached('zxbc', () => new ort.Tensor('float32', new Float32Array(cd), [1, 1, cd])),
+      ctx_delta: this.cached('zdelta', () => new ort.Tensor('float32', new Float32Array(H), [1, 1, H])),
+      ctx_index: this.cached(`zidx${Pb}`, () => new ort.Tensor('int64', new BigInt64Array(Pb), [Pb])),
     };
-    const out = await this.timedRun(s, feeds, wantAttention ? ['hidden_out', 'attention'] : ['hidden_out']);
-    const hid = out.hidden_out.data as Float32Array;
-    const att = wantAttention ? (out.attention.data as Float32Array) : undefined;
+    const outputs = ['hidden_out'];
+    if (wantAttention) outputs.push('attention');
+    if (wantContext) outputs.push('raw_out', 'xbc_out', 'delta_out');
+    const out = await this.timedRun(s, feeds, outputs);
+    const part = (name: string, per: number) => (out[name].data as Float32Array).subarray(0, batch * per);
+    let attention: Float32Array | undefined;
+    if (wantAttention) {
+      // drop the context column: [batch, H, n, 1 + n] → [batch, H, n, n]
+      const a = out.attention.data as Float32Array;
+      attention = new Float32Array(batch * H * n * n);
+      for (let r = 0; r < batch * H * n; r++) attention.set(a.subarray(r * (n + 1) + 1, (r + 1) * (n + 1)), r * n);
+    }
     return {
-      hidden: P === batch ? hid : hid.subarray(0, batch * seqLen * d),
-      attention: att && P !== batch ? att.subarray(0, (att.length / P) * batch) : att,
+      hidden: part('hidden_out', n * d),
+      attention,
+      context: wantContext ? { raw: part('raw_out', n * cd), xbc: part('xbc_out', n * cd), delta: part('delta_out', n * H) } : undefined,
     };
+  }
+
+  async layerLastRow(index: number, hidden: Float32Array, batch: number, seqLen: number, ctx: LayerContextBatch, ctxIndex: Int32Array, mask?: Float32Array) {
+    const { dModel: d, nHeads: H, dConv: K } = this.config;
+    const n = seqLen;
+    const cd = this.convDim;
+    if (n < 2) throw new RangeError('layerLastRow needs at least 2 positions');
+    if (hidden.length !== batch * d) throw new RangeError(`hidden has ${hidden.length} values, expected ${batch}×${d}`);
+    if (mask && mask.length !== batch * n) throw new RangeError(`mask has ${mask.length} values, expected ${batch}×${n}`);
+    if (ctxIndex.length !== batch) throw new RangeError(`ctxIndex has ${ctxIndex.length} values, expected ${batch}`);
+    const C = ctx.count;
+    if (ctx.raw.length !== C * (K - 1) * cd || ctx.xbc.length !== C * (n - 1) * cd || ctx.delta.length !== C * (n - 1) * H) {
+      throw new RangeError('layerLastRow: context arrays do not match count × shapes');
+    }
+    const s = await this.session(index);
+    const Pb = this.paddedBatch(batch);
+    const Pc = this.paddedBatch(C);
+    const pad = (a: Float32Array, len: number, fill = 0) => {
+      if (a.length === len) return a;
+      const o = new Float32Array(len).fill(fill);
+      o.set(a);
+      return o;
+    };
+    const idx = new BigInt64Array(Pb);
+    for (let b = 0; b < batch; b++) {
+      if (!(ctxIndex[b] >= 0 && ctxIndex[b] < C)) throw new RangeError(`ctxIndex ${ctxIndex[b]} out of range [0, ${C})`);
+      idx[b] = BigInt(ctxIndex[b]);
+    }
+    const feeds = {
+      hidden: new ort.Tensor('float32', pad(hidden, Pb * d), [Pb, 1, d]),
+      mask: mask
+        ? new ort.Tensor('float32', pad(mask, Pb * n, 1), [Pb, 1, n])
+        : this.cached(`row1_${Pb}x${n}`, () => new ort.Tensor('float32', new Float32Array(Pb * n).fill(1), [Pb, 1, n])),
+      ctx_raw: new ort.Tensor('float32', pad(ctx.raw, Pc * (K - 1) * cd), [Pc, K - 1, cd]),
+      ctx_xbc: new ort.Tensor('float32', pad(ctx.xbc, Pc * (n - 1) * cd), [Pc, n - 1, cd]),
+      ctx_delta: new ort.Tensor('float32', pad(ctx.delta, Pc * (n - 1) * H), [Pc, n - 1, H]),
+      ctx_index: new ort.Tensor('int64', idx, [Pb]),
+    };
+    const out = await this.timedRun(s, feeds, ['hidden_out']);
+    return (out.hidden_out.data as Float32Array).subarray(0, batch * d);
   }
 
   async headLast(hidden: Float32Array, batch: number, seqLen: number): Promise<Float32Array> {

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { cleanForward, runKnockouts, runVariants, runVariantsNaive, type Variant } from '../../../src/engine/experiments/runner';
 import { CancelledError } from '../../../src/engine/types';
-import { CountingBackend, makeCtx, makeFixture } from './fixtures';
+import { CountingBackend, makeCtx, makeFixture, ortBackendFor } from './fixtures';
 
 function randomVariants(P: number, n: number, L: number, count: number, seed: number): Variant[] {
   let s = seed;
@@ -63,3 +63,32 @@ test('runner reports progress in layer steps', async () => {
   });
   assert.deepEqual(steps[steps.length - 1], [7, 7]);
 });
+
+for (const padBatches of [false, true]) {
+  test(`ORT last-row fast path equals full forwards per variant, prompts of 1 to 7 tokens${padBatches ? ' (GPU-style padded batches)' : ''}`, async () => {
+    const fx = await makeFixture({ dModel: 24, nLayer: 6, headdim: 12, dState: 4, nGroups: 2, seed: 17 });
+    const L = fx.ckpt.config.nLayer;
+    const ort = await ortBackendFor(fx, { padBatches });
+    try {
+      assert.ok(ort.layerLastRow, 'the ORT backend has the last-row path');
+      for (const n of [1, 2, 3, 7]) {
+        const prompts = [0, 1, 2, 3].map((p) => ({ ids: Int32Array.from({ length: n }, (_, i) => (11 * i + 17 * p + 3) % 90) }));
+        const variants = randomVariants(prompts.length, n, L, 30, 100 + n);
+        const clean = await cleanForward(ort, prompts, { maxBatch: 3 });
+        assert.equal(clean.contexts !== undefined, n >= 2, 'contexts kept exactly when there is an earlier position');
+        // small batches: each batch carries a subset of the prompts' contexts
+        const fast = await runVariants(ort, clean, variants, { maxBatch: 5 });
+        const naive = await runVariantsNaive(ort, prompts, clean.targets, variants);
+        for (let i = 0; i < variants.length; i++) {
+          assert.ok(Math.abs(fast[i].prob - naive[i].prob) <= 2e-5 * Math.max(naive[i].prob, 1e-3), `n=${n} variant ${i}: ${fast[i].prob} vs ${naive[i].prob}`);
+          assert.equal(fast[i].top1, naive[i].top1);
+        }
+        // and the clean probabilities equal the float64 reference backend's
+        const ref = await cleanForward(fx.ref, prompts);
+        for (let p = 0; p < prompts.length; p++) assert.ok(Math.abs(ref.baseProbs[p] - clean.baseProbs[p]) <= 1e-5, `clean p, prompt ${p}`);
+      }
+    } finally {
+      await ort.dispose();
+    }
+  });
+}

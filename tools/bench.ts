@@ -124,10 +124,12 @@ async function benchShape(name: string, root: string, o: BenchOptions): Promise<
     });
     traceS = Math.min(traceS, s);
   }
-  phase('naive trace');
-  // naive trace
-  const clean0 = await cleanForward(backend, p0);
-  const [, naiveTraceS] = await time(() => runVariantsNaive(backend, p0, clean0.targets, variantsFor(0)));
+  let naiveTraceS = NaN;
+  if (naivePrompts > 0) {
+    phase('naive trace');
+    const clean0 = await cleanForward(backend, p0);
+    [, naiveTraceS] = await time(() => runVariantsNaive(backend, p0, clean0.targets, variantsFor(0)));
+  }
 
   phase(`dataset: ${nPrompts} prompts`);
   // dataset throughput: nPrompts prompts of equal length in one chunk
@@ -135,12 +137,14 @@ async function benchShape(name: string, root: string, o: BenchOptions): Promise<
   const all: Variant[] = [];
   for (let p = 0; p < nPrompts; p++) all.push(...variantsFor(p));
   const runs0 = { ...backend.stats };
-  const [, dsS] = await time(async () => runVariants(backend, await cleanForward(backend, prompts, ropts), all, ropts));
+  const profile: Record<string, number> = {};
+  const dsOpts = { ...ropts, profile };
+  const [, dsS] = await time(async () => runVariants(backend, await cleanForward(backend, prompts, dsOpts), all, dsOpts));
   const dsRuns = backend.stats.runs - runs0.runs;
   const dsRunS = (backend.stats.runMs - runs0.runMs) / 1000;
-  phase('naive dataset');
   // naive dataset: per prompt, a clean forward + one full forward per variant
   const np = Math.min(naivePrompts, nPrompts);
+  if (np > 0) phase('naive dataset');
   const [, naiveDsS] = await time(async () => {
     for (let p = 0; p < np; p++) {
       const pp = [prompts[p]];
@@ -165,6 +169,7 @@ async function benchShape(name: string, root: string, o: BenchOptions): Promise<
   }
   console.log(`   dataset throughput      ${fastRate.toFixed(2)} prompts/s over ${nPrompts} prompts   (naive ${naiveRate.toFixed(3)} prompts/s over ${np}, ${(fastRate / naiveRate).toFixed(1)}× faster)`);
   console.log(`      of which inside ORT run(): ${dsRunS.toFixed(2)} s in ${dsRuns} calls (${((1000 * dsRunS) / Math.max(1, dsRuns)).toFixed(1)} ms per call)`);
+  console.log(`      phases: ${Object.entries(profile).map(([k, v]) => `${k} ${(v / 1000).toFixed(2)} s`).join(', ')}`);
   await backend.dispose();
   if (o.compareEp) {
     phase(`parity: the trace again on ${o.compareEp} (float32)`);

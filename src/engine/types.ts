@@ -130,7 +130,19 @@ export interface ModelBackend {
   ): Promise<Float32Array>;
   /** Final RMSNorm + tied/untied vocab projection of the LAST position only: returns logits [batch, paddedVocabSize]. */
   headLast(hidden: Float32Array, batch: number, seqLen: number): Promise<Float32Array>;
+  /**
+   * Optional: the head reduced to what a knockout needs, on the device: per item the largest logit over the real
+   * vocabulary, Σ exp(logit − largest) and the logit of `targets[b]` (float32), so [batch, V] logits never travel.
+   */
+  headLastTarget?(hidden: Float32Array, batch: number, seqLen: number, targets: Int32Array): Promise<HeadTargetStats>;
   dispose(): Promise<void>;
+}
+
+/** See ModelBackend.headLastTarget. p(target) = exp(targetLogit − maxLogit) / sumExp; top-1 ⇔ targetLogit = maxLogit. */
+export interface HeadTargetStats {
+  maxLogit: Float32Array;
+  sumExp: Float32Array;
+  targetLogit: Float32Array;
 }
 
 /** Per-position values of a layer that later positions read (conv input, conv output, Δ): [batch, seq, ·]. */

@@ -20,7 +20,7 @@ export interface Variant {
 }
 
 export interface VariantResult {
-  /** softmax probability of the target over the real vocabulary (float64) */
+  /** softmax probability of the target over the real vocabulary (float64, or float64 from the device's float32 reductions: headLastTarget) */
   prob: number;
   /** whether the target is still the argmax over the real vocabulary */
   top1: boolean;
@@ -58,6 +58,12 @@ export interface RunnerOptions {
   ctx?: MethodContext;
   /** called after each batch with (layer-steps done, layer-steps total) */
   onStep?: (done: number, total: number) => void;
+  /** when given, milliseconds spent per phase are added to it (for the benchmark) */
+  profile?: Record<string, number>;
+}
+
+function since(t0: number, opts: RunnerOptions, phase: string): void {
+  if (opts.profile) opts.profile[phase] = (opts.profile[phase] ?? 0) + (performance.now() - t0);
 }
 
 const DEFAULT_MAX_BATCH = 64;
@@ -130,6 +136,7 @@ export async function cleanForward(backend: ModelBackend, prompts: readonly Clea
   for (const p of prompts) if (p.ids.length !== n) throw new Error('cleanForward: prompts must have equal token length');
   const { dModel: d, nLayer: L, paddedVocabSize: V, vocabSize } = backend.config;
   const P = prompts.length;
+  const tClean = performance.now();
   const hiddens: Float32Array[] = [];
   for (let j = 0; j <= L; j++) hiddens.push(new Float32Array(P * n * d));
   const logits = new Float32Array(P * V);
@@ -150,6 +157,7 @@ export async function cleanForward(backend: ModelBackend, prompts: readonly Clea
     }
     logits.set(await backend.headLast(h, B, n), b0 * V);
   }
+  since(tClean, opts, 'clean forward');
   const targets: number[] = [];
   const baseProbs: number[] = [];
   const top1: number[] = [];
@@ -227,15 +235,23 @@ export async function runVariants(backend: ModelBackend, clean: CleanRun, varian
   const U = uniq.length;
   // sweep order: by start so that active variants form a prefix of this order at every layer
   const order = Array.from({ length: U }, (_, i) => i).sort((a, b) => uniq[a].start - uniq[b].start || a - b);
-  const finish = (finalLogits: Float32Array): VariantResult[] =>
-    variants.map((v, i) => {
+  const finish = (finalLogits: Float32Array): VariantResult[] => {
+    const t0 = performance.now();
+    const res = variants.map((v, i) => {
       const target = clean.targets[v.prompt];
       const s = slotOf[i];
       if (s < 0) return { prob: clean.baseProbs[v.prompt], top1: clean.top1[v.prompt] === target };
       const r = probAndArgmax(finalLogits, s * V, vocabSize, target);
       return { prob: r.prob, top1: r.argmax === target };
     });
-  if (clean.contexts && backend.layerLastRow) return finish(await sweepLastRow(backend, clean, uniq, order, opts));
+    since(t0, opts, 'softmax (JS, float64)');
+    return res;
+  };
+  if (clean.contexts && backend.layerLastRow) {
+    const perUniq = await sweepLastRow(backend, clean, uniq, order, opts);
+    if (perUniq instanceof Float32Array) return finish(perUniq);
+    return variants.map((v, i) => (slotOf[i] < 0 ? { prob: clean.baseProbs[v.prompt], top1: clean.top1[v.prompt] === clean.targets[v.prompt] } : perUniq[slotOf[i]]));
+  }
   const state: (Float32Array | undefined)[] = new Array(U);
   const cap = batchCap(backend, n, opts);
   let total = 0;
@@ -290,7 +306,13 @@ const DEFAULT_MAX_BATCH_ROWS = 512;
  * position clean in every layer, so each variant carries only its last-position residual [d] and reads its prompt's
  * clean context. Same results as the full sweep, about N× less work. Returns the final logits per unique variant.
  */
-async function sweepLastRow(backend: ModelBackend, clean: CleanRun, uniq: readonly Variant[], order: readonly number[], opts: RunnerOptions): Promise<Float32Array> {
+async function sweepLastRow(
+  backend: ModelBackend,
+  clean: CleanRun,
+  uniq: readonly Variant[],
+  order: readonly number[],
+  opts: RunnerOptions,
+): Promise<Float32Array | VariantResult[]> {
   const { dModel: d, nLayer: L, paddedVocabSize: V, nHeads: H, dConv: K } = backend.config;
   const n = clean.n;
   const last = n - 1;
@@ -309,6 +331,7 @@ async function sweepLastRow(backend: ModelBackend, clean: CleanRun, uniq: readon
     const all = clean.contexts![j];
     for (let a0 = 0; a0 < active; a0 += cap) {
       checkCancel(opts.ctx);
+      const tPrep = performance.now();
       const idx = order.slice(a0, Math.min(active, a0 + cap));
       const B = idx.length;
       // the prompts of this batch, each context once
@@ -345,7 +368,10 @@ async function sweepLastRow(backend: ModelBackend, clean: CleanRun, uniq: readon
           for (const c of v.blocked) mask[b * n + c] = 0;
         }
       });
+      since(tPrep, opts, 'sweep: batch preparation (JS)');
+      const tRun = performance.now();
       const out = await backend.layerLastRow!(j, h, B, n, ctx, ctxIndex, anyMask ? mask : undefined);
+      since(tRun, opts, 'sweep: layer calls');
       idx.forEach((u, b) => {
         state[u] = out.slice(b * d, (b + 1) * d);
       });
@@ -354,6 +380,28 @@ async function sweepLastRow(backend: ModelBackend, clean: CleanRun, uniq: readon
     }
   }
   // head at the last position (the only one carried)
+  if (backend.headLastTarget) {
+    // reduced on the device: p = exp(target − max) / Σ exp(logit − max), in float64 from the float32 reductions
+    const results: VariantResult[] = new Array(U);
+    for (let a0 = 0; a0 < U; a0 += cap) {
+      checkCancel(opts.ctx);
+      const idx = order.slice(a0, a0 + cap);
+      const B = idx.length;
+      const h = new Float32Array(B * d);
+      const targets = new Int32Array(B);
+      idx.forEach((u, b) => {
+        h.set(state[u]!, b * d);
+        targets[b] = clean.targets[uniq[u].prompt];
+      });
+      const tHead = performance.now();
+      const st = await backend.headLastTarget(h, B, 1, targets);
+      since(tHead, opts, 'head calls');
+      idx.forEach((u, b) => {
+        results[u] = { prob: Math.exp(st.targetLogit[b] - st.maxLogit[b]) / st.sumExp[b], top1: st.targetLogit[b] >= st.maxLogit[b] };
+      });
+    }
+    return results;
+  }
   const finalLogits = new Float32Array(U * V);
   for (let a0 = 0; a0 < U; a0 += cap) {
     checkCancel(opts.ctx);
@@ -361,8 +409,10 @@ async function sweepLastRow(backend: ModelBackend, clean: CleanRun, uniq: readon
     const B = idx.length;
     const h = new Float32Array(B * d);
     idx.forEach((u, b) => h.set(state[u]!, b * d));
+    const tHead = performance.now();
     const lg = await backend.headLast(h, B, 1);
     idx.forEach((u, b) => finalLogits.set(lg.subarray(b * V, (b + 1) * V), u * V));
+    since(tHead, opts, 'head calls');
   }
   return finalLogits;
 }

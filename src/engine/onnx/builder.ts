@@ -5,12 +5,13 @@
 //              position of a knockout variant
 //              inputs:  hidden, mask, ctx_raw, ctx_xbc, ctx_delta, ctx_index
 //              outputs: hidden_out, attention [batch, H, seq, total] (M after the mask), raw_out, xbc_out, delta_out
-// Head graph   input:   hidden float32 [batch, seq, d]  output: logits float32 [batch, paddedVocab] (last position only)
+// Head graph   inputs:  hidden float32 [batch, seq, d], target int64 [batch]
+//              outputs: logits float32 [batch, paddedVocab] (last position only); max_logit, sum_exp, target_logit [batch]
 import type { Checkpoint, Mamba2Config } from '../types';
 import { DataType, GraphBuilder, WeightsFile } from './graph';
 
 /** Bump whenever the graphs change: it is part of the cache key. */
-export const BUILDER_VERSION = 4;
+export const BUILDER_VERSION = 5;
 
 export type ComputeDType = 'float32' | 'float16';
 
@@ -248,10 +249,21 @@ export function buildHeadGraph(ckpt: Checkpoint, wf: WeightsFile, dtype: Compute
     else where.length += w.length;
   }
   const wHead = g.external('head.weight', dtype === 'float16' ? DataType.FLOAT16 : DataType.FLOAT, [V, d], { location: wf.location, ...where! });
+  const target = g.input('target', DataType.INT64, ['batch']);
   const last = g.n('Squeeze', [g.n('Slice', [hidden, g.constI64([-1]), g.constI64([Number.MAX_SAFE_INTEGER]), g.constI64([1])]), g.constI64([1])]);
   const u = rmsNorm(g, last, c.eps, wNorm);
-  g.n('Identity', [linear(g, u, wHead, d, V, dtype)], {}, 'logits');
+  const logits = g.n('Identity', [linear(g, u, wHead, d, V, dtype)], {}, 'logits');
   g.output('logits', DataType.FLOAT, ['batch', V]);
+  // the softmax of the target over the real vocabulary, reduced on the device so a knockout sweep need not download
+  // [batch, V] logits: p = exp(target_logit − max_logit) / sum_exp, top-1 ⇔ target_logit = max_logit
+  const real = g.n('Slice', [logits, g.constI64([0]), g.constI64([c.vocabSize]), g.constI64([1])]);
+  const mx = g.n('ReduceMax', [real], { axes: [1], keepdims: 1 });
+  g.n('Squeeze', [mx, g.constI64([1])], {}, 'max_logit');
+  g.output('max_logit', DataType.FLOAT, ['batch']);
+  g.n('ReduceSum', [g.n('Exp', [g.n('Sub', [real, mx])]), g.constI64([1])], { keepdims: 0 }, 'sum_exp');
+  g.output('sum_exp', DataType.FLOAT, ['batch']);
+  g.n('Squeeze', [g.n('GatherElements', [real, g.n('Unsqueeze', [target, g.constI64([1])])], { axis: 1 }), g.constI64([1])], {}, 'target_logit');
+  g.output('target_logit', DataType.FLOAT, ['batch']);
   return g.encode(`Mamba-2 head (norm_f + ${untied ? 'lm_head' : 'tied embedding'}), builder v${BUILDER_VERSION}, compute ${dtype}`);
 }
 

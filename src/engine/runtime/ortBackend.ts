@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
-import type { Checkpoint, ExecutionProvider, ExecutionProviderChoice, LayerContextBatch, Mamba2Config, ModelBackend } from '../types';
+import type { Checkpoint, ExecutionProvider, ExecutionProviderChoice, HeadTargetStats, LayerContextBatch, Mamba2Config, ModelBackend } from '../types';
 import { UserError } from '../types';
 import type { OnnxManifest } from '../onnx/cache';
 
@@ -39,7 +39,9 @@ function sessionOptions(ep: ExecutionProvider, threads: number): ort.InferenceSe
     // one arena per session would keep each layer's peak activations alive: with 48 layer sessions and batches of ~100
     // prompts that is gigabytes. Plain malloc/free per run keeps memory at the weights plus one layer's activations.
     enableCpuMemArena: false,
-    logSeverityLevel: 3,
+    logSeverityLevel: process.env.MAMBA_EXPLAIN_ORT_LOG ? (Number(process.env.MAMBA_EXPLAIN_ORT_LOG) as 0 | 1 | 2 | 3 | 4) : 3,
+    // benchmark diagnostics: per-node timings (and the provider each node ran on) as JSON traces with this prefix
+    ...(process.env.MAMBA_EXPLAIN_ORT_PROFILE ? { enableProfiling: true, profileFilePrefix: process.env.MAMBA_EXPLAIN_ORT_PROFILE } : {}),
   };
 }
 
@@ -272,9 +274,34 @@ export class OrtBackend implements ModelBackend {
       h = new Float32Array(P * seqLen * d);
       h.set(hidden);
     }
-    const out = await this.timedRun(this.head, { hidden: new ort.Tensor('float32', h, [P, seqLen, d]) }, ['logits']);
+    const target = this.cached(`t0_${P}`, () => new ort.Tensor('int64', new BigInt64Array(P), [P]));
+    const out = await this.timedRun(this.head, { hidden: new ort.Tensor('float32', h, [P, seqLen, d]), target }, ['logits']);
     const lg = out.logits.data as Float32Array;
     return P === batch ? lg : lg.subarray(0, (lg.length / P) * batch);
+  }
+
+  async headLastTarget(hidden: Float32Array, batch: number, seqLen: number, targets: Int32Array): Promise<HeadTargetStats> {
+    const d = this.config.dModel;
+    if (hidden.length !== batch * seqLen * d) throw new RangeError(`hidden has ${hidden.length} values, expected ${batch}×${seqLen}×${d}`);
+    if (targets.length !== batch) throw new RangeError(`targets has ${targets.length} values, expected ${batch}`);
+    const P = this.paddedBatch(batch);
+    let h = hidden;
+    if (P !== batch) {
+      h = new Float32Array(P * seqLen * d);
+      h.set(hidden);
+    }
+    const t = new BigInt64Array(P);
+    for (let b = 0; b < batch; b++) {
+      if (!(targets[b] >= 0 && targets[b] < this.config.vocabSize)) throw new RangeError(`target ${targets[b]} out of range [0, ${this.config.vocabSize})`);
+      t[b] = BigInt(targets[b]);
+    }
+    const out = await this.timedRun(
+      this.head,
+      { hidden: new ort.Tensor('float32', h, [P, seqLen, d]), target: new ort.Tensor('int64', t, [P]) },
+      ['max_logit', 'sum_exp', 'target_logit'],
+    );
+    const part = (name: string) => (out[name].data as Float32Array).subarray(0, batch);
+    return { maxLogit: part('max_logit'), sumExp: part('sum_exp'), targetLogit: part('target_logit') };
   }
 
   async dispose(): Promise<void> {

@@ -300,6 +300,9 @@ export async function runVariants(backend: ModelBackend, clean: CleanRun, varian
 }
 
 const DEFAULT_MAX_BATCH_ROWS = 512;
+/** on a GPU, larger last-row batches mean fewer calls, and fewer uploads of the prompts' contexts */
+const DEFAULT_MAX_BATCH_ROWS_GPU = 2048;
+const DEFAULT_MAX_BYTES_GPU = 4 * 1024 * 1024 * 1024;
 
 /**
  * The sweep on the last position alone (backend.layerLastRow): a knockout of (last ← c) edges leaves every earlier
@@ -320,7 +323,10 @@ async function sweepLastRow(
   const U = uniq.length;
   // per item: residual rows, in_proj output, the gathered context (x, B, Δ over n positions, a few copies), M's row
   const perItem = 4 * (6 * d + 3 * (2 * backend.config.dInner + cd + H) + 4 * n * (cd + H) + 3 * H * n);
-  const cap = Math.max(1, Math.min(opts.maxBatch ?? DEFAULT_MAX_BATCH_ROWS, Math.floor((opts.maxBatchBytes ?? DEFAULT_MAX_BYTES) / perItem)));
+  const gpu = backend.ep === 'webgpu' || backend.ep === 'cuda';
+  const maxItems = opts.maxBatch ?? (gpu ? DEFAULT_MAX_BATCH_ROWS_GPU : DEFAULT_MAX_BATCH_ROWS);
+  const maxBytes = opts.maxBatchBytes ?? (gpu ? DEFAULT_MAX_BYTES_GPU : DEFAULT_MAX_BYTES);
+  const cap = Math.max(1, Math.min(maxItems, Math.floor(maxBytes / perItem)));
   const state: (Float32Array | undefined)[] = new Array(U);
   let total = 0;
   for (const v of uniq) total += L - v.start;
@@ -344,10 +350,12 @@ async function sweepLastRow(
         ctxIndex[b] = s;
       });
       const C = slotOfPrompt.size;
-      const ctx: LayerContextBatch =
-        C === all.count && [...slotOfPrompt].every(([p, s]) => p === s)
-          ? all
-          : { count: C, raw: new Float32Array(C * (K - 1) * cd), xbc: new Float32Array(C * (n - 1) * cd), delta: new Float32Array(C * (n - 1) * H) };
+      // most prompts present: send all contexts (indexed by prompt) rather than copy a subset
+      const useAll = 2 * C > all.count;
+      if (useAll) idx.forEach((u, b) => (ctxIndex[b] = uniq[u].prompt));
+      const ctx: LayerContextBatch = useAll
+        ? all
+        : { count: C, raw: new Float32Array(C * (K - 1) * cd), xbc: new Float32Array(C * (n - 1) * cd), delta: new Float32Array(C * (n - 1) * H) };
       if (ctx !== all) {
         for (const [p, s] of slotOfPrompt) {
           ctx.raw.set(all.raw.subarray(p * (K - 1) * cd, (p + 1) * (K - 1) * cd), s * (K - 1) * cd);

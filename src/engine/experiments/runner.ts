@@ -340,9 +340,29 @@ async function sweepLastRow(
       const tPrep = performance.now();
       const idx = order.slice(a0, Math.min(active, a0 + cap));
       const B = idx.length;
-      // every prompt's context is passed; the backend groups the items by prompt
+      // the prompts of this batch, each context once
+      const slotOfPrompt = new Map<number, number>();
       const ctxIndex = new Int32Array(B);
-      idx.forEach((u, b) => (ctxIndex[b] = uniq[u].prompt));
+      idx.forEach((u, b) => {
+        const p = uniq[u].prompt;
+        let s = slotOfPrompt.get(p);
+        if (s === undefined) slotOfPrompt.set(p, (s = slotOfPrompt.size));
+        ctxIndex[b] = s;
+      });
+      const C = slotOfPrompt.size;
+      // most prompts present: send all contexts (indexed by prompt) rather than copy a subset
+      const useAll = 2 * C > all.count;
+      if (useAll) idx.forEach((u, b) => (ctxIndex[b] = uniq[u].prompt));
+      const ctx: LayerContextBatch = useAll
+        ? all
+        : { count: C, raw: new Float32Array(C * (K - 1) * cd), xbc: new Float32Array(C * (n - 1) * cd), delta: new Float32Array(C * (n - 1) * H) };
+      if (ctx !== all) {
+        for (const [p, s] of slotOfPrompt) {
+          ctx.raw.set(all.raw.subarray(p * (K - 1) * cd, (p + 1) * (K - 1) * cd), s * (K - 1) * cd);
+          ctx.xbc.set(all.xbc.subarray(p * (n - 1) * cd, (p + 1) * (n - 1) * cd), s * (n - 1) * cd);
+          ctx.delta.set(all.delta.subarray(p * (n - 1) * H, (p + 1) * (n - 1) * H), s * (n - 1) * H);
+        }
+      }
       const h = new Float32Array(B * d);
       const mask = new Float32Array(B * n).fill(1);
       let anyMask = false;
@@ -358,7 +378,7 @@ async function sweepLastRow(
       });
       since(tPrep, opts, 'sweep: batch preparation (JS)');
       const tRun = performance.now();
-      const out = await backend.layerLastRow!(j, h, B, n, all, ctxIndex, anyMask ? mask : undefined);
+      const out = await backend.layerLastRow!(j, h, B, n, ctx, ctxIndex, anyMask ? mask : undefined);
       since(tRun, opts, 'sweep: layer calls');
       idx.forEach((u, b) => {
         state[u] = out.slice(b * d, (b + 1) * d);

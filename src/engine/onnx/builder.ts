@@ -11,7 +11,7 @@ import type { Checkpoint, Mamba2Config } from '../types';
 import { DataType, GraphBuilder, WeightsFile } from './graph';
 
 /** Bump whenever the graphs change: it is part of the cache key. */
-export const BUILDER_VERSION = 6;
+export const BUILDER_VERSION = 5;
 
 export type ComputeDType = 'float32' | 'float16';
 
@@ -172,43 +172,27 @@ export function buildLayerGraph(ckpt: Checkpoint, i: number, wf: WeightsFile, dt
   const delta = g.n('Softplus', [g.n('Add', [dt, dtBias])], {}, 'delta_out'); // [b,m,H]
   g.output('delta_out', DataType.FLOAT, ['batch', 'seq', H]);
 
-  // Shapes: b items in C groups of v = b / C consecutive items; group c reads context row c (the runner arranges
-  // items so; a whole prompt uses C = 1, one all-zero context row). The per-item context tensors that are small
-  // (Δ, conv inputs) are gathered per item; x and B of the context are used per group through batched MatMuls,
-  // never copied per item.
-  const hShape = g.n('Shape', [hidden]);
-  const bDim = g.n('Slice', [hShape, g.constI64([0]), g.constI64([1])]); // [b]
-  const mDim = g.n('Slice', [hShape, g.constI64([1]), g.constI64([2])]); // [m]
-  const cShape = g.n('Shape', [ctxXbc]);
-  const cDim = g.n('Slice', [cShape, g.constI64([0]), g.constI64([1])]); // [C]
-  const pre = g.n('Slice', [cShape, g.constI64([1]), g.constI64([2])]); // [p]
-  const vDim = g.n('Div', [bDim, cDim]); // [v]
-  const shape = (...parts: (string | number)[]) => g.n('Concat', parts.map((q) => (typeof q === 'number' ? g.constI64([q]) : q)), { axis: 0 });
-  /** [b, K, m, X] → [C, K, v·m, X] (items of a group stacked along rows) */
-  const toGroups = (x: string, k: number, last: string | number) =>
-    g.n('Reshape', [g.n('Transpose', [g.n('Reshape', [x, shape(cDim, -1, k, mDim, last)])], { perm: [0, 2, 1, 3, 4] }), shape(0, 0, -1, last)]);
-  /** [C, K, v·m, X] → [b, K, m, X] */
-  const fromGroups = (x: string, k: number, last: string | number) =>
-    g.n('Reshape', [g.n('Transpose', [g.n('Reshape', [x, shape(0, 0, vDim, mDim, last)])], { perm: [0, 2, 1, 3, 4] }), shape(-1, k, mDim, last)]);
-
-  // Δ over the T = p + m positions, per item: context rows ++ suffix rows ; a = Δ·A as [b,H,T]
+  // the T = p + m positions: context rows ++ suffix rows
+  const xbcAll = g.n('Concat', [g.n('Gather', [ctxXbc, ctxIndex], { axis: 0 }), xBC], { axis: 1 }); // [b,T,convDim]
   const deltaAll = g.n('Concat', [g.n('Gather', [ctxDelta, ctxIndex], { axis: 0 }), delta], { axis: 1 }); // [b,T,H]
-  const aT = g.n('Transpose', [g.n('Mul', [deltaAll, A])], { perm: [0, 2, 1] }); // [b,H,T]
+  const pre = g.n('Gather', [g.n('Shape', [ctxXbc]), g.constI64([1])], { axis: 0 }); // [p]
+  const suffixRows = (x: string, axis: number) => g.n('Slice', [x, pre, g.constI64([Number.MAX_SAFE_INTEGER]), g.constI64([axis])]);
 
-  // 4. split x | B | C: suffix rows per item, context rows per group
-  const [xs, Bs, Cs] = g.op('Split', [xBC, g.constI64([dInner, G * S, G * S])], { axis: -1 }, 3);
-  const xh = g.n('Transpose', [g.n('Reshape', [xs, g.constI64([0, 0, H, P])])], { perm: [0, 2, 1, 3] }); // [b,H,m,P]
-  const Bg = g.n('Transpose', [g.n('Reshape', [Bs, g.constI64([0, 0, G, S])])], { perm: [0, 2, 3, 1] }); // [b,G,S,m]
+  // 4. split x | B | C ; C is needed at the suffix rows only
+  const [xs, Bs] = g.op('Split', [xbcAll, g.constI64([dInner, G * S, G * S])], { axis: -1 }, 3);
+  const Cs = g.n('Slice', [xBC, g.constI64([dInner + G * S]), g.constI64([convDim]), g.constI64([2])]);
+  const xh = g.n('Transpose', [g.n('Reshape', [xs, g.constI64([0, 0, H, P])])], { perm: [0, 2, 1, 3] }); // [b,H,T,P]
+  const Bg = g.n('Transpose', [g.n('Reshape', [Bs, g.constI64([0, 0, G, S])])], { perm: [0, 2, 3, 1] }); // [b,G,S,T]
   const Cg = g.n('Transpose', [g.n('Reshape', [Cs, g.constI64([0, 0, G, S])])], { perm: [0, 2, 1, 3] }); // [b,G,m,S]
-  const [xcs, Bcs] = g.op('Split', [ctxXbc, g.constI64([dInner, G * S, G * S])], { axis: -1 }, 3);
-  const xc = g.n('Transpose', [g.n('Reshape', [xcs, g.constI64([0, 0, H, P])])], { perm: [0, 2, 1, 3] }); // [C,H,p,P]
-  const Bc = g.n('Transpose', [g.n('Reshape', [Bcs, g.constI64([0, 0, G, S])])], { perm: [0, 2, 3, 1] }); // [C,G,S,p]
+
+  // a = Δ·A as [b,H,T]
+  const deltaT = g.n('Transpose', [deltaAll], { perm: [0, 2, 1] }); // [b,H,T]
+  const aT = g.n('Transpose', [g.n('Mul', [deltaAll, A])], { perm: [0, 2, 1] }); // [b,H,T]
 
   // 6. L = exp(segsum) with a STABLE segment sum: seg[i,j] = Σ_{k=j+1..i} a_k computed as a CumSum over rows of the
   //    strictly-lower-triangular expansion a[i]·[i>j] (no cs_i − cs_j subtraction), then the suffix rows are kept.
   //    Causal masking happens BEFORE Exp (Where(causal, seg, −inf)) so no inf·0 NaN can appear.
-  const suffixRows = (x: string, axis: number) => g.n('Slice', [x, pre, g.constI64([Number.MAX_SAFE_INTEGER]), g.constI64([axis])]);
-  const T = g.n('Gather', [g.n('Shape', [deltaAll]), g.constI64([1], [])], { axis: 0 }); // scalar T
+  const T = g.n('Gather', [g.n('Shape', [xbcAll]), g.constI64([1], [])], { axis: 0 }); // scalar T
   const idx = g.n('Range', [g.constI64([0], []), T, g.constI64([1], [])]);
   const rows = g.n('Unsqueeze', [idx, g.constI64([1])]);
   const cols = g.n('Unsqueeze', [idx, g.constI64([0])]);
@@ -218,9 +202,8 @@ export function buildLayerGraph(ckpt: Checkpoint, i: number, wf: WeightsFile, dt
   const seg = suffixRows(g.n('CumSum', [aExp, g.constI64([2], [])]), 2); // [b,H,m,T]
   const L = g.n('Exp', [g.n('Where', [causal, seg, g.constF32([-Infinity], [])])]);
 
-  // 7. M_h = L_h ∘ (C·B) ∘ mask, head h uses group h // (H/G); C·B against the context per group, the suffix per item
-  const CBctx = fromGroups(g.n('MatMul', [toGroups(Cg, G, S), Bc]), G, g.n('Slice', [g.n('Shape', [Bc]), g.constI64([3]), g.constI64([4])])); // [b,G,m,p]
-  let CB = g.n('Concat', [CBctx, g.n('MatMul', [Cg, Bg])], { axis: 3 }); // [b,G,m,T]
+  // 7. M_h = L_h ∘ (C·B) ∘ mask, head h uses group h // (H/G)
+  let CB = g.n('MatMul', [Cg, Bg]); // [b,G,m,T]
   if (G > 1) {
     const hpg = H / G;
     CB = g.n('Gather', [CB, g.constI64(Array.from({ length: H }, (_, h) => Math.floor(h / hpg)))], { axis: 1 }); // [b,H,m,T]
@@ -229,15 +212,9 @@ export function buildLayerGraph(ckpt: Checkpoint, i: number, wf: WeightsFile, dt
   const M = g.n('Mul', [g.n('Mul', [L, CB]), maskU], {}, 'attention');
   g.output('attention', DataType.FLOAT, ['batch', H, 'seq', 'total']);
 
-  // 8. y = M (Δ·x) + D·x: the context columns per group (Δ·x of the context computed once per group), the suffix per item
-  const deltaC = g.n('Transpose', [ctxDelta], { perm: [0, 2, 1] }); // [C,H,p]
-  const dxc = g.n('Mul', [xc, g.n('Unsqueeze', [deltaC, g.constI64([3])])]); // [C,H,p,P]
-  const Mctx = g.n('Slice', [M, g.constI64([0]), pre, g.constI64([3])]); // [b,H,m,p]
-  const Msuf = suffixRows(M, 3); // [b,H,m,m]
-  const yCtx = fromGroups(g.n('MatMul', [toGroups(Mctx, H, g.n('Slice', [g.n('Shape', [Mctx]), g.constI64([3]), g.constI64([4])])), dxc]), H, P); // [b,H,m,P]
-  const deltaS = g.n('Transpose', [delta], { perm: [0, 2, 1] }); // [b,H,m]
-  const dxs = g.n('Mul', [xh, g.n('Unsqueeze', [deltaS, g.constI64([3])])]);
-  const yh = g.n('Add', [g.n('Add', [yCtx, g.n('MatMul', [Msuf, dxs])]), g.n('Mul', [xh, Dh])]); // [b,H,m,P]
+  // 8. y = M (Δ·x) + D·x
+  const dx = g.n('Mul', [xh, g.n('Unsqueeze', [deltaT, g.constI64([3])])]); // [b,H,T,P]
+  const yh = g.n('Add', [g.n('MatMul', [M, dx]), g.n('Mul', [suffixRows(xh, 2), Dh])]); // [b,H,m,P]
   const y = g.n('Reshape', [g.n('Transpose', [yh], { perm: [0, 2, 1, 3] }), g.constI64([0, 0, dInner])]);
 
   // 9. gated RMSNorm (norm_before_gate = False), per group of dInner/G channels

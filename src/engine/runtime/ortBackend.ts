@@ -238,51 +238,32 @@ export class OrtBackend implements ModelBackend {
     if (ctx.raw.length !== C * (K - 1) * cd || ctx.xbc.length !== C * (n - 1) * cd || ctx.delta.length !== C * (n - 1) * H) {
       throw new RangeError('layerLastRow: context arrays do not match count × shapes');
     }
-    for (let b = 0; b < batch; b++) if (!(ctxIndex[b] >= 0 && ctxIndex[b] < C)) throw new RangeError(`ctxIndex ${ctxIndex[b]} out of range [0, ${C})`);
     const s = await this.session(index);
-    // the graph wants items in groups of equal size v, group g reading context row g: group by context, pad groups
-    const members = new Map<number, number[]>();
-    for (let b = 0; b < batch; b++) {
-      const list = members.get(ctxIndex[b]);
-      if (list) list.push(b);
-      else members.set(ctxIndex[b], [b]);
-    }
-    const groups = [...members.entries()];
-    const v = this.paddedBatch(Math.max(...groups.map(([, l]) => l.length)));
-    const Cg = this.paddedBatch(groups.length);
-    const slots = Cg * v;
-    const h = new Float32Array(slots * d);
-    const m = new Float32Array(slots * n).fill(1);
-    const slotOf = new Int32Array(batch);
-    groups.forEach(([, list], gi) =>
-      list.forEach((b, k) => {
-        const slot = gi * v + k;
-        slotOf[b] = slot;
-        h.set(hidden.subarray(b * d, (b + 1) * d), slot * d);
-        if (mask) m.set(mask.subarray(b * n, (b + 1) * n), slot * n);
-      }),
-    );
-    const sameOrder = Cg === C && groups.every(([c], gi) => c === gi);
-    const pick = (a: Float32Array, per: number) => {
-      if (sameOrder) return a;
-      const o = new Float32Array(Cg * per);
-      groups.forEach(([c], gi) => o.set(a.subarray(c * per, (c + 1) * per), gi * per));
+    const Pb = this.paddedBatch(batch);
+    const Pc = this.paddedBatch(C);
+    const pad = (a: Float32Array, len: number, fill = 0) => {
+      if (a.length === len) return a;
+      const o = new Float32Array(len).fill(fill);
+      o.set(a);
       return o;
     };
-    const idx = new BigInt64Array(slots);
-    for (let slot = 0; slot < slots; slot++) idx[slot] = BigInt(Math.floor(slot / v));
+    const idx = new BigInt64Array(Pb);
+    for (let b = 0; b < batch; b++) {
+      if (!(ctxIndex[b] >= 0 && ctxIndex[b] < C)) throw new RangeError(`ctxIndex ${ctxIndex[b]} out of range [0, ${C})`);
+      idx[b] = BigInt(ctxIndex[b]);
+    }
     const feeds = {
-      hidden: new ort.Tensor('float32', h, [slots, 1, d]),
-      mask: new ort.Tensor('float32', m, [slots, 1, n]),
-      ctx_raw: new ort.Tensor('float32', pick(ctx.raw, (K - 1) * cd), [Cg, K - 1, cd]),
-      ctx_xbc: new ort.Tensor('float32', pick(ctx.xbc, (n - 1) * cd), [Cg, n - 1, cd]),
-      ctx_delta: new ort.Tensor('float32', pick(ctx.delta, (n - 1) * H), [Cg, n - 1, H]),
-      ctx_index: new ort.Tensor('int64', idx, [slots]),
+      hidden: new ort.Tensor('float32', pad(hidden, Pb * d), [Pb, 1, d]),
+      mask: mask
+        ? new ort.Tensor('float32', pad(mask, Pb * n, 1), [Pb, 1, n])
+        : this.cached(`row1_${Pb}x${n}`, () => new ort.Tensor('float32', new Float32Array(Pb * n).fill(1), [Pb, 1, n])),
+      ctx_raw: new ort.Tensor('float32', pad(ctx.raw, Pc * (K - 1) * cd), [Pc, K - 1, cd]),
+      ctx_xbc: new ort.Tensor('float32', pad(ctx.xbc, Pc * (n - 1) * cd), [Pc, n - 1, cd]),
+      ctx_delta: new ort.Tensor('float32', pad(ctx.delta, Pc * (n - 1) * H), [Pc, n - 1, H]),
+      ctx_index: new ort.Tensor('int64', idx, [Pb]),
     };
-    const out = (await this.timedRun(s, feeds, ['hidden_out'])).hidden_out.data as Float32Array;
-    const res = new Float32Array(batch * d);
-    for (let b = 0; b < batch; b++) res.set(out.subarray(slotOf[b] * d, (slotOf[b] + 1) * d), b * d);
-    return res;
+    const out = await this.timedRun(s, feeds, ['hidden_out']);
+    return (out.hidden_out.data as Float32Array).subarray(0, batch * d);
   }
 
   async headLast(hidden: Float32Array, batch: number, seqLen: number): Promise<Float32Array> {

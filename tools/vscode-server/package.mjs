@@ -24,7 +24,7 @@ run(process.execPath, ['esbuild.mjs']);
 for (const f of ['dist/extension.js', 'dist/worker.js']) if (!existsSync(f)) { console.error(`[package] ${f} is missing after the build`); process.exit(1); }
 if (!existsSync('models/demo/config.json')) console.warn('[package] warning: models/demo/ is missing: the VSIX has no embedded demo model');
 rmSync(vsix, { force: true });
-run(process.execPath, [join('node_modules', '@vscode', 'vsce', 'vsce'), 'package', '--target', target, '--out', vsix, '--allow-missing-repository']);
+run(process.execPath, [join('node_modules', '@vscode', 'vsce', 'vsce'), 'package', '--target', target, '--out', vsix, '--allow-missing-repository', '--no-rewrite-relative-links']);
 
 // ---- contents
 const list = spawnSync('unzip', ['-Z1', vsix], { encoding: 'utf8' });

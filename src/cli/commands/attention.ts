@@ -14,7 +14,7 @@ export const attentionCommand: Command = {
     '  --layer I   layer index (0-based)',
     '  JSON: {"layer":I,"tokens":[{id,text,start,end}],"heads":[[[...]]]} with heads[h][i][j] = M_h[i,j]',
   ].join('\n'),
-  options: ['model', 'prompt', 'layer', 'tokenizer', 'ep'],
+  options: ['model', 'prompt', 'layer', 'tokenizer', 'ep', 'dtype'],
   async run(opts, io) {
     const prompt = opts.required('prompt');
     if (prompt.trim().length === 0) throw new UserError('the prompt is empty');

@@ -1,7 +1,8 @@
 // mamba-explain predict: next-token prediction of a prompt (top-N with probabilities).
 import type { Command } from '../command';
 import { UserError } from '../../engine/types';
-import { defaultModelDir, openEngineSession, closeEngineSession, parseEp } from '../../engine/engine';
+import { openEngineSession, closeEngineSession, parseEp } from '../../engine/engine';
+import { computeDType, modelDir } from './trace';
 import { predict, type PredictResult } from '../../engine/runtime/methods';
 import type { Options } from '../args';
 import type { CommandIO } from '../command';
@@ -9,8 +10,9 @@ import type { EngineSession, MethodContext } from '../../engine/types';
 
 export async function openForCli(opts: Options, io: CommandIO): Promise<EngineSession> {
   let last = 0;
-  return openEngineSession(opts.string('model') ?? defaultModelDir(), {
+  return openEngineSession(modelDir(opts), {
     ep: parseEp(opts.string('ep')),
+    computeDType: computeDType(opts),
     tokenizerFile: opts.string('tokenizer'),
     onProgress: (p) => {
       const now = Date.now();
@@ -38,7 +40,7 @@ export const predictCommand: Command = {
     '  --tokenizer FILE  tokenizer.json to use instead of DIR/tokenizer.json',
     '  --ep EP           execution provider: auto (cuda → webgpu → cpu), cuda, webgpu or cpu',
   ].join('\n'),
-  options: ['model', 'prompt', 'top', 'tokenizer', 'ep'],
+  options: ['model', 'prompt', 'top', 'tokenizer', 'ep', 'dtype'],
   async run(opts, io) {
     const prompt = opts.required('prompt');
     if (prompt.trim().length === 0) throw new UserError('the prompt is empty');

@@ -4,6 +4,7 @@ import type { Command, CommandIO } from '../command';
 import type { Options } from '../args';
 import { EngineClient } from '../../engine/runtime/client';
 import { defaultModelDir, parseEp } from '../../engine/engine';
+import { resolveModelRef } from '../../engine/hub/index';
 import { UserError, type ProgressEvent } from '../../engine/types';
 import type { TraceResult } from '../../engine/experiments/resultTypes';
 import { parseSets } from '../../engine/experiments/positions';
@@ -11,10 +12,20 @@ import { renderTrace } from '../../engine/experiments/render';
 import type { TraceParams } from '../../engine/experiments/macro';
 
 /** Options every knockout command shares. */
-export const ENGINE_OPTIONS = ['model', 'ep', 'tokenizer', 'backend', 'max-batch'];
+export const ENGINE_OPTIONS = ['model', 'ep', 'tokenizer', 'backend', 'max-batch', 'dtype'];
 
+/** --model: a folder, or a downloaded Hub id (`mamba-explain download ID`); default the bundled demo model. */
 export function modelDir(opts: Options): string {
-  return path.resolve(opts.string('model') ?? defaultModelDir());
+  const m = opts.string('model');
+  return m !== undefined ? resolveModelRef(m) : defaultModelDir();
+}
+
+/** --dtype float32|float16: float16 compute graphs are a GPU-only option (--ep webgpu or cuda). */
+export function computeDType(opts: Options): 'float32' | 'float16' | undefined {
+  const v = opts.string('dtype');
+  if (v === undefined) return undefined;
+  if (v !== 'float32' && v !== 'float16') throw new UserError(`--dtype must be float32 or float16, got '${v}'`);
+  return v;
 }
 
 /** stderr progress line: done/total, rate, ETA (rewritten in place on a TTY). */
@@ -51,6 +62,7 @@ export async function withEngine<R>(opts: Options, io: CommandIO, fn: (client: E
     ep: parseEp(opts.string('ep')),
     tokenizerFile: tok ? path.resolve(tok) : undefined,
     backend: backend as 'ort' | 'reference' | undefined,
+    computeDType: computeDType(opts),
     onProgress: io.json ? undefined : progressPrinter(io, 'steps (opening model)'),
   });
   try {
@@ -87,8 +99,9 @@ export const traceCommand: Command = {
     '                 Default: the model\'s clean top-1 prediction.',
     '  --window K     window sizes (default 9, or the model depth when smaller). K larger than the layer count is an error.',
     '',
-    'Engine options: --model DIR (default: the bundled demo model), --tokenizer FILE (instead of DIR/tokenizer.json), --ep auto|cpu|cuda|webgpu,',
-    '  --max-batch N (variants per backend call, default 64), --backend ort|reference (reference = float64 TypeScript oracle, slow).',
+    'Engine options: --model DIR|HUB-ID (default: the bundled demo model), --tokenizer FILE (instead of DIR/tokenizer.json), --ep auto|cpu|cuda|webgpu,',
+    '  --max-batch N (variants per backend call; default 64 for whole prompts, 512 last-position rows on the CPU, 2048 on a GPU),',
+    '  --dtype float32|float16 (float16 compute: GPU providers only), --backend ort|reference (reference = float64 TypeScript oracle, slow).',
   ].join('\n'),
   options: ['prompt', 'subject', 'target', 'window', 'sets', ...ENGINE_OPTIONS],
   async run(opts, io) {

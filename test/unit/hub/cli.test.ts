@@ -48,3 +48,33 @@ test('download --json returns id, commit, snapshotDir and verified files', async
     else process.env.MAMBA_EXPLAIN_CACHE = old;
   }
 });
+
+test('a downloaded Hub id works as --model in the knockout commands (predict, and modelDir for trace/micro/run)', async () => {
+  const { predictCommand } = await import('../../../src/cli/commands/predict');
+  const { modelDir } = await import('../../../src/cli/commands/trace');
+  const D = '5555555555555555555555555555555555555555';
+  const demo = path.join(__dirname, '..', '..', '..', 'models', 'demo');
+  const files = Object.fromEntries(['config.json', 'model.safetensors', 'tokenizer.json'].map((f) => [f, { data: fs.readFileSync(path.join(demo, f)) }]));
+  const local = new FakeHub().addRepo('test-org/demo-facts', { refs: { main: D }, commits: { [D]: files } });
+  await local.start();
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'hub-cli-model-'));
+  const saved = { cache: process.env.HF_HUB_CACHE, managed: process.env.MAMBA_EXPLAIN_CACHE };
+  process.env.HF_HUB_CACHE = path.join(tmp, 'hub');
+  process.env.MAMBA_EXPLAIN_CACHE = path.join(tmp, 'managed');
+  try {
+    const r = (await run(['test-org/demo-facts', '--endpoint', local.endpoint, '--json'])) as { snapshotDir: string };
+    const opts = (argv: string[]) => new Options(parseArgs(argv, new Set(['json'])), new Set(['json', ...(predictCommand.options ?? [])]));
+    assert.equal(modelDir(opts(['--model', 'test-org/demo-facts'])), r.snapshotDir);
+    const out: string[] = [];
+    const io: CommandIO = { json: true, out: (t) => out.push(t), err: () => undefined, signal: new AbortController().signal };
+    const res = (await predictCommand.run(opts(['--model', 'test-org/demo-facts', '--prompt', 'Beats Music is owned by', '--ep', 'cpu', '--json']), io)) as { top: { text: string }[] };
+    assert.equal(res.top[0].text, ' Apple');
+    assert.throws(() => modelDir(opts(['--model', 'test-org/not-downloaded'])), /not downloaded.*mamba-explain download test-org\/not-downloaded/);
+  } finally {
+    await local.stop();
+    for (const [k, v] of [['HF_HUB_CACHE', saved.cache], ['MAMBA_EXPLAIN_CACHE', saved.managed]] as const) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  }
+});

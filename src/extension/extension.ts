@@ -37,6 +37,8 @@ export interface RunArgs {
   split?: boolean;
   /** results file (default <workspace>/.mamba-explain/runs/<timestamp>-<dataset>-<experiment>.json) */
   out?: string;
+  /** continue a cancelled run from <out>.partial.json (same dataset and settings) */
+  resume?: boolean;
   signal?: AbortSignal;
 }
 
@@ -218,6 +220,7 @@ export function activate(context: vscode.ExtensionContext): MambaExplainApi {
         args.split = s.label === 'Yes';
       }
       const out = args.out ?? resultsFilePath(root!, args.dataset, args.experiment, new Date());
+      args.out = out;
       fs.mkdirSync(path.dirname(out), { recursive: true });
       const result = await vscode.window.withProgress(
         { location: vscode.ProgressLocation.Notification, title: `Mamba Explain: ${args.experiment} knockout on ${path.basename(args.dataset)}`, cancellable: true },
@@ -228,7 +231,7 @@ export function activate(context: vscode.ExtensionContext): MambaExplainApi {
           let last = 0;
           return client.call<DatasetRunResult>(
             'runDataset',
-            { dataset: args.dataset, experiment: args.experiment, windows: w.windows, limit: args.limit, filter: args.filter ?? true, split: args.split ?? false, out },
+            { dataset: args.dataset, experiment: args.experiment, windows: w.windows, limit: args.limit, filter: args.filter ?? true, split: args.split ?? false, out, resume: args.resume ?? false },
             {
               signal: ac.signal,
               onProgress: (p) => {
@@ -248,8 +251,17 @@ export function activate(context: vscode.ExtensionContext): MambaExplainApi {
       return out;
     } catch (e) {
       if (e instanceof CancelledError) {
-        void vscode.window.showInformationMessage('Mamba Explain: run cancelled (no results file written; a checkpoint is kept for resuming).');
         if (!interactive) throw e;
+        // the engine keeps <out>.partial.json at chunk boundaries: offer to continue from it
+        const canResume = args.out !== undefined && fs.existsSync(args.out + '.partial.json');
+        const pick = await vscode.window.showInformationMessage(
+          `Mamba Explain: run cancelled; no results file written.${canResume ? ' Its progress is saved: Resume continues it.' : ''}`,
+          ...(canResume ? ['Resume'] : []),
+        );
+        if (pick === 'Resume') {
+          const { signal: _unused, ...again } = args;
+          return vscode.commands.executeCommand('mambaExplain.runKnockoutExperiment', { ...again, resume: true });
+        }
         return undefined;
       }
       void showEngineError(e, context, log);

@@ -190,6 +190,18 @@ suite('extension', () => {
     assert.ok(!fs.existsSync(out), 'no results file after cancelling');
     const left = fs.readdirSync(path.dirname(out)).filter((f) => f.startsWith('cancelled-run'));
     assert.ok(left.every((f) => f.endsWith('.partial.json')), `only the engine's checkpoint may remain: ${left.join(', ')}`);
+    if (left.length > 0) {
+      // what the "Resume" action of the cancellation message runs: the same run with resume: true
+      const done = (await vscode.commands.executeCommand('mambaExplain.runKnockoutExperiment', {
+        dataset, experiment: 'micro', windows: [2], filter: false, split: false, out, resume: true,
+      })) as string;
+      assert.equal(done, out);
+      const r = JSON.parse(fs.readFileSync(out, 'utf8')) as DatasetRunResult;
+      assert.equal(r.status, 'complete');
+      assert.equal(r.prompts.length + r.skipped.length, 400);
+      assert.ok(!fs.existsSync(out + '.partial.json'), 'the checkpoint is removed once the run completes');
+      fs.rmSync(out, { force: true });
+    }
     for (const f of left) fs.rmSync(path.join(path.dirname(out), f), { force: true });
     fs.rmSync(dataset, { force: true });
   });

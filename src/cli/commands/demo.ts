@@ -82,7 +82,7 @@ export const demoCommand: Command = {
   summary: 'trace a demo fact on the embedded demo model and write an HTML report',
   usage: [
     'mamba-explain demo [--report FILE] [--index N] [--prompt TEXT --subject TEXT [--target TEXT]] [--model DIR|HUB_ID]',
-    '                   [--prompts FILE] [--window K[,K…]] [--ep auto|cpu|cuda|webgpu] [--backend ort|reference] [--json]',
+    '                   [--prompts FILE] [--window K[,K…]] [--ep auto|cpu|cuda|webgpu] [--tokenizer FILE] [--max-batch N] [--backend ort|reference] [--json]',
     '',
     `Runs the macro attention-knockout trace of one fact (default: ${JSON.stringify(BUILTIN_FACT.prompt)} → ${JSON.stringify(BUILTIN_FACT.target)},`,
     'taken from examples/demo-prompts.json when it is there, else its first entry) on the demo model (models/demo),',

@@ -9,7 +9,7 @@ export const microCommand: Command = {
   name: 'micro',
   summary: 'micro attention knockout: position × window-start heatmap for one prompt',
   usage: [
-    'mamba-explain micro --model DIR --prompt TEXT [--target TEXT] [--subject TEXT] [--window K] [--ep auto|cpu|cuda|webgpu] [--json]',
+    'mamba-explain micro [--model DIR|HUB-ID] --prompt TEXT [--target TEXT] [--subject TEXT] [--window K] [--ep auto|cpu|cuda|webgpu] [--json]',
     '',
     'For each single position c and each start ℓ = 0 … L−K, blocks (last ← c) in layers ℓ … ℓ+K−1 (every head) and reports p′',
     'and diff%. --target: a leading space is added when missing; default the clean top-1. --window default 5 (or the depth).',

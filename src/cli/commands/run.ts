@@ -14,7 +14,7 @@ export const runCommand: Command = {
   name: 'run',
   summary: 'run a macro or micro knockout experiment over a dataset (COUNTERFACT, known_1000, ROME COUNTERFACT)',
   usage: [
-    'mamba-explain run --model DIR --dataset FILE --experiment macro|micro [--window K[,K…]] [--limit N] [--seed S]',
+    'mamba-explain run [--model DIR|HUB-ID] --dataset FILE --experiment macro|micro [--window K[,K…]] [--limit N] [--seed S]',
     '                  [--no-filter] [--split] [--sets …] --out FILE [--resume] [--ep auto|cpu|cuda|webgpu] [--json]',
     '',
     '  --limit N     use N rows of the dataset (the first N, or N sampled with --seed S); the filter applies after.',

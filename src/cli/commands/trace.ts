@@ -90,7 +90,7 @@ export const traceCommand: Command = {
   name: 'trace',
   summary: 'macro attention knockout: subject / relation / last curves for one prompt',
   usage: [
-    'mamba-explain trace --model DIR --prompt TEXT --subject TEXT [--target TEXT] [--window K[,K…]]',
+    'mamba-explain trace [--model DIR|HUB-ID] --prompt TEXT --subject TEXT [--target TEXT] [--window K[,K…]]',
     '                    [--sets subject,relation,last,first,all,custom:P+P…] [--ep auto|cpu|cuda|webgpu] [--json]',
     '',
     'Blocks the edges (last ← c) for every c of a source set, in every head of layers ℓ … ℓ+K−1, for each start ℓ = 0 … L−K,',

@@ -1,7 +1,7 @@
 // The ONNX cache of a checkpoint: <root>/<hash>-v<builderVersion>[-f16]/{manifest.json, layer_<i>.onnx, head.onnx, weights.bin}.
 // Built into a temp folder beside it and renamed into place only when complete, so a half-written cache is never used.
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { homedir } from 'node:os';
+import { managedCacheDir } from '../hub/cache';
 import { join } from 'node:path';
 import type { Checkpoint, Mamba2Config, ProgressEvent } from '../types';
 import { BUILDER_VERSION, buildHeadGraph, buildLayerGraph, ComputeDType } from './builder';
@@ -20,8 +20,9 @@ export interface OnnxManifest {
   convertSeconds: number;
 }
 
+/** <managed cache>/onnx: MAMBA_EXPLAIN_CACHE, else XDG_CACHE_HOME/mamba-explain, else ~/.cache/mamba-explain (as the model folders). */
 export function cacheRoot(): string {
-  return process.env.MAMBA_EXPLAIN_CACHE ? join(process.env.MAMBA_EXPLAIN_CACHE, 'onnx') : join(homedir(), '.cache', 'mamba-explain', 'onnx');
+  return join(managedCacheDir(), 'onnx');
 }
 
 export function cacheDirFor(ckpt: Checkpoint, dtype: ComputeDType, root = cacheRoot()): string {

@@ -97,7 +97,7 @@ async function benchShape(name: string, root: string, o: BenchOptions): Promise<
   const ckpt = await openCheckpoint(dir);
   const [{ dir: cacheDir, manifest }, convS] = await time(async () => ensureOnnxCache(ckpt, { root: path.join(root, 'onnx'), dtype: o.dtype }));
   const [backend, openS] = await time(() => OrtBackend.open(ckpt, cacheDir, manifest, { ep: o.ep, threads }));
-  const ropts: RunnerOptions = o.maxBatch ? { maxBatch: o.maxBatch, maxBatchBytes: 8 * 1024 ** 3 } : {};
+  const ropts: RunnerOptions = o.maxBatch ? { maxBatch: o.maxBatch } : {};
   const c = ckpt.config;
   const L = c.nLayer;
   const pos = positions();

@@ -325,7 +325,8 @@ async function sweepLastRow(
   const perItem = 4 * (6 * d + 3 * (2 * backend.config.dInner + cd + H) + 4 * n * (cd + H) + 3 * H * n);
   const gpu = backend.ep === 'webgpu' || backend.ep === 'cuda';
   const maxItems = opts.maxBatch ?? (gpu ? DEFAULT_MAX_BATCH_ROWS_GPU : DEFAULT_MAX_BATCH_ROWS);
-  const maxBytes = opts.maxBatchBytes ?? (gpu ? DEFAULT_MAX_BYTES_GPU : DEFAULT_MAX_BYTES);
+  // an explicit maxBatch is the user's call on memory (e.g. --max-batch 8192 on a large GPU); otherwise bytes cap it too
+  const maxBytes = opts.maxBatchBytes ?? (opts.maxBatch !== undefined ? Infinity : gpu ? DEFAULT_MAX_BYTES_GPU : DEFAULT_MAX_BYTES);
   const cap = Math.max(1, Math.min(maxItems, Math.floor(maxBytes / perItem)));
   const state: (Float32Array | undefined)[] = new Array(U);
   let total = 0;

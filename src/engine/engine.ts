@@ -54,7 +54,9 @@ export async function openEngineSession(modelDir: string, opts: OpenSessionOptio
       backend = new ReferenceBackend(ckpt);
     } else {
       const { dir: cacheDir, manifest } = ensureOnnxCache(ckpt, { dtype: computeDType, root: opts.cacheRoot, onProgress: opts.onProgress });
-      backend = await OrtBackend.open(ckpt, cacheDir, manifest, { ep: opts.ep ?? 'auto', threads: opts.threads });
+      // MAMBA_EXPLAIN_TEST_CPU_FLOAT16=1 lets the tests run float16 graphs on the CPU (ORT can, slowly); users get a GPU-only error
+      const allowCpuFloat16 = process.env.MAMBA_EXPLAIN_TEST_CPU_FLOAT16 === '1';
+      backend = await OrtBackend.open(ckpt, cacheDir, manifest, { ep: opts.ep ?? 'auto', threads: opts.threads, allowCpuFloat16 });
     }
     const c = ckpt.config;
     return {

@@ -3,6 +3,7 @@ import type { Command } from '../command';
 import { UserError } from '../../engine/types';
 import { openEngineSession, closeEngineSession, parseEp } from '../../engine/engine';
 import { computeDType, modelDir } from './trace';
+import { compareFloat16, formatFloat16Parity, type Float16Parity } from '../../engine/runtime/float16Parity';
 import { predict, type PredictResult } from '../../engine/runtime/methods';
 import type { Options } from '../args';
 import type { CommandIO } from '../command';
@@ -46,16 +47,30 @@ export const predictCommand: Command = {
     if (prompt.trim().length === 0) throw new UserError('the prompt is empty');
     const top = opts.int('top', 10)!;
     const session = await openForCli(opts, io);
+    let r: PredictResult & { float16Parity?: Float16Parity };
+    let open = true;
     try {
-      const r: PredictResult = await predict(session, { prompt, top }, cliContext(io));
+      r = await predict(session, { prompt, top }, cliContext(io));
       if (!io.json) {
         io.out(`tokens: ${r.tokens.map((t) => JSON.stringify(t.text)).join(' ')}`);
         for (const t of r.top) io.out(`${(t.prob * 100).toFixed(2).padStart(6)}%  ${JSON.stringify(t.text)}  (id ${t.id})`);
         io.out(`ep ${r.ep}, forward ${r.timing_ms.forward.toFixed(1)} ms, total ${r.timing_ms.total.toFixed(1)} ms`);
       }
+      if (session.computeDType === 'float16') {
+        const r16 = await predict(session, { prompt, top: 50 }, cliContext(io));
+        open = false;
+        await closeEngineSession(session); // before the float32 copy opens: never both models in memory
+        const ref = await openEngineSession(modelDir(opts), { ep: parseEp(opts.string('ep')), tokenizerFile: opts.string('tokenizer'), computeDType: 'float32' });
+        try {
+          r.float16Parity = compareFloat16(prompt, r16, await predict(ref, { prompt, top: 5 }, cliContext(io)));
+          io.err(formatFloat16Parity(r.float16Parity));
+        } finally {
+          await closeEngineSession(ref);
+        }
+      }
       return r;
     } finally {
-      await closeEngineSession(session);
+      if (open) await closeEngineSession(session);
     }
   },
 };

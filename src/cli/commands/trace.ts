@@ -3,6 +3,8 @@ import * as path from 'node:path';
 import type { Command, CommandIO } from '../command';
 import type { Options } from '../args';
 import { EngineClient } from '../../engine/runtime/client';
+import type { PredictResult } from '../../engine/runtime/methods';
+import { compareFloat16, formatFloat16Parity } from '../../engine/runtime/float16Parity';
 import { defaultModelDir, parseEp } from '../../engine/engine';
 import { resolveModelRef } from '../../engine/hub/index';
 import { UserError, type ProgressEvent } from '../../engine/types';
@@ -51,25 +53,42 @@ export function formatSeconds(s: number): string {
   return `${Math.floor(s / 3600)}h${String(Math.round((s % 3600) / 60)).padStart(2, '0')}m`;
 }
 
-/** Starts the engine worker on --model, runs `fn`, always disposes the worker. */
+/** Starts the engine worker on --model, runs `fn`, always disposes the worker. With --dtype float16 and a --prompt,
+ *  the prompt's prediction is also computed in float32 and the difference printed (and added to the result). */
 export async function withEngine<R>(opts: Options, io: CommandIO, fn: (client: EngineClient) => Promise<R>): Promise<R> {
   const dir = modelDir(opts);
   const backend = opts.string('backend');
   if (backend !== undefined && backend !== 'ort' && backend !== 'reference') throw new UserError(`--backend must be ort or reference, got '${backend}'`);
   const tok = opts.string('tokenizer');
-  const client = await EngineClient.start({
+  const dtype = computeDType(opts);
+  const start = {
     modelDir: dir,
     ep: parseEp(opts.string('ep')),
     tokenizerFile: tok ? path.resolve(tok) : undefined,
     backend: backend as 'ort' | 'reference' | undefined,
-    computeDType: computeDType(opts),
-    onProgress: io.json ? undefined : progressPrinter(io, 'steps (opening model)'),
-  });
+  };
+  const client = await EngineClient.start({ ...start, computeDType: dtype, onProgress: io.json ? undefined : progressPrinter(io, 'steps (opening model)') });
+  let result: R;
+  let p16: PredictResult | undefined;
+  const prompt = opts.string('prompt');
   try {
-    return await fn(client);
+    result = await fn(client);
+    if (dtype === 'float16' && prompt) p16 = await client.call<PredictResult>('predict', { prompt, top: 50 }, { signal: io.signal });
   } finally {
     await client.dispose();
   }
+  if (p16 && prompt) {
+    const ref = await EngineClient.start({ ...start, computeDType: 'float32', onProgress: io.json ? undefined : progressPrinter(io, 'steps (float32 reference)') });
+    try {
+      const p32 = await ref.call<PredictResult>('predict', { prompt, top: 5 }, { signal: io.signal });
+      const parity = compareFloat16(prompt, p16, p32);
+      io.err(formatFloat16Parity(parity));
+      if (result !== null && typeof result === 'object') (result as Record<string, unknown>).float16Parity = parity;
+    } finally {
+      await ref.dispose();
+    }
+  }
+  return result;
 }
 
 export function maxBatch(opts: Options): number | undefined {

@@ -59,3 +59,30 @@ test('user errors: one line, exit 1', () => {
     assert.match(r.err, /^mamba-explain: .+\n$/);
   }
 });
+
+test('--dtype float16 prints its error against float32 on the prompt (stderr and JSON)', () => {
+  const env = { MAMBA_EXPLAIN_TEST_CPU_FLOAT16: '1' };
+  const cliEnv = (...args: string[]) => {
+    const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
+      encoding: 'utf8',
+      env: { ...process.env, ...env, MAMBA_EXPLAIN_CACHE: join(tmp, 'cache') },
+    });
+    return { code: r.status, out: r.stdout, err: r.stderr };
+  };
+  const p = cliEnv('predict', '--model', model, '--prompt', 'the cat is', '--ep', 'cpu', '--dtype', 'float16', '--json');
+  assert.equal(p.code, 0, p.err);
+  const j = JSON.parse(p.out);
+  assert.match(p.err, /float16 compute vs float32 on this prompt: top-1 .* largest \|Δp\| over the top 5: /);
+  assert.equal(j.float16Parity.k, 5);
+  // (ORT's CPU provider runs float16 Gemms in float32, so the difference is tiny here; on a GPU it is real)
+  assert.ok(j.float16Parity.maxAbsProbDiff >= 0 && j.float16Parity.maxAbsProbDiff < 0.05, String(j.float16Parity.maxAbsProbDiff));
+  assert.equal(j.float16Parity.top1.id, j.top[0].id);
+  const t = cliEnv('trace', '--model', model, '--prompt', 'the cat is', '--subject', 'cat', '--window', '1', '--ep', 'cpu', '--dtype', 'float16', '--json');
+  assert.equal(t.code, 0, t.err);
+  assert.equal(JSON.parse(t.out).float16Parity.prompt, 'the cat is');
+  // without the test switch, float16 on the CPU is refused with one clear line
+  const refused = cli('predict', '--model', model, '--prompt', 'the cat is', '--ep', 'cpu', '--dtype', 'float16');
+  assert.equal(refused.code, 1);
+  assert.match(refused.err, /float16 compute graphs are a GPU-only option/);
+  assert.match(cli('predict', '--model', model, '--prompt', 'x', '--dtype', 'bf16').err, /--dtype must be float32 or float16/);
+});

@@ -114,27 +114,20 @@ export interface ModelBackend {
   ): Promise<{ hidden: Float32Array; attention?: Float32Array; context?: LayerContextRows }>;
   /**
    * Optional fast path for knockouts: layer `index` at the LAST position only, for `batch` items whose earlier
-   * positions are clean (a knockout of (last ← c) edges changes nothing before the last position). The items' residual
-   * rows at the last position are an opaque state owned by the backend (host memory, or device memory on a GPU so they
-   * need not cross the bus between layers): `prev` holds the first rows (from the previous layer, undefined at the
-   * start), `fresh` [batch − rows(prev), d] the rows that join now. `ctx` holds the clean context of the positions
-   * before the last for `ctx.count` prompts and `ctxIndex[b]` says which one item b uses; `mask` is [batch, seqLen]
-   * (the last row of M's keep mask). Returns the state after the layer; `prev` is consumed.
+   * positions are clean (a knockout of (last ← c) edges changes nothing before the last position). `hidden` is
+   * [batch, d] (residual at the last position), `ctx` holds the clean context of the positions before it for
+   * `ctx.count` prompts and `ctxIndex[b]` says which one item b uses; `mask` is [batch, seqLen] (the last row of M's
+   * keep mask). Returns the residual at the last position after the layer, [batch, d].
    */
-  layerRows?(
+  layerLastRow?(
     index: number,
-    prev: RowState | undefined,
-    fresh: Float32Array,
+    hidden: Float32Array,
     batch: number,
     seqLen: number,
     ctx: LayerContextBatch,
     ctxIndex: Int32Array,
     mask?: Float32Array,
-  ): Promise<RowState>;
-  /** The head on a row state (see headLastTarget); consumes the state. */
-  headRows?(state: RowState, batch: number, targets: Int32Array): Promise<HeadTargetStats>;
-  /** Frees a row state that will not be used (e.g. after cancellation). */
-  releaseRows?(state: RowState): void;
+  ): Promise<Float32Array>;
   /** Final RMSNorm + tied/untied vocab projection of the LAST position only: returns logits [batch, paddedVocabSize]. */
   headLast(hidden: Float32Array, batch: number, seqLen: number): Promise<Float32Array>;
   /**
@@ -144,9 +137,6 @@ export interface ModelBackend {
   headLastTarget?(hidden: Float32Array, batch: number, seqLen: number, targets: Int32Array): Promise<HeadTargetStats>;
   dispose(): Promise<void>;
 }
-
-/** Opaque per-batch state of last-position residual rows, owned by the backend (see ModelBackend.layerRows). */
-export type RowState = { readonly rows: number };
 
 /** See ModelBackend.headLastTarget. p(target) = exp(targetLogit − maxLogit) / sumExp; top-1 ⇔ targetLogit = maxLogit. */
 export interface HeadTargetStats {

@@ -8,7 +8,7 @@
 //   3. the vocab projection runs at the last position only.
 // Batches are capped (by item count and bytes) so memory stays bounded; cancellation is checked between batches.
 // Identical variants are computed once; a variant that blocks nothing equals the clean run and costs nothing.
-import { CancelledError, type LayerContextBatch, type LayerContextRows, type MethodContext, type ModelBackend, type RowState } from '../types';
+import { CancelledError, type LayerContextBatch, type LayerContextRows, type MethodContext, type ModelBackend } from '../types';
 
 export interface Variant {
   /** index into the prompts of the CleanRun */
@@ -45,7 +45,7 @@ export interface CleanRun {
   top1: number[];
   /**
    * per layer, the clean context of the positions before the last for every prompt, when the backend has the
-   * last-row fast path (layerRows) and prompts have at least 2 tokens
+   * last-row fast path (layerLastRow) and prompts have at least 2 tokens
    */
   contexts?: LayerContextBatch[];
 }
@@ -141,7 +141,7 @@ export async function cleanForward(backend: ModelBackend, prompts: readonly Clea
   for (let j = 0; j <= L; j++) hiddens.push(new Float32Array(P * n * d));
   const logits = new Float32Array(P * V);
   const cap = batchCap(backend, n, opts);
-  const withContext = backend.layerRows !== undefined && backend.headRows !== undefined && n >= 2;
+  const withContext = backend.layerLastRow !== undefined && n >= 2;
   const contexts = withContext ? Array.from({ length: L }, () => emptyContext(backend, P, n)) : undefined;
   for (let b0 = 0; b0 < P; b0 += cap) {
     checkCancel(opts.ctx);
@@ -247,8 +247,9 @@ export async function runVariants(backend: ModelBackend, clean: CleanRun, varian
     since(t0, opts, 'softmax (JS, float64)');
     return res;
   };
-  if (clean.contexts && backend.layerRows && backend.headRows) {
+  if (clean.contexts && backend.layerLastRow) {
     const perUniq = await sweepLastRow(backend, clean, uniq, order, opts);
+    if (perUniq instanceof Float32Array) return finish(perUniq);
     return variants.map((v, i) => (slotOf[i] < 0 ? { prob: clean.baseProbs[v.prompt], top1: clean.top1[v.prompt] === clean.targets[v.prompt] } : perUniq[slotOf[i]]));
   }
   const state: (Float32Array | undefined)[] = new Array(U);
@@ -304,16 +305,18 @@ const DEFAULT_MAX_BATCH_ROWS_GPU = 2048;
 const DEFAULT_MAX_BYTES_GPU = 4 * 1024 * 1024 * 1024;
 
 /**
- * The sweep on the last position alone (backend.layerRows): a knockout of (last ← c) edges leaves every earlier
- * position clean in every layer, so each variant carries only its last-position residual row and reads its prompt's
- * clean context. Same results as the full sweep, about N× less work.
- *
- * Variants (sorted by start) are cut into fixed chunks of `cap`; at layer j a chunk's active variants are a prefix of
- * it (those with start ≤ j), so its row state (kept by the backend, on the device for a GPU) only ever grows by
- * appending the variants that start at j, which join with their clean residual row. Returns one result per variant.
+ * The sweep on the last position alone (backend.layerLastRow): a knockout of (last ← c) edges leaves every earlier
+ * position clean in every layer, so each variant carries only its last-position residual [d] and reads its prompt's
+ * clean context. Same results as the full sweep, about N× less work. Returns the final logits per unique variant.
  */
-async function sweepLastRow(backend: ModelBackend, clean: CleanRun, uniq: readonly Variant[], order: readonly number[], opts: RunnerOptions): Promise<VariantResult[]> {
-  const { dModel: d, nLayer: L, nHeads: H } = backend.config;
+async function sweepLastRow(
+  backend: ModelBackend,
+  clean: CleanRun,
+  uniq: readonly Variant[],
+  order: readonly number[],
+  opts: RunnerOptions,
+): Promise<Float32Array | VariantResult[]> {
+  const { dModel: d, nLayer: L, paddedVocabSize: V, nHeads: H, dConv: K } = backend.config;
   const n = clean.n;
   const last = n - 1;
   const cd = convDimOf(backend);
@@ -325,68 +328,102 @@ async function sweepLastRow(backend: ModelBackend, clean: CleanRun, uniq: readon
   // an explicit maxBatch is the user's call on memory (e.g. --max-batch 8192 on a large GPU); otherwise bytes cap it too
   const maxBytes = opts.maxBatchBytes ?? (opts.maxBatch !== undefined ? Infinity : gpu ? DEFAULT_MAX_BYTES_GPU : DEFAULT_MAX_BYTES);
   const cap = Math.max(1, Math.min(maxItems, Math.floor(maxBytes / perItem)));
-  const chunks: { idx: number[]; active: number; state?: RowState }[] = [];
-  for (let a0 = 0; a0 < U; a0 += cap) chunks.push({ idx: order.slice(a0, a0 + cap), active: 0 });
+  const state: (Float32Array | undefined)[] = new Array(U);
   let total = 0;
   for (const v of uniq) total += L - v.start;
   let done = 0;
-  const results: VariantResult[] = new Array(U);
-  try {
-    for (let j = 0; j < L; j++) {
-      const all = clean.contexts![j];
-      for (const ch of chunks) {
-        checkCancel(opts.ctx);
-        const tPrep = performance.now();
-        const before = ch.active;
-        while (ch.active < ch.idx.length && uniq[ch.idx[ch.active]].start <= j) ch.active++;
-        const B = ch.active;
-        if (B === 0) continue;
-        // joining variants start from their prompt's clean residual row at this layer
-        const fresh = new Float32Array((B - before) * d);
-        for (let b = before; b < B; b++) {
-          const p = uniq[ch.idx[b]].prompt;
-          fresh.set(clean.hiddens[j].subarray((p * n + last) * d, (p * n + last + 1) * d), (b - before) * d);
-        }
-        // every prompt's context is passed; ctxIndex says which one each item reads
-        const ctxIndex = new Int32Array(B);
-        const mask = new Float32Array(B * n).fill(1);
-        let anyMask = false;
-        for (let b = 0; b < B; b++) {
-          const v = uniq[ch.idx[b]];
-          ctxIndex[b] = v.prompt;
-          if (j >= v.start && j < v.start + v.size) {
-            anyMask = true;
-            for (const c of v.blocked) mask[b * n + c] = 0;
-          }
-        }
-        since(tPrep, opts, 'sweep: batch preparation (JS)');
-        const tRun = performance.now();
-        const prev = ch.state;
-        ch.state = undefined;
-        ch.state = await backend.layerRows!(j, prev, fresh, B, n, all, ctxIndex, anyMask ? mask : undefined);
-        since(tRun, opts, 'sweep: layer calls');
-        done += B;
-        opts.onStep?.(done, total);
-      }
-    }
-    // head at the last position: the target's softmax reduced by the backend, p in float64 from its float32 reductions
-    for (const ch of chunks) {
+  let active = 0;
+  for (let j = 0; j < L; j++) {
+    while (active < U && uniq[order[active]].start <= j) active++;
+    const all = clean.contexts![j];
+    for (let a0 = 0; a0 < active; a0 += cap) {
       checkCancel(opts.ctx);
-      const B = ch.idx.length;
-      const targets = Int32Array.from(ch.idx, (u) => clean.targets[uniq[u].prompt]);
+      const tPrep = performance.now();
+      const idx = order.slice(a0, Math.min(active, a0 + cap));
+      const B = idx.length;
+      // the prompts of this batch, each context once
+      const slotOfPrompt = new Map<number, number>();
+      const ctxIndex = new Int32Array(B);
+      idx.forEach((u, b) => {
+        const p = uniq[u].prompt;
+        let s = slotOfPrompt.get(p);
+        if (s === undefined) slotOfPrompt.set(p, (s = slotOfPrompt.size));
+        ctxIndex[b] = s;
+      });
+      const C = slotOfPrompt.size;
+      // most prompts present: send all contexts (indexed by prompt) rather than copy a subset
+      const useAll = 2 * C > all.count;
+      if (useAll) idx.forEach((u, b) => (ctxIndex[b] = uniq[u].prompt));
+      const ctx: LayerContextBatch = useAll
+        ? all
+        : { count: C, raw: new Float32Array(C * (K - 1) * cd), xbc: new Float32Array(C * (n - 1) * cd), delta: new Float32Array(C * (n - 1) * H) };
+      if (ctx !== all) {
+        for (const [p, s] of slotOfPrompt) {
+          ctx.raw.set(all.raw.subarray(p * (K - 1) * cd, (p + 1) * (K - 1) * cd), s * (K - 1) * cd);
+          ctx.xbc.set(all.xbc.subarray(p * (n - 1) * cd, (p + 1) * (n - 1) * cd), s * (n - 1) * cd);
+          ctx.delta.set(all.delta.subarray(p * (n - 1) * H, (p + 1) * (n - 1) * H), s * (n - 1) * H);
+        }
+      }
+      const h = new Float32Array(B * d);
+      const mask = new Float32Array(B * n).fill(1);
+      let anyMask = false;
+      idx.forEach((u, b) => {
+        const v = uniq[u];
+        const s = state[u];
+        if (s) h.set(s, b * d);
+        else h.set(clean.hiddens[j].subarray((v.prompt * n + last) * d, (v.prompt * n + last + 1) * d), b * d);
+        if (j >= v.start && j < v.start + v.size) {
+          anyMask = true;
+          for (const c of v.blocked) mask[b * n + c] = 0;
+        }
+      });
+      since(tPrep, opts, 'sweep: batch preparation (JS)');
+      const tRun = performance.now();
+      const out = await backend.layerLastRow!(j, h, B, n, ctx, ctxIndex, anyMask ? mask : undefined);
+      since(tRun, opts, 'sweep: layer calls');
+      idx.forEach((u, b) => {
+        state[u] = out.slice(b * d, (b + 1) * d);
+      });
+      done += B;
+      opts.onStep?.(done, total);
+    }
+  }
+  // head at the last position (the only one carried)
+  if (backend.headLastTarget) {
+    // reduced on the device: p = exp(target − max) / Σ exp(logit − max), in float64 from the float32 reductions
+    const results: VariantResult[] = new Array(U);
+    for (let a0 = 0; a0 < U; a0 += cap) {
+      checkCancel(opts.ctx);
+      const idx = order.slice(a0, a0 + cap);
+      const B = idx.length;
+      const h = new Float32Array(B * d);
+      const targets = new Int32Array(B);
+      idx.forEach((u, b) => {
+        h.set(state[u]!, b * d);
+        targets[b] = clean.targets[uniq[u].prompt];
+      });
       const tHead = performance.now();
-      const state = ch.state!;
-      ch.state = undefined;
-      const st = await backend.headRows!(state, B, targets);
+      const st = await backend.headLastTarget(h, B, 1, targets);
       since(tHead, opts, 'head calls');
-      ch.idx.forEach((u, b) => {
+      idx.forEach((u, b) => {
         results[u] = { prob: Math.exp(st.targetLogit[b] - st.maxLogit[b]) / st.sumExp[b], top1: st.targetLogit[b] >= st.maxLogit[b] };
       });
     }
     return results;
-  } finally {
-    for (const ch of chunks) if (ch.state) backend.releaseRows?.(ch.state);
   }
+  const finalLogits = new Float32Array(U * V);
+  for (let a0 = 0; a0 < U; a0 += cap) {
+    checkCancel(opts.ctx);
+    const idx = order.slice(a0, a0 + cap);
+    const B = idx.length;
+    const h = new Float32Array(B * d);
+    idx.forEach((u, b) => h.set(state[u]!, b * d));
+    const tHead = performance.now();
+    const lg = await backend.headLast(h, B, 1);
+    idx.forEach((u, b) => finalLogits.set(lg.subarray(b * V, (b + 1) * V), u * V));
+    since(tHead, opts, 'head calls');
+  }
+  return finalLogits;
 }
 
 /** Clean forward + variants in one call. */

@@ -4,10 +4,9 @@ import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
-import type { Checkpoint, ExecutionProvider, ExecutionProviderChoice, HeadTargetStats, LayerContextBatch, RowState, Mamba2Config, ModelBackend } from '../types';
+import type { Checkpoint, ExecutionProvider, ExecutionProviderChoice, HeadTargetStats, LayerContextBatch, Mamba2Config, ModelBackend } from '../types';
 import { UserError } from '../types';
 import type { OnnxManifest } from '../onnx/cache';
-import { DataType, GraphBuilder } from '../onnx/graph';
 
 export const CUDA_HELP =
   "onnxruntime-node's CUDA execution provider libraries are not bundled with the npm package. Install CUDA 12.x and cuDNN 9, " +
@@ -30,17 +29,8 @@ export interface OrtBackendOptions {
 // those failures are reported through exceptions, so keep the native log quiet unless debugging.
 if (!process.env.MAMBA_EXPLAIN_DEBUG) ort.env.logLevel = 'fatal';
 
-/**
- * On the WebGPU provider the knockout sweep keeps the residual rows in device memory between layers (IO binding:
- * hidden_out stays a 'gpu-buffer' tensor); MAMBA_EXPLAIN_GPU_RESIDENT=0 turns it off (benchmark comparisons).
- */
-function residentRows(ep: ExecutionProvider): boolean {
-  return ep === 'webgpu' && process.env.MAMBA_EXPLAIN_GPU_RESIDENT !== '0';
-}
-
-function sessionOptions(ep: ExecutionProvider, threads: number, layer = false): ort.InferenceSession.SessionOptions {
+function sessionOptions(ep: ExecutionProvider, threads: number): ort.InferenceSession.SessionOptions {
   return {
-    ...(layer && residentRows(ep) ? { preferredOutputLocation: { hidden_out: 'gpu-buffer' as const } } : {}),
     executionProviders: [ep],
     graphOptimizationLevel: 'all',
     intraOpNumThreads: threads,
@@ -66,28 +56,8 @@ export function webgpuPlausible(): boolean {
 }
 
 /** Creates a session on exactly one EP; throws when that EP can't be used (never silently falls back). */
-async function createOn(path: string, ep: ExecutionProvider, threads: number, layer = false): Promise<ort.InferenceSession> {
-  return ort.InferenceSession.create(path, sessionOptions(ep, threads, layer));
-}
-
-/** A tensor's values in host memory (downloads and frees a device buffer). */
-async function hostData(t: ort.Tensor): Promise<Float32Array> {
-  if (t.location === 'gpu-buffer') return (await t.getData(true)) as Float32Array;
-  return t.data as Float32Array;
-}
-
-/** Row state of the knockout sweep: host rows, or a device tensor [rows, 1, d] (see ModelBackend.layerRows). */
-class Rows {
-  constructor(
-    readonly rows: number,
-    public host?: Float32Array,
-    public device?: ort.Tensor,
-  ) {}
-  release(): void {
-    this.device?.dispose();
-    this.device = undefined;
-    this.host = undefined;
-  }
+async function createOn(path: string, ep: ExecutionProvider, threads: number): Promise<ort.InferenceSession> {
+  return ort.InferenceSession.create(path, sessionOptions(ep, threads));
 }
 
 export class OrtBackend implements ModelBackend {
@@ -144,7 +114,7 @@ export class OrtBackend implements ModelBackend {
     let s = this.layerSessions[i];
     if (!s) {
       if (i < 0 || i >= this.layerSessions.length) throw new RangeError(`layer ${i} out of range [0, ${this.layerSessions.length})`);
-      s = await createOn(join(this.dir, this.manifest.layers[i]), this.ep, this.threads, true);
+      s = await createOn(join(this.dir, this.manifest.layers[i]), this.ep, this.threads);
       this.layerSessions[i] = s;
     }
     return s;
@@ -249,9 +219,8 @@ export class OrtBackend implements ModelBackend {
       attention = new Float32Array(batch * H * n * n);
       for (let r = 0; r < batch * H * n; r++) attention.set(a.subarray(r * (n + 1) + 1, (r + 1) * (n + 1)), r * n);
     }
-    const hiddenAll = await hostData(out.hidden_out);
     return {
-      hidden: hiddenAll.subarray(0, batch * n * d),
+      hidden: part('hidden_out', n * d),
       attention,
       context: wantContext ? { raw: part('raw_out', n * cd), xbc: part('xbc_out', n * cd), delta: part('delta_out', n * H) } : undefined,
     };
@@ -294,103 +263,7 @@ export class OrtBackend implements ModelBackend {
       ctx_index: new ort.Tensor('int64', idx, [Pb]),
     };
     const out = await this.timedRun(s, feeds, ['hidden_out']);
-    return (await hostData(out.hidden_out)).subarray(0, batch * d);
-  }
-
-  private concatSession?: ort.InferenceSession;
-
-  /** [a, 1, d] ++ [b, 1, d] on the device (the sweep's rows stay there; joining rows are appended). */
-  private async concatRows(prev: ort.Tensor, fresh: Float32Array, freshRows: number): Promise<ort.Tensor> {
-    const d = this.config.dModel;
-    if (!this.concatSession) {
-      const g = new GraphBuilder('append_rows');
-      const a = g.input('a', DataType.FLOAT, ['a', 1, d]);
-      const b = g.input('b', DataType.FLOAT, ['b', 1, d]);
-      g.n('Concat', [a, b], { axis: 0 }, 'rows');
-      g.output('rows', DataType.FLOAT, ['n', 1, d]);
-      this.concatSession = await ort.InferenceSession.create(g.encode('append rows'), {
-        executionProviders: [this.ep],
-        preferredOutputLocation: 'gpu-buffer',
-        logSeverityLevel: 3,
-      });
-    }
-    const out = await this.timedRun(this.concatSession, { a: prev, b: new ort.Tensor('float32', fresh, [freshRows, 1, d]) }, ['rows']);
-    return out.rows;
-  }
-
-  async layerRows(index: number, prev: RowState | undefined, fresh: Float32Array, batch: number, seqLen: number, ctx: LayerContextBatch, ctxIndex: Int32Array, mask?: Float32Array): Promise<RowState> {
-    const d = this.config.dModel;
-    const p = prev as Rows | undefined;
-    const have = p?.rows ?? 0;
-    const freshRows = fresh.length / d;
-    if (!Number.isInteger(freshRows) || have + freshRows !== batch) throw new RangeError(`layerRows: ${have} + ${freshRows} rows, expected ${batch}`);
-    if (!residentRows(this.ep)) {
-      let h = fresh;
-      if (p) {
-        h = new Float32Array(batch * d);
-        h.set(p.host!);
-        h.set(fresh, have * d);
-        p.release();
-      }
-      return new Rows(batch, await this.layerLastRow(index, h, batch, seqLen, ctx, ctxIndex, mask));
-    }
-    // device-resident rows: only the joining rows, the mask and the contexts are uploaded
-    const { nHeads: H, dConv: K } = this.config;
-    const n = seqLen;
-    const cd = this.convDim;
-    const C = ctx.count;
-    if (n < 2) throw new RangeError('layerRows needs at least 2 positions');
-    if (mask && mask.length !== batch * n) throw new RangeError(`mask has ${mask.length} values, expected ${batch}×${n}`);
-    if (ctx.raw.length !== C * (K - 1) * cd || ctx.xbc.length !== C * (n - 1) * cd || ctx.delta.length !== C * (n - 1) * H) {
-      throw new RangeError('layerRows: context arrays do not match count × shapes');
-    }
-    const idx = new BigInt64Array(batch);
-    for (let b = 0; b < batch; b++) {
-      if (!(ctxIndex[b] >= 0 && ctxIndex[b] < C)) throw new RangeError(`ctxIndex ${ctxIndex[b]} out of range [0, ${C})`);
-      idx[b] = BigInt(ctxIndex[b]);
-    }
-    const s = await this.session(index);
-    let hidden: ort.Tensor;
-    if (p && freshRows > 0) hidden = await this.concatRows(p.device!, fresh, freshRows);
-    else if (p) hidden = p.device!;
-    else hidden = new ort.Tensor('float32', fresh, [batch, 1, d]);
-    const feeds = {
-      hidden,
-      mask: new ort.Tensor('float32', mask ?? new Float32Array(batch * n).fill(1), [batch, 1, n]),
-      ctx_raw: new ort.Tensor('float32', ctx.raw, [C, K - 1, cd]),
-      ctx_xbc: new ort.Tensor('float32', ctx.xbc, [C, n - 1, cd]),
-      ctx_delta: new ort.Tensor('float32', ctx.delta, [C, n - 1, H]),
-      ctx_index: new ort.Tensor('int64', idx, [batch]),
-    };
-    try {
-      const out = await this.timedRun(s, feeds, ['hidden_out']);
-      const t = out.hidden_out;
-      return t.location === 'gpu-buffer' ? new Rows(batch, undefined, t) : new Rows(batch, t.data as Float32Array);
-    } finally {
-      if (hidden.location === 'gpu-buffer' && hidden !== p?.device) hidden.dispose();
-      p?.release();
-    }
-  }
-
-  async headRows(state: RowState, batch: number, targets: Int32Array): Promise<HeadTargetStats> {
-    const r = state as Rows;
-    if (r.rows !== batch) throw new RangeError(`headRows: state has ${r.rows} rows, expected ${batch}`);
-    try {
-      if (r.host) return await this.headLastTarget(r.host, batch, 1, targets);
-      const t = new BigInt64Array(batch);
-      for (let b = 0; b < batch; b++) {
-        if (!(targets[b] >= 0 && targets[b] < this.config.vocabSize)) throw new RangeError(`target ${targets[b]} out of range [0, ${this.config.vocabSize})`);
-        t[b] = BigInt(targets[b]);
-      }
-      const out = await this.timedRun(this.head, { hidden: r.device!, target: new ort.Tensor('int64', t, [batch]) }, ['max_logit', 'sum_exp', 'target_logit']);
-      return { maxLogit: out.max_logit.data as Float32Array, sumExp: out.sum_exp.data as Float32Array, targetLogit: out.target_logit.data as Float32Array };
-    } finally {
-      r.release();
-    }
-  }
-
-  releaseRows(state: RowState): void {
-    (state as Rows).release();
+    return (out.hidden_out.data as Float32Array).subarray(0, batch * d);
   }
 
   async headLast(hidden: Float32Array, batch: number, seqLen: number): Promise<Float32Array> {
@@ -436,7 +309,6 @@ export class OrtBackend implements ModelBackend {
     this.disposed = true;
     for (const s of this.layerSessions) await s?.release();
     await this.head.release();
-    await this.concatSession?.release();
     this.layerSessions = [];
     this.embRows.clear();
     this.ones.clear();

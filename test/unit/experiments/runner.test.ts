@@ -70,7 +70,7 @@ for (const padBatches of [false, true]) {
     const L = fx.ckpt.config.nLayer;
     const ort = await ortBackendFor(fx, { padBatches });
     try {
-      assert.ok(ort.layerRows, 'the ORT backend has the last-row path');
+      assert.ok(ort.layerLastRow, 'the ORT backend has the last-row path');
       for (const n of [1, 2, 3, 7]) {
         const prompts = [0, 1, 2, 3].map((p) => ({ ids: Int32Array.from({ length: n }, (_, i) => (11 * i + 17 * p + 3) % 90) }));
         const variants = randomVariants(prompts.length, n, L, 30, 100 + n);

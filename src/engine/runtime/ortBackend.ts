@@ -55,6 +55,14 @@ export function webgpuPlausible(): boolean {
   return dirs.some((d) => existsSync(join(d, 'libvulkan.so.1')));
 }
 
+/** `a` grown to `len` values with `fill` (the padding rows of a bucketed batch); `a` itself when already that long. */
+function padTo(a: Float32Array, len: number, fill = 0): Float32Array {
+  if (a.length === len) return a;
+  const o = new Float32Array(len).fill(fill);
+  o.set(a);
+  return o;
+}
+
 /** Creates a session on exactly one EP; throws when that EP can't be used (never silently falls back). */
 async function createOn(path: string, ep: ExecutionProvider, threads: number): Promise<ort.InferenceSession> {
   return ort.InferenceSession.create(path, sessionOptions(ep, threads));
@@ -185,11 +193,7 @@ export class OrtBackend implements ModelBackend {
     if (mask && mask.length !== batch * n * n) throw new RangeError(`mask has ${mask.length} values, expected ${batch}×${n}×${n}`);
     const s = await this.session(index);
     const Pb = this.paddedBatch(batch);
-    let h = hidden;
-    if (Pb !== batch) {
-      h = new Float32Array(Pb * n * d);
-      h.set(hidden);
-    }
+    const h = padTo(hidden, Pb * n * d);
     // mask [Pb, n, 1 + n]: column 0 is the zero context position (its M entries are 0 whatever the mask)
     let maskT: ort.Tensor;
     if (mask) {
@@ -241,25 +245,19 @@ export class OrtBackend implements ModelBackend {
     const s = await this.session(index);
     const Pb = this.paddedBatch(batch);
     const Pc = this.paddedBatch(C);
-    const pad = (a: Float32Array, len: number, fill = 0) => {
-      if (a.length === len) return a;
-      const o = new Float32Array(len).fill(fill);
-      o.set(a);
-      return o;
-    };
     const idx = new BigInt64Array(Pb);
     for (let b = 0; b < batch; b++) {
       if (!(ctxIndex[b] >= 0 && ctxIndex[b] < C)) throw new RangeError(`ctxIndex ${ctxIndex[b]} out of range [0, ${C})`);
       idx[b] = BigInt(ctxIndex[b]);
     }
     const feeds = {
-      hidden: new ort.Tensor('float32', pad(hidden, Pb * d), [Pb, 1, d]),
+      hidden: new ort.Tensor('float32', padTo(hidden, Pb * d), [Pb, 1, d]),
       mask: mask
-        ? new ort.Tensor('float32', pad(mask, Pb * n, 1), [Pb, 1, n])
+        ? new ort.Tensor('float32', padTo(mask, Pb * n, 1), [Pb, 1, n])
         : this.cached(`row1_${Pb}x${n}`, () => new ort.Tensor('float32', new Float32Array(Pb * n).fill(1), [Pb, 1, n])),
-      ctx_raw: new ort.Tensor('float32', pad(ctx.raw, Pc * (K - 1) * cd), [Pc, K - 1, cd]),
-      ctx_xbc: new ort.Tensor('float32', pad(ctx.xbc, Pc * (n - 1) * cd), [Pc, n - 1, cd]),
-      ctx_delta: new ort.Tensor('float32', pad(ctx.delta, Pc * (n - 1) * H), [Pc, n - 1, H]),
+      ctx_raw: new ort.Tensor('float32', padTo(ctx.raw, Pc * (K - 1) * cd), [Pc, K - 1, cd]),
+      ctx_xbc: new ort.Tensor('float32', padTo(ctx.xbc, Pc * (n - 1) * cd), [Pc, n - 1, cd]),
+      ctx_delta: new ort.Tensor('float32', padTo(ctx.delta, Pc * (n - 1) * H), [Pc, n - 1, H]),
       ctx_index: new ort.Tensor('int64', idx, [Pb]),
     };
     const out = await this.timedRun(s, feeds, ['hidden_out']);
@@ -269,11 +267,7 @@ export class OrtBackend implements ModelBackend {
   async headLast(hidden: Float32Array, batch: number, seqLen: number): Promise<Float32Array> {
     const d = this.config.dModel;
     const P = this.paddedBatch(batch);
-    let h = hidden;
-    if (P !== batch) {
-      h = new Float32Array(P * seqLen * d);
-      h.set(hidden);
-    }
+    const h = padTo(hidden, P * seqLen * d);
     const target = this.cached(`t0_${P}`, () => new ort.Tensor('int64', new BigInt64Array(P), [P]));
     const out = await this.timedRun(this.head, { hidden: new ort.Tensor('float32', h, [P, seqLen, d]), target }, ['logits']);
     const lg = out.logits.data as Float32Array;
@@ -285,11 +279,7 @@ export class OrtBackend implements ModelBackend {
     if (hidden.length !== batch * seqLen * d) throw new RangeError(`hidden has ${hidden.length} values, expected ${batch}×${seqLen}×${d}`);
     if (targets.length !== batch) throw new RangeError(`targets has ${targets.length} values, expected ${batch}`);
     const P = this.paddedBatch(batch);
-    let h = hidden;
-    if (P !== batch) {
-      h = new Float32Array(P * seqLen * d);
-      h.set(hidden);
-    }
+    const h = padTo(hidden, P * seqLen * d);
     const t = new BigInt64Array(P);
     for (let b = 0; b < batch; b++) {
       if (!(targets[b] >= 0 && targets[b] < this.config.vocabSize)) throw new RangeError(`target ${targets[b]} out of range [0, ${this.config.vocabSize})`);

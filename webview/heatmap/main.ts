@@ -7,7 +7,7 @@ import { HeatmapView } from '../shared/canvasHeatmap';
 import { aggregateHeads, aggregationLabel, attentionHeatmap, provenanceCaption, provenanceOfAttention, tokenLabel, type Aggregation, type ScaleMode } from '../shared/figures';
 import { attentionCsv, jsonExport } from '../shared/exportData';
 import { heatmapSvg } from '../shared/svg';
-import { el, exportBar, Host, onThemeChange, readTheme } from '../shared/vscode';
+import { el, exportBar, handleCommonMessage, Host, onThemeChange, readTheme } from '../shared/vscode';
 
 declare const __MAMBA_EXPLAIN_VERSION__: string | undefined;
 const TOOL_VERSION = typeof __MAMBA_EXPLAIN_VERSION__ !== 'undefined' ? __MAMBA_EXPLAIN_VERSION__ : 'dev';
@@ -246,29 +246,17 @@ host.onMessage((m: HostToWebview) => {
       }
       break;
     }
-    case 'busy':
-      setStatus(m.message ? 'busy' : undefined, m.message);
-      break;
-    case 'error':
-      setStatus('error', m.message);
-      break;
-    case 'theme':
-      theme = readTheme();
-      render();
-      break;
-    case 'exported':
-      if (!m.ok && m.message === 'cancelled') setStatus(undefined);
-      else setStatus(m.ok ? 'info' : 'error', m.ok ? `Saved ${m.path ?? m.figure}` : m.message ?? 'Export failed');
-      break;
     default:
+      handleCommonMessage(m, setStatus, retheme);
       break;
   }
 });
 
-onThemeChange(() => {
+function retheme(): void {
   theme = readTheme();
   render();
-});
+}
+onThemeChange(retheme);
 let resizeTimer: number | undefined;
 window.addEventListener('resize', () => {
   clearTimeout(resizeTimer);

@@ -13,7 +13,7 @@ import {
 } from '../shared/figures';
 import { datasetCsv, jsonExport, macroCsv, microCsv } from '../shared/exportData';
 import { heatmapSvg, lineChartSvg, summarizeLineChart } from '../shared/svg';
-import { el, exportBar, Host, onThemeChange, readTheme } from '../shared/vscode';
+import { el, exportBar, handleCommonMessage, Host, onThemeChange, readTheme } from '../shared/vscode';
 
 Chart.register(LineController, LineElement, PointElement, LinearScale, Filler, Tooltip);
 
@@ -413,29 +413,17 @@ host.onMessage((m: HostToWebview) => {
     case 'showResult':
       showResult(m.result);
       break;
-    case 'busy':
-      setStatus(m.message ? 'busy' : undefined, m.message);
-      break;
-    case 'error':
-      setStatus('error', m.message);
-      break;
-    case 'theme':
-      theme = readTheme();
-      render();
-      break;
-    case 'exported':
-      if (!m.ok && m.message === 'cancelled') setStatus(undefined);
-      else setStatus(m.ok ? 'info' : 'error', m.ok ? `Saved ${m.path ?? m.figure}` : m.message ?? 'Export failed');
-      break;
     default:
+      handleCommonMessage(m, setStatus, retheme);
       break;
   }
 });
 
-onThemeChange(() => {
+function retheme(): void {
   theme = readTheme();
   render();
-});
+}
+onThemeChange(retheme);
 
 let resizeTimer: number | undefined;
 window.addEventListener('resize', () => {

@@ -147,3 +147,29 @@ export function el<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Record<
   e.append(...children);
   return e;
 }
+
+export type StatusKind = 'busy' | 'error' | 'info' | undefined;
+
+/**
+ * The host messages both webviews handle alike: busy, error, a theme change (`retheme` re-reads the colours and
+ * redraws) and the outcome of an export. Returns false for any other message.
+ */
+export function handleCommonMessage(m: HostToWebview, setStatus: (kind: StatusKind, message?: string) => void, retheme: () => void): boolean {
+  switch (m.type) {
+    case 'busy':
+      setStatus(m.message ? 'busy' : undefined, m.message);
+      return true;
+    case 'error':
+      setStatus('error', m.message);
+      return true;
+    case 'theme':
+      retheme();
+      return true;
+    case 'exported':
+      if (!m.ok && m.message === 'cancelled') setStatus(undefined);
+      else setStatus(m.ok ? 'info' : 'error', m.ok ? `Saved ${m.path ?? m.figure}` : m.message ?? 'Export failed');
+      return true;
+    default:
+      return false;
+  }
+}

@@ -3,17 +3,10 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { CancelledError, UserError } from '../types';
-import type { ExecutionProviderChoice, ProgressEvent } from '../types';
+import type { ProgressEvent } from '../types';
 import type { FromWorker, SerializedError, SessionInfo, ToWorker, WorkerStartData } from './protocol';
 
-export interface EngineClientOptions {
-  modelDir: string;
-  ep?: ExecutionProviderChoice;
-  tokenizerFile?: string;
-  computeDType?: 'float32' | 'float16';
-  cacheRoot?: string;
-  threads?: number;
-  backend?: 'ort' | 'reference';
+export interface EngineClientOptions extends WorkerStartData {
   /** path of the worker script (default: dist/worker.js beside the bundle, or worker.ts under tsx) */
   workerPath?: string;
   /** progress while the session opens (ONNX conversion on first use) */
@@ -84,16 +77,9 @@ export class EngineClient {
 
   static async start(opts: EngineClientOptions): Promise<EngineClient> {
     const w = resolveWorker(opts.workerPath);
-    const data: WorkerStartData = {
-      modelDir: opts.modelDir,
-      ep: opts.ep ?? 'auto',
-      tokenizerFile: opts.tokenizerFile,
-      computeDType: opts.computeDType,
-      cacheRoot: opts.cacheRoot,
-      threads: opts.threads,
-      backend: opts.backend,
-    };
-    const worker = new Worker(w.script, { workerData: data, eval: w.eval });
+    // functions can't cross to the worker: everything but the callback and the script path
+    const { workerPath: _script, onProgress: _progress, ...data } = opts;
+    const worker = new Worker(w.script, { workerData: data satisfies WorkerStartData, eval: w.eval });
     const info = await new Promise<SessionInfo>((resolve, reject) => {
       const onMessage = (m: FromWorker) => {
         if (m.type === 'open-progress') opts.onProgress?.(m.progress);

@@ -1,15 +1,9 @@
 // Messages between EngineClient (main thread) and the engine worker.
-import type { ExecutionProviderChoice, Mamba2Config, ModelIdentity, ProgressEvent } from '../types';
+import type { Mamba2Config, ModelIdentity, ProgressEvent } from '../types';
+import type { OpenSessionOptions } from '../engine';
 
-export interface WorkerStartData {
-  modelDir: string;
-  ep: ExecutionProviderChoice;
-  tokenizerFile?: string;
-  computeDType?: 'float32' | 'float16';
-  cacheRoot?: string;
-  threads?: number;
-  backend?: 'ort' | 'reference';
-}
+/** What the worker opens: openEngineSession's options (progress comes back as messages instead of a callback). */
+export type WorkerStartData = Omit<OpenSessionOptions, 'onProgress'> & { modelDir: string };
 
 export interface SessionInfo {
   identity: ModelIdentity;

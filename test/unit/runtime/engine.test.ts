@@ -110,10 +110,13 @@ test('worker client: round trip with progress, errors kept, cancellation, dispos
     // UserError crosses the thread boundary as a UserError with its message
     await assert.rejects(client.call('predict', { prompt: '' }), (e: Error) => e instanceof UserError && /empty/.test(e.message));
     await assert.rejects(client.call('nope', {}), /unknown engine method/);
-    // cancellation: the flag is set before the worker starts the call
+    // cancellation: the worker is kept busy with a long prompt, so the flag is set long before it starts the
+    // cancelled call (calls run one at a time, in order)
     const ac = new AbortController();
+    const busy = client.call<PredictResult>('predict', { prompt: Array(60).fill(PROMPT).join(' ') });
     const p = client.call('predict', { prompt: PROMPT }, { signal: ac.signal });
     ac.abort();
+    await busy;
     await assert.rejects(p, CancelledError);
     await assert.rejects(client.call('predict', { prompt: PROMPT }, { signal: ac.signal }), CancelledError);
     // still usable after a cancelled call

@@ -3,9 +3,10 @@
 // and the naive way (one full forward per variant, batch 1) in the same run, as a ratio.
 //   npm run bench -- [--shapes 130m,1.3b] [--prompts 8] [--naive-prompts 8] [--threads N] [--dir FOLDER]
 //                    [--ep cpu|webgpu|cuda] [--dtype float32|float16] [--max-batch N] [--checkpoint NAME=DIR]
-//                    [--compare-ep cpu]
+//                    [--compare-ep cpu] [--fused on|off]
 // --checkpoint uses an existing checkpoint folder for a shape (e.g. one written by tools/make_random_hf_checkpoint.py);
-// --compare-ep reruns the trace on a second provider (float32) and prints the largest differences (parity on the GPU).
+// --compare-ep reruns the trace on a second provider (float32) and prints the largest differences (parity on the GPU);
+// --fused on|off forces the sweep graph (all layers + head in one call) on or off (default: on for GPU providers).
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -69,6 +70,7 @@ interface BenchOptions {
   dtype: ComputeDType;
   maxBatch?: number;
   compareEp?: ExecutionProvider;
+  fused?: boolean;
   checkpoints: Map<string, string>;
 }
 
@@ -96,14 +98,14 @@ async function benchShape(name: string, root: string, o: BenchOptions): Promise<
   }
   const ckpt = await openCheckpoint(dir);
   const [{ dir: cacheDir, manifest }, convS] = await time(async () => ensureOnnxCache(ckpt, { root: path.join(root, 'onnx'), dtype: o.dtype }));
-  const [backend, openS] = await time(() => OrtBackend.open(ckpt, cacheDir, manifest, { ep: o.ep, threads }));
+  const [backend, openS] = await time(() => OrtBackend.open(ckpt, cacheDir, manifest, { ep: o.ep, threads, fusedSweep: o.fused }));
   const ropts: RunnerOptions = o.maxBatch ? { maxBatch: o.maxBatch } : {};
   const c = ckpt.config;
   const L = c.nLayer;
   const pos = positions();
   const variantsFor = (p: number): Variant[] => macroVariants(p, pos, [K], SETS, L).variants;
   console.log(`\n== ${name} shape: d_model ${c.dModel}, ${L} layers, vocab ${c.vocabSize} (padded ${c.paddedVocabSize}), d_state ${c.dState}, headdim ${c.headdim}, ${c.nHeads} heads`);
-  console.log(`   ONNX cache ${convS.toFixed(1)} s (0 when cached), open ${openS.toFixed(1)} s, ep ${backend.ep}, compute ${o.dtype}, threads ${threads ?? os.availableParallelism()}, max batch ${o.maxBatch ?? 'default'}`);
+  console.log(`   ONNX cache ${convS.toFixed(1)} s (0 when cached), open ${openS.toFixed(1)} s, ep ${backend.ep}, compute ${o.dtype}, threads ${threads ?? os.availableParallelism()}, max batch ${o.maxBatch ?? 'default'}, sweep ${backend.fusedSweep ? 'fused (one call for all layers + head)' : `layer by layer${backend.fusedSweepError ? ` (sweep graph failed: ${backend.fusedSweepError})` : ''}`}`);
   console.log(`   prompt ${N} tokens, window k=${K}, sets ${SETS.join('/')}: ${variantsFor(0).length} variants per prompt`);
 
   // warm-up (first ORT runs allocate)
@@ -211,6 +213,7 @@ async function main(): Promise<void> {
     dtype: (arg('dtype', 'float32') ?? 'float32') as ComputeDType,
     maxBatch: arg('max-batch') !== undefined ? Number(arg('max-batch')) : undefined,
     compareEp: arg('compare-ep') as ExecutionProvider | undefined,
+    fused: arg('fused') === undefined ? undefined : arg('fused') === 'on',
     checkpoints,
   };
   const root = path.resolve(arg('dir', path.join(os.tmpdir(), 'mamba-explain-bench'))!);

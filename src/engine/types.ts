@@ -135,7 +135,29 @@ export interface ModelBackend {
    * vocabulary, Σ exp(logit − largest) and the logit of `targets[b]` (float32), so [batch, V] logits never travel.
    */
   headLastTarget?(hidden: Float32Array, batch: number, seqLen: number, targets: Int32Array): Promise<HeadTargetStats>;
+  /**
+   * Optional, when the backend runs the whole last-row sweep in one call (every layer and the head, the rows staying
+   * on the device): the same results as layerLastRow layer by layer followed by headLastTarget.
+   */
+  sweepLastRows?(req: LastRowSweep): Promise<HeadTargetStats>;
   dispose(): Promise<void>;
+}
+
+/** Knockout rows for ModelBackend.sweepLastRows: R rows of prompts of seqLen tokens, through layers start … L−1 and the head. */
+export interface LastRowSweep {
+  seqLen: number;
+  /** [R] the layer where each row joins (its window's start), non-decreasing */
+  starts: Int32Array;
+  /** [R, d] the clean residual of the row's prompt at its last position, at the input of layer starts[r] */
+  enter: Float32Array;
+  /** [L, R, seqLen] per layer, the keep mask of the row's last row of M (1 keep, 0 block); rows before they join: ignored */
+  mask: Float32Array;
+  /** per layer (L of them), the clean contexts of the prompts of this call */
+  contexts: LayerContextBatch[];
+  /** [R] which context each row reads */
+  ctxIndex: Int32Array;
+  /** [R] target token per row */
+  targets: Int32Array;
 }
 
 /** See ModelBackend.headLastTarget. p(target) = exp(targetLogit − maxLogit) / sumExp; top-1 ⇔ targetLogit = maxLogit. */

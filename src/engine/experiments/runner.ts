@@ -8,7 +8,7 @@
 //   3. the vocab projection runs at the last position only.
 // Batches are capped (by item count and bytes) so memory stays bounded; cancellation is checked between batches.
 // Identical variants are computed once; a variant that blocks nothing equals the clean run and costs nothing.
-import { CancelledError, type LayerContextBatch, type LayerContextRows, type MethodContext, type ModelBackend } from '../types';
+import { CancelledError, type LastRowSweep, type LayerContextBatch, type LayerContextRows, type MethodContext, type ModelBackend } from '../types';
 
 export interface Variant {
   /** index into the prompts of the CleanRun */
@@ -316,7 +316,8 @@ async function sweepLastRow(
   order: readonly number[],
   opts: RunnerOptions,
 ): Promise<Float32Array | VariantResult[]> {
-  const { dModel: d, nLayer: L, paddedVocabSize: V, nHeads: H, dConv: K } = backend.config;
+  if (backend.sweepLastRows) return sweepFused(backend, clean, uniq, opts);
+  const { dModel: d, nLayer: L, paddedVocabSize: V, nHeads: H } = backend.config;
   const n = clean.n;
   const last = n - 1;
   const cd = convDimOf(backend);
@@ -350,20 +351,10 @@ async function sweepLastRow(
         if (s === undefined) slotOfPrompt.set(p, (s = slotOfPrompt.size));
         ctxIndex[b] = s;
       });
-      const C = slotOfPrompt.size;
       // most prompts present: send all contexts (indexed by prompt) rather than copy a subset
-      const useAll = 2 * C > all.count;
+      const useAll = 2 * slotOfPrompt.size > all.count;
       if (useAll) idx.forEach((u, b) => (ctxIndex[b] = uniq[u].prompt));
-      const ctx: LayerContextBatch = useAll
-        ? all
-        : { count: C, raw: new Float32Array(C * (K - 1) * cd), xbc: new Float32Array(C * (n - 1) * cd), delta: new Float32Array(C * (n - 1) * H) };
-      if (ctx !== all) {
-        for (const [p, s] of slotOfPrompt) {
-          ctx.raw.set(all.raw.subarray(p * (K - 1) * cd, (p + 1) * (K - 1) * cd), s * (K - 1) * cd);
-          ctx.xbc.set(all.xbc.subarray(p * (n - 1) * cd, (p + 1) * (n - 1) * cd), s * (n - 1) * cd);
-          ctx.delta.set(all.delta.subarray(p * (n - 1) * H, (p + 1) * (n - 1) * H), s * (n - 1) * H);
-        }
-      }
+      const ctx = useAll ? all : contextSubset(backend, all, slotOfPrompt, n);
       const h = new Float32Array(B * d);
       const mask = new Float32Array(B * n).fill(1);
       let anyMask = false;
@@ -424,6 +415,94 @@ async function sweepLastRow(
     since(tHead, opts, 'head calls');
   }
   return finalLogits;
+}
+
+/** The contexts of some prompts (`slotOfPrompt`: prompt → its index in the result), copied out of all prompts' contexts. */
+function contextSubset(backend: ModelBackend, all: LayerContextBatch, slotOfPrompt: ReadonlyMap<number, number>, n: number): LayerContextBatch {
+  const { nHeads: H, dConv: K } = backend.config;
+  const cd = convDimOf(backend);
+  const ctx = emptyContext(backend, slotOfPrompt.size, n);
+  for (const [p, s] of slotOfPrompt) {
+    ctx.raw.set(all.raw.subarray(p * (K - 1) * cd, (p + 1) * (K - 1) * cd), s * (K - 1) * cd);
+    ctx.xbc.set(all.xbc.subarray(p * (n - 1) * cd, (p + 1) * (n - 1) * cd), s * (n - 1) * cd);
+    ctx.delta.set(all.delta.subarray(p * (n - 1) * H, (p + 1) * (n - 1) * H), s * (n - 1) * H);
+  }
+  return ctx;
+}
+
+/**
+ * The last-row sweep through backend.sweepLastRows: whole layer stacks per call, so the residual rows stay on the
+ * device. The variants are grouped by prompt into calls of at most maxBatch rows (default 2048), so that each call
+ * uploads the contexts of few prompts; cancellation is checked between calls.
+ */
+async function sweepFused(backend: ModelBackend, clean: CleanRun, uniq: readonly Variant[], opts: RunnerOptions): Promise<VariantResult[]> {
+  const { dModel: d, nLayer: L } = backend.config;
+  const n = clean.n;
+  const last = n - 1;
+  const maxRows = Math.max(1, opts.maxBatch ?? DEFAULT_MAX_BATCH_ROWS_GPU);
+  // calls: the variants of consecutive prompts, never more than maxRows (a prompt with more rows is split)
+  const byPrompt = new Map<number, number[]>();
+  uniq.forEach((v, u) => {
+    const list = byPrompt.get(v.prompt);
+    if (list) list.push(u);
+    else byPrompt.set(v.prompt, [u]);
+  });
+  const calls: number[][] = [];
+  let cur: number[] = [];
+  for (const list of byPrompt.values()) {
+    if (cur.length + list.length > maxRows && cur.length > 0) {
+      calls.push(cur);
+      cur = [];
+    }
+    for (let i = 0; i < list.length; i += maxRows) {
+      const piece = list.slice(i, i + maxRows);
+      if (cur.length + piece.length > maxRows) {
+        calls.push(cur);
+        cur = [];
+      }
+      cur.push(...piece);
+    }
+  }
+  if (cur.length > 0) calls.push(cur);
+  let total = 0;
+  for (const v of uniq) total += L - v.start;
+  let done = 0;
+  const results: VariantResult[] = new Array(uniq.length);
+  for (const call of calls) {
+    checkCancel(opts.ctx);
+    const tPrep = performance.now();
+    const rows = call.slice().sort((a, b) => uniq[a].start - uniq[b].start || a - b);
+    const R = rows.length;
+    const slotOfPrompt = new Map<number, number>();
+    for (const u of rows) if (!slotOfPrompt.has(uniq[u].prompt)) slotOfPrompt.set(uniq[u].prompt, slotOfPrompt.size);
+    const req: LastRowSweep = {
+      seqLen: n,
+      starts: new Int32Array(R),
+      enter: new Float32Array(R * d),
+      mask: new Float32Array(L * R * n).fill(1),
+      contexts: clean.contexts!.map((all) => contextSubset(backend, all, slotOfPrompt, n)),
+      ctxIndex: new Int32Array(R),
+      targets: new Int32Array(R),
+    };
+    rows.forEach((u, r) => {
+      const v = uniq[u];
+      req.starts[r] = v.start;
+      req.enter.set(clean.hiddens[v.start].subarray((v.prompt * n + last) * d, (v.prompt * n + last + 1) * d), r * d);
+      for (let j = v.start; j < v.start + v.size; j++) for (const c of v.blocked) req.mask[(j * R + r) * n + c] = 0;
+      req.ctxIndex[r] = slotOfPrompt.get(v.prompt)!;
+      req.targets[r] = clean.targets[v.prompt];
+    });
+    since(tPrep, opts, 'sweep: batch preparation (JS)');
+    const tRun = performance.now();
+    const st = await backend.sweepLastRows!(req);
+    since(tRun, opts, 'sweep: fused calls (layers + head)');
+    rows.forEach((u, r) => {
+      results[u] = { prob: Math.exp(st.targetLogit[r] - st.maxLogit[r]) / st.sumExp[r], top1: st.targetLogit[r] >= st.maxLogit[r] };
+      done += L - uniq[u].start;
+    });
+    opts.onStep?.(done, total);
+  }
+  return results;
 }
 
 /** Clean forward + variants in one call. */

@@ -1,10 +1,11 @@
-// The ONNX cache of a checkpoint: <root>/<hash>-v<builderVersion>[-f16]/{manifest.json, layer_<i>.onnx, head.onnx, weights.bin}.
+// The ONNX cache of a checkpoint: <root>/<hash>-v<builderVersion>[-f16]/{manifest.json, layer_<i>.onnx, head.onnx,
+// sweep.onnx, weights.bin}.
 // Built into a temp folder beside it and renamed into place only when complete, so a half-written cache is never used.
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { managedCacheDir } from '../hub/cache';
 import { join } from 'node:path';
 import type { Checkpoint, Mamba2Config, ProgressEvent } from '../types';
-import { BUILDER_VERSION, buildHeadGraph, buildLayerGraph, ComputeDType } from './builder';
+import { BUILDER_VERSION, buildHeadGraph, buildLayerGraph, buildSweepGraph, ComputeDType, WeightStore } from './builder';
 import { WeightsFile } from './graph';
 
 export interface OnnxManifest {
@@ -14,6 +15,8 @@ export interface OnnxManifest {
   config: Mamba2Config;
   layers: string[];
   head: string;
+  /** all layers + head for knockout rows in one graph (buildSweepGraph), same weights */
+  sweep: string;
   weights: string;
   weightsBytes: number;
   createdAt: string;
@@ -36,7 +39,7 @@ export function readManifest(dir: string, ckpt: Checkpoint, dtype: ComputeDType)
   try {
     const m = JSON.parse(readFileSync(f, 'utf8')) as OnnxManifest;
     if (m.builderVersion !== BUILDER_VERSION || m.checkpointHash !== ckpt.hash || m.computeDType !== dtype) return undefined;
-    for (const file of [...m.layers, m.head, m.weights]) if (!existsSync(join(dir, file))) return undefined;
+    for (const file of [...m.layers, m.head, m.sweep, m.weights]) if (!existsSync(join(dir, file))) return undefined;
     return m;
   } catch {
     return undefined;
@@ -62,16 +65,18 @@ export function ensureOnnxCache(ckpt: Checkpoint, opts: ConvertOptions = {}): { 
   const tmp = `${dir}.tmp-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
   mkdirSync(tmp, { recursive: true });
   const wf = new WeightsFile(join(tmp, 'weights.bin'), 'weights.bin');
+  const store = new WeightStore(wf);
   const L = ckpt.config.nLayer;
   try {
     const layers: string[] = [];
     for (let i = 0; i < L; i++) {
       const name = `layer_${i}.onnx`;
-      writeFileSync(join(tmp, name), buildLayerGraph(ckpt, i, wf, dtype));
+      writeFileSync(join(tmp, name), buildLayerGraph(ckpt, i, store, dtype));
       layers.push(name);
       opts.onProgress?.({ done: i + 1, total: L + 1, message: `converting layer ${i + 1}/${L} to ONNX` });
     }
-    writeFileSync(join(tmp, 'head.onnx'), buildHeadGraph(ckpt, wf, dtype));
+    writeFileSync(join(tmp, 'head.onnx'), buildHeadGraph(ckpt, store, dtype));
+    writeFileSync(join(tmp, 'sweep.onnx'), buildSweepGraph(ckpt, store, dtype));
     wf.close();
     const manifest: OnnxManifest = {
       builderVersion: BUILDER_VERSION,
@@ -80,6 +85,7 @@ export function ensureOnnxCache(ckpt: Checkpoint, opts: ConvertOptions = {}): { 
       config: ckpt.config,
       layers,
       head: 'head.onnx',
+      sweep: 'sweep.onnx',
       weights: 'weights.bin',
       weightsBytes: wf.size,
       createdAt: new Date().toISOString(),

@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
-import type { Checkpoint, ExecutionProvider, ExecutionProviderChoice, HeadTargetStats, LayerContextBatch, Mamba2Config, ModelBackend } from '../types';
+import type { Checkpoint, ExecutionProvider, ExecutionProviderChoice, HeadTargetStats, LastRowSweep, LayerContextBatch, Mamba2Config, ModelBackend } from '../types';
 import { UserError } from '../types';
 import type { OnnxManifest } from '../onnx/cache';
 
@@ -23,6 +23,12 @@ export interface OrtBackendOptions {
   allowCpuFloat16?: boolean;
   /** pad batches to a few bucket sizes (default: on GPU providers, off on the CPU); see paddedBatch */
   padBatches?: boolean;
+  /**
+   * load the sweep graph (all layers + head in one session, see buildSweepGraph) and run knockout sweeps through it
+   * (default: on GPU providers, where every call's inputs and outputs cross host memory; off on the CPU, where it
+   * would only hold the weights twice). It holds a second copy of the weights on the device.
+   */
+  fusedSweep?: boolean;
 }
 
 // ORT's environment logger prints provider-load failures (e.g. the missing CUDA libraries while `auto` probes) to stderr;
@@ -72,6 +78,9 @@ export class OrtBackend implements ModelBackend {
   readonly config: Mamba2Config;
   private layerSessions: (ort.InferenceSession | undefined)[];
   private embRows = new Map<number, Float32Array>();
+  private sweep?: ort.InferenceSession;
+  /** why the sweep graph could not be loaded, when fusedSweep was asked for and failed */
+  fusedSweepError?: string;
   private ones = new Map<string, ort.Tensor>();
   private disposed = false;
 
@@ -107,6 +116,14 @@ export class OrtBackend implements ModelBackend {
         b.padBatches = opts.padBatches ?? ep !== 'cpu';
         // load every layer now, so the first experiment batch doesn't pay for it and EP problems show up at open
         for (let i = 0; i < manifest.layers.length; i++) await b.session(i);
+        if (opts.fusedSweep ?? ep !== 'cpu') {
+          try {
+            b.sweep = await createOn(join(dir, manifest.sweep), ep, threads);
+          } catch (e) {
+            // e.g. no room on the device for the second copy of the weights: the layer-by-layer sweep still works
+            b.fusedSweepError = (e as Error).message.split('\n')[0];
+          }
+        }
         return b;
       } catch (e) {
         errors.push(`${ep}: ${(e as Error).message.split('\n')[0]}`);
@@ -264,6 +281,77 @@ export class OrtBackend implements ModelBackend {
     return (out.hidden_out.data as Float32Array).subarray(0, batch * d);
   }
 
+  /** Whether knockout sweeps run through the sweep graph (sweepLastRows). */
+  get fusedSweep(): boolean {
+    return this.sweep !== undefined;
+  }
+
+  /** ModelBackend.sweepLastRows through the sweep graph; undefined when it is not loaded (see OrtBackendOptions.fusedSweep). */
+  get sweepLastRows(): ((req: LastRowSweep) => Promise<HeadTargetStats>) | undefined {
+    return this.sweep ? (req) => this.runSweep(req) : undefined;
+  }
+
+  private async runSweep(req: LastRowSweep): Promise<HeadTargetStats> {
+    const { dModel: d, nHeads: H, dConv: K, nLayer: L } = this.config;
+    const n = req.seqLen;
+    const cd = this.convDim;
+    const R = req.starts.length;
+    if (n < 2) throw new RangeError('sweepLastRows needs at least 2 positions');
+    if (R === 0) throw new RangeError('sweepLastRows: no rows');
+    if (req.enter.length !== R * d || req.mask.length !== L * R * n || req.ctxIndex.length !== R || req.targets.length !== R) {
+      throw new RangeError('sweepLastRows: enter, mask, ctxIndex or targets do not match the rows');
+    }
+    if (req.contexts.length !== L) throw new RangeError(`sweepLastRows: ${req.contexts.length} layer contexts, expected ${L}`);
+    const C = req.contexts[0].count;
+    for (let r = 0; r < R; r++) {
+      if (!(req.starts[r] >= 0 && req.starts[r] < L) || (r > 0 && req.starts[r] < req.starts[r - 1])) throw new RangeError('sweepLastRows: starts must be non-decreasing layers');
+      if (!(req.ctxIndex[r] >= 0 && req.ctxIndex[r] < C)) throw new RangeError(`ctxIndex ${req.ctxIndex[r]} out of range [0, ${C})`);
+      if (!(req.targets[r] >= 0 && req.targets[r] < this.config.vocabSize)) throw new RangeError(`target ${req.targets[r]} out of range [0, ${this.config.vocabSize})`);
+    }
+    const Rp = this.paddedBatch(R);
+    const Cp = this.paddedBatch(C);
+    const feeds: Record<string, ort.Tensor> = {};
+    // layer j computes the rows joined by then (padded to a bucket, at least one); see buildSweepGraph for sel_j
+    let joined = 0;
+    let prev = 0;
+    for (let j = 0; j < L; j++) {
+      while (joined < R && req.starts[joined] <= j) joined++;
+      const rj = j === L - 1 ? Rp : Math.min(Rp, this.paddedBatch(Math.max(1, joined)));
+      const sel = new BigInt64Array(rj);
+      for (let r = 0; r < rj; r++) sel[r] = BigInt(r < prev && r < R && req.starts[r] < j ? r : prev + r);
+      feeds[`sel_${j}`] = new ort.Tensor('int64', sel, [rj]);
+      prev = rj;
+    }
+    const mask = new Float32Array(L * Rp * n).fill(1);
+    for (let j = 0; j < L; j++) mask.set(req.mask.subarray(j * R * n, (j + 1) * R * n), j * Rp * n);
+    const pack = (part: (c: LayerContextBatch) => Float32Array, per: number) => {
+      const out = new Float32Array(L * Cp * per);
+      req.contexts.forEach((c, j) => {
+        if (c.count !== C) throw new RangeError('sweepLastRows: every layer needs the same prompts');
+        out.set(part(c), j * Cp * per);
+      });
+      return out;
+    };
+    const idx = new BigInt64Array(Rp);
+    const tgt = new BigInt64Array(Rp);
+    for (let r = 0; r < R; r++) {
+      idx[r] = BigInt(req.ctxIndex[r]);
+      tgt[r] = BigInt(req.targets[r]);
+    }
+    Object.assign(feeds, {
+      enter: new ort.Tensor('float32', padTo(req.enter, Rp * d), [Rp, d]),
+      mask: new ort.Tensor('float32', mask, [L, Rp, n]),
+      ctx_raw: new ort.Tensor('float32', pack((c) => c.raw, (K - 1) * cd), [L, Cp, K - 1, cd]),
+      ctx_xbc: new ort.Tensor('float32', pack((c) => c.xbc, (n - 1) * cd), [L, Cp, n - 1, cd]),
+      ctx_delta: new ort.Tensor('float32', pack((c) => c.delta, (n - 1) * H), [L, Cp, n - 1, H]),
+      ctx_index: new ort.Tensor('int64', idx, [Rp]),
+      target: new ort.Tensor('int64', tgt, [Rp]),
+    });
+    const out = await this.timedRun(this.sweep!, feeds, ['max_logit', 'sum_exp', 'target_logit']);
+    const part = (name: string) => (out[name].data as Float32Array).subarray(0, R);
+    return { maxLogit: part('max_logit'), sumExp: part('sum_exp'), targetLogit: part('target_logit') };
+  }
+
   async headLast(hidden: Float32Array, batch: number, seqLen: number): Promise<Float32Array> {
     const d = this.config.dModel;
     const P = this.paddedBatch(batch);
@@ -299,6 +387,7 @@ export class OrtBackend implements ModelBackend {
     this.disposed = true;
     for (const s of this.layerSessions) await s?.release();
     await this.head.release();
+    await this.sweep?.release();
     this.layerSessions = [];
     this.embRows.clear();
     this.ones.clear();

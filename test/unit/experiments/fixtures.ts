@@ -167,7 +167,7 @@ export function directProb64(ref: ReferenceBackend, ids: number[], target: numbe
 }
 
 /** ORT CPU backend of a fixture (ONNX cache in a temp folder). */
-export async function ortBackendFor(fx: Fixture, opts: { padBatches?: boolean } = {}): Promise<ModelBackend> {
+export async function ortBackendFor(fx: Fixture, opts: { padBatches?: boolean; fusedSweep?: boolean } = {}): Promise<ModelBackend> {
   const { ensureOnnxCache } = await import('../../../src/engine/onnx/cache');
   const { OrtBackend } = await import('../../../src/engine/runtime/ortBackend');
   const { dir, manifest } = ensureOnnxCache(fx.ckpt, { root: tmpDir('onnx') });

@@ -64,13 +64,20 @@ test('runner reports progress in layer steps', async () => {
   assert.deepEqual(steps[steps.length - 1], [7, 7]);
 });
 
-for (const padBatches of [false, true]) {
-  test(`ORT last-row fast path equals full forwards per variant, prompts of 1 to 7 tokens${padBatches ? ' (GPU-style padded batches)' : ''}`, async () => {
+for (const { padBatches, fusedSweep } of [
+  { padBatches: false, fusedSweep: false },
+  { padBatches: true, fusedSweep: false },
+  { padBatches: false, fusedSweep: true },
+  { padBatches: true, fusedSweep: true },
+]) {
+  const how = [padBatches ? 'GPU-style padded batches' : '', fusedSweep ? 'all layers in one sweep graph' : ''].filter(Boolean).join(', ');
+  test(`ORT last-row fast path equals full forwards per variant, prompts of 1 to 7 tokens${how ? ` (${how})` : ''}`, async () => {
     const fx = await makeFixture({ dModel: 24, nLayer: 6, headdim: 12, dState: 4, nGroups: 2, seed: 17 });
     const L = fx.ckpt.config.nLayer;
-    const ort = await ortBackendFor(fx, { padBatches });
+    const ort = await ortBackendFor(fx, { padBatches, fusedSweep });
     try {
       assert.ok(ort.layerLastRow, 'the ORT backend has the last-row path');
+      assert.equal(ort.sweepLastRows !== undefined, fusedSweep, 'the sweep graph is loaded exactly when asked for');
       for (const n of [1, 2, 3, 7]) {
         const prompts = [0, 1, 2, 3].map((p) => ({ ids: Int32Array.from({ length: n }, (_, i) => (11 * i + 17 * p + 3) % 90) }));
         const variants = randomVariants(prompts.length, n, L, 30, 100 + n);
@@ -92,3 +99,34 @@ for (const padBatches of [false, true]) {
     }
   });
 }
+
+test('sweep graph: rows that all join late, single rows and calls split inside a prompt give the layer-by-layer results', async () => {
+  const fx = await makeFixture({ dModel: 16, nLayer: 5, headdim: 8, dState: 8, nGroups: 1, seed: 23 });
+  const L = fx.ckpt.config.nLayer;
+  const fused = await ortBackendFor(fx, { fusedSweep: true, padBatches: true });
+  const plain = await ortBackendFor(fx);
+  try {
+    const n = 5;
+    const prompts = [0, 1].map((p) => ({ ids: Int32Array.from({ length: n }, (_, i) => (13 * i + 29 * p + 1) % 90) }));
+    const sets: Variant[][] = [
+      [{ prompt: 1, start: L - 1, size: 1, blocked: [0, 2] }],
+      [2, 3, 4].map((start) => ({ prompt: 0, start, size: L - start, blocked: [start % n] })),
+      randomVariants(2, n, L, 25, 77),
+    ];
+    const cleanF = await cleanForward(fused, prompts);
+    const cleanP = await cleanForward(plain, prompts);
+    for (const variants of sets) {
+      for (const maxBatch of [3, 64]) {
+        const a = await runVariants(fused, cleanF, variants, { maxBatch });
+        const b = await runVariants(plain, cleanP, variants, { maxBatch });
+        for (let i = 0; i < variants.length; i++) {
+          assert.ok(Math.abs(a[i].prob - b[i].prob) <= 1e-5 * Math.max(b[i].prob, 1e-3), `variant ${i} (cap ${maxBatch}): ${a[i].prob} vs ${b[i].prob}`);
+          assert.equal(a[i].top1, b[i].top1);
+        }
+      }
+    }
+  } finally {
+    await fused.dispose();
+    await plain.dispose();
+  }
+});

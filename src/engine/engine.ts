@@ -20,10 +20,14 @@ export interface OpenSessionOptions {
   cacheRoot?: string;
   /** intra-op threads of the ORT sessions */
   threads?: number;
+  /** knockout rows through the sweep graph (fused) or layer by layer; auto = fused on GPU providers (OrtBackendOptions.fusedSweep) */
+  sweep?: SweepMode;
   /** 'reference': the float64 TypeScript oracle instead of ONNX Runtime (tests, tiny models) */
   backend?: 'ort' | 'reference';
   onProgress?: (p: ProgressEvent) => void;
 }
+
+export type SweepMode = 'auto' | 'fused' | 'layers';
 
 const EP_CHOICES = ['auto', 'cuda', 'webgpu', 'cpu'];
 
@@ -56,7 +60,8 @@ export async function openEngineSession(modelDir: string, opts: OpenSessionOptio
       const { dir: cacheDir, manifest } = ensureOnnxCache(ckpt, { dtype: computeDType, root: opts.cacheRoot, onProgress: opts.onProgress });
       // MAMBA_EXPLAIN_TEST_CPU_FLOAT16=1 lets the tests run float16 graphs on the CPU (ORT can, slowly); users get a GPU-only error
       const allowCpuFloat16 = process.env.MAMBA_EXPLAIN_TEST_CPU_FLOAT16 === '1';
-      backend = await OrtBackend.open(ckpt, cacheDir, manifest, { ep: opts.ep ?? 'auto', threads: opts.threads, allowCpuFloat16 });
+      const fusedSweep = opts.sweep === 'fused' ? true : opts.sweep === 'layers' ? false : undefined;
+      backend = await OrtBackend.open(ckpt, cacheDir, manifest, { ep: opts.ep ?? 'auto', threads: opts.threads, allowCpuFloat16, fusedSweep });
     }
     const c = ckpt.config;
     return {

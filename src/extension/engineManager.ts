@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { EngineClient } from '../engine/runtime/client';
 import type { SessionInfo } from '../engine/runtime/protocol';
+import type { SweepMode } from '../engine/engine';
 import { resolveModelRef } from '../engine/hub/index';
 import { UserError, type ExecutionProviderChoice } from '../engine/types';
 import { modelLabel, modelSetting } from './logic/modelRef';
@@ -41,6 +42,7 @@ export interface ModelChoice {
   embedded: boolean;
   ep: ExecutionProviderChoice;
   dtype: 'float32' | 'float16';
+  sweep: SweepMode;
 }
 
 export class EngineManager implements vscode.Disposable {
@@ -73,11 +75,13 @@ export class EngineManager implements vscode.Disposable {
     const { ref, embedded } = modelSetting(cfg.get<string>('model'), this.context.extensionPath);
     const ep = cfg.get<string>('executionProvider', 'auto');
     const dtype = cfg.get<string>('dtype', 'float32');
+    const sweep = cfg.get<string>('sweep', 'auto');
     return {
       ref,
       embedded,
       ep: (['auto', 'cuda', 'webgpu', 'cpu'].includes(ep) ? ep : 'auto') as ExecutionProviderChoice,
       dtype: dtype === 'float16' ? 'float16' : 'float32',
+      sweep: (['auto', 'fused', 'layers'].includes(sweep) ? sweep : 'auto') as SweepMode,
     };
   }
 
@@ -91,7 +95,7 @@ export class EngineManager implements vscode.Disposable {
     const ep = this.client ? this.client.ep : c.ep;
     this.status.text = `$(pulse) Mamba: ${label} · ${ep}`;
     this.status.tooltip = this.client
-      ? `Mamba Explain: ${this.client.info.identity.path}\n${this.client.info.config.nLayer} layers, d_model ${this.client.info.config.dModel}\nexecution provider in use: ${this.client.ep} (setting: ${c.ep}), compute ${this.client.info.computeDType}\nClick to select a model.`
+      ? `Mamba Explain: ${this.client.info.identity.path}\n${this.client.info.config.nLayer} layers, d_model ${this.client.info.config.dModel}\nexecution provider in use: ${this.client.ep} (setting: ${c.ep}), compute ${this.client.info.computeDType}, knockout sweep ${this.client.info.sweep}\nClick to select a model.`
       : `Mamba Explain: ${c.ref} (not loaded yet; provider setting: ${c.ep}). Click to select a model.`;
   }
 
@@ -123,7 +127,7 @@ export class EngineManager implements vscode.Disposable {
   async get(progress?: (message: string) => void): Promise<EngineClient> {
     const c = this.choice();
     const dir = this.resolveModelDir(c);
-    const key = JSON.stringify([dir, c.ep, c.dtype]);
+    const key = JSON.stringify([dir, c.ep, c.dtype, c.sweep]);
     if (this.client && this.key === key) return this.client;
     if (this.starting && this.key === key) return this.starting;
     await this.stop();
@@ -133,6 +137,7 @@ export class EngineManager implements vscode.Disposable {
       modelDir: dir,
       ep: c.ep,
       computeDType: c.dtype,
+      sweep: c.sweep,
       workerPath: path.join(this.context.extensionPath, 'dist', 'worker.js'),
       onProgress: (p) => progress?.(p.message ?? `opening the model ${p.done}/${p.total}`),
     });

@@ -3,7 +3,7 @@ import type { Command } from '../command';
 import type { MicroResult } from '../../engine/experiments/resultTypes';
 import type { MicroParams } from '../../engine/experiments/micro';
 import { renderMicro } from '../../engine/experiments/render';
-import { ENGINE_OPTIONS, maxBatch, progressPrinter, withEngine } from './trace';
+import { ENGINE_HELP, ENGINE_OPTIONS, maxBatch, progressPrinter, withEngine } from './trace';
 
 export const microCommand: Command = {
   name: 'micro',
@@ -14,9 +14,7 @@ export const microCommand: Command = {
     'For each single position c and each start ℓ = 0 … L−K, blocks (last ← c) in layers ℓ … ℓ+K−1 (every head) and reports p′',
     'and diff%. --target: a leading space is added when missing; default the clean top-1. --window default 5 (or the depth).',
     '',
-    'Engine options: --model DIR|HUB-ID (default: the bundled demo model), --tokenizer FILE (instead of DIR/tokenizer.json), --ep auto|cpu|cuda|webgpu,',
-    '  --max-batch N (variants per backend call; default 64 for whole prompts, 512 last-position rows on the CPU, 2048 on a GPU),',
-    '  --dtype float32|float16 (float16 compute: GPU providers only), --backend ort|reference (reference = float64 TypeScript oracle, slow).',
+    ENGINE_HELP,
   ].join('\n'),
   options: ['prompt', 'subject', 'target', 'window', ...ENGINE_OPTIONS],
   async run(opts, io) {

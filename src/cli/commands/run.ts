@@ -8,7 +8,7 @@ import { partialPath, type DatasetRunParams } from '../../engine/experiments/dat
 import { parseSets } from '../../engine/experiments/positions';
 import { renderDatasetRun } from '../../engine/experiments/render';
 import { assertParentFolderExists } from '../../engine/util/atomicFile';
-import { ENGINE_OPTIONS, maxBatch, progressPrinter, withEngine } from './trace';
+import { ENGINE_HELP, ENGINE_OPTIONS, maxBatch, progressPrinter, withEngine } from './trace';
 
 export const runCommand: Command = {
   name: 'run',
@@ -24,9 +24,7 @@ export const runCommand: Command = {
     '  --resume      continue an interrupted run from FILE.partial.json (same settings required).',
     '  --chunk N     prompts per chunk (batching and checkpoint unit, default 8).',
     '',
-    'Engine options: --model DIR|HUB-ID (default: the bundled demo model), --tokenizer FILE (instead of DIR/tokenizer.json), --ep auto|cpu|cuda|webgpu,',
-    '  --max-batch N (variants per backend call; default 64 for whole prompts, 512 last-position rows on the CPU, 2048 on a GPU),',
-    '  --dtype float32|float16 (float16 compute: GPU providers only), --backend ort|reference (reference = float64 TypeScript oracle, slow).',
+    ENGINE_HELP,
   ].join('\n'),
   flags: ['no-filter', 'split', 'resume'],
   options: ['dataset', 'experiment', 'window', 'limit', 'seed', 'sets', 'out', 'chunk', ...ENGINE_OPTIONS],

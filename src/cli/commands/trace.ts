@@ -5,7 +5,7 @@ import type { Options } from '../args';
 import { EngineClient } from '../../engine/runtime/client';
 import type { PredictResult } from '../../engine/runtime/methods';
 import { compareFloat16, formatFloat16Parity } from '../../engine/runtime/float16Parity';
-import { defaultModelDir, parseEp } from '../../engine/engine';
+import { defaultModelDir, parseEp, type SweepMode } from '../../engine/engine';
 import { resolveModelRef } from '../../engine/hub/index';
 import { UserError, type ProgressEvent } from '../../engine/types';
 import type { TraceResult } from '../../engine/experiments/resultTypes';
@@ -14,7 +14,14 @@ import { renderTrace } from '../../engine/experiments/render';
 import type { TraceParams } from '../../engine/experiments/macro';
 
 /** Options every knockout command shares. */
-export const ENGINE_OPTIONS = ['model', 'ep', 'tokenizer', 'backend', 'max-batch', 'dtype'];
+export const ENGINE_OPTIONS = ['model', 'ep', 'tokenizer', 'backend', 'max-batch', 'dtype', 'sweep'];
+export const ENGINE_HELP = [
+  'Engine options: --model DIR|HUB-ID (default: the bundled demo model), --tokenizer FILE (instead of DIR/tokenizer.json), --ep auto|cpu|cuda|webgpu,',
+  '  --max-batch N (per backend call: whole prompts, default 64; last-position rows, default 512 (2048 on a GPU layer by layer)),',
+  '  --sweep auto|fused|layers (knockout rows through all layers + head in one call (fused: the rows stay on the GPU, the weights',
+  '  are loaded twice) or one call per layer; auto = fused on GPU providers), --dtype float32|float16 (float16 compute: GPU',
+  '  providers only), --backend ort|reference (reference = float64 TypeScript oracle, slow).',
+].join('\n');
 
 /** --model: a folder, or a downloaded Hub id (`mamba-explain download ID`); default the bundled demo model. */
 export function modelDir(opts: Options): string {
@@ -27,6 +34,14 @@ export function computeDType(opts: Options): 'float32' | 'float16' | undefined {
   const v = opts.string('dtype');
   if (v === undefined) return undefined;
   if (v !== 'float32' && v !== 'float16') throw new UserError(`--dtype must be float32 or float16, got '${v}'`);
+  return v;
+}
+
+/** --sweep auto|fused|layers (see OrtBackendOptions.fusedSweep). */
+export function sweepMode(opts: Options): SweepMode | undefined {
+  const v = opts.string('sweep');
+  if (v === undefined) return undefined;
+  if (v !== 'auto' && v !== 'fused' && v !== 'layers') throw new UserError(`--sweep must be auto, fused or layers, got '${v}'`);
   return v;
 }
 
@@ -66,6 +81,7 @@ export async function withEngine<R>(opts: Options, io: CommandIO, fn: (client: E
     ep: parseEp(opts.string('ep')),
     tokenizerFile: tok ? path.resolve(tok) : undefined,
     backend: backend as 'ort' | 'reference' | undefined,
+    sweep: sweepMode(opts),
   };
   const client = await EngineClient.start({ ...start, computeDType: dtype, onProgress: io.json ? undefined : progressPrinter(io, 'steps (opening model)') });
   let result: R;
@@ -118,9 +134,7 @@ export const traceCommand: Command = {
     '                 Default: the model\'s clean top-1 prediction.',
     '  --window K     window sizes (default 9, or the model depth when smaller). K larger than the layer count is an error.',
     '',
-    'Engine options: --model DIR|HUB-ID (default: the bundled demo model), --tokenizer FILE (instead of DIR/tokenizer.json), --ep auto|cpu|cuda|webgpu,',
-    '  --max-batch N (variants per backend call; default 64 for whole prompts, 512 last-position rows on the CPU, 2048 on a GPU),',
-    '  --dtype float32|float16 (float16 compute: GPU providers only), --backend ort|reference (reference = float64 TypeScript oracle, slow).',
+    ENGINE_HELP,
   ].join('\n'),
   options: ['prompt', 'subject', 'target', 'window', 'sets', ...ENGINE_OPTIONS],
   async run(opts, io) {

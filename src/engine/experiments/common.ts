@@ -13,6 +13,7 @@ export function provenance(session: EngineSession, createdAt = new Date().toISOS
     tool: { name: 'mamba-explain', version: TOOL_VERSION },
     model: session.identity,
     ep: session.backend.ep,
+    sweep: session.backend.sweepLastRows ? 'fused' : 'layers',
     computeDType: session.computeDType,
     createdAt,
   };

@@ -50,6 +50,8 @@ export interface Provenance {
   model: ModelIdentity;
   /** execution provider actually used */
   ep: string;
+  /** how knockout rows went through the layers: 'fused' (one sweep-graph call for all layers + head) or 'layers' (same maths) */
+  sweep?: 'fused' | 'layers';
   computeDType: 'float32' | 'float16';
   createdAt: string;
 }

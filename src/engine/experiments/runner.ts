@@ -303,6 +303,11 @@ const DEFAULT_MAX_BATCH_ROWS = 512;
 /** on a GPU, larger last-row batches mean fewer calls, and fewer uploads of the prompts' contexts */
 const DEFAULT_MAX_BATCH_ROWS_GPU = 2048;
 const DEFAULT_MAX_BYTES_GPU = 4 * 1024 * 1024 * 1024;
+/**
+ * rows per sweepLastRows call: on the H200 through WebGPU (1.3b shape, 64 prompts; docs/benchmarks.md) 512 rows gave
+ * 8.6 prompts/s, 256 → 7.3, 1024 → 8.0, 2048 → 4.9, 4096 → 4.9
+ */
+const DEFAULT_MAX_FUSED_ROWS = 512;
 
 /**
  * The sweep on the last position alone (backend.layerLastRow): a knockout of (last ← c) edges leaves every earlier
@@ -432,14 +437,14 @@ function contextSubset(backend: ModelBackend, all: LayerContextBatch, slotOfProm
 
 /**
  * The last-row sweep through backend.sweepLastRows: whole layer stacks per call, so the residual rows stay on the
- * device. The variants are grouped by prompt into calls of at most maxBatch rows (default 2048), so that each call
+ * device. The variants are grouped by prompt into calls of at most maxBatch rows (default 512), so that each call
  * uploads the contexts of few prompts; cancellation is checked between calls.
  */
 async function sweepFused(backend: ModelBackend, clean: CleanRun, uniq: readonly Variant[], opts: RunnerOptions): Promise<VariantResult[]> {
   const { dModel: d, nLayer: L } = backend.config;
   const n = clean.n;
   const last = n - 1;
-  const maxRows = Math.max(1, opts.maxBatch ?? DEFAULT_MAX_BATCH_ROWS_GPU);
+  const maxRows = Math.max(1, opts.maxBatch ?? DEFAULT_MAX_FUSED_ROWS);
   // calls: the variants of consecutive prompts, never more than maxRows (a prompt with more rows is split)
   const byPrompt = new Map<number, number[]>();
   uniq.forEach((v, u) => {

@@ -9,6 +9,8 @@ export interface SessionInfo {
   identity: ModelIdentity;
   ep: string;
   computeDType: 'float32' | 'float16';
+  /** how knockout rows go through the layers (Provenance.sweep) */
+  sweep: 'fused' | 'layers';
   config: Mamba2Config;
 }
 

@@ -24,7 +24,7 @@ async function main(): Promise<void> {
     port.close();
     return;
   }
-  post({ type: 'ready', info: { identity: session.identity, ep: session.backend.ep, computeDType: session.computeDType, config: session.backend.config } });
+  post({ type: 'ready', info: { identity: session.identity, ep: session.backend.ep, computeDType: session.computeDType, sweep: session.backend.sweepLastRows ? 'fused' : 'layers', config: session.backend.config } });
 
   let queue: Promise<void> = Promise.resolve();
   port.on('message', (msg: ToWorker) => {

@@ -86,3 +86,22 @@ test('--dtype float16 prints its error against float32 on the prompt (stderr and
   assert.match(refused.err, /float16 compute graphs are a GPU-only option/);
   assert.match(cli('predict', '--model', model, '--prompt', 'x', '--dtype', 'bf16').err, /--dtype must be float32 or float16/);
 });
+
+test('--sweep fused gives the layer-by-layer trace; a bad --sweep is one clear error', () => {
+  const args = ['trace', '--model', model, '--prompt', 'the cat sat on the mat', '--subject', 'cat', '--window', '1', '--ep', 'cpu', '--json'];
+  const fused = cli(...args, '--sweep', 'fused');
+  const layers = cli(...args, '--sweep', 'layers');
+  assert.equal(fused.code, 0, fused.err);
+  assert.equal(layers.code, 0, layers.err);
+  const a = JSON.parse(fused.out);
+  const b = JSON.parse(layers.out);
+  assert.equal(a.provenance.sweep, 'fused');
+  assert.equal(b.provenance.sweep, 'layers');
+  assert.equal(a.baseProb, b.baseProb);
+  for (const set of ['subject', 'relation', 'last']) {
+    a.curves[set].probs.forEach((p: number, i: number) => assert.ok(Math.abs(p - b.curves[set].probs[i]) <= 1e-5 * Math.max(p, 1e-3), `${set} ${i}: ${p} vs ${b.curves[set].probs[i]}`));
+  }
+  const bad = cli('trace', '--model', model, '--prompt', 'x y', '--subject', 'x', '--sweep', 'fast');
+  assert.equal(bad.code, 1);
+  assert.match(bad.err, /^mamba-explain: --sweep must be auto, fused or layers, got 'fast'\n$/);
+});

@@ -6,6 +6,8 @@
 //   2. layers j = 0 … L−1 are swept; a variant joins the batch at j = start (its state initialised from the clean
 //      residual of layer j) and stays until the end; its mask row is set only inside its window;
 //   3. the vocab projection runs at the last position only.
+// With the last-position fast path a variant carries only its last row (sweepLastRow); where the backend can run all
+// layers and the head in one call (sweepLastRows: the sweep graph on a GPU), the rows never leave the device (sweepFused).
 // Batches are capped (by item count and bytes) so memory stays bounded; cancellation is checked between batches.
 // Identical variants are computed once; a variant that blocks nothing equals the clean run and costs nothing.
 import { CancelledError, type LastRowSweep, type LayerContextBatch, type LayerContextRows, type MethodContext, type ModelBackend } from '../types';
@@ -247,8 +249,8 @@ export async function runVariants(backend: ModelBackend, clean: CleanRun, varian
     since(t0, opts, 'softmax (JS, float64)');
     return res;
   };
-  if (clean.contexts && backend.layerLastRow) {
-    const perUniq = await sweepLastRow(backend, clean, uniq, order, opts);
+  if (clean.contexts && (backend.sweepLastRows || backend.layerLastRow)) {
+    const perUniq = backend.sweepLastRows ? await sweepFused(backend, clean, uniq, opts) : await sweepLastRow(backend, clean, uniq, order, opts);
     if (perUniq instanceof Float32Array) return finish(perUniq);
     return variants.map((v, i) => (slotOf[i] < 0 ? { prob: clean.baseProbs[v.prompt], top1: clean.top1[v.prompt] === clean.targets[v.prompt] } : perUniq[slotOf[i]]));
   }
@@ -321,7 +323,6 @@ async function sweepLastRow(
   order: readonly number[],
   opts: RunnerOptions,
 ): Promise<Float32Array | VariantResult[]> {
-  if (backend.sweepLastRows) return sweepFused(backend, clean, uniq, opts);
   const { dModel: d, nLayer: L, paddedVocabSize: V, nHeads: H } = backend.config;
   const n = clean.n;
   const last = n - 1;

@@ -130,3 +130,22 @@ test('sweep graph: rows that all join late, single rows and calls split inside a
     await plain.dispose();
   }
 });
+
+test('sweep graph: progress in layer steps per call, cancellation between calls', async () => {
+  const fx = await makeFixture({ dModel: 16, nLayer: 4, headdim: 8, dState: 8, nGroups: 1, seed: 31 });
+  const fused = await ortBackendFor(fx, { fusedSweep: true });
+  try {
+    const prompts = [{ ids: Int32Array.from([1, 2, 3, 4]) }, { ids: Int32Array.from([5, 6, 7, 8]) }];
+    const clean = await cleanForward(fused, prompts);
+    const variants = randomVariants(2, 4, 4, 12, 9).filter((v) => v.blocked.length > 0);
+    const steps: [number, number][] = [];
+    await runVariants(fused, clean, variants, { maxBatch: 4, onStep: (d, t) => steps.push([d, t]) });
+    const total = new Set(variants.map((v) => `${v.prompt}|${v.start}|${v.size}|${[...new Set(v.blocked)].sort().join(',')}`)).size;
+    assert.ok(steps.length >= Math.ceil(total / 4), `one step per call of at most 4 rows (${steps.length} steps, ${total} rows)`);
+    assert.equal(steps[steps.length - 1][0], steps[steps.length - 1][1]);
+    for (let i = 1; i < steps.length; i++) assert.ok(steps[i][0] > steps[i - 1][0]);
+    await assert.rejects(runVariants(fused, clean, variants, { maxBatch: 4, ctx: makeCtx(1) }), CancelledError);
+  } finally {
+    await fused.dispose();
+  }
+});

@@ -10,7 +10,7 @@
 // layers and the head in one call (sweepLastRows: the sweep graph on a GPU), the rows never leave the device (sweepFused).
 // Batches are capped (by item count and bytes) so memory stays bounded; cancellation is checked between batches.
 // Identical variants are computed once; a variant that blocks nothing equals the clean run and costs nothing.
-import { CancelledError, type LastRowSweep, type LayerContextBatch, type LayerContextRows, type MethodContext, type ModelBackend } from '../types';
+import { CancelledError, type HeadTargetStats, type LastRowSweep, type LayerContextBatch, type LayerContextRows, type MethodContext, type ModelBackend } from '../types';
 
 export interface Variant {
   /** index into the prompts of the CleanRun */
@@ -85,6 +85,11 @@ export function bytesPerItem(backend: ModelBackend, n: number): number {
 export function batchCap(backend: ModelBackend, n: number, opts: RunnerOptions): number {
   const byBytes = Math.floor((opts.maxBatchBytes ?? DEFAULT_MAX_BYTES) / Math.max(1, bytesPerItem(backend, n)));
   return Math.max(1, Math.min(opts.maxBatch ?? DEFAULT_MAX_BATCH, byBytes));
+}
+
+/** Row i of the device-reduced head (HeadTargetStats): p = exp(target − max) / Σ exp(logit − max) in float64, top-1 ⇔ target = max. */
+function resultFromStats(st: HeadTargetStats, i: number): VariantResult {
+  return { prob: Math.exp(st.targetLogit[i] - st.maxLogit[i]) / st.sumExp[i], top1: st.targetLogit[i] >= st.maxLogit[i] };
 }
 
 /** Softmax probability of `target` over the real vocabulary [0, vocab) in float64, and the argmax. */
@@ -403,7 +408,7 @@ async function sweepLastRow(
       const st = await backend.headLastTarget(h, B, 1, targets);
       since(tHead, opts, 'head calls');
       idx.forEach((u, b) => {
-        results[u] = { prob: Math.exp(st.targetLogit[b] - st.maxLogit[b]) / st.sumExp[b], top1: st.targetLogit[b] >= st.maxLogit[b] };
+        results[u] = resultFromStats(st, b);
       });
     }
     return results;
@@ -503,7 +508,7 @@ async function sweepFused(backend: ModelBackend, clean: CleanRun, uniq: readonly
     const st = await backend.sweepLastRows!(req);
     since(tRun, opts, 'sweep: fused calls (layers + head)');
     rows.forEach((u, r) => {
-      results[u] = { prob: Math.exp(st.targetLogit[r] - st.maxLogit[r]) / st.sumExp[r], top1: st.targetLogit[r] >= st.maxLogit[r] };
+      results[u] = resultFromStats(st, r);
       done += L - uniq[u].start;
     });
     opts.onStep?.(done, total);

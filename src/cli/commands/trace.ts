@@ -19,8 +19,8 @@ export const ENGINE_HELP = [
   'Engine options: --model DIR|HUB-ID (default: the bundled demo model), --tokenizer FILE (instead of DIR/tokenizer.json), --ep auto|cpu|cuda|webgpu,',
   '  --max-batch N (per backend call: whole prompts, default 64; last-position rows, default 512 (2048 on a GPU layer by layer)),',
   '  --sweep auto|fused|layers (knockout rows through all layers + head in one call (fused: the rows stay on the GPU, the weights',
-  '  are loaded twice) or one call per layer; auto = fused on GPU providers), --dtype float32|float16 (float16 compute: GPU',
-  '  providers only), --backend ort|reference (reference = float64 TypeScript oracle, slow).',
+  '  are loaded twice) or one call per layer; auto = fused on GPU providers and for models of ≤ 1 GiB of weights on the CPU),',
+  '  --dtype float32|float16 (float16 compute: GPU providers only), --backend ort|reference (reference = float64 TypeScript oracle, slow).',
 ].join('\n');
 
 /** --model: a folder, or a downloaded Hub id (`mamba-explain download ID`); default the bundled demo model. */

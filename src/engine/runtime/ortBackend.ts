@@ -13,6 +13,8 @@ export const CUDA_HELP =
   'then reinstall onnxruntime-node so that its install script fetches the CUDA binaries: ' +
   '`ONNXRUNTIME_NODE_INSTALL=cuda12 npm rebuild onnxruntime-node` (same as `npm install onnxruntime-node --onnxruntime-node-install=cuda12`, ' +
   'i.e. npm_config_onnxruntime_node_install=cuda12; older switch: --onnxruntime-node-install-cuda). Or use --ep cpu.';
+/** On the CPU, `fusedSweep` defaults to on for models whose weights.bin is at most this (the second copy is cheap there). */
+export const CPU_FUSED_SWEEP_MAX_BYTES = 1 << 30;
 export const WEBGPU_HELP = 'the WebGPU execution provider is not available in this build of onnxruntime-node or no WebGPU adapter was found. Use --ep cpu.';
 
 export interface OrtBackendOptions {
@@ -24,9 +26,10 @@ export interface OrtBackendOptions {
   /** pad batches to a few bucket sizes (default: on GPU providers, off on the CPU); see paddedBatch */
   padBatches?: boolean;
   /**
-   * load the sweep graph (all layers + head in one session, see buildSweepGraph) and run knockout sweeps through it
-   * (default: on GPU providers, where every call's inputs and outputs cross host memory; off on the CPU, where it
-   * would only hold the weights twice). It holds a second copy of the weights on the device.
+   * load the sweep graph (all layers + head in one session, see buildSweepGraph) and run knockout sweeps through it.
+   * It holds a second copy of the weights. Default: on GPU providers, where every call's inputs and outputs cross host
+   * memory; on the CPU only for models whose weights take at most CPU_FUSED_SWEEP_MAX_BYTES (a trace is faster with
+   * fewer calls, dataset throughput is the same, so large models keep their RAM).
    */
   fusedSweep?: boolean;
 }
@@ -116,7 +119,7 @@ export class OrtBackend implements ModelBackend {
         b.padBatches = opts.padBatches ?? ep !== 'cpu';
         // load every layer now, so the first experiment batch doesn't pay for it and EP problems show up at open
         for (let i = 0; i < manifest.layers.length; i++) await b.session(i);
-        if (opts.fusedSweep ?? ep !== 'cpu') {
+        if (opts.fusedSweep ?? (ep !== 'cpu' || manifest.weightsBytes <= CPU_FUSED_SWEEP_MAX_BYTES)) {
           try {
             b.sweep = await createOn(join(dir, manifest.sweep), ep, threads);
           } catch (e) {

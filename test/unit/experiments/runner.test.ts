@@ -104,7 +104,7 @@ test('sweep graph: rows that all join late, single rows and calls split inside a
   const fx = await makeFixture({ dModel: 16, nLayer: 5, headdim: 8, dState: 8, nGroups: 1, seed: 23 });
   const L = fx.ckpt.config.nLayer;
   const fused = await ortBackendFor(fx, { fusedSweep: true, padBatches: true });
-  const plain = await ortBackendFor(fx);
+  const plain = await ortBackendFor(fx, { fusedSweep: false });
   try {
     const n = 5;
     const prompts = [0, 1].map((p) => ({ ids: Int32Array.from({ length: n }, (_, i) => (13 * i + 29 * p + 1) % 90) }));

@@ -294,15 +294,7 @@ export async function runVariants(backend: ModelBackend, clean: CleanRun, varian
     }
   }
   // head at the last position only
-  for (let a0 = 0; a0 < U; a0 += cap) {
-    checkCancel(opts.ctx);
-    const idx = order.slice(a0, a0 + cap);
-    const B = idx.length;
-    const h = new Float32Array(B * rowLen);
-    idx.forEach((u, b) => h.set(state[u]!, b * rowLen));
-    const lg = await backend.headLast(h, B, n);
-    idx.forEach((u, b) => finalLogits.set(lg.subarray(b * V, (b + 1) * V), u * V));
-  }
+  await headLogitsOf(backend, state, order, n, cap, finalLogits, opts);
   return finish(finalLogits);
 }
 
@@ -414,18 +406,36 @@ async function sweepLastRow(
     return results;
   }
   const finalLogits = new Float32Array(U * V);
-  for (let a0 = 0; a0 < U; a0 += cap) {
+  await headLogitsOf(backend, state, order, 1, cap, finalLogits, opts);
+  return finalLogits;
+}
+
+/**
+ * Final logits of each unique variant from its state (`seqLen` positions of residual, only the last one is projected),
+ * `cap` variants per head call, into `out` [U, paddedVocab].
+ */
+async function headLogitsOf(
+  backend: ModelBackend,
+  state: readonly (Float32Array | undefined)[],
+  order: readonly number[],
+  seqLen: number,
+  cap: number,
+  out: Float32Array,
+  opts: RunnerOptions,
+): Promise<void> {
+  const V = backend.config.paddedVocabSize;
+  const rowLen = seqLen * backend.config.dModel;
+  for (let a0 = 0; a0 < order.length; a0 += cap) {
     checkCancel(opts.ctx);
     const idx = order.slice(a0, a0 + cap);
     const B = idx.length;
-    const h = new Float32Array(B * d);
-    idx.forEach((u, b) => h.set(state[u]!, b * d));
+    const h = new Float32Array(B * rowLen);
+    idx.forEach((u, b) => h.set(state[u]!, b * rowLen));
     const tHead = performance.now();
-    const lg = await backend.headLast(h, B, 1);
-    idx.forEach((u, b) => finalLogits.set(lg.subarray(b * V, (b + 1) * V), u * V));
+    const lg = await backend.headLast(h, B, seqLen);
+    idx.forEach((u, b) => out.set(lg.subarray(b * V, (b + 1) * V), u * V));
     since(tHead, opts, 'head calls');
   }
-  return finalLogits;
 }
 
 /** The contexts of some prompts (`slotOfPrompt`: prompt → its index in the result), copied out of all prompts' contexts. */

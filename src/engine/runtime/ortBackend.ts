@@ -325,8 +325,11 @@ export class OrtBackend implements ModelBackend {
       feeds[`sel_${j}`] = new ort.Tensor('int64', sel, [rj]);
       prev = rj;
     }
-    const mask = new Float32Array(L * Rp * n).fill(1);
-    for (let j = 0; j < L; j++) mask.set(req.mask.subarray(j * R * n, (j + 1) * R * n), j * Rp * n);
+    let mask = req.mask;
+    if (Rp !== R) {
+      mask = new Float32Array(L * Rp * n).fill(1);
+      for (let j = 0; j < L; j++) mask.set(req.mask.subarray(j * R * n, (j + 1) * R * n), j * Rp * n);
+    }
     const pack = (part: (c: LayerContextBatch) => Float32Array, per: number) => {
       const out = new Float32Array(L * Cp * per);
       req.contexts.forEach((c, j) => {

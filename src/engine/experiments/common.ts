@@ -3,7 +3,7 @@ import { UserError, type EngineSession, type Encoding } from '../types';
 import { TOOL_VERSION } from '../version';
 import type { Provenance, TargetInfo, TopToken } from './resultTypes';
 import { encodePrompt, resolveTargetId, subjectPositions, type PromptPositions } from './positions';
-import { topK, type CleanRun } from './runner';
+import { sweepInUse, topK, type CleanRun } from './runner';
 
 export const DEFAULT_MACRO_WINDOW = 9;
 export const DEFAULT_MICRO_WINDOW = 5;
@@ -13,7 +13,7 @@ export function provenance(session: EngineSession, createdAt = new Date().toISOS
     tool: { name: 'mamba-explain', version: TOOL_VERSION },
     model: session.identity,
     ep: session.backend.ep,
-    sweep: session.backend.sweepLastRows ? 'fused' : 'layers',
+    sweep: sweepInUse(session.backend),
     computeDType: session.computeDType,
     createdAt,
   };

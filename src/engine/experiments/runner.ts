@@ -87,6 +87,11 @@ export function batchCap(backend: ModelBackend, n: number, opts: RunnerOptions):
   return Math.max(1, Math.min(opts.maxBatch ?? DEFAULT_MAX_BATCH, byBytes));
 }
 
+/** How a backend sends knockout rows through the layers (Provenance.sweep, SessionInfo.sweep); see runVariants. */
+export function sweepInUse(backend: ModelBackend): 'fused' | 'layers' {
+  return backend.sweepLastRows ? 'fused' : 'layers';
+}
+
 /** Row i of the device-reduced head (HeadTargetStats): p = exp(target − max) / Σ exp(logit − max) in float64, top-1 ⇔ target = max. */
 function resultFromStats(st: HeadTargetStats, i: number): VariantResult {
   return { prob: Math.exp(st.targetLogit[i] - st.maxLogit[i]) / st.sumExp[i], top1: st.targetLogit[i] >= st.maxLogit[i] };
@@ -471,17 +476,17 @@ async function sweepFused(backend: ModelBackend, clean: CleanRun, uniq: readonly
   const calls: number[][] = [];
   let cur: number[] = [];
   for (const list of byPrompt.values()) {
-    if (cur.length + list.length > maxRows && cur.length > 0) {
+    // a prompt that does not fit in the current call starts a new one
+    if (cur.length > 0 && cur.length + list.length > maxRows) {
       calls.push(cur);
       cur = [];
     }
-    for (let i = 0; i < list.length; i += maxRows) {
-      const piece = list.slice(i, i + maxRows);
-      if (cur.length + piece.length > maxRows) {
+    for (const u of list) {
+      if (cur.length === maxRows) {
         calls.push(cur);
         cur = [];
       }
-      cur.push(...piece);
+      cur.push(u);
     }
   }
   if (cur.length > 0) calls.push(cur);

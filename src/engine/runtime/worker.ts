@@ -2,6 +2,7 @@
 // {id, method, params} requests one at a time, with progress events and cancellation through a shared Int32 flag.
 import { parentPort, workerData } from 'node:worker_threads';
 import { closeEngineSession, openEngineSession } from '../engine';
+import { sweepInUse } from '../experiments/runner';
 import { methods } from './methods';
 import type { EngineSession } from '../types';
 import type { FromWorker, SerializedError, ToWorker, WorkerStartData } from './protocol';
@@ -24,7 +25,7 @@ async function main(): Promise<void> {
     port.close();
     return;
   }
-  post({ type: 'ready', info: { identity: session.identity, ep: session.backend.ep, computeDType: session.computeDType, sweep: session.backend.sweepLastRows ? 'fused' : 'layers', config: session.backend.config } });
+  post({ type: 'ready', info: { identity: session.identity, ep: session.backend.ep, computeDType: session.computeDType, sweep: sweepInUse(session.backend), config: session.backend.config } });
 
   let queue: Promise<void> = Promise.resolve();
   port.on('message', (msg: ToWorker) => {

@@ -150,6 +150,24 @@ suite('extension', () => {
     assert.equal(api.engine.info!.ep, 'cpu');
   });
 
+  test('the sweep setting is declared, restarts the engine and is recorded in the result and the status tooltip', async () => {
+    const api = (await activate()) as unknown as { engine: { status: vscode.StatusBarItem } };
+    const cfg = () => vscode.workspace.getConfiguration('mambaExplain');
+    assert.equal(cfg().inspect<string>('sweep')?.defaultValue, 'auto');
+    const trace = async () =>
+      (await vscode.commands.executeCommand('mambaExplain.traceFactualFlow', { prompt: 'Beats Music is owned by', subject: 'Beats Music', target: '' })) as TraceResult;
+    try {
+      // auto on the CPU: fused for a model this small
+      assert.equal((await trace()).provenance.sweep, 'fused');
+      await cfg().update('sweep', 'layers', vscode.ConfigurationTarget.Global);
+      const r = await trace();
+      assert.equal(r.provenance.sweep, 'layers');
+      assert.match(String(api.engine.status.tooltip), /knockout sweep layers/);
+    } finally {
+      await cfg().update('sweep', undefined, vscode.ConfigurationTarget.Global);
+    }
+  });
+
   test('an experiment run writes a valid results file under .mamba-explain/runs and opens it', async () => {
     const api = await activate();
     const dataset = path.join(workspaceRoot(), 'facts.json');

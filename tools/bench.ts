@@ -17,6 +17,7 @@ import { OrtBackend } from '../src/engine/runtime/ortBackend';
 import type { ExecutionProvider } from '../src/engine/types';
 import { cleanForward, diffPct, runVariants, runVariantsNaive, topK, type CleanPrompt, type RunnerOptions, type Variant, type VariantResult } from '../src/engine/experiments/runner';
 import { macroVariants } from '../src/engine/experiments/macro';
+import { describeConfig } from '../src/engine/onnx/builder';
 import { writeRandomCheckpoint } from '../test/helpers/checkpointWriter';
 import type { PromptPositions } from '../src/engine/experiments/positions';
 
@@ -104,7 +105,7 @@ async function benchShape(name: string, root: string, o: BenchOptions): Promise<
   const L = c.nLayer;
   const pos = positions();
   const variantsFor = (p: number): Variant[] => macroVariants(p, pos, [K], SETS, L).variants;
-  console.log(`\n== ${name} shape: d_model ${c.dModel}, ${L} layers, vocab ${c.vocabSize} (padded ${c.paddedVocabSize}), d_state ${c.dState}, headdim ${c.headdim}, ${c.nHeads} heads`);
+  console.log(`\n== ${name} shape: ${describeConfig(c)}`);
   console.log(`   ONNX cache ${convS.toFixed(1)} s (0 when cached), open ${openS.toFixed(1)} s, ep ${backend.ep}, compute ${o.dtype}, threads ${threads ?? os.availableParallelism()}, max batch ${o.maxBatch ?? 'default'}, sweep ${backend.fusedSweep ? 'fused (one call for all layers + head)' : `layer by layer${backend.fusedSweepError ? ` (sweep graph failed: ${backend.fusedSweepError})` : ''}`}`);
   console.log(`   prompt ${N} tokens, window k=${K}, sets ${SETS.join('/')}: ${variantsFor(0).length} variants per prompt`);
 

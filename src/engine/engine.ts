@@ -74,6 +74,8 @@ export async function openEngineSession(modelDir: string, opts: OpenSessionOptio
         path: dir,
         hash: ckpt.hash,
         format: c.format,
+        arch: c.arch,
+        ...(c.arch === 'mamba1' ? { variant: c.variant } : {}),
         dModel: c.dModel,
         nLayer: c.nLayer,
         storedDType: ckpt.storedDType,

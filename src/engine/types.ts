@@ -1,15 +1,18 @@
 // Shared types of the engine. No `vscode` import anywhere under src/engine.
 // Every module of the engine codes against these interfaces, so keep them stable.
 
-/** Architecture family of a checkpoint. Only 'mamba2' is implemented; the others are on the roadmap. */
-export type ArchitectureKind = 'mamba2' | 'mamba1' | 'transformer';
+/** Architecture family of a checkpoint (one folder per family under src/engine/arch/). */
+export type ArchitectureKind = 'mamba2' | 'mamba1';
 
 /** Where a config.json came from. */
 export type CheckpointFormat = 'state-spaces' | 'hf';
 
-/** Normalised Mamba-2 hyper-parameters (SPEC §1). */
-export interface Mamba2Config {
-  arch: 'mamba2';
+/**
+ * What every family's config has: the only fields code outside src/engine/arch/<family>/ may read.
+ * Family-specific fields (heads, d_state, dt_rank, …) belong to the family's own config type.
+ */
+export interface BaseModelConfig {
+  arch: ArchitectureKind;
   format: CheckpointFormat;
   dModel: number;
   nLayer: number;
@@ -17,6 +20,16 @@ export interface Mamba2Config {
   vocabSize: number;
   /** Rows of the embedding matrix actually stored (vocab padded to pad_vocab_size_multiple). */
   paddedVocabSize: number;
+  /** depthwise conv kernel width (the conv path of SPEC §8) */
+  dConv: number;
+  /** rms-norm epsilon of the blocks and norm_f */
+  eps: number;
+  tieEmbeddings: boolean;
+}
+
+/** Normalised Mamba-2 hyper-parameters (SPEC §1). */
+export interface Mamba2Config extends BaseModelConfig {
+  arch: 'mamba2';
   dState: number;
   headdim: number;
   nGroups: number;
@@ -26,10 +39,25 @@ export interface Mamba2Config {
   dInner: number;
   /** H = dInner / headdim */
   nHeads: number;
-  /** rms-norm epsilon (layers, gated norm and norm_f) */
-  eps: number;
-  tieEmbeddings: boolean;
 }
+
+/** Normalised Mamba-1 / Falcon-Mamba hyper-parameters (SPEC §2). */
+export interface Mamba1Config extends BaseModelConfig {
+  arch: 'mamba1';
+  /** 'falcon_mamba': B, C and dt are RMS-normalised without a weight (eps mixerRmsEps) */
+  variant: 'mamba' | 'falcon_mamba';
+  dState: number;
+  expand: number;
+  /** d_inner = expand * dModel: the channels, one attention matrix each */
+  dInner: number;
+  /** rank of the dt projection (ceil(d_model / 16) when "auto") */
+  dtRank: number;
+  /** Falcon-Mamba's epsilon of the weightless B / C / dt norms; null for Mamba-1 */
+  mixerRmsEps: number | null;
+}
+
+/** The config of any supported family. Code outside a family folder reads only BaseModelConfig's fields. */
+export type ModelConfig = Mamba2Config | Mamba1Config;
 
 export type DType = 'float32' | 'float16' | 'bfloat16';
 
@@ -41,7 +69,8 @@ export interface TensorInfo {
 }
 
 /**
- * CANONICAL NAMES (both checkpoint formats are mapped onto these):
+ * CANONICAL NAMES (both checkpoint formats are mapped onto these; the per-layer names are the family's, see
+ * src/engine/arch/<family>/weights.ts). Mamba-2:
  *   embedding.weight                 [paddedVocab, d]
  *   layers.{i}.norm.weight           [d]
  *   layers.{i}.mixer.in_proj.weight  [2*dInner + 2*G*S + H, d]
@@ -57,7 +86,7 @@ export interface TensorInfo {
  */
 export interface Checkpoint {
   readonly dir: string;
-  readonly config: Mamba2Config;
+  readonly config: ModelConfig;
   /** Stable identity of the checkpoint: sha256 over config.json and the weight files' names, sizes and a sample of bytes. */
   readonly hash: string;
   /** dtype in which most weights are stored (the largest tensor's). */
@@ -95,13 +124,18 @@ export type ExecutionProviderChoice = ExecutionProvider | 'auto';
  * A model seen layer by layer: the unit that the experiment runner drives.
  * Hidden states are row-major float32 [batch, seqLen, dModel].
  * A knockout mask is float32 [batch, seqLen, seqLen], 1 = keep the edge (row i <- column j), 0 = block it;
- * it multiplies M_h for every head of the layer (SPEC §3). `undefined` means no knockout (all ones).
- * Attention, when asked for, is float32 [batch, nHeads, seqLen, seqLen]: M_h[i,j] after the mask.
+ * it multiplies the attention matrix of every attention unit of the layer (Mamba-2 heads, Mamba-1 channels, for every
+ * state entry; SPEC §2, §3). `undefined` means no knockout (all ones).
+ * A conv mask is float32 [batch, seqLen, dConv]: 1 keeps, 0 zeroes tap k of the conv1d output at row i (tap k reads
+ * position i − (dConv−1) + k): the complete knockout of SPEC §8. `undefined` keeps every tap.
+ * Attention, when asked for, is float32 [batch, units, seqLen, seqLen] after the mask (units: family.attentionUnits).
  */
 export interface ModelBackend {
-  readonly config: Mamba2Config;
+  readonly config: ModelConfig;
   /** Execution provider actually used ('cpu', 'webgpu', 'cuda', or 'reference' for the float64 oracle). */
   readonly ep: string;
+  /** How the runner should batch calls to this backend (declared by the backend, not guessed from `ep`; default DEFAULT_HINTS). */
+  readonly hints?: BackendHints;
   embed(ids: Int32Array, batch: number, seqLen: number): Promise<Float32Array>;
   layer(
     index: number,
@@ -111,13 +145,14 @@ export interface ModelBackend {
     mask?: Float32Array,
     wantAttention?: boolean,
     wantContext?: boolean,
+    convMask?: Float32Array,
   ): Promise<{ hidden: Float32Array; attention?: Float32Array; context?: LayerContextRows }>;
   /**
    * Optional fast path for knockouts: layer `index` at the LAST position only, for `batch` items whose earlier
    * positions are clean (a knockout of (last ← c) edges changes nothing before the last position). `hidden` is
    * [batch, d] (residual at the last position), `ctx` holds the clean context of the positions before it for
-   * `ctx.count` prompts and `ctxIndex[b]` says which one item b uses; `mask` is [batch, seqLen] (the last row of M's
-   * keep mask). Returns the residual at the last position after the layer, [batch, d].
+   * `ctx.count` prompts and `ctxIndex[b]` says which one item b uses; `mask` is [batch, seqLen] (the last row of the
+   * keep mask), `convMask` [batch, dConv] (the last row's conv taps). Returns the residual at the last position, [batch, d].
    */
   layerLastRow?(
     index: number,
@@ -127,6 +162,7 @@ export interface ModelBackend {
     ctx: LayerContextBatch,
     ctxIndex: Int32Array,
     mask?: Float32Array,
+    convMask?: Float32Array,
   ): Promise<Float32Array>;
   /** Final RMSNorm + tied/untied vocab projection of the LAST position only: returns logits [batch, paddedVocabSize]. */
   headLast(hidden: Float32Array, batch: number, seqLen: number): Promise<Float32Array>;
@@ -143,6 +179,19 @@ export interface ModelBackend {
   dispose(): Promise<void>;
 }
 
+/** Batching a backend asks for (OrtBackend: larger batches on GPU providers, where each call crosses host memory). */
+export interface BackendHints {
+  /** most last-row items per layerLastRow call when the user gave no --max-batch */
+  lastRowBatch: number;
+  /** byte budget of one call's working memory when the user gave no --max-batch */
+  callBytes: number;
+  /** rows per sweepLastRows call when the user gave no --max-batch */
+  sweepRows: number;
+}
+
+/** The batching of a backend that declares none (the CPU's). */
+export const DEFAULT_HINTS: BackendHints = { lastRowBatch: 512, callBytes: 512 * 1024 * 1024, sweepRows: 512 };
+
 /** Knockout rows for ModelBackend.sweepLastRows: R rows of prompts of seqLen tokens, through layers start … L−1 and the head. */
 export interface LastRowSweep {
   seqLen: number;
@@ -150,8 +199,10 @@ export interface LastRowSweep {
   starts: Int32Array;
   /** [R, d] the clean residual of the row's prompt at its last position, at the input of layer starts[r] */
   enter: Float32Array;
-  /** [L, R, seqLen] per layer, the keep mask of the row's last row of M (1 keep, 0 block); rows before they join: ignored */
+  /** [L, R, seqLen] per layer, the keep mask of the row's last row (1 keep, 0 block); rows before they join: ignored */
   mask: Float32Array;
+  /** [L, R, dConv] per layer, the conv-tap keep mask of the row's last position (complete knockout); absent = all kept */
+  convMask?: Float32Array;
   /** per layer (L of them), the clean contexts of the prompts of this call */
   contexts: LayerContextBatch[];
   /** [R] which context each row reads */
@@ -167,25 +218,25 @@ export interface HeadTargetStats {
   targetLogit: Float32Array;
 }
 
-/** Per-position values of a layer that later positions read (conv input, conv output, Δ): [batch, seq, ·]. */
-export interface LayerContextRows {
-  /** conv input (in_proj's xBC part) [batch, seq, convDim] */
-  raw: Float32Array;
-  /** conv output after SiLU (x | B | C) [batch, seq, convDim] */
-  xbc: Float32Array;
-  /** Δ = softplus(dt + dt_bias) [batch, seq, H] */
-  delta: Float32Array;
+/**
+ * One per-position tensor of a layer that the last position reads (declared by the family, see arch/types.ts):
+ * `conv` tensors keep the dConv − 1 positions before the last (zeros before position 0), `prefix` tensors keep
+ * positions 0 … seqLen − 2.
+ */
+export interface ContextTensorSpec {
+  name: string;
+  rows: 'conv' | 'prefix';
+  width: number;
 }
+
+/** Per-position context values of a layer call, by ContextTensorSpec name: [batch, seq, width] each. */
+export type LayerContextRows = Record<string, Float32Array>;
 
 /** The clean context of the positions before the last, for `count` prompts of seqLen tokens (see layerLastRow). */
 export interface LayerContextBatch {
   count: number;
-  /** conv inputs of the dConv − 1 positions before the last (zeros before position 0) [count, dConv − 1, convDim] */
-  raw: Float32Array;
-  /** conv outputs of positions 0 … seqLen − 2 [count, seqLen − 1, convDim] */
-  xbc: Float32Array;
-  /** Δ of positions 0 … seqLen − 2 [count, seqLen − 1, H] */
-  delta: Float32Array;
+  /** by ContextTensorSpec name: [count, dConv − 1, width] for `conv` tensors, [count, seqLen − 1, width] for `prefix` */
+  tensors: Record<string, Float32Array>;
 }
 
 /** A user-facing error: the CLI prints its message on one line (no stack) and exits non-zero. */
@@ -203,6 +254,9 @@ export interface ModelIdentity {
   /** Checkpoint hash (Checkpoint.hash). */
   hash: string;
   format: CheckpointFormat;
+  /** the model family (and, for Mamba-1, its variant); absent in results of versions before Mamba-1 support = mamba2 */
+  arch?: ArchitectureKind;
+  variant?: 'mamba' | 'falcon_mamba';
   dModel: number;
   nLayer: number;
   storedDType: DType;

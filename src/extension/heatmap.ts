@@ -81,7 +81,7 @@ export class HeatmapViewProvider implements vscode.WebviewViewProvider {
       const r = await client.call<AttentionResult>('attention', { prompt: cur.prompt, layers: [layer] });
       if (gen !== this.generation) return;
       cur.layer = layer;
-      const payload: AttentionPayload = { prompt: cur.prompt, tokens: cur.tokens, layer, nLayers: cur.nLayers, heads: r.layers[0].heads, blocked: cur.blocked, model: cur.model };
+      const payload: AttentionPayload = { prompt: cur.prompt, tokens: cur.tokens, layer, nLayers: cur.nLayers, heads: r.layers[0].heads ?? [], blocked: cur.blocked, model: cur.model };
       this.channel?.post({ type: 'busy' });
       this.channel?.post({ type: 'attention', payload });
     } catch (e) {

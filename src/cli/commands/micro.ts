@@ -3,7 +3,7 @@ import type { Command } from '../command';
 import type { MicroResult } from '../../engine/experiments/resultTypes';
 import type { MicroParams } from '../../engine/experiments/micro';
 import { renderMicro } from '../../engine/experiments/render';
-import { ENGINE_HELP, ENGINE_OPTIONS, maxBatch, progressPrinter, withEngine } from './trace';
+import { CONV_HELP, convPath, ENGINE_HELP, ENGINE_OPTIONS, maxBatch, progressPrinter, withEngine } from './trace';
 
 export const microCommand: Command = {
   name: 'micro',
@@ -13,10 +13,11 @@ export const microCommand: Command = {
     '',
     'For each single position c and each start ℓ = 0 … L−K, blocks (last ← c) in layers ℓ … ℓ+K−1 (every head) and reports p′',
     'and diff%. --target: a leading space is added when missing; default the clean top-1. --window default 5 (or the depth).',
+    CONV_HELP,
     '',
     ENGINE_HELP,
   ].join('\n'),
-  options: ['prompt', 'subject', 'target', 'window', ...ENGINE_OPTIONS],
+  options: ['prompt', 'subject', 'target', 'window', 'conv', ...ENGINE_OPTIONS],
   async run(opts, io) {
     const params: MicroParams = {
       prompt: opts.required('prompt'),
@@ -24,6 +25,7 @@ export const microCommand: Command = {
       target: opts.string('target'),
       window: opts.int('window'),
       maxBatch: maxBatch(opts),
+      conv: convPath(opts),
     };
     const r = await withEngine(opts, io, (client) =>
       client.call<MicroResult>('micro', params, { signal: io.signal, onProgress: io.json ? undefined : progressPrinter(io, 'layer steps') }),

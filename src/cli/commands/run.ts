@@ -8,7 +8,7 @@ import { partialPath, type DatasetRunParams } from '../../engine/experiments/dat
 import { parseSets } from '../../engine/experiments/positions';
 import { renderDatasetRun } from '../../engine/experiments/render';
 import { assertParentFolderExists } from '../../engine/util/atomicFile';
-import { ENGINE_HELP, ENGINE_OPTIONS, maxBatch, progressPrinter, withEngine } from './trace';
+import { CONV_HELP, convPath, ENGINE_HELP, ENGINE_OPTIONS, maxBatch, progressPrinter, withEngine } from './trace';
 
 export const runCommand: Command = {
   name: 'run',
@@ -23,11 +23,12 @@ export const runCommand: Command = {
     '  --out FILE    results file (its folder must exist); progress is checkpointed to FILE.partial.json.',
     '  --resume      continue an interrupted run from FILE.partial.json (same settings required).',
     '  --chunk N     prompts per chunk (batching and checkpoint unit, default 8).',
+    CONV_HELP,
     '',
     ENGINE_HELP,
   ].join('\n'),
   flags: ['no-filter', 'split', 'resume'],
-  options: ['dataset', 'experiment', 'window', 'limit', 'seed', 'sets', 'out', 'chunk', ...ENGINE_OPTIONS],
+  options: ['dataset', 'experiment', 'window', 'limit', 'seed', 'sets', 'out', 'chunk', 'conv', ...ENGINE_OPTIONS],
   async run(opts, io) {
     const experiment = opts.required('experiment');
     if (experiment !== 'macro' && experiment !== 'micro') throw new UserError(`--experiment must be macro or micro, got '${experiment}'`);
@@ -49,6 +50,7 @@ export const runCommand: Command = {
       resume: opts.flag('resume'),
       maxBatch: maxBatch(opts),
       chunkSize: opts.int('chunk'),
+      conv: convPath(opts),
     };
     let result: DatasetRunResult;
     try {

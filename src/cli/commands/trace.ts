@@ -12,6 +12,7 @@ import type { TraceResult } from '../../engine/experiments/resultTypes';
 import { parseSets } from '../../engine/experiments/positions';
 import { renderTrace } from '../../engine/experiments/render';
 import type { TraceParams } from '../../engine/experiments/macro';
+import { parseConvPath, type ConvPath } from '../../engine/interventions/spec';
 
 /** Options every knockout command shares. */
 export const ENGINE_OPTIONS = ['model', 'ep', 'tokenizer', 'backend', 'max-batch', 'dtype', 'sweep'];
@@ -22,6 +23,16 @@ export const ENGINE_HELP = [
   '  are loaded twice) or one call per layer; auto = fused on GPU providers and for models of ≤ 1 GiB of weights on the CPU),',
   '  --dtype float32|float16 (float16 compute: GPU providers only), --backend ort|reference (reference = float64 TypeScript oracle, slow).',
 ].join('\n');
+
+/** --conv keep|block: the conv path of the knocked-out layers (SPEC §8). */
+export const CONV_HELP =
+  '  --conv keep|block  keep (default, the papers\' edge knockout): the depthwise conv1d still carries the 3 positions before the\n' +
+  '                 last into it; block (complete knockout): also cut the conv taps from the blocked sources in the window\'s layers.';
+
+export function convPath(opts: Options): ConvPath | undefined {
+  const v = opts.string('conv');
+  return v === undefined ? undefined : parseConvPath(v);
+}
 
 /** --model: a folder, or a downloaded Hub id (`mamba-explain download ID`); default the bundled demo model. */
 export function modelDir(opts: Options): string {
@@ -133,10 +144,11 @@ export const traceCommand: Command = {
     '  --target TEXT  the target word; a leading space is added when missing (\'Paris\' → \' Paris\'), its first token is the target.',
     '                 Default: the model\'s clean top-1 prediction.',
     '  --window K     window sizes (default 9, or the model depth when smaller). K larger than the layer count is an error.',
+    CONV_HELP,
     '',
     ENGINE_HELP,
   ].join('\n'),
-  options: ['prompt', 'subject', 'target', 'window', 'sets', ...ENGINE_OPTIONS],
+  options: ['prompt', 'subject', 'target', 'window', 'sets', 'conv', ...ENGINE_OPTIONS],
   async run(opts, io) {
     const params: TraceParams = {
       prompt: opts.required('prompt'),
@@ -145,6 +157,7 @@ export const traceCommand: Command = {
       windows: opts.intList('window'),
       sets: parseSets(opts.string('sets')),
       maxBatch: maxBatch(opts),
+      conv: convPath(opts),
     };
     const result = await withEngine(opts, io, (client) =>
       client.call<TraceResult>('trace', params, { signal: io.signal, onProgress: io.json ? undefined : progressPrinter(io, 'layer steps') }),

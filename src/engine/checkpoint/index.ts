@@ -1,39 +1,22 @@
-// Opens a Mamba-2 checkpoint folder (state-spaces or HF layout; safetensors, sharded safetensors or pytorch_model.bin)
-// and exposes its tensors under canonical names (see types.ts), read by file offset and converted to float32.
+// Opens a checkpoint folder of any family (state-spaces or HF layout; safetensors, sharded safetensors or
+// pytorch_model.bin) and exposes its tensors under canonical names (the family's expectedShapes), read by file offset
+// and converted to float32.
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Checkpoint, DType, Mamba2Config, TensorInfo, UserError } from '../types';
-import { parseConfig } from './config';
+import { Checkpoint, DType, ModelConfig, TensorInfo, UserError } from '../types';
+import { familyOf, parseModelConfig as parseConfig } from '../arch/index';
 import { parsePythonJson } from './pythonJson';
 import { bytesPerElement, bf16ToF32, f16ToF32 } from './dtype';
 import { StoredTensor, product, readExact } from './io';
 import { readSafetensorsHeader } from './safetensors';
 import { readTorchZip } from './pytorch';
 
-export { parseConfig } from './config';
+export { parseModelConfig as parseConfig } from '../arch/index';
 
 /** Expected shape of every canonical tensor for a config (lm_head included; callers drop it when tied). */
-export function expectedShapes(c: Mamba2Config): Map<string, number[]> {
-  const m = new Map<string, number[]>();
-  const gs = 2 * c.nGroups * c.dState;
-  const convDim = c.dInner + gs;
-  m.set('embedding.weight', [c.paddedVocabSize, c.dModel]);
-  for (let i = 0; i < c.nLayer; i++) {
-    const p = `layers.${i}.`;
-    m.set(p + 'norm.weight', [c.dModel]);
-    m.set(p + 'mixer.in_proj.weight', [2 * c.dInner + gs + c.nHeads, c.dModel]);
-    m.set(p + 'mixer.conv1d.weight', [convDim, 1, c.dConv]);
-    m.set(p + 'mixer.conv1d.bias', [convDim]);
-    m.set(p + 'mixer.dt_bias', [c.nHeads]);
-    m.set(p + 'mixer.A_log', [c.nHeads]);
-    m.set(p + 'mixer.D', [c.nHeads]);
-    m.set(p + 'mixer.norm.weight', [c.dInner]);
-    m.set(p + 'mixer.out_proj.weight', [c.dModel, c.dInner]);
-  }
-  m.set('norm_f.weight', [c.dModel]);
-  m.set('lm_head.weight', [c.paddedVocabSize, c.dModel]);
-  return m;
+export function expectedShapes(c: ModelConfig): Map<string, number[]> {
+  return familyOf(c).expectedShapes(c);
 }
 
 /** Maps a stored key (either format) to its canonical name. */
@@ -170,7 +153,7 @@ class OpenCheckpoint implements Checkpoint {
   private closed = false;
   constructor(
     readonly dir: string,
-    readonly config: Mamba2Config,
+    readonly config: ModelConfig,
     readonly hash: string,
     readonly storedDType: DType,
     private readonly tensors: Map<string, StoredTensor & { dtype: DType }>,
@@ -273,15 +256,13 @@ export async function openCheckpoint(dir: string): Promise<Checkpoint> {
     const tie = config.tieEmbeddings || !byName.has('lm_head.weight');
     config = { ...config, tieEmbeddings: tie };
 
-    const expected = expectedShapes(config);
+    const family = familyOf(config);
+    const expected = family.expectedShapes(config);
     if (tie) expected.delete('lm_head.weight');
     const tensors = new Map<string, StoredTensor & { dtype: DType }>();
     for (const [name, shape] of expected) {
       const t = byName.get(name);
-      if (!t) {
-        const key = name === 'norm_f.weight' || name.startsWith('layers.') ? `backbone.${name}` : name;
-        throw new UserError(`${weights.describe}: tensor '${key}' is missing`);
-      }
+      if (!t) throw new UserError(`${weights.describe}: tensor '${family.storedName(name, config.format)}' is missing`);
       if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) {
         throw new UserError(`${t.file}: tensor '${t.key}' has shape ${shapeStr(t.shape)}, expected ${shapeStr(shape)} from config.json`);
       }
@@ -292,7 +273,7 @@ export async function openCheckpoint(dir: string): Promise<Checkpoint> {
     }
     for (const [name, t] of byName) {
       if (!expected.has(name) && !(name === 'lm_head.weight' && tie)) {
-        throw new UserError(`${t.file}: unexpected tensor '${t.key}' (not part of a Mamba-2 model with this config.json)`);
+        throw new UserError(`${t.file}: unexpected tensor '${t.key}' (not part of a ${family.label(config)} model with this config.json)`);
       }
     }
     let largest: StoredTensor & { dtype: DType } = tensors.get('embedding.weight')!;

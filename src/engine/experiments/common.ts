@@ -4,17 +4,19 @@ import { TOOL_VERSION } from '../version';
 import type { Provenance, TargetInfo, TopToken } from './resultTypes';
 import { encodePrompt, resolveTargetId, subjectPositions, type PromptPositions } from './positions';
 import { sweepInUse, topK, type CleanRun } from './runner';
+import type { ConvPath } from '../interventions/spec';
 
 export const DEFAULT_MACRO_WINDOW = 9;
 export const DEFAULT_MICRO_WINDOW = 5;
 
-export function provenance(session: EngineSession, createdAt = new Date().toISOString()): Provenance {
+export function provenance(session: EngineSession, createdAt = new Date().toISOString(), conv: ConvPath = 'keep'): Provenance {
   return {
     tool: { name: 'mamba-explain', version: TOOL_VERSION },
     model: session.identity,
     ep: session.backend.ep,
     sweep: sweepInUse(session.backend),
     computeDType: session.computeDType,
+    conv,
     createdAt,
   };
 }

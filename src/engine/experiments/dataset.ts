@@ -27,6 +27,7 @@ import { checkWindows, defaultWindow, DEFAULT_MACRO_WINDOW, DEFAULT_MICRO_WINDOW
 import { macroVariants, macroWindows } from './macro';
 import { microGrid, microVariants } from './micro';
 import { TOOL_VERSION } from '../version';
+import { parseConvPath, type ConvPath } from '../interventions/spec';
 
 export interface DatasetRunParams {
   /** dataset file (JSON) */
@@ -53,6 +54,8 @@ export interface DatasetRunParams {
    * holds whole chunks, so this only changes how much work an interruption can lose, never the final results.
    */
   checkpointSeconds?: number;
+  /** the conv path of the knocked-out layers (SPEC §8), default 'keep' */
+  conv?: ConvPath;
 }
 
 /** Micro aggregate categories (documented in docs/results-schema.md). */
@@ -170,6 +173,7 @@ export async function runDataset(session: EngineSession, params: DatasetRunParam
   for (const s of sets) if (s.startsWith('custom:') || s.startsWith('pos:')) throw new UserError(`custom source set '${s}' is not supported in dataset runs (prompts differ in length)`);
   const filter = params.filter !== false;
   const split = params.split === true;
+  const conv = parseConvPath(params.conv);
   const chunkSize = params.chunkSize ?? 8;
   if (!Number.isInteger(chunkSize) || chunkSize < 1) throw new UserError(`chunk size must be a positive integer, got ${chunkSize}`);
   if (params.limit !== undefined && (!Number.isInteger(params.limit) || params.limit < 1)) throw new UserError(`--limit must be a positive integer, got ${params.limit}`);
@@ -188,7 +192,8 @@ export async function runDataset(session: EngineSession, params: DatasetRunParam
   }
 
   const ds = loadDataset(params.dataset);
-  const settings: DatasetRunResult['settings'] = { windows, sets, filterCorrect: filter, limit: params.limit, seed: params.seed, split };
+  // conv is recorded only when it is not the default, so that runs of earlier versions resume
+  const settings: DatasetRunResult['settings'] = { windows, sets, filterCorrect: filter, limit: params.limit, seed: params.seed, split, ...(conv === 'block' ? { conv } : {}) };
   const configHash = hashConfig({
     tool: TOOL_VERSION,
     model: session.identity.hash,
@@ -246,7 +251,7 @@ export async function runDataset(session: EngineSession, params: DatasetRunParam
     const r: DatasetRunResult = {
       kind: 'dataset-run',
       schemaVersion: RESULTS_SCHEMA_VERSION,
-      provenance: provenance(session, createdAt),
+      provenance: provenance(session, createdAt, conv),
       experiment,
       dataset: { file: ds.file, sha256: ds.sha256, format: ds.format, rows: ds.rows },
       settings,
@@ -293,8 +298,8 @@ export async function runDataset(session: EngineSession, params: DatasetRunParam
     const offsets: number[] = [];
     for (const i of kept) {
       offsets.push(variants.length);
-      if (experiment === 'macro') variants.push(...macroVariants(i, chunk.members[i].pos, windows, sets, L).variants);
-      else variants.push(...microVariants(i, chunk.n, windows[0], L));
+      if (experiment === 'macro') variants.push(...macroVariants(i, chunk.members[i].pos, windows, sets, L, undefined, conv).variants);
+      else variants.push(...microVariants(i, chunk.n, windows[0], L, conv));
     }
     const results = variants.length ? await runVariants(session.backend, clean, variants, opts) : [];
     kept.forEach((i, ki) => {

@@ -3,6 +3,7 @@ import { UserError, type EngineSession, type MethodContext } from '../types';
 import { RESULTS_SCHEMA_VERSION, type Curve, type MacroWindow, type SourceSetName, type TraceResult } from './resultTypes';
 import { DEFAULT_SETS, resolveSet, tokenInfos, type PromptPositions } from './positions';
 import { cleanForward, diffPct, runVariants, type CleanRun, type RunnerOptions, type Variant, type VariantResult } from './runner';
+import { parseConvPath, type ConvPath } from '../interventions/spec';
 import { baseTop, checkWindows, defaultWindow, DEFAULT_MACRO_WINDOW, preparePrompt, provenance, startsFor, targetInfo } from './common';
 
 export interface TraceParams {
@@ -14,6 +15,8 @@ export interface TraceParams {
   /** custom sets by name: sets 'custom:<name>' */
   customSets?: Record<string, number[]>;
   maxBatch?: number;
+  /** the conv path of the knocked-out layers (SPEC §8): 'keep' (default, the papers') or 'block' (complete knockout) */
+  conv?: ConvPath;
 }
 
 export interface MacroPlanItem {
@@ -30,6 +33,7 @@ export function macroVariants(
   sets: readonly SourceSetName[],
   nLayer: number,
   custom?: Record<string, number[]>,
+  conv: ConvPath = 'keep',
 ): { variants: Variant[]; plan: MacroPlanItem[] } {
   const variants: Variant[] = [];
   const plan: MacroPlanItem[] = [];
@@ -37,7 +41,7 @@ export function macroVariants(
   for (const k of windows) {
     for (let si = 0; si < sets.length; si++) {
       for (const start of startsFor(k, nLayer)) {
-        variants.push({ prompt: p, start, size: k, blocked: resolved[si] });
+        variants.push({ prompt: p, start, size: k, blocked: resolved[si], conv });
         plan.push({ window: k, set: sets[si], start });
       }
     }
@@ -89,7 +93,8 @@ export async function runTrace(session: EngineSession, params: TraceParams, ctx?
   const sets = params.sets && params.sets.length ? Array.from(new Set(params.sets)) : DEFAULT_SETS.slice();
   const prep = preparePrompt(session, params.prompt, params.subject, params.target);
   const pos = prep.pos!;
-  const { variants } = macroVariants(0, pos, windows, sets, L, params.customSets);
+  const conv = parseConvPath(params.conv);
+  const { variants } = macroVariants(0, pos, windows, sets, L, params.customSets, conv);
   const opts: RunnerOptions = { ctx, maxBatch: params.maxBatch, onStep: progressFromSteps(ctx) };
   const clean: CleanRun = await cleanForward(session.backend, [{ ids: Int32Array.from(prep.enc.ids), target: prep.targetId }], opts);
   const results = await runVariants(session.backend, clean, variants, opts);
@@ -97,7 +102,7 @@ export async function runTrace(session: EngineSession, params: TraceParams, ctx?
   return {
     kind: 'trace',
     schemaVersion: RESULTS_SCHEMA_VERSION,
-    provenance: provenance(session),
+    provenance: provenance(session, undefined, conv),
     prompt: prep.prompt,
     subject: params.subject,
     target: targetInfo(session, clean.targets[0]),

@@ -15,6 +15,7 @@ import {
   targetInfo,
 } from './common';
 import { progressFromSteps } from './macro';
+import { parseConvPath, type ConvPath } from '../interventions/spec';
 
 export interface MicroParams {
   prompt: string;
@@ -22,11 +23,13 @@ export interface MicroParams {
   target?: string;
   window?: number;
   maxBatch?: number;
+  /** the conv path of the knocked-out layers (SPEC §8), default 'keep' */
+  conv?: ConvPath;
 }
 
-export function microVariants(p: number, n: number, k: number, nLayer: number): Variant[] {
+export function microVariants(p: number, n: number, k: number, nLayer: number, conv: ConvPath = 'keep'): Variant[] {
   const out: Variant[] = [];
-  for (let c = 0; c < n; c++) for (const start of startsFor(k, nLayer)) out.push({ prompt: p, start, size: k, blocked: [c] });
+  for (let c = 0; c < n; c++) for (const start of startsFor(k, nLayer)) out.push({ prompt: p, start, size: k, blocked: [c], conv });
   return out;
 }
 
@@ -61,13 +64,14 @@ export async function runMicro(session: EngineSession, params: MicroParams, ctx?
   const pos: PromptPositions = prep.pos ?? positionsWithoutSubject(n);
   const opts: RunnerOptions = { ctx, maxBatch: params.maxBatch, onStep: progressFromSteps(ctx) };
   const clean = await cleanForward(session.backend, [{ ids: Int32Array.from(prep.enc.ids), target: prep.targetId }], opts);
-  const results = await runVariants(session.backend, clean, microVariants(0, n, k, L), opts);
+  const conv = parseConvPath(params.conv);
+  const results = await runVariants(session.backend, clean, microVariants(0, n, k, L, conv), opts);
   const baseProb = clean.baseProbs[0];
   const grid = microGrid(n, k, L, baseProb, results);
   return {
     kind: 'micro',
     schemaVersion: RESULTS_SCHEMA_VERSION,
-    provenance: provenance(session),
+    provenance: provenance(session, undefined, conv),
     prompt: prep.prompt,
     subject: params.subject,
     target: targetInfo(session, clean.targets[0]),

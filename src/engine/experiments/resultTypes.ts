@@ -53,6 +53,8 @@ export interface Provenance {
   /** how knockout rows went through the layers: 'fused' (one sweep-graph call for all layers + head) or 'layers' (same maths) */
   sweep?: 'fused' | 'layers';
   computeDType: 'float32' | 'float16';
+  /** the conv path of the knocked-out layers (SPEC §8): 'keep' (edge knockout, the papers') or 'block' (complete); absent in older files = 'keep' */
+  conv?: 'keep' | 'block';
   createdAt: string;
 }
 
@@ -149,6 +151,8 @@ export interface DatasetRunResult {
     limit?: number;
     seed?: number;
     split: boolean;
+    /** 'block' when the run cut the conv taps too (complete knockout, SPEC §8); absent = 'keep' */
+    conv?: 'keep' | 'block';
   };
   status: 'complete' | 'partial';
   prompts: PromptRecord[];

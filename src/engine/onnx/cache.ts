@@ -1,19 +1,21 @@
-// The ONNX cache of a checkpoint: <root>/<hash>-v<builderVersion>[-f16]/{manifest.json, layer_<i>.onnx, head.onnx,
-// sweep.onnx, weights.bin}.
+// The ONNX cache of a checkpoint: <root>/<hash>-v<builderVersion>[-f16]/{manifest.json, layer_<i>.onnx,
+// [row_<i>.onnx,] head.onnx, sweep.onnx, weights.bin}.
 // Built into a temp folder beside it and renamed into place only when complete, so a half-written cache is never used.
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { managedCacheDir } from '../hub/cache';
 import { join } from 'node:path';
-import type { Checkpoint, Mamba2Config, ProgressEvent } from '../types';
-import { BUILDER_VERSION, buildHeadGraph, buildLayerGraph, buildSweepGraph, ComputeDType, WeightStore } from './builder';
+import type { Checkpoint, ModelConfig, ProgressEvent } from '../types';
+import { BUILDER_VERSION, buildHeadGraph, buildLayerGraph, buildRowGraph, buildSweepGraph, ComputeDType, hasRowGraphs, WeightStore } from './builder';
 import { WeightsFile } from './graph';
 
 export interface OnnxManifest {
   builderVersion: number;
   checkpointHash: string;
   computeDType: ComputeDType;
-  config: Mamba2Config;
+  config: ModelConfig;
   layers: string[];
+  /** per layer, the last-position row graph (families with one); absent: the layer graphs serve the rows */
+  rows?: string[];
   head: string;
   /** all layers + head for knockout rows in one graph (buildSweepGraph), same weights */
   sweep: string;
@@ -39,7 +41,7 @@ export function readManifest(dir: string, ckpt: Checkpoint, dtype: ComputeDType)
   try {
     const m = JSON.parse(readFileSync(f, 'utf8')) as OnnxManifest;
     if (m.builderVersion !== BUILDER_VERSION || m.checkpointHash !== ckpt.hash || m.computeDType !== dtype) return undefined;
-    for (const file of [...m.layers, m.head, m.sweep, m.weights]) if (!existsSync(join(dir, file))) return undefined;
+    for (const file of [...m.layers, ...(m.rows ?? []), m.head, m.sweep, m.weights]) if (!existsSync(join(dir, file))) return undefined;
     return m;
   } catch {
     return undefined;
@@ -69,10 +71,15 @@ export function ensureOnnxCache(ckpt: Checkpoint, opts: ConvertOptions = {}): { 
   const L = ckpt.config.nLayer;
   try {
     const layers: string[] = [];
+    const rows: string[] | undefined = hasRowGraphs(ckpt.config) ? [] : undefined;
     for (let i = 0; i < L; i++) {
       const name = `layer_${i}.onnx`;
       writeFileSync(join(tmp, name), buildLayerGraph(ckpt, i, store, dtype));
       layers.push(name);
+      if (rows) {
+        writeFileSync(join(tmp, `row_${i}.onnx`), buildRowGraph(ckpt, i, store, dtype));
+        rows.push(`row_${i}.onnx`);
+      }
       opts.onProgress?.({ done: i + 1, total: L + 1, message: `converting layer ${i + 1}/${L} to ONNX` });
     }
     writeFileSync(join(tmp, 'head.onnx'), buildHeadGraph(ckpt, store, dtype));
@@ -84,6 +91,7 @@ export function ensureOnnxCache(ckpt: Checkpoint, opts: ConvertOptions = {}): { 
       computeDType: dtype,
       config: ckpt.config,
       layers,
+      ...(rows ? { rows } : {}),
       head: 'head.onnx',
       sweep: 'sweep.onnx',
       weights: 'weights.bin',

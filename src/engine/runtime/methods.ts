@@ -2,6 +2,7 @@
 import { CancelledError, UserError } from '../types';
 import type { EngineSession, Encoding, MethodContext, MethodHandler } from '../types';
 import { experimentMethods } from '../experiments/methods';
+import { familyOf } from '../arch/index';
 
 export interface PredictParams {
   prompt: string;
@@ -23,10 +24,24 @@ export interface PredictResult {
 export interface AttentionParams {
   prompt: string;
   layers: number[];
+  /** Mamba-1: the channels to return (default all) */
+  channels?: number[];
+}
+/** One layer's attention matrices: Mamba-2 heads (SPEC §1) or Mamba-1 channels (SPEC §2). */
+export interface AttentionLayer {
+  layer: number;
+  unit: 'head' | 'channel';
+  /** Mamba-2: heads[h][i][j] = M_h[i, j] */
+  heads?: number[][][];
+  /** Mamba-1: channels[k][i][j] = α_c[i, j] for c = channelIds[k] */
+  channels?: number[][][];
+  channelIds?: number[];
+  /** Mamba-1: the mean of α over the listed channels, and the max of |α| over them */
+  mean?: number[][];
+  maxAbs?: number[][];
 }
 export interface AttentionResult {
-  /** heads[h][i][j] = M_h[i, j] of SPEC §1 */
-  layers: { layer: number; heads: number[][][] }[];
+  layers: AttentionLayer[];
   tokens: TokenSpan[];
 }
 
@@ -97,22 +112,38 @@ const round = (x: number) => Math.round(x * 100) / 100;
 
 export const attention: MethodHandler<AttentionParams, AttentionResult> = async (session, params, ctx) => {
   const c = session.backend.config;
+  const { unit, count } = familyOf(c).attentionUnits(c);
   const layers = params.layers ?? [];
   if (layers.length === 0) throw new UserError('no layer given');
   for (const l of layers) if (!Number.isInteger(l) || l < 0 || l >= c.nLayer) throw new UserError(`layer ${l} is out of range: the model has layers 0..${c.nLayer - 1}`);
+  if (params.channels !== undefined && unit !== 'channel') throw new UserError(`--channels applies to Mamba-1 models (one matrix per channel); this ${familyOf(c).label(c)} model has heads`);
+  const channelIds = params.channels ?? Array.from({ length: count }, (_, k) => k);
+  if (channelIds.length === 0) throw new UserError('no channel given');
+  for (const ch of channelIds) if (!Number.isInteger(ch) || ch < 0 || ch >= count) throw new UserError(`channel ${ch} is out of range: the model has channels 0..${count - 1}`);
   const enc = encode(session, params.prompt);
   const n = enc.ids.length;
   const { attention: att } = await forward(session, enc.ids, Math.max(...layers) + 1, new Set(layers), ctx);
+  const matrix = (a: Float32Array, u: number) => {
+    const rows: number[][] = [];
+    for (let i = 0; i < n; i++) rows.push(Array.from(a.subarray((u * n + i) * n, (u * n + i + 1) * n)));
+    return rows;
+  };
   return {
-    layers: layers.map((layer) => {
+    layers: layers.map((layer): AttentionLayer => {
       const a = att.get(layer)!;
-      const heads: number[][][] = [];
-      for (let h = 0; h < c.nHeads; h++) {
-        const rows: number[][] = [];
-        for (let i = 0; i < n; i++) rows.push(Array.from(a.subarray((h * n + i) * n, (h * n + i + 1) * n)));
-        heads.push(rows);
+      if (unit === 'head') return { layer, unit, heads: Array.from({ length: count }, (_, h) => matrix(a, h)) };
+      const mean = Array.from({ length: n }, () => new Array<number>(n).fill(0));
+      const maxAbs = Array.from({ length: n }, () => new Array<number>(n).fill(0));
+      for (const ch of channelIds) {
+        for (let i = 0; i < n; i++) {
+          for (let j = 0; j < n; j++) {
+            const v = a[(ch * n + i) * n + j];
+            mean[i][j] += v / channelIds.length;
+            if (Math.abs(v) > maxAbs[i][j]) maxAbs[i][j] = Math.abs(v);
+          }
+        }
       }
-      return { layer, heads };
+      return { layer, unit, channels: channelIds.map((ch) => matrix(a, ch)), channelIds, mean, maxAbs };
     }),
     tokens: spans(params.prompt, enc),
   };

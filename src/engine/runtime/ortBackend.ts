@@ -4,7 +4,8 @@ import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
-import type { Checkpoint, ExecutionProvider, ExecutionProviderChoice, HeadTargetStats, LastRowSweep, LayerContextBatch, Mamba2Config, ModelBackend } from '../types';
+import type { BackendHints, Checkpoint, ContextTensorSpec, ExecutionProvider, ExecutionProviderChoice, HeadTargetStats, LastRowSweep, LayerContextBatch, LayerContextRows, ModelBackend, ModelConfig } from '../types';
+import { familyOf } from '../arch/index';
 import { UserError } from '../types';
 import type { OnnxManifest } from '../onnx/cache';
 
@@ -77,9 +78,17 @@ async function createOn(path: string, ep: ExecutionProvider, threads: number): P
   return ort.InferenceSession.create(path, sessionOptions(ep, threads));
 }
 
+/** Batching on GPU providers (every call's inputs and outputs cross host memory) and on the CPU. */
+const GPU_HINTS: BackendHints = { lastRowBatch: 2048, callBytes: 4 * 1024 * 1024 * 1024, sweepRows: 512 };
+const CPU_HINTS: BackendHints = { lastRowBatch: 512, callBytes: 512 * 1024 * 1024, sweepRows: 512 };
+
 export class OrtBackend implements ModelBackend {
-  readonly config: Mamba2Config;
+  readonly config: ModelConfig;
+  readonly hints: BackendHints;
   private layerSessions: (ort.InferenceSession | undefined)[];
+  private rowSessions: (ort.InferenceSession | undefined)[];
+  private readonly ctxSpec: ContextTensorSpec[];
+  private readonly units: number;
   private embRows = new Map<number, Float32Array>();
   private sweep?: ort.InferenceSession;
   /** why the sweep graph could not be loaded, when fusedSweep was asked for and failed */
@@ -96,7 +105,12 @@ export class OrtBackend implements ModelBackend {
     private readonly head: ort.InferenceSession,
   ) {
     this.config = ckpt.config;
+    this.hints = ep === 'cpu' ? CPU_HINTS : GPU_HINTS;
     this.layerSessions = new Array(manifest.layers.length).fill(undefined);
+    this.rowSessions = new Array(manifest.layers.length).fill(undefined);
+    const family = familyOf(ckpt.config);
+    this.ctxSpec = family.contextSpec(ckpt.config);
+    this.units = family.attentionUnits(ckpt.config).count;
   }
 
   /**
@@ -148,6 +162,25 @@ export class OrtBackend implements ModelBackend {
     return s;
   }
 
+  /** The session that computes knockout rows of layer i: its row graph (loaded on first use) or its layer graph. */
+  private async rowSession(i: number): Promise<ort.InferenceSession> {
+    const rows = this.manifest.rows;
+    if (!rows) return this.session(i);
+    if (this.disposed) throw new Error('backend disposed');
+    let s = this.rowSessions[i];
+    if (!s) {
+      if (i < 0 || i >= rows.length) throw new RangeError(`layer ${i} out of range [0, ${rows.length})`);
+      s = await createOn(join(this.dir, rows[i]), this.ep, this.threads);
+      this.rowSessions[i] = s;
+    }
+    return s;
+  }
+
+  /** Rows of a context tensor: K−1 for `conv` tensors, `prefix` for the others. */
+  private ctxRows(s: ContextTensorSpec, prefix: number): number {
+    return s.rows === 'conv' ? this.config.dConv - 1 : prefix;
+  }
+
   async embed(ids: Int32Array, batch: number, seqLen: number): Promise<Float32Array> {
     const d = this.config.dModel;
     const V = this.config.paddedVocabSize;
@@ -175,11 +208,6 @@ export class OrtBackend implements ModelBackend {
     return t;
   }
 
-  private get convDim(): number {
-    const c = this.config;
-    return c.dInner + 2 * c.nGroups * c.dState;
-  }
-
   /**
    * GPU providers compile kernels per input shape; a batch of every size from 1 to the cap would compile each layer's
    * kernels dozens of times. On a GPU the batch is padded with zero rows (mask 1, results dropped) to one of a few
@@ -204,17 +232,18 @@ export class OrtBackend implements ModelBackend {
     return out;
   }
 
-  /** Whole prompts: the layer graph with one all-zero context position (see buildLayerGraph). */
-  async layer(index: number, hidden: Float32Array, batch: number, seqLen: number, mask?: Float32Array, wantAttention = false, wantContext = false) {
-    const { dModel: d, nHeads: H, dConv: K } = this.config;
+  /** Whole prompts: the layer graph with one all-zero context position (see LayerIo). */
+  async layer(index: number, hidden: Float32Array, batch: number, seqLen: number, mask?: Float32Array, wantAttention = false, wantContext = false, convMask?: Float32Array) {
+    const { dModel: d, dConv: K } = this.config;
     const n = seqLen;
-    const cd = this.convDim;
+    const U = this.units;
     if (hidden.length !== batch * n * d) throw new RangeError(`hidden has ${hidden.length} values, expected ${batch}×${n}×${d}`);
     if (mask && mask.length !== batch * n * n) throw new RangeError(`mask has ${mask.length} values, expected ${batch}×${n}×${n}`);
+    if (convMask && convMask.length !== batch * n * K) throw new RangeError(`convMask has ${convMask.length} values, expected ${batch}×${n}×${K}`);
     const s = await this.session(index);
     const Pb = this.paddedBatch(batch);
     const h = padTo(hidden, Pb * n * d);
-    // mask [Pb, n, 1 + n]: column 0 is the zero context position (its M entries are 0 whatever the mask)
+    // mask [Pb, n, 1 + n]: column 0 is the zero context position (its entries are 0 whatever the mask)
     let maskT: ort.Tensor;
     if (mask) {
       const m = new Float32Array(Pb * n * (n + 1)).fill(1);
@@ -223,46 +252,51 @@ export class OrtBackend implements ModelBackend {
     } else {
       maskT = this.cached(`ones${Pb}x${n}`, () => new ort.Tensor('float32', new Float32Array(Pb * n * (n + 1)).fill(1), [Pb, n, n + 1]));
     }
-    const feeds = {
+    const feeds: Record<string, ort.Tensor> = {
       hidden: new ort.Tensor('float32', h, [Pb, n, d]),
       mask: maskT,
-      ctx_raw: this.cached('zraw', () => new ort.Tensor('float32', new Float32Array((K - 1) * cd), [1, K - 1, cd])),
-      ctx_xbc: this.cached('zxbc', () => new ort.Tensor('float32', new Float32Array(cd), [1, 1, cd])),
-      ctx_delta: this.cached('zdelta', () => new ort.Tensor('float32', new Float32Array(H), [1, 1, H])),
+      conv_mask: convMask
+        ? new ort.Tensor('float32', padTo(convMask, Pb * n * K, 1), [Pb, n, K])
+        : this.cached(`conv1_${Pb}x${n}`, () => new ort.Tensor('float32', new Float32Array(Pb * n * K).fill(1), [Pb, n, K])),
       ctx_index: this.cached(`zidx${Pb}`, () => new ort.Tensor('int64', new BigInt64Array(Pb), [Pb])),
     };
+    for (const c of this.ctxSpec) {
+      const rows = this.ctxRows(c, 1);
+      feeds[`ctx_${c.name}`] = this.cached(`z_${c.name}`, () => new ort.Tensor('float32', new Float32Array(rows * c.width), [1, rows, c.width]));
+    }
     const outputs = ['hidden_out'];
     if (wantAttention) outputs.push('attention');
-    if (wantContext) outputs.push('raw_out', 'xbc_out', 'delta_out');
+    if (wantContext) for (const c of this.ctxSpec) outputs.push(`${c.name}_out`);
     const out = await this.timedRun(s, feeds, outputs);
     const part = (name: string, per: number) => (out[name].data as Float32Array).subarray(0, batch * per);
     let attention: Float32Array | undefined;
     if (wantAttention) {
-      // drop the context column: [batch, H, n, 1 + n] → [batch, H, n, n]
+      // drop the context column: [batch, U, n, 1 + n] → [batch, U, n, n]
       const a = out.attention.data as Float32Array;
-      attention = new Float32Array(batch * H * n * n);
-      for (let r = 0; r < batch * H * n; r++) attention.set(a.subarray(r * (n + 1) + 1, (r + 1) * (n + 1)), r * n);
+      attention = new Float32Array(batch * U * n * n);
+      for (let r = 0; r < batch * U * n; r++) attention.set(a.subarray(r * (n + 1) + 1, (r + 1) * (n + 1)), r * n);
     }
-    return {
-      hidden: part('hidden_out', n * d),
-      attention,
-      context: wantContext ? { raw: part('raw_out', n * cd), xbc: part('xbc_out', n * cd), delta: part('delta_out', n * H) } : undefined,
-    };
+    let context: LayerContextRows | undefined;
+    if (wantContext) {
+      context = {};
+      for (const c of this.ctxSpec) context[c.name] = part(`${c.name}_out`, n * c.width);
+    }
+    return { hidden: part('hidden_out', n * d), attention, context };
   }
 
-  async layerLastRow(index: number, hidden: Float32Array, batch: number, seqLen: number, ctx: LayerContextBatch, ctxIndex: Int32Array, mask?: Float32Array) {
-    const { dModel: d, nHeads: H, dConv: K } = this.config;
+  async layerLastRow(index: number, hidden: Float32Array, batch: number, seqLen: number, ctx: LayerContextBatch, ctxIndex: Int32Array, mask?: Float32Array, convMask?: Float32Array) {
+    const { dModel: d, dConv: K } = this.config;
     const n = seqLen;
-    const cd = this.convDim;
     if (n < 2) throw new RangeError('layerLastRow needs at least 2 positions');
     if (hidden.length !== batch * d) throw new RangeError(`hidden has ${hidden.length} values, expected ${batch}×${d}`);
     if (mask && mask.length !== batch * n) throw new RangeError(`mask has ${mask.length} values, expected ${batch}×${n}`);
+    if (convMask && convMask.length !== batch * K) throw new RangeError(`convMask has ${convMask.length} values, expected ${batch}×${K}`);
     if (ctxIndex.length !== batch) throw new RangeError(`ctxIndex has ${ctxIndex.length} values, expected ${batch}`);
     const C = ctx.count;
-    if (ctx.raw.length !== C * (K - 1) * cd || ctx.xbc.length !== C * (n - 1) * cd || ctx.delta.length !== C * (n - 1) * H) {
-      throw new RangeError('layerLastRow: context arrays do not match count × shapes');
+    for (const c of this.ctxSpec) {
+      if (ctx.tensors[c.name]?.length !== C * this.ctxRows(c, n - 1) * c.width) throw new RangeError(`layerLastRow: context '${c.name}' does not match count × shape`);
     }
-    const s = await this.session(index);
+    const s = await this.rowSession(index);
     const Pb = this.paddedBatch(batch);
     const Pc = this.paddedBatch(C);
     const idx = new BigInt64Array(Pb);
@@ -270,16 +304,20 @@ export class OrtBackend implements ModelBackend {
       if (!(ctxIndex[b] >= 0 && ctxIndex[b] < C)) throw new RangeError(`ctxIndex ${ctxIndex[b]} out of range [0, ${C})`);
       idx[b] = BigInt(ctxIndex[b]);
     }
-    const feeds = {
+    const feeds: Record<string, ort.Tensor> = {
       hidden: new ort.Tensor('float32', padTo(hidden, Pb * d), [Pb, 1, d]),
       mask: mask
         ? new ort.Tensor('float32', padTo(mask, Pb * n, 1), [Pb, 1, n])
         : this.cached(`row1_${Pb}x${n}`, () => new ort.Tensor('float32', new Float32Array(Pb * n).fill(1), [Pb, 1, n])),
-      ctx_raw: new ort.Tensor('float32', padTo(ctx.raw, Pc * (K - 1) * cd), [Pc, K - 1, cd]),
-      ctx_xbc: new ort.Tensor('float32', padTo(ctx.xbc, Pc * (n - 1) * cd), [Pc, n - 1, cd]),
-      ctx_delta: new ort.Tensor('float32', padTo(ctx.delta, Pc * (n - 1) * H), [Pc, n - 1, H]),
+      conv_mask: convMask
+        ? new ort.Tensor('float32', padTo(convMask, Pb * K, 1), [Pb, 1, K])
+        : this.cached(`rowconv1_${Pb}`, () => new ort.Tensor('float32', new Float32Array(Pb * K).fill(1), [Pb, 1, K])),
       ctx_index: new ort.Tensor('int64', idx, [Pb]),
     };
+    for (const c of this.ctxSpec) {
+      const rows = this.ctxRows(c, n - 1);
+      feeds[`ctx_${c.name}`] = new ort.Tensor('float32', padTo(ctx.tensors[c.name], Pc * rows * c.width), [Pc, rows, c.width]);
+    }
     const out = await this.timedRun(s, feeds, ['hidden_out']);
     return (out.hidden_out.data as Float32Array).subarray(0, batch * d);
   }
@@ -295,14 +333,13 @@ export class OrtBackend implements ModelBackend {
   }
 
   private async runSweep(req: LastRowSweep): Promise<HeadTargetStats> {
-    const { dModel: d, nHeads: H, dConv: K, nLayer: L } = this.config;
+    const { dModel: d, dConv: K, nLayer: L } = this.config;
     const n = req.seqLen;
-    const cd = this.convDim;
     const R = req.starts.length;
     if (n < 2) throw new RangeError('sweepLastRows needs at least 2 positions');
     if (R === 0) throw new RangeError('sweepLastRows: no rows');
-    if (req.enter.length !== R * d || req.mask.length !== L * R * n || req.ctxIndex.length !== R || req.targets.length !== R) {
-      throw new RangeError('sweepLastRows: enter, mask, ctxIndex or targets do not match the rows');
+    if (req.enter.length !== R * d || req.mask.length !== L * R * n || req.ctxIndex.length !== R || req.targets.length !== R || (req.convMask && req.convMask.length !== L * R * K)) {
+      throw new RangeError('sweepLastRows: enter, mask, convMask, ctxIndex or targets do not match the rows');
     }
     if (req.contexts.length !== L) throw new RangeError(`sweepLastRows: ${req.contexts.length} layer contexts, expected ${L}`);
     const C = req.contexts[0].count;
@@ -325,16 +362,22 @@ export class OrtBackend implements ModelBackend {
       feeds[`sel_${j}`] = new ort.Tensor('int64', sel, [rj]);
       prev = rj;
     }
-    let mask = req.mask;
-    if (Rp !== R) {
-      mask = new Float32Array(L * Rp * n).fill(1);
-      for (let j = 0; j < L; j++) mask.set(req.mask.subarray(j * R * n, (j + 1) * R * n), j * Rp * n);
-    }
-    const pack = (part: (c: LayerContextBatch) => Float32Array, per: number) => {
+    /** [L, R, w] per-layer rows grown to [L, Rp, w] (padding rows keep everything) */
+    const padRows = (a: Float32Array, w: number) => {
+      if (Rp === R) return a;
+      const o = new Float32Array(L * Rp * w).fill(1);
+      for (let j = 0; j < L; j++) o.set(a.subarray(j * R * w, (j + 1) * R * w), j * Rp * w);
+      return o;
+    };
+    const mask = padRows(req.mask, n);
+    const convMask = req.convMask ? padRows(req.convMask, K) : new Float32Array(L * Rp * K).fill(1);
+    const pack = (name: string, per: number) => {
       const out = new Float32Array(L * Cp * per);
       req.contexts.forEach((c, j) => {
         if (c.count !== C) throw new RangeError('sweepLastRows: every layer needs the same prompts');
-        out.set(part(c), j * Cp * per);
+        const t = c.tensors[name];
+        if (t?.length !== C * per) throw new RangeError(`sweepLastRows: context '${name}' of layer ${j} does not match count × shape`);
+        out.set(t, j * Cp * per);
       });
       return out;
     };
@@ -347,12 +390,14 @@ export class OrtBackend implements ModelBackend {
     Object.assign(feeds, {
       enter: new ort.Tensor('float32', padTo(req.enter, Rp * d), [Rp, d]),
       mask: new ort.Tensor('float32', mask, [L, Rp, n]),
-      ctx_raw: new ort.Tensor('float32', pack((c) => c.raw, (K - 1) * cd), [L, Cp, K - 1, cd]),
-      ctx_xbc: new ort.Tensor('float32', pack((c) => c.xbc, (n - 1) * cd), [L, Cp, n - 1, cd]),
-      ctx_delta: new ort.Tensor('float32', pack((c) => c.delta, (n - 1) * H), [L, Cp, n - 1, H]),
+      conv_mask: new ort.Tensor('float32', convMask, [L, Rp, K]),
       ctx_index: new ort.Tensor('int64', idx, [Rp]),
       target: new ort.Tensor('int64', tgt, [Rp]),
     });
+    for (const c of this.ctxSpec) {
+      const rows = this.ctxRows(c, n - 1);
+      feeds[`ctx_${c.name}`] = new ort.Tensor('float32', pack(c.name, rows * c.width), [L, Cp, rows, c.width]);
+    }
     const out = await this.timedRun(this.sweep!, feeds, ['max_logit', 'sum_exp', 'target_logit']);
     const part = (name: string) => (out[name].data as Float32Array).subarray(0, R);
     return { maxLogit: part('max_logit'), sumExp: part('sum_exp'), targetLogit: part('target_logit') };
@@ -392,9 +437,11 @@ export class OrtBackend implements ModelBackend {
     if (this.disposed) return;
     this.disposed = true;
     for (const s of this.layerSessions) await s?.release();
+    for (const s of this.rowSessions) await s?.release();
     await this.head.release();
     await this.sweep?.release();
     this.layerSessions = [];
+    this.rowSessions = [];
     this.embRows.clear();
     this.ones.clear();
   }

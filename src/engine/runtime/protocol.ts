@@ -1,5 +1,5 @@
 // Messages between EngineClient (main thread) and the engine worker.
-import type { Mamba2Config, ModelIdentity, ProgressEvent } from '../types';
+import type { ModelConfig, ModelIdentity, ProgressEvent } from '../types';
 import type { OpenSessionOptions } from '../engine';
 
 /** What the worker opens: openEngineSession's options (progress comes back as messages instead of a callback). */
@@ -11,7 +11,7 @@ export interface SessionInfo {
   computeDType: 'float32' | 'float16';
   /** how knockout rows go through the layers (Provenance.sweep) */
   sweep: 'fused' | 'layers';
-  config: Mamba2Config;
+  config: ModelConfig;
 }
 
 export interface SerializedError {

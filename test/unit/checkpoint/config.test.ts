@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseConfig } from '../../../src/engine/checkpoint/config';
 import { UserError } from '../../../src/engine/types';
+import type { Mamba2Config } from '../../../src/engine/types';
 
 const F = '/models/x/config.json';
 
@@ -13,7 +14,7 @@ test('state-spaces mamba2-130m config with defaults and vocab padding', () => {
       residual_in_fp32: true, fused_add_norm: true, pad_vocab_size_multiple: 16, tie_embeddings: true,
     },
     F,
-  );
+  ) as Mamba2Config;
   assert.deepEqual(c, {
     arch: 'mamba2', format: 'state-spaces', dModel: 768, nLayer: 24, vocabSize: 50277, paddedVocabSize: 50288,
     dState: 128, headdim: 64, nGroups: 1, expand: 2, dConv: 4, dInner: 1536, nHeads: 24, eps: 1e-5, tieEmbeddings: true,
@@ -21,12 +22,12 @@ test('state-spaces mamba2-130m config with defaults and vocab padding', () => {
 });
 
 test('state-spaces pad multiple defaults to 16 and explicit ssm_cfg values are used', () => {
-  const c = parseConfig({ d_model: 64, n_layer: 2, vocab_size: 100, ssm_cfg: { layer: 'Mamba2', d_state: 16, headdim: 32, ngroups: 2, expand: 2, d_conv: 4 }, norm_epsilon: 1e-6 }, F);
+  const c = parseConfig({ d_model: 64, n_layer: 2, vocab_size: 100, ssm_cfg: { layer: 'Mamba2', d_state: 16, headdim: 32, ngroups: 2, expand: 2, d_conv: 4 }, norm_epsilon: 1e-6 }, F) as Mamba2Config;
   assert.equal(c.paddedVocabSize, 112);
   assert.equal(c.nHeads, 4);
   assert.equal(c.nGroups, 2);
   assert.equal(c.eps, 1e-6);
-  const c8 = parseConfig({ d_model: 64, n_layer: 2, vocab_size: 100, pad_vocab_size_multiple: 8, ssm_cfg: { layer: 'Mamba2' } }, F);
+  const c8 = parseConfig({ d_model: 64, n_layer: 2, vocab_size: 100, pad_vocab_size_multiple: 8, ssm_cfg: { layer: 'Mamba2' } }, F) as Mamba2Config;
   assert.equal(c8.paddedVocabSize, 104);
 });
 
@@ -38,7 +39,7 @@ test('HF mamba2 config', () => {
       tie_word_embeddings: true, use_bias: false, use_conv_bias: true,
     },
     F,
-  );
+  ) as Mamba2Config;
   assert.equal(c.format, 'hf');
   assert.equal(c.dInner, 1536);
   assert.equal(c.nHeads, 24);
@@ -46,12 +47,9 @@ test('HF mamba2 config', () => {
   assert.equal(c.tieEmbeddings, true);
 });
 
-test('refuses non-Mamba-2 configs with a UserError naming the file', () => {
+test('refuses unsupported configs with a UserError naming the file', () => {
   const bad: unknown[] = [
-    { d_model: 768, n_layer: 24, vocab_size: 50277, ssm_cfg: {} },
-    { d_model: 768, n_layer: 24, vocab_size: 50277 },
-    { d_model: 768, n_layer: 24, vocab_size: 50277, ssm_cfg: { layer: 'Mamba1' } },
-    { model_type: 'mamba', hidden_size: 768, num_hidden_layers: 24, state_size: 16, vocab_size: 50280 },
+    { d_model: 768, n_layer: 24, vocab_size: 50277, ssm_cfg: { layer: 'Mamba3' } },
     { model_type: 'gpt2', n_embd: 768, n_layer: 12 },
     { d_model: 768, n_layer: 24, vocab_size: 50277, d_intermediate: 3072, ssm_cfg: { layer: 'Mamba2' } },
     { d_model: 768, n_layer: 24, vocab_size: 50277, attn_layer_idx: [3], ssm_cfg: { layer: 'Mamba2' } },
@@ -61,8 +59,8 @@ test('refuses non-Mamba-2 configs with a UserError naming the file', () => {
   for (const j of bad) {
     assert.throws(() => parseConfig(j, F), (e: unknown) => e instanceof UserError && e.message.startsWith(F), JSON.stringify(j));
   }
-  assert.throws(() => parseConfig(bad[0], F), /Mamba-1/);
-  assert.throws(() => parseConfig(bad[4], F), /gpt2/);
+  assert.throws(() => parseConfig(bad[0], F), /"ssm_cfg.layer" is "Mamba3", an SSM layer this version does not know/);
+  assert.throws(() => parseConfig(bad[1], F), /model_type "gpt2" is not a supported model/);
 });
 
 test('validates consistency', () => {
@@ -81,7 +79,7 @@ test('time-step limit: the default (0, ∞) in every spelling is accepted, a rea
     model_type: 'mamba2', hidden_size: 64, num_hidden_layers: 2, state_size: 16, head_dim: 32, vocab_size: 100,
   };
   for (const lim of [[0, Infinity], [0, 'Infinity'], undefined]) {
-    assert.equal(parseConfig({ ...hf, time_step_limit: lim }, F).nHeads, 4);
+    assert.equal((parseConfig({ ...hf, time_step_limit: lim }, F) as Mamba2Config).nHeads, 4);
   }
   assert.throws(() => parseConfig({ ...hf, time_step_limit: [0.001, 0.1] }, F), (e: Error) => e instanceof UserError && /time_step_limit.*clamps the time step/.test(e.message));
   const ss = { d_model: 64, n_layer: 2, vocab_size: 100, ssm_cfg: { layer: 'Mamba2', dt_limit: [0, Infinity] } };

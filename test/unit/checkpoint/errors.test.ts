@@ -52,13 +52,16 @@ test('config.json is not JSON', async () => {
   await rejects(w.dir, f, /not valid JSON/);
 });
 
-test('config.json is not Mamba-2', async () => {
+test('config.json of an unsupported model, or of another family than the weights', async () => {
   const w = await model();
   const f = path.join(w.dir, 'config.json');
-  fs.writeFileSync(f, JSON.stringify({ d_model: 16, n_layer: 2, vocab_size: 30, ssm_cfg: {} }));
-  await rejects(w.dir, f, /Mamba-1.*only Mamba-2 models are supported/);
+  fs.writeFileSync(f, JSON.stringify({ d_model: 16, n_layer: 2, vocab_size: 30, ssm_cfg: { layer: 'Mamba3' } }));
+  await rejects(w.dir, f, /"ssm_cfg.layer" is "Mamba3"/);
   fs.writeFileSync(f, JSON.stringify({ model_type: 'gpt2', n_embd: 16 }));
-  await rejects(w.dir, f, /model_type "gpt2" is not a Mamba-2 model/);
+  await rejects(w.dir, f, /model_type "gpt2" is not a supported model/);
+  // a Mamba-1 config.json beside Mamba-2 weights: the first Mamba-1 tensor is named as missing
+  fs.writeFileSync(f, JSON.stringify({ d_model: 16, n_layer: 2, vocab_size: 30, ssm_cfg: {} }));
+  await assert.rejects(openCheckpoint(w.dir), (e: unknown) => e instanceof UserError && /tensor 'backbone\.layers\.0\.mixer\.(x_proj|in_proj|conv1d|A_log)/.test(e.message) && /missing|shape/.test(e.message));
 });
 
 test('no weight file, and a shard listed in the index missing', async () => {

@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import { openCheckpoint } from '../../../src/engine/checkpoint';
 import { readTorchZip } from '../../../src/engine/checkpoint/pytorch';
 import { bytesToF32, f16ToF32, bf16ToF32, f32ToHalfBits } from '../../../src/engine/checkpoint/dtype';
+import type { Mamba2Config } from '../../../src/engine/types';
 
 const FX = path.join(__dirname, 'fixtures');
 
@@ -49,8 +50,8 @@ test('opens a transformers save_pretrained Mamba-2 (tied, lm_head absent)', asyn
   const ck = await openCheckpoint(path.join(FX, 'hf-tiny'));
   try {
     assert.equal(ck.config.format, 'hf');
-    assert.equal(ck.config.nHeads, 4);
-    assert.equal(ck.config.nGroups, 2);
+    assert.equal((ck.config as Mamba2Config).nHeads, 4);
+    assert.equal((ck.config as Mamba2Config).nGroups, 2);
     assert.equal(ck.config.paddedVocabSize, 56);
     assert.equal(ck.config.tieEmbeddings, true);
     assert.equal(ck.storedDType, 'float32');

@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import { expectedShapes, openCheckpoint } from '../../../src/engine/checkpoint';
 import { parseConfig } from '../../../src/engine/checkpoint/config';
 import { RandomCheckpointOptions, writeRandomCheckpoint, writeSafetensors } from '../../helpers/checkpointWriter';
+import type { Mamba2Config } from '../../../src/engine/types';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ckpt-heads-'));
 process.on('exit', () => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -154,7 +155,7 @@ test('a 1.3B-shape float32 checkpoint (sparse 5 GB file) is read tensor by tenso
   const ck = await openCheckpoint(dir);
   try {
     assert.equal(ck.config.paddedVocabSize, 50288);
-    assert.equal(ck.config.nHeads, 64);
+    assert.equal((ck.config as Mamba2Config).nHeads, 64);
     assert.deepEqual(ck.info('layers.47.mixer.in_proj.weight').shape, [2 * 4096 + 2 * 128 + 64, 2048]);
     const nf = ck.readF32('norm_f.weight');
     assert.ok(nf.every((v) => v === 0.75));

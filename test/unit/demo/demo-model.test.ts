@@ -9,7 +9,7 @@ import { openCheckpoint } from '../../../src/engine/checkpoint/index';
 import { openEngineSession, closeEngineSession, defaultModelDir } from '../../../src/engine/engine';
 import { cleanForward } from '../../../src/engine/experiments/runner';
 import { runTrace } from '../../../src/engine/experiments/macro';
-import type { EngineSession } from '../../../src/engine/types';
+import type { EngineSession, Mamba2Config } from '../../../src/engine/types';
 
 const MODEL = resolve('models', 'demo');
 const FACTS = resolve('examples', 'demo-facts.json');
@@ -67,7 +67,7 @@ test('the demo model is the default model, small, and its config loads', async (
   assert.ok(bytes <= 20.5e6, `models/demo is ${bytes} bytes`);
   const ck = await openCheckpoint(MODEL);
   try {
-    const c = ck.config;
+    const c = ck.config as Mamba2Config;
     const info = JSON.parse(readFileSync(join(MODEL, 'training.json'), 'utf8')) as { model: Record<string, number> };
     assert.equal(c.format, 'hf');
     assert.equal(ck.storedDType, 'float16');

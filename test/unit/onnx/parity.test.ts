@@ -10,6 +10,7 @@ import { ReferenceBackend } from '../../../src/engine/reference/referenceBackend
 import { ensureOnnxCache } from '../../../src/engine/onnx/cache';
 import { OrtBackend } from '../../../src/engine/runtime/ortBackend';
 import type { Checkpoint, DType, ModelBackend } from '../../../src/engine/types';
+import type { Mamba2Config } from '../../../src/engine/types';
 
 const tmp = mkdtempSync(join(tmpdir(), 'me-parity-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
@@ -102,7 +103,7 @@ test('knockout masks: masked ORT = masked reference (per batch element), all-one
     assert.ok(maxDiff(o.logits.subarray(V, 2 * V), clean.logits) > 1e-4);
     assert.ok(maxDiff(o.logits.subarray(2 * V, 3 * V), clean.logits) > 1e-4);
     // the attention of layer 0, element 1, has exactly the blocked entries zeroed for every head
-    const H = ck.config.nHeads;
+    const H = (ck.config as Mamba2Config).nHeads;
     for (let h = 0; h < H; h++) for (let c = 0; c < 5; c++) assert.ok(o.att![((1 * H + h) * N + N - 1) * N + c] === 0);
     assert.ok(maxDiff(o.att!, r.attention.get(0)!) / maxAbs(r.attention.get(0)!) < 1e-5);
   } finally {

@@ -10,6 +10,7 @@ import { openEngineSession, closeEngineSession } from '../../../src/engine/engin
 import { predict, attention, softmaxTop, type PredictResult, type AttentionResult } from '../../../src/engine/runtime/methods';
 import { EngineClient } from '../../../src/engine/runtime/client';
 import { CancelledError, UserError, type EngineSession, type MethodContext, type ProgressEvent } from '../../../src/engine/types';
+import type { Mamba2Config } from '../../../src/engine/types';
 
 const tmp = mkdtempSync(join(tmpdir(), 'me-engine-'));
 const modelDir = join(tmp, 'model');
@@ -67,8 +68,8 @@ test('attention: heads[h][i][j] = M_h, causal, matches the reference', async () 
   const n = r.tokens.length;
   assert.deepEqual(r.layers.map((l) => l.layer), [2, 0]);
   for (let k = 0; k < 2; k++) {
-    const a = r.layers[k].heads, b = q.layers[k].heads;
-    assert.equal(a.length, ortS.backend.config.nHeads);
+    const a = r.layers[k].heads!, b = q.layers[k].heads!;
+    assert.equal(a.length, (ortS.backend.config as Mamba2Config).nHeads);
     let max = 0, diff = 0;
     for (let h = 0; h < a.length; h++)
       for (let i = 0; i < n; i++) {
@@ -106,7 +107,7 @@ test('worker client: round trip with progress, errors kept, cancellation, dispos
     assert.deepEqual(r.top, local.top);
     assert.deepEqual(progress.map((p) => p.done), [1, 2, 3]);
     const a = await client.call<AttentionResult>('attention', { prompt: 'the cat', layers: [1] });
-    assert.equal(a.layers[0].heads.length, ortS.backend.config.nHeads);
+    assert.equal(a.layers[0].heads!.length, (ortS.backend.config as Mamba2Config).nHeads);
     // UserError crosses the thread boundary as a UserError with its message
     await assert.rejects(client.call('predict', { prompt: '' }), (e: Error) => e instanceof UserError && /empty/.test(e.message));
     await assert.rejects(client.call('nope', {}), /unknown engine method/);

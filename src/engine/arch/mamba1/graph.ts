@@ -1,0 +1,155 @@
+// Mamba-1 / Falcon-Mamba layer as ONNX nodes (SPEC §2), in attention form:
+//   α_c[i,j] = Δ_j[c] · Σ_n C_i[n] B_j[n] · exp(A[c,n] · Σ_{k=j+1..i} Δ_k[c]),   y_i[c] = Σ_j α_c[i,j] x_j[c] + D[c] x_i[c].
+// Two emitters:
+//   emitMamba1Layer  the general suffix of m positions on p context positions (whole prompts with p = 1 zero position,
+//                    the attention view, the context outputs). α is [b, dInner, m, T]; the sum over the d_state entries
+//                    n is unrolled (S is 16 in the published models) so no [·, dInner, m, T, S] tensor is formed.
+//   emitMamba1Row    m = 1, the knockout rows of the last-position fast path. For j < last,
+//                    exp(A·Σ_{k=j+1..last} Δ_k) = exp(A·Δ_last) · exp(A·Σ_{k=j+1..last−1} Δ_k), and the second factor,
+//                    with Δ_j B_j x_j, depends only on the prompt's clean context: P[j, c, n] is computed once per prompt
+//                    of the call, and a row's state is Σ_j mask_j P[j] — one MatMul of the rows' masks (placed in their
+//                    prompt's block) with P. Per row that is dInner·S multiply-adds per source, not dInner·S exps.
+// Context tensors (contextSpec): raw [c, K−1, dInner] conv input, x [c, p, dInner] conv output after SiLU,
+// delta [c, p, dInner] Δ, B [c, p, S].
+import type { Checkpoint, Mamba1Config } from '../../types';
+import { DataType, type GraphBuilder } from '../../onnx/graph';
+import { ComputeDType, linear, rmsNorm, WeightStore } from '../../onnx/ops';
+import type { LayerIo, LayerOutputNames } from '../types';
+
+const END = Number.MAX_SAFE_INTEGER;
+
+/** The projections and the conv of the suffix rows: what both emitters share (SPEC §2 steps 1-5). */
+function emitInputSide(g: GraphBuilder, ckpt: Checkpoint, i: number, store: WeightStore, dtype: ComputeDType, io: LayerIo, names: LayerOutputNames) {
+  const c = ckpt.config as Mamba1Config;
+  const d = c.dModel, dI = c.dInner, S = c.dState, R = c.dtRank, K = c.dConv;
+  const p = `layers.${i}.`;
+  const rd = (n: string) => () => ckpt.readF32(p + n);
+  const out = names.context ?? {};
+  const wNorm = store.use(g, `${p}norm.weight`, [d], rd('norm.weight'));
+  const wIn = store.use(g, `${p}in_proj.weight`, [2 * dI, d], rd('mixer.in_proj.weight'), dtype);
+  let convW: Float32Array | undefined;
+  const taps = Array.from({ length: K }, (_, k) =>
+    store.use(g, `${p}conv1d.tap${k}`, [dI], () => {
+      convW ??= ckpt.readF32(p + 'mixer.conv1d.weight');
+      const v = new Float32Array(dI);
+      for (let ch = 0; ch < dI; ch++) v[ch] = convW[ch * K + k];
+      return v;
+    }),
+  );
+  const bConv = store.use(g, `${p}conv1d.bias`, [dI], rd('mixer.conv1d.bias'));
+  const wX = store.use(g, `${p}x_proj.weight`, [R + 2 * S, dI], rd('mixer.x_proj.weight'), dtype);
+  const wDt = store.use(g, `${p}dt_proj.weight`, [dI, R], rd('mixer.dt_proj.weight'));
+  const bDt = store.use(g, `${p}dt_proj.bias`, [dI], rd('mixer.dt_proj.bias'));
+  const A = store.use(g, `${p}A`, [dI, S], () => ckpt.readF32(p + 'mixer.A_log').map((v) => -Math.exp(v)));
+  const Dc = store.use(g, `${p}D`, [dI], rd('mixer.D'));
+  const wOut = store.use(g, `${p}out_proj.weight`, [d, dI], rd('mixer.out_proj.weight'), dtype);
+
+  // 1-2. u = RMSNorm(x)·w ; xz = u · in_projᵀ → x | z
+  const lead = g.n('Slice', [g.n('Shape', [io.hidden]), g.constI64([0]), g.constI64([2])]); // [b, m]
+  const u = rmsNorm(g, io.hidden, c.eps, wNorm);
+  const [xr, z] = g.op('Split', [linear(g, u, wIn, d, 2 * dI, dtype, lead), g.constI64([dI, dI])], { axis: -1 }, 2);
+  if (out.raw) g.n('Identity', [xr], {}, out.raw);
+  // 3. causal depthwise conv1d as K shifted multiply-adds, each tap cut where conv_mask is 0 (SPEC §8) ; SiLU
+  const xpad = g.n('Concat', [g.n('Gather', [io.ctx.raw, io.ctxIndex], { axis: 0 }), xr], { axis: 1 });
+  let conv = bConv;
+  for (let k = 0; k < K; k++) {
+    const shifted = g.n('Slice', [xpad, g.constI64([k]), g.constI64([k === K - 1 ? END : k - (K - 1)]), g.constI64([1])]);
+    const tapMask = g.n('Slice', [io.convMask, g.constI64([k]), g.constI64([k + 1]), g.constI64([2])]); // [b,m,1]
+    conv = g.n('Add', [conv, g.n('Mul', [g.n('Mul', [shifted, taps[k]]), tapMask])]);
+  }
+  const xc = g.n('Mul', [conv, g.n('Sigmoid', [conv])], {}, out.x); // [b,m,dI]
+  // 4. x_proj → dt | B | C ; Falcon-Mamba: each RMS-normalised without a weight
+  let [dtr, Bm, Cm] = g.op('Split', [linear(g, xc, wX, dI, R + 2 * S, dtype, lead), g.constI64([R, S, S])], { axis: -1 }, 3);
+  if (c.mixerRmsEps !== null) {
+    dtr = rmsNorm(g, dtr, c.mixerRmsEps);
+    Bm = rmsNorm(g, Bm, c.mixerRmsEps);
+    Cm = rmsNorm(g, Cm, c.mixerRmsEps);
+  }
+  if (out.B) g.n('Identity', [Bm], {}, out.B);
+  // 5. Δ = softplus(dt · dt_projᵀ + bias)
+  const delta = g.n('Softplus', [g.n('Add', [linear(g, dtr, wDt, R, dI, 'float32', lead), bDt])], {}, out.delta); // [b,m,dI]
+
+  /** 7. out = (y · SiLU(z)) · out_projᵀ, then the residual; y [b, m, dI] without the D skip */
+  const finish = (y: string): string => {
+    const yD = g.n('Add', [y, g.n('Mul', [xc, Dc])]);
+    const gated = g.n('Mul', [yD, g.n('Mul', [z, g.n('Sigmoid', [z])])]);
+    return g.n('Add', [io.hidden, linear(g, gated, wOut, dI, d, dtype, lead)], {}, names.hiddenOut);
+  };
+  return { xc, Bm, Cm, delta, A, finish };
+}
+
+/** The general layer (suffix on context); see the file comment. */
+export function emitMamba1Layer(g: GraphBuilder, ckpt: Checkpoint, i: number, store: WeightStore, dtype: ComputeDType, io: LayerIo, names: LayerOutputNames = {}): string {
+  const c = ckpt.config as Mamba1Config;
+  const dI = c.dInner, S = c.dState;
+  const { xc, Bm, Cm, delta, A, finish } = emitInputSide(g, ckpt, i, store, dtype, io, names);
+  const all = (ctx: string, suffix: string) => g.n('Concat', [g.n('Gather', [ctx, io.ctxIndex], { axis: 0 }), suffix], { axis: 1 }); // [b,T,·]
+  const xAll = all(io.ctx.x, xc);
+  const deltaAll = all(io.ctx.delta, delta);
+  const BAll = all(io.ctx.B, Bm);
+  const pre = g.n('Gather', [g.n('Shape', [io.ctx.x]), g.constI64([1])], { axis: 0 }); // [p]
+  const suffixRows = (x: string, axis: number) => g.n('Slice', [x, pre, g.constI64([END]), g.constI64([axis])]);
+
+  // stable segment sums seg[i,j] = Σ_{k=j+1..i} Δ_k (0 for j ≥ i) as a CumSum over rows of the strictly-lower
+  // expansion Δ_i·[i > j] (no cs_i − cs_j subtraction), suffix rows kept: [b, dI, m, T]
+  const deltaT = g.n('Transpose', [deltaAll], { perm: [0, 2, 1] }); // [b,dI,T]
+  const T = g.n('Gather', [g.n('Shape', [xAll]), g.constI64([1], [])], { axis: 0 });
+  const idx = g.n('Range', [g.constI64([0], []), T, g.constI64([1], [])]);
+  const rows = g.n('Unsqueeze', [idx, g.constI64([1])]);
+  const cols = g.n('Unsqueeze', [idx, g.constI64([0])]);
+  const strict = g.n('Greater', [rows, cols]);
+  const causal = g.n('Cast', [suffixRows(g.n('GreaterOrEqual', [rows, cols]), 0)], { to: DataType.FLOAT }); // [m,T]
+  const expand = g.n('Where', [strict, g.n('Unsqueeze', [deltaT, g.constI64([3])]), g.constF32([0], [])]); // [b,dI,T,T]
+  const seg = suffixRows(g.n('CumSum', [expand, g.constI64([2], [])]), 2); // [b,dI,m,T]
+
+  // Σ_n C_i[n] B_j[n] exp(A[c,n] seg[i,j]), unrolled over n
+  const Bt = g.n('Transpose', [BAll], { perm: [0, 2, 1] }); // [b,S,T]
+  let acc: string | undefined;
+  for (let n = 0; n < S; n++) {
+    const An = g.n('Unsqueeze', [g.n('Slice', [A, g.constI64([n]), g.constI64([n + 1]), g.constI64([1])]), g.constI64([2])]); // [dI,1,1]
+    const Cn = g.n('Slice', [Cm, g.constI64([n]), g.constI64([n + 1]), g.constI64([2])]); // [b,m,1]
+    const Bn = g.n('Slice', [Bt, g.constI64([n]), g.constI64([n + 1]), g.constI64([1])]); // [b,1,T]
+    const CB = g.n('Unsqueeze', [g.n('Mul', [Cn, Bn]), g.constI64([1])]); // [b,1,m,T]
+    const term = g.n('Mul', [g.n('Exp', [g.n('Mul', [seg, An])]), CB]);
+    acc = acc === undefined ? term : g.n('Add', [acc, term]);
+  }
+  // α = (Σ_n …) · Δ_j, causal, after the knockout mask
+  const maskU = g.n('Unsqueeze', [g.n('Mul', [io.mask, causal]), g.constI64([1])]); // [b,1,m,T]
+  const alpha = g.n('Mul', [g.n('Mul', [acc!, g.n('Unsqueeze', [deltaT, g.constI64([2])])]), maskU], {}, names.attention);
+  // y_i[c] = Σ_j α_c[i,j] x_j[c]
+  const xT = g.n('Unsqueeze', [g.n('Transpose', [xAll], { perm: [0, 2, 1] }), g.constI64([3])]); // [b,dI,T,1]
+  const y = g.n('Transpose', [g.n('Squeeze', [g.n('MatMul', [alpha, xT]), g.constI64([3])])], { perm: [0, 2, 1] }); // [b,m,dI]
+  void dI;
+  return finish(y);
+}
+
+/** The knockout row (m = 1) on its prompt's clean context; see the file comment. */
+export function emitMamba1Row(g: GraphBuilder, ckpt: Checkpoint, i: number, store: WeightStore, dtype: ComputeDType, io: LayerIo): string {
+  const c = ckpt.config as Mamba1Config;
+  const dI = c.dInner, S = c.dState;
+  const { xc, Bm, Cm, delta, A, finish } = emitInputSide(g, ckpt, i, store, dtype, io, {});
+  // per prompt of the call: P[j,c,n] = exp(A[c,n] · Σ_{k=j+1..p−1} Δ_k[c]) · Δ_j[c] x_j[c] · B_j[n], j < p
+  const ctxDelta = io.ctx.delta, ctxX = io.ctx.x, ctxB = io.ctx.B; // [C,p,dI], [C,p,dI], [C,p,S]
+  const after = g.n('CumSum', [ctxDelta, g.constI64([1], [])], { exclusive: 1, reverse: 1 }); // Σ_{k>j} Δ_k [C,p,dI]
+  const decay = g.n('Exp', [g.n('Mul', [g.n('Unsqueeze', [after, g.constI64([3])]), A])]); // [C,p,dI,S]
+  const dx = g.n('Unsqueeze', [g.n('Mul', [ctxDelta, ctxX]), g.constI64([3])]); // [C,p,dI,1]
+  const P = g.n('Mul', [g.n('Mul', [decay, dx]), g.n('Unsqueeze', [ctxB, g.constI64([2])])]); // [C,p,dI,S]
+  const P2 = g.n('Reshape', [P, g.constI64([-1, dI * S])]); // [C·p, dI·S]
+  // each row's mask over the prefix, placed in its prompt's block: [b, C·p]
+  const shapeX = g.n('Shape', [ctxX]);
+  const C = g.n('Gather', [shapeX, g.constI64([0], [])], { axis: 0 });
+  const pre = g.n('Gather', [shapeX, g.constI64([1])], { axis: 0 }); // [p]
+  const onehot = g.n('Cast', [g.n('Equal', [g.n('Unsqueeze', [io.ctxIndex, g.constI64([1])]), g.n('Unsqueeze', [g.n('Range', [g.constI64([0], []), C, g.constI64([1], [])]), g.constI64([0])])])], { to: DataType.FLOAT }); // [b,C]
+  const maskPre = g.n('Slice', [io.mask, g.constI64([0]), pre, g.constI64([2])]); // [b,1,p]
+  const maskLast = g.n('Slice', [io.mask, pre, g.constI64([END]), g.constI64([2])]); // [b,1,1]
+  const W = g.n('Reshape', [g.n('Mul', [g.n('Unsqueeze', [onehot, g.constI64([2])]), maskPre]), g.constI64([0, -1])]); // [b, C·p]
+  const hPre = g.n('Reshape', [g.n('MatMul', [W, P2]), g.constI64([-1, dI, S])]); // [b,dI,S]
+  // the state the last position reads: exp(A Δ_last) · Σ_{j<last} mask_j P_j + mask_last · Δ_last x_last B_last
+  const dl = g.n('Reshape', [delta, g.constI64([-1, dI, 1])]); // [b,dI,1]
+  const xl = g.n('Reshape', [xc, g.constI64([-1, dI, 1])]);
+  const Bl = g.n('Reshape', [Bm, g.constI64([-1, 1, S])]);
+  const own = g.n('Mul', [g.n('Mul', [g.n('Mul', [dl, xl]), Bl]), maskLast]); // [b,dI,S]
+  const state = g.n('Add', [g.n('Mul', [g.n('Exp', [g.n('Mul', [dl, A])]), hPre]), own]);
+  const y = g.n('Reshape', [g.n('MatMul', [state, g.n('Reshape', [Cm, g.constI64([-1, S, 1])])]), g.constI64([-1, 1, dI])]); // [b,1,dI]
+  return finish(y);
+}

@@ -1,0 +1,123 @@
+// Mamba-2 layer as ONNX nodes (SPEC §1): a suffix of m positions on the clean context of the p positions before it.
+// Knocking out edges (last ← c) changes row `last` of M only, and positions only see earlier ones, so in a knockout
+// every position before the last stays clean in every layer: a variant needs only its last row (m = 1) on top of its
+// prompt's clean context (p = N − 1). A whole clean forward is p = 1 all-zero context position (Δ = 0, x = B = 0: it
+// adds exactly nothing), m = N. The same graph serves both (Mamba-2 has no separate row graph).
+//
+// Context tensors (contextSpec): raw [c, K−1, convDim] conv input of the K−1 positions before the suffix (zeros before
+// position 0), xbc [c, p, convDim] conv output after SiLU, delta [c, p, H] Δ.
+import type { Checkpoint, Mamba2Config } from '../../types';
+import type { GraphBuilder } from '../../onnx/graph';
+import { ComputeDType, linear, rmsNorm, WeightStore } from '../../onnx/ops';
+import type { LayerIo, LayerOutputNames } from '../types';
+
+/** Appends layer `i` (SPEC §1, a suffix of positions on a clean context) to `g`; returns the residual after it. */
+export function emitMamba2Layer(g: GraphBuilder, ckpt: Checkpoint, i: number, store: WeightStore, dtype: ComputeDType, io: LayerIo, names: LayerOutputNames = {}): string {
+  const c = ckpt.config as Mamba2Config;
+  const d = c.dModel, dInner = c.dInner, H = c.nHeads, G = c.nGroups, S = c.dState, P = c.headdim, K = c.dConv;
+  const convDim = dInner + 2 * G * S;
+  const projDim = 2 * dInner + 2 * G * S + H;
+  const p = `layers.${i}.`;
+  const rd = (n: string) => () => ckpt.readF32(p + n);
+  const { hidden, mask, convMask, ctxIndex } = io;
+  const { raw: ctxRaw, xbc: ctxXbc, delta: ctxDelta } = io.ctx;
+  const out = names.context ?? {};
+
+  // weights, streamed one by one into weights.bin (on first use)
+  const wNorm = store.use(g, `${p}norm.weight`, [d], rd('norm.weight'));
+  const wIn = store.use(g, `${p}in_proj.weight`, [projDim, d], rd('mixer.in_proj.weight'), dtype);
+  // conv taps as K vectors [convDim] (tap k multiplies input t − (K−1) + k)
+  let convW: Float32Array | undefined;
+  const taps = Array.from({ length: K }, (_, k) =>
+    store.use(g, `${p}conv1d.tap${k}`, [convDim], () => {
+      convW ??= ckpt.readF32(p + 'mixer.conv1d.weight');
+      const v = new Float32Array(convDim);
+      for (let ch = 0; ch < convDim; ch++) v[ch] = convW[ch * K + k];
+      return v;
+    }),
+  );
+  const bConv = store.use(g, `${p}conv1d.bias`, [convDim], rd('mixer.conv1d.bias'));
+  const dtBias = store.use(g, `${p}dt_bias`, [H], rd('mixer.dt_bias'));
+  const A = store.use(g, `${p}A`, [H], () => ckpt.readF32(p + 'mixer.A_log').map((v) => -Math.exp(v)));
+  const Dh = store.use(g, `${p}D`, [H, 1, 1], rd('mixer.D'));
+  const wGn = store.use(g, `${p}gated_norm.weight`, [dInner], rd('mixer.norm.weight'));
+  const wOut = store.use(g, `${p}out_proj.weight`, [d, dInner], rd('mixer.out_proj.weight'), dtype);
+
+  // 1-2. u = RMSNorm(x)·w ; zxbcdt = u · in_projᵀ ; split z | xBC | dt
+  const lead = g.n('Slice', [g.n('Shape', [hidden]), g.constI64([0]), g.constI64([2])]); // [batch, seq]
+  const u = rmsNorm(g, hidden, c.eps, wNorm);
+  const zxbcdt = linear(g, u, wIn, d, projDim, dtype, lead);
+  const [z, xBCraw, dt] = g.op('Split', [zxbcdt, g.constI64([dInner, convDim, H])], { axis: -1 }, 3);
+  if (out.raw) g.n('Identity', [xBCraw], {}, out.raw);
+
+  // 3. causal depthwise conv1d + bias ; SiLU, as K shifted multiply-adds on [b, m, C] (ORT's CPU grouped Conv with
+  //    group = C is slow): conv[t] = bias + Σ_k keep[t,k] · tap_k · xpad[t + k], xpad = (K−1 context rows) ++ suffix rows;
+  //    keep = conv_mask (0 cuts the tap: the complete knockout of SPEC §8).
+  const xpad = g.n('Concat', [g.n('Gather', [ctxRaw, ctxIndex], { axis: 0 }), xBCraw], { axis: 1 });
+  let conv = bConv;
+  for (let k = 0; k < K; k++) {
+    const end = k === K - 1 ? Number.MAX_SAFE_INTEGER : k - (K - 1);
+    const shifted = g.n('Slice', [xpad, g.constI64([k]), g.constI64([end]), g.constI64([1])]);
+    const tapMask = g.n('Slice', [convMask, g.constI64([k]), g.constI64([k + 1]), g.constI64([2])]); // [b,m,1]
+    conv = g.n('Add', [conv, g.n('Mul', [g.n('Mul', [shifted, taps[k]]), tapMask])]);
+  }
+  const xBC = g.n('Mul', [conv, g.n('Sigmoid', [conv])], {}, out.xbc);
+
+  // 5. Δ = softplus(dt + dt_bias)
+  const delta = g.n('Softplus', [g.n('Add', [dt, dtBias])], {}, out.delta); // [b,m,H]
+
+  // the T = p + m positions: context rows ++ suffix rows
+  const xbcAll = g.n('Concat', [g.n('Gather', [ctxXbc, ctxIndex], { axis: 0 }), xBC], { axis: 1 }); // [b,T,convDim]
+  const deltaAll = g.n('Concat', [g.n('Gather', [ctxDelta, ctxIndex], { axis: 0 }), delta], { axis: 1 }); // [b,T,H]
+  const pre = g.n('Gather', [g.n('Shape', [ctxXbc]), g.constI64([1])], { axis: 0 }); // [p]
+  const suffixRows = (x: string, axis: number) => g.n('Slice', [x, pre, g.constI64([Number.MAX_SAFE_INTEGER]), g.constI64([axis])]);
+
+  // 4. split x | B | C ; C is needed at the suffix rows only
+  const [xs, Bs] = g.op('Split', [xbcAll, g.constI64([dInner, G * S, G * S])], { axis: -1 }, 3);
+  const Cs = g.n('Slice', [xBC, g.constI64([dInner + G * S]), g.constI64([convDim]), g.constI64([2])]);
+  const xh = g.n('Transpose', [g.n('Reshape', [xs, g.constI64([0, 0, H, P])])], { perm: [0, 2, 1, 3] }); // [b,H,T,P]
+  const Bg = g.n('Transpose', [g.n('Reshape', [Bs, g.constI64([0, 0, G, S])])], { perm: [0, 2, 3, 1] }); // [b,G,S,T]
+  const Cg = g.n('Transpose', [g.n('Reshape', [Cs, g.constI64([0, 0, G, S])])], { perm: [0, 2, 1, 3] }); // [b,G,m,S]
+
+  // a = Δ·A as [b,H,T]
+  const deltaT = g.n('Transpose', [deltaAll], { perm: [0, 2, 1] }); // [b,H,T]
+  const aT = g.n('Transpose', [g.n('Mul', [deltaAll, A])], { perm: [0, 2, 1] }); // [b,H,T]
+
+  // 6. L = exp(segsum) with a STABLE segment sum: seg[i,j] = Σ_{k=j+1..i} a_k computed as a CumSum over rows of the
+  //    strictly-lower-triangular expansion a[i]·[i>j] (no cs_i − cs_j subtraction), then the suffix rows are kept.
+  //    Causal masking happens BEFORE Exp (Where(causal, seg, −inf)) so no inf·0 NaN can appear.
+  const T = g.n('Gather', [g.n('Shape', [xbcAll]), g.constI64([1], [])], { axis: 0 }); // scalar T
+  const idx = g.n('Range', [g.constI64([0], []), T, g.constI64([1], [])]);
+  const rows = g.n('Unsqueeze', [idx, g.constI64([1])]);
+  const cols = g.n('Unsqueeze', [idx, g.constI64([0])]);
+  const strict = g.n('Greater', [rows, cols]);
+  const causal = suffixRows(g.n('GreaterOrEqual', [rows, cols]), 0); // [m,T]
+  const aExp = g.n('Where', [strict, g.n('Unsqueeze', [aT, g.constI64([3])]), g.constF32([0], [])]); // [b,H,T,T]
+  const seg = suffixRows(g.n('CumSum', [aExp, g.constI64([2], [])]), 2); // [b,H,m,T]
+  const L = g.n('Exp', [g.n('Where', [causal, seg, g.constF32([-Infinity], [])])]);
+
+  // 7. M_h = L_h ∘ (C·B) ∘ mask, head h uses group h // (H/G)
+  let CB = g.n('MatMul', [Cg, Bg]); // [b,G,m,T]
+  if (G > 1) {
+    const hpg = H / G;
+    CB = g.n('Gather', [CB, g.constI64(Array.from({ length: H }, (_, h) => Math.floor(h / hpg)))], { axis: 1 }); // [b,H,m,T]
+  }
+  const maskU = g.n('Unsqueeze', [mask, g.constI64([1])]); // [b,1,m,T]
+  const M = g.n('Mul', [g.n('Mul', [L, CB]), maskU], {}, names.attention);
+
+  // 8. y = M (Δ·x) + D·x
+  const dx = g.n('Mul', [xh, g.n('Unsqueeze', [deltaT, g.constI64([3])])]); // [b,H,T,P]
+  const yh = g.n('Add', [g.n('MatMul', [M, dx]), g.n('Mul', [suffixRows(xh, 2), Dh])]); // [b,H,m,P]
+  const y = g.n('Reshape', [g.n('Transpose', [yh], { perm: [0, 2, 1, 3] }), g.constI64([0, 0, dInner])]);
+
+  // 9. gated RMSNorm (norm_before_gate = False), per group of dInner/G channels
+  const gz = g.n('Mul', [y, g.n('Mul', [z, g.n('Sigmoid', [z])])]);
+  const gzg = G > 1 ? g.n('Reshape', [gz, g.constI64([0, 0, G, dInner / G])]) : gz;
+  let gn = rmsNorm(g, gzg, c.eps);
+  if (G > 1) gn = g.n('Reshape', [gn, g.constI64([0, 0, dInner])]);
+  gn = g.n('Mul', [gn, wGn]);
+
+  // 10. residual
+  return g.n('Add', [hidden, linear(g, gn, wOut, dInner, d, dtype, lead)], {}, names.hiddenOut);
+}
+

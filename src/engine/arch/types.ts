@@ -1,0 +1,81 @@
+// The architecture seam: what a model family (one folder under src/engine/arch/) provides to the rest of the engine.
+// Nothing outside a family folder names a family's tensors or config fields; it goes through this interface.
+import type { Checkpoint, CheckpointFormat, ContextTensorSpec, ModelConfig } from '../types';
+import type { GraphBuilder } from '../onnx/graph';
+import type { ComputeDType, WeightStore } from '../onnx/ops';
+import type { Json } from './configReader';
+
+/**
+ * The graph inputs of one layer, as tensor names inside a GraphBuilder. A layer computes a SUFFIX of m positions on
+ * the clean CONTEXT of the p positions before it (T = p + m): a whole prompt is p = 1 all-zero context position plus
+ * m = N positions; a knockout row is m = 1 on its prompt's clean context, p = N − 1.
+ */
+export interface LayerIo {
+  /** [b, m, d] residual at the suffix */
+  hidden: string;
+  /** [b, m, T] keep mask of the attention edges (row ← column), columns = context ++ suffix */
+  mask: string;
+  /** [b, m, dConv] keep mask of the conv taps of each suffix row (SPEC §8) */
+  convMask: string;
+  /** by ContextTensorSpec name: [contexts, K−1 | p, width] */
+  ctx: Record<string, string>;
+  /** int64 [b] which context each batch item reads */
+  ctxIndex: string;
+}
+
+/** Names to give the tensors a layer produces (graph outputs); fresh names where not given. */
+export interface LayerOutputNames {
+  hiddenOut?: string;
+  /** [b, units, m, T] the attention matrices after the mask */
+  attention?: string;
+  /** by ContextTensorSpec name: this call's own context rows [b, m, width] */
+  context?: Record<string, string>;
+}
+
+/** A family's graph emitters (SPEC maths as ONNX nodes). Each returns the residual after the layer. */
+export interface FamilyGraphs {
+  /** the general suffix-on-context layer (whole prompts, attention view, context outputs) */
+  emitLayer(g: GraphBuilder, ckpt: Checkpoint, i: number, store: WeightStore, dtype: ComputeDType, io: LayerIo, names?: LayerOutputNames): string;
+  /**
+   * Optional: a layer specialised to m = 1 (the knockout rows of the last-position fast path), for families whose
+   * general layer is much dearer there. Without it, emitLayer serves the rows (one graph file per layer).
+   */
+  emitRow?(g: GraphBuilder, ckpt: Checkpoint, i: number, store: WeightStore, dtype: ComputeDType, io: LayerIo): string;
+}
+
+/** The float64 oracle of one layer (SPEC maths in plain loops). */
+export interface FamilyReference {
+  /**
+   * One block on float64 hidden [batch, N, d]; mask [batch, N, N] (1 keep, 0 block), convMask [batch, N, dConv].
+   * Returns the new hidden and, when asked, the attention [batch, units, N, N] after the mask.
+   */
+  layer64(index: number, hidden: Float64Array, batch: number, N: number, mask?: ArrayLike<number>, wantAttention?: boolean, convMask?: ArrayLike<number>): { hidden: Float64Array; attention?: Float64Array };
+  dispose(): void;
+}
+
+export interface ModelFamily<C extends ModelConfig = ModelConfig> {
+  arch: C['arch'];
+  /** for messages: 'Mamba-2', 'Mamba-1' (Falcon-Mamba is a Mamba-1 variant) */
+  label(c: C): string;
+  /** one line for `info`-style output */
+  describe(c: C): string;
+  /** Normalises config.json (`kind` as the registry detected it); throws UserError naming the file and field. */
+  parseConfig(json: Json, file: string, kind: ConfigKind): C;
+  /** canonical tensor name → expected shape (lm_head.weight included; the checkpoint drops it when tied) */
+  expectedShapes(c: C): Map<string, number[]>;
+  /** the key a checkpoint of `format` stores for a canonical name (for "tensor … is missing" errors) */
+  storedName(canonical: string, format: CheckpointFormat): string;
+  /** what one attention matrix belongs to, and how many there are per layer */
+  attentionUnits(c: C): { unit: 'head' | 'channel'; count: number };
+  /** the per-position values the last position reads of earlier ones (the clean context of the fast path) */
+  contextSpec(c: C): ContextTensorSpec[];
+  /** rough working memory of a whole-prompt layer call per prompt of n tokens, bytes (batch caps) */
+  bytesPerItem(c: C, n: number): number;
+  /** rough working memory of a last-row call per row for prompts of n tokens, bytes (batch caps) */
+  rowBytes(c: C, n: number): number;
+  graphs: FamilyGraphs;
+  reference(ckpt: Checkpoint): FamilyReference;
+}
+
+/** What the registry recognised in a config.json. */
+export type ConfigKind = 'state-spaces' | 'hf' | 'hf-falcon';

@@ -1,0 +1,61 @@
+// Softmax numerics of the experiments, in one place: probabilities over the REAL vocabulary (vocab_size, not the
+// padded embedding rows: SPEC §8), in float64.
+import type { HeadTargetStats } from '../types';
+
+export interface VariantResult {
+  /** softmax probability of the target over the real vocabulary (float64, or float64 from the device's float32 reductions: headLastTarget) */
+  prob: number;
+  /** whether the target is still the argmax over the real vocabulary */
+  top1: boolean;
+}
+
+/** Row i of the device-reduced head (HeadTargetStats): p = exp(target − max) / Σ exp(logit − max) in float64, top-1 ⇔ target = max. */
+export function resultFromStats(st: HeadTargetStats, i: number): VariantResult {
+  return { prob: Math.exp(st.targetLogit[i] - st.maxLogit[i]) / st.sumExp[i], top1: st.targetLogit[i] >= st.maxLogit[i] };
+}
+
+/** Softmax probability of `target` over the real vocabulary [0, vocab) in float64, and the argmax. */
+export function probAndArgmax(logits: ArrayLike<number>, offset: number, vocab: number, target: number): { prob: number; argmax: number } {
+  let max = -Infinity;
+  let arg = 0;
+  for (let v = 0; v < vocab; v++) {
+    const x = logits[offset + v];
+    if (x > max) {
+      max = x;
+      arg = v;
+    }
+  }
+  let sum = 0;
+  for (let v = 0; v < vocab; v++) sum += Math.exp(logits[offset + v] - max);
+  const prob = target >= 0 && target < vocab ? Math.exp(logits[offset + target] - max) / sum : 0;
+  return { prob, argmax: arg };
+}
+
+/** Result of one logits row for a target. */
+export function resultFromLogits(logits: ArrayLike<number>, offset: number, vocab: number, target: number): VariantResult {
+  const r = probAndArgmax(logits, offset, vocab, target);
+  return { prob: r.prob, top1: r.argmax === target };
+}
+
+/** Top-k (id, prob) of one logits row over the real vocabulary. */
+export function topK(logits: ArrayLike<number>, offset: number, vocab: number, k: number): { id: number; prob: number }[] {
+  let max = -Infinity;
+  for (let v = 0; v < vocab; v++) if (logits[offset + v] > max) max = logits[offset + v];
+  let sum = 0;
+  for (let v = 0; v < vocab; v++) sum += Math.exp(logits[offset + v] - max);
+  const best: { id: number; x: number }[] = [];
+  for (let v = 0; v < vocab; v++) {
+    const x = logits[offset + v];
+    if (best.length < k || x > best[best.length - 1].x) {
+      best.push({ id: v, x });
+      best.sort((a, b) => b.x - a.x || a.id - b.id);
+      if (best.length > k) best.pop();
+    }
+  }
+  return best.map((b) => ({ id: b.id, prob: Math.exp(b.x - max) / sum }));
+}
+
+/** diff% = (p′ − p)/p · 100 (SPEC §3); 0 when p = 0. */
+export function diffPct(p: number, pPrime: number): number {
+  return p > 0 ? ((pPrime - p) / p) * 100 : 0;
+}

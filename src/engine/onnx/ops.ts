@@ -1,0 +1,110 @@
+// ONNX building blocks shared by every family's graph emitters: the weight store (each tensor written once to
+// weights.bin, declared by every graph that uses it), RMSNorm, Linear (Gemm, optionally float16), f16 conversion.
+import { DataType, GraphBuilder, WeightsFile } from './graph';
+
+export type ComputeDType = 'float32' | 'float16';
+
+/** row-major [rows, cols] -> [cols, rows] */
+export function transpose2d(a: Float32Array, rows: number, cols: number): Float32Array {
+  const out = new Float32Array(rows * cols);
+  const B = 64;
+  for (let r0 = 0; r0 < rows; r0 += B) {
+    const r1 = Math.min(rows, r0 + B);
+    for (let c0 = 0; c0 < cols; c0 += B) {
+      const c1 = Math.min(cols, c0 + B);
+      for (let r = r0; r < r1; r++) {
+        const ro = r * cols;
+        for (let c = c0; c < c1; c++) out[c * rows + r] = a[ro + c];
+      }
+    }
+  }
+  return out;
+}
+
+const f32buf = new Float32Array(1);
+const u32buf = new Uint32Array(f32buf.buffer);
+/** float32 -> IEEE half bits, round to nearest even. */
+export function f32ToF16Bits(v: number): number {
+  f32buf[0] = v;
+  const x = u32buf[0];
+  const sign = (x >>> 16) & 0x8000;
+  const exp = (x >>> 23) & 0xff;
+  let mant = x & 0x7fffff;
+  if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0);
+  let e = exp - 127 + 15;
+  if (e >= 0x1f) return sign | 0x7c00;
+  if (e <= 0) {
+    if (e < -10) return sign;
+    mant |= 0x800000;
+    const shift = 14 - e;
+    let h = mant >>> shift;
+    const rem = mant & ((1 << shift) - 1);
+    const half = 1 << (shift - 1);
+    if (rem > half || (rem === half && h & 1)) h++;
+    return sign | h;
+  }
+  let h = (e << 10) | (mant >>> 13);
+  const rem = mant & 0x1fff;
+  if (rem > 0x1000 || (rem === 0x1000 && h & 1)) h++;
+  return sign | h;
+}
+export function toF16(a: Float32Array): Uint16Array {
+  const out = new Uint16Array(a.length);
+  for (let i = 0; i < a.length; i++) out[i] = f32ToF16Bits(a[i]);
+  return out;
+}
+
+export function bytesOf(a: Float32Array | Uint16Array): Uint8Array {
+  return new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+}
+
+/**
+ * The weights of a cache folder: each tensor is written to weights.bin once, the first time a graph uses it, and every
+ * graph that uses it declares the same bytes (location, offset, length).
+ */
+export class WeightStore {
+  private placed = new Map<string, { dataType: number; dims: number[]; where: { offset: number; length: number } }>();
+  constructor(readonly wf: WeightsFile) {}
+
+  /** Declares weight `name` in `g`; on first use, `make()` gives its float32 values (stored in `dtype`). */
+  use(g: GraphBuilder, name: string, dims: number[], make: () => Float32Array, dtype: ComputeDType = 'float32'): string {
+    return this.useWritten(g, name, dtype === 'float16' ? DataType.FLOAT16 : DataType.FLOAT, dims, () => {
+      const data = make();
+      return this.wf.append(bytesOf(dtype === 'float16' ? toF16(data) : data));
+    });
+  }
+
+  /** As `use`, for a weight written by `write` (e.g. streamed in blocks); `write` returns where its bytes went. */
+  useWritten(g: GraphBuilder, name: string, dataType: number, dims: number[], write: () => { offset: number; length: number }): string {
+    let w = this.placed.get(name);
+    if (!w) {
+      w = { dataType, dims, where: write() };
+      this.placed.set(name, w);
+    }
+    return g.external(name, w.dataType, w.dims, { location: this.wf.location, ...w.where });
+  }
+}
+
+/** RMSNorm over the last axis: x / sqrt(mean(x²) + eps) (times the weight, when given). */
+export function rmsNorm(g: GraphBuilder, x: string, eps: number, weight?: string): string {
+  const sq = g.n('Mul', [x, x]);
+  const ms = g.n('ReduceMean', [sq], { axes: [-1], keepdims: 1 });
+  const den = g.n('Sqrt', [g.n('Add', [ms, g.constF32([eps], [])])]);
+  const y = g.n('Div', [x, den]);
+  return weight ? g.n('Mul', [y, weight]) : y;
+}
+
+/**
+ * x · Wᵀ for a weight stored as in the checkpoint ([out, in], PyTorch Linear layout): Gemm with transB = 1, so the
+ * converter never transposes (it streams the checkpoint's rows straight into weights.bin). A 3-D x [b, n, in] is
+ * flattened to [b·n, in] and reshaped back to [b, n, out] (`lead` = Shape(x)[0:2]). In float16 when asked
+ * (inputs and outputs stay float32).
+ */
+export function linear(g: GraphBuilder, x: string, w: string, inDim: number, outDim: number, dtype: ComputeDType, lead?: string): string {
+  const x2 = lead ? g.n('Reshape', [x, g.constI64([-1, inDim])]) : x;
+  let y: string;
+  if (dtype === 'float32') y = g.n('Gemm', [x2, w], { transB: 1 });
+  else y = g.n('Cast', [g.n('Gemm', [g.n('Cast', [x2], { to: DataType.FLOAT16 }), w], { transB: 1 })], { to: DataType.FLOAT });
+  return lead ? g.n('Reshape', [y, g.n('Concat', [lead, g.constI64([outDim])], { axis: 0 })]) : y;
+}
+

@@ -111,7 +111,16 @@ export function packageRoot(): string {
   return join(__dirname, '..');
 }
 
-/** `--model` default: the demo model shipped inside the package. */
+/** `--model` default: the demo model shipped inside the package (Mamba-2). */
 export function defaultModelDir(): string {
   return join(packageRoot(), 'models', 'demo');
+}
+
+/** The demo models shipped inside the package, by the names `--model` accepts for them. */
+export const DEMO_MODELS: Record<string, string> = { demo: 'demo', 'demo-mamba2': 'demo', 'demo-mamba1': 'demo-mamba1' };
+
+/** The folder of a shipped demo model by name (see DEMO_MODELS), or undefined. */
+export function demoModelDir(name: string): string | undefined {
+  const folder = DEMO_MODELS[name];
+  return folder === undefined ? undefined : join(packageRoot(), 'models', folder);
 }

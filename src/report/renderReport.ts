@@ -35,6 +35,25 @@ function provHtml(r: AnyResult): string {
   return `<table class="prov"><tbody>${provenanceOf(r).map(([k, v]) => `<tr><th scope="row">${esc(k)}</th><td>${esc(v)}</td></tr>`).join('')}</tbody></table>`;
 }
 
+/** The model family of a result (older files without provenance.model.arch are Mamba-2). */
+export function familyLabel(r: AnyResult): string {
+  const m = r.provenance.model;
+  if (m.arch === 'mamba1') return m.variant === 'falcon_mamba' ? 'Falcon-Mamba' : 'Mamba-1';
+  return 'Mamba-2';
+}
+
+/** Which knockout a result ran (SPEC §8): edge knockout with the conv path kept, or the complete one. */
+export function knockoutLabel(r: AnyResult): string {
+  const unit = r.provenance.model.arch === 'mamba1' ? 'every channel and state entry' : 'every head';
+  return r.provenance.conv === 'block'
+    ? `complete knockout: the edges are cut in ${unit} and the conv taps from the blocked sources too (--conv block)`
+    : `edge knockout: the edges are cut in ${unit}; the depthwise conv path is kept (--conv keep, the papers' semantics)`;
+}
+
+function modelLine(r: AnyResult): string {
+  return `<p class="model">${esc(familyLabel(r))} model <code>${esc(r.provenance.model.path)}</code>; ${esc(knockoutLabel(r))}.</p>`;
+}
+
 function figure(svg: string, caption: string): string {
   return `<figure>${svg}<figcaption>${esc(caption)}</figcaption></figure>`;
 }
@@ -50,7 +69,7 @@ function traceBody(r: TraceResult, theme: Theme): string {
     return figure(lineChartSvg(spec, { theme, provenance: prov }), `Window k = ${w.window}. Largest drop — ${drops.join('; ')}.`);
   });
   return (
-    `<section><h2>Prompt</h2>${tokensHtml(r.tokens, theme)}<p>Subject <code>${esc(JSON.stringify(r.subject))}</code>, target <code>${esc(JSON.stringify(r.target.text))}</code> (p = ${formatProb(r.baseProb)}).</p>${topkHtml(r.baseTop, r.target.id)}</section>` +
+    `<section><h2>Prompt</h2>${modelLine(r)}${tokensHtml(r.tokens, theme)}<p>Subject <code>${esc(JSON.stringify(r.subject))}</code>, target <code>${esc(JSON.stringify(r.target.text))}</code> (p = ${formatProb(r.baseProb)}).</p>${topkHtml(r.baseTop, r.target.id)}</section>` +
     `<section><h2>Attention knockout (macro)</h2>${figs.join('')}</section>`
   );
 }
@@ -58,7 +77,7 @@ function traceBody(r: TraceResult, theme: Theme): string {
 function microBody(r: MicroResult, theme: Theme): string {
   const prov = provenanceOf(r);
   return (
-    `<section><h2>Prompt</h2>${tokensHtml(r.tokens, theme)}<p>Target <code>${esc(JSON.stringify(r.target.text))}</code> (p = ${formatProb(r.baseProb)}).</p>${topkHtml(r.baseTop, r.target.id)}</section>` +
+    `<section><h2>Prompt</h2>${modelLine(r)}${tokensHtml(r.tokens, theme)}<p>Target <code>${esc(JSON.stringify(r.target.text))}</code> (p = ${formatProb(r.baseProb)}).</p>${topkHtml(r.baseTop, r.target.id)}</section>` +
     `<section><h2>Attention knockout (micro)</h2>${figure(heatmapSvg(microHeatmap(r, theme), { theme, provenance: prov }), `Change in target probability when the last position is blocked from attending to one position, window k = ${r.window}.`)}</section>`
   );
 }
@@ -83,7 +102,7 @@ function datasetBody(r: DatasetRunResult, theme: Theme): string {
     sections.push(`<h3>Per-position knockout, first ${micro.length} prompt(s)</h3>${figs.join('')}`);
   }
   return (
-    `<section><h2>Dataset</h2><p><code>${esc(r.dataset.file)}</code> — ${r.dataset.rows} rows (${esc(r.dataset.format)}); ${r.prompts.length} prompt(s) used, ${r.skipped.length} skipped; status ${esc(r.status)}.</p>${skipped}</section>` +
+    `<section><h2>Dataset</h2>${modelLine(r)}<p><code>${esc(r.dataset.file)}</code> — ${r.dataset.rows} rows (${esc(r.dataset.format)}); ${r.prompts.length} prompt(s) used, ${r.skipped.length} skipped; status ${esc(r.status)}.</p>${skipped}</section>` +
     `<section><h2>Attention knockout (${esc(r.experiment)}), dataset means</h2>${sections.join('')}</section>`
   );
 }
@@ -102,12 +121,23 @@ table.prov td{word-break:break-all}
 figure{margin:1.2em 0}figure svg{max-width:100%;height:auto}figcaption{font-size:.9em;color:${t.muted}}
 footer{margin-top:3em;font-size:.85em;color:${t.muted}}`;
 
-/** A complete HTML document (UTF-8) for the result. */
-export function renderReportHtml(result: AnyResult, options: ReportOptions = {}): string {
+/**
+ * A complete HTML document (UTF-8) for the result; for several traces (the same prompt on several models, e.g. the
+ * Mamba-2 and Mamba-1 demo models), one section per model, each with its own provenance.
+ */
+export function renderReportHtml(results: AnyResult | readonly TraceResult[], options: ReportOptions = {}): string {
   const theme = options.theme ?? LIGHT_THEME;
   let body: string;
   let heading: string;
-  if (result.kind === 'trace') {
+  const list = Array.isArray(results) ? (results as readonly TraceResult[]) : undefined;
+  const result: AnyResult = list ? list[0] : (results as AnyResult);
+  if (list && list.length === 0) throw new Error('renderReportHtml: no result');
+  if (list && list.length > 1) {
+    heading = `Attention knockout trace on ${list.length} models`;
+    body = list
+      .map((r, i) => `<section class="model-section"><h2>Model ${i + 1}: ${esc(familyLabel(r))} — <code>${esc(r.provenance.model.path)}</code></h2>${traceBody(r, theme)}<h3>Provenance</h3>${provHtml(r)}</section>`)
+      .join('');
+  } else if (result.kind === 'trace') {
     heading = 'Attention knockout trace';
     body = traceBody(result, theme);
   } else if (result.kind === 'micro') {
@@ -134,7 +164,7 @@ export function renderReportHtml(result: AnyResult, options: ReportOptions = {})
 <header><h1>${esc(heading)}</h1><p>${esc(sub)}</p></header>
 <main>
 ${body}
-<section><h2>Provenance</h2>${provHtml(result)}</section>
+${list && list.length > 1 ? '' : `<section><h2>Provenance</h2>${provHtml(result)}</section>`}
 </main>
 <footer>Generated by ${esc(p.tool.name)} ${esc(p.tool.version)} on ${esc(p.createdAt)} with model <code>${esc(p.model.path)}</code> (${esc(p.ep)}). Δp = (p′ − p)/p · 100.</footer>
 </body>

@@ -4,14 +4,14 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Command } from '../command';
 import { EngineClient } from '../../engine/runtime/client';
-import { defaultModelDir, packageRoot, parseEp } from '../../engine/engine';
+import { demoModelDir, packageRoot, parseEp } from '../../engine/engine';
 import { UserError } from '../../engine/types';
 import type { TraceResult } from '../../engine/experiments/resultTypes';
 import type { TraceParams } from '../../engine/experiments/macro';
 import { renderTrace } from '../../engine/experiments/render';
-import { renderReportHtml } from '../../report/renderReport';
 import { resolveModelRef } from '../../engine/hub/index';
-import { progressPrinter } from './trace';
+import { convPath, progressPrinter } from './trace';
+import { familyLabel, renderReportHtml } from '../../report/renderReport';
 
 export interface DemoFact {
   prompt: string;
@@ -90,19 +90,27 @@ export const demoCommand: Command = {
     '  --window K     window sizes (default: 9 on deep models; a quarter and a half of the depth on shallow ones)',
     '  --report FILE  where to write the report (default demo-report.html in the current folder)',
     '  --index N      which fact of the prompts file (0-based)',
-    '  --model M      another model folder, or a downloaded Hub id (see `mamba-explain download`)',
+    '  --model M[,M…] the model: demo (the Mamba-2 demo model, default), demo-mamba1 (the Mamba-1 demo model), a model folder,',
+    '                 or a downloaded Hub id (see `mamba-explain download`). Several, comma-separated (e.g. demo,demo-mamba1):',
+    '                 the fact is traced on each and the report shows them one after the other.',
   ].join('\n'),
-  options: ['report', 'index', 'prompt', 'subject', 'target', 'model', 'prompts', 'window', 'ep', 'backend', 'tokenizer', 'max-batch'],
+  options: ['report', 'index', 'prompt', 'subject', 'target', 'model', 'prompts', 'window', 'conv', 'ep', 'backend', 'tokenizer', 'max-batch'],
   async run(opts, io) {
     const modelOpt = opts.string('model');
-    const modelDir = modelOpt ? resolveModelRef(modelOpt) : defaultModelDir();
-    if (!fs.existsSync(path.join(modelDir, 'config.json'))) {
-      throw new UserError(
-        modelOpt
-          ? `model folder ${modelDir} has no config.json`
-          : `the demo model is missing: ${modelDir} has no config.json (a git checkout of mamba-explain ships it in models/demo)`,
-      );
-    }
+    const refs = modelOpt === undefined ? ['demo'] : modelOpt.split(',').map((m) => m.trim());
+    if (refs.some((m) => m === '')) throw new UserError(`--model: empty model name in '${modelOpt}'`);
+    const modelDirs = refs.map((m) => {
+      const shipped = demoModelDir(m);
+      const dir = shipped ?? resolveModelRef(m);
+      if (!fs.existsSync(path.join(dir, 'config.json'))) {
+        throw new UserError(
+          shipped
+            ? `the demo model is missing: ${dir} has no config.json (a git checkout of mamba-explain ships it in models/)`
+            : `model folder ${dir} has no config.json`,
+        );
+      }
+      return dir;
+    });
     let fact: DemoFact;
     const prompt = opts.string('prompt');
     const subject = opts.string('subject');
@@ -130,30 +138,35 @@ export const demoCommand: Command = {
     const windowOpt = opts.intList('window');
     const reportFile = path.resolve(opts.string('report') ?? 'demo-report.html');
 
-    if (!io.json) io.err(`demo: ${JSON.stringify(fact.prompt)} (subject ${JSON.stringify(fact.subject)}${fact.target ? `, target ${JSON.stringify(fact.target)}` : ''}) on ${modelDir}`);
-    const client = await EngineClient.start({
-      modelDir,
-      ep: parseEp(opts.string('ep')),
-      tokenizerFile: tok ? path.resolve(tok) : undefined,
-      backend: backend as 'ort' | 'reference' | undefined,
-      onProgress: io.json ? undefined : progressPrinter(io, 'steps (opening model)'),
-    });
-    let result: TraceResult;
-    try {
-      const params: TraceParams = { prompt: fact.prompt, subject: fact.subject, target: fact.target, windows: windowOpt ?? demoWindows(client.info.config.nLayer), maxBatch };
-      result = await client.call<TraceResult>('trace', params, { signal: io.signal, onProgress: io.json ? undefined : progressPrinter(io, 'layer steps') });
-    } finally {
-      await client.dispose();
+    const results: TraceResult[] = [];
+    for (const modelDir of modelDirs) {
+      if (!io.json) io.err(`demo: ${JSON.stringify(fact.prompt)} (subject ${JSON.stringify(fact.subject)}${fact.target ? `, target ${JSON.stringify(fact.target)}` : ''}) on ${modelDir}`);
+      const client = await EngineClient.start({
+        modelDir,
+        ep: parseEp(opts.string('ep')),
+        tokenizerFile: tok ? path.resolve(tok) : undefined,
+        backend: backend as 'ort' | 'reference' | undefined,
+        onProgress: io.json ? undefined : progressPrinter(io, 'steps (opening model)'),
+      });
+      try {
+        const params: TraceParams = { prompt: fact.prompt, subject: fact.subject, target: fact.target, windows: windowOpt ?? demoWindows(client.info.config.nLayer), maxBatch, conv: convPath(opts) };
+        results.push(await client.call<TraceResult>('trace', params, { signal: io.signal, onProgress: io.json ? undefined : progressPrinter(io, 'layer steps') }));
+      } finally {
+        await client.dispose();
+      }
     }
-    const html = renderReportHtml(result, { title: `Mamba Explain demo: ${fact.prompt}` });
+    const html = renderReportHtml(results.length === 1 ? results[0] : results, { title: `Mamba Explain demo: ${fact.prompt}` });
     fs.mkdirSync(path.dirname(reportFile), { recursive: true });
     fs.writeFileSync(`${reportFile}.tmp`, html);
     fs.renameSync(`${reportFile}.tmp`, reportFile);
     if (!io.json) {
-      io.out(renderTrace(result));
+      for (const [i, result] of results.entries()) {
+        if (results.length > 1) io.out(`${i > 0 ? '\n' : ''}== ${familyLabel(result)}: ${result.provenance.model.path}`);
+        io.out(renderTrace(result));
+      }
       io.out(`\nreport written to ${reportFile}`);
     }
-    return { fact, report: reportFile, result };
+    return results.length === 1 ? { fact, report: reportFile, result: results[0] } : { fact, report: reportFile, results };
   },
 };
 

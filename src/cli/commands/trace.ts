@@ -5,7 +5,7 @@ import type { Options } from '../args';
 import { EngineClient } from '../../engine/runtime/client';
 import type { PredictResult } from '../../engine/runtime/methods';
 import { compareFloat16, formatFloat16Parity } from '../../engine/runtime/float16Parity';
-import { defaultModelDir, parseEp, type SweepMode } from '../../engine/engine';
+import { defaultModelDir, demoModelDir, parseEp, type SweepMode } from '../../engine/engine';
 import { resolveModelRef } from '../../engine/hub/index';
 import { UserError, type ProgressEvent } from '../../engine/types';
 import type { TraceResult } from '../../engine/experiments/resultTypes';
@@ -17,7 +17,7 @@ import { parseConvPath, type ConvPath } from '../../engine/interventions/spec';
 /** Options every knockout command shares. */
 export const ENGINE_OPTIONS = ['model', 'ep', 'tokenizer', 'backend', 'max-batch', 'dtype', 'sweep'];
 export const ENGINE_HELP = [
-  'Engine options: --model DIR|HUB-ID (default: the bundled demo model), --tokenizer FILE (instead of DIR/tokenizer.json), --ep auto|cpu|cuda|webgpu,',
+  'Engine options: --model DIR|HUB-ID|demo|demo-mamba1 (default: the bundled Mamba-2 demo model; demo-mamba1: the Mamba-1 one), --tokenizer FILE (instead of DIR/tokenizer.json), --ep auto|cpu|cuda|webgpu,',
   '  --max-batch N (per backend call: whole prompts, default 64; last-position rows, default 512 (2048 on a GPU layer by layer)),',
   '  --sweep auto|fused|layers (knockout rows through all layers + head in one call (fused: the rows stay on the GPU, the weights',
   '  are loaded twice) or one call per layer; auto = fused on GPU providers and for models of ≤ 1 GiB of weights on the CPU),',
@@ -37,7 +37,12 @@ export function convPath(opts: Options): ConvPath | undefined {
 /** --model: a folder, or a downloaded Hub id (`mamba-explain download ID`); default the bundled demo model. */
 export function modelDir(opts: Options): string {
   const m = opts.string('model');
-  return m !== undefined ? resolveModelRef(m) : defaultModelDir();
+  return m !== undefined ? modelRef(m) : defaultModelDir();
+}
+
+/** A model reference: a shipped demo model by name (demo, demo-mamba1), a folder, or a downloaded Hub id. */
+export function modelRef(m: string): string {
+  return demoModelDir(m) ?? resolveModelRef(m);
 }
 
 /** --dtype float32|float16: float16 compute graphs are a GPU-only option (--ep webgpu or cuda). */

@@ -1,4 +1,4 @@
-// Test helper: writes small random Mamba-2 checkpoints (config.json + weights) in every supported layout,
+// Test helper: writes small random Mamba-2 or Mamba-1 / Falcon-Mamba checkpoints (config.json + weights) in every supported layout,
 // with deterministic seeded values of realistic scale, so activations stay finite and outputs non-degenerate.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -7,6 +7,12 @@ import { DType } from '../../src/engine/types';
 import { bf16ToF32, f16ToF32, f32ToHalfBits } from '../../src/engine/checkpoint/dtype';
 
 export interface RandomCheckpointOptions {
+  /** model family (default mamba2); for mamba1, headdim and nGroups are ignored */
+  arch?: 'mamba2' | 'mamba1';
+  /** mamba1 only: 'falcon_mamba' writes an HF FalconMamba config (format must be 'hf') */
+  variant?: 'mamba' | 'falcon_mamba';
+  /** mamba1 only: dt_rank (default ceil(dModel / 16), written as "auto") */
+  dtRank?: number;
   format: 'hf' | 'state-spaces';
   weights: 'safetensors' | 'sharded' | 'bin';
   dtype: DType;
@@ -169,8 +175,10 @@ export async function writeRandomCheckpoint(dir: string, opts: RandomCheckpointO
   const tie = opts.tieEmbeddings ?? true;
   const d = opts.dModel;
   const dInner = expand * d;
-  const H = dInner / opts.headdim;
-  if (!Number.isInteger(H) || H % opts.nGroups !== 0) throw new Error('writeRandomCheckpoint: inconsistent head sizes');
+  const m1 = opts.arch === 'mamba1';
+  const H = m1 ? 1 : dInner / opts.headdim;
+  if (!m1 && (!Number.isInteger(H) || H % opts.nGroups !== 0)) throw new Error('writeRandomCheckpoint: inconsistent head sizes');
+  const R = opts.dtRank ?? Math.ceil(d / 16);
   const gs = 2 * opts.nGroups * opts.dState;
   const convDim = dInner + gs;
   const dConv = 4;
@@ -178,7 +186,40 @@ export async function writeRandomCheckpoint(dir: string, opts: RandomCheckpointO
   const rows = opts.format === 'state-spaces' ? roundUp(opts.vocabSize, pad) : (opts.embeddingRows ?? opts.vocabSize);
 
   let configJson: Record<string, unknown>;
-  if (opts.format === 'state-spaces') {
+  if (m1 && opts.format === 'state-spaces') {
+    configJson = {
+      d_model: d,
+      n_layer: opts.nLayer,
+      vocab_size: opts.vocabSize,
+      ssm_cfg: { d_state: opts.dState, expand, d_conv: dConv, ...(opts.dtRank !== undefined ? { dt_rank: opts.dtRank } : {}) },
+      rms_norm: true,
+      residual_in_fp32: true,
+      fused_add_norm: true,
+      pad_vocab_size_multiple: pad,
+      tie_embeddings: tie,
+    };
+  } else if (m1) {
+    const falcon = opts.variant === 'falcon_mamba';
+    configJson = {
+      architectures: [falcon ? 'FalconMambaForCausalLM' : 'MambaForCausalLM'],
+      model_type: falcon ? 'falcon_mamba' : 'mamba',
+      hidden_size: d,
+      num_hidden_layers: opts.nLayer,
+      state_size: opts.dState,
+      expand,
+      intermediate_size: dInner,
+      conv_kernel: dConv,
+      time_step_rank: opts.dtRank ?? 'auto',
+      vocab_size: opts.vocabSize,
+      layer_norm_epsilon: 1e-5,
+      use_bias: false,
+      use_conv_bias: true,
+      hidden_act: 'silu',
+      tie_word_embeddings: tie,
+      ...(falcon ? { mixer_rms_eps: 1e-6 } : {}),
+      torch_dtype: opts.dtype,
+    };
+  } else if (opts.format === 'state-spaces') {
     configJson = {
       d_model: d,
       d_intermediate: 0,
@@ -238,7 +279,34 @@ export async function writeRandomCheckpoint(dir: string, opts: RandomCheckpointO
   };
 
   add('embedding.weight', opts.format === 'hf' ? 'backbone.embeddings.weight' : 'backbone.embedding.weight', [rows, d], normal(rows * d, 2 / Math.sqrt(d)));
-  for (let i = 0; i < opts.nLayer; i++) {
+  const dtBiasOf = (n: number) => () => {
+    const b = new Float32Array(n);
+    for (let h = 0; h < n; h++) {
+      const dt = Math.exp(Math.log(1e-3) + rng.uniform() * (Math.log(0.1) - Math.log(1e-3)));
+      b[h] = dt + Math.log(-Math.expm1(-dt)); // inverse softplus
+    }
+    return b;
+  };
+  for (let i = 0; m1 && i < opts.nLayer; i++) {
+    const p = `layers.${i}.`;
+    const S = opts.dState;
+    const cb = 1 / Math.sqrt(dConv);
+    add(p + 'norm.weight', `backbone.${p}norm.weight`, [d], normal(d, 0.1, 1));
+    add(p + 'mixer.in_proj.weight', `backbone.${p}mixer.in_proj.weight`, [2 * dInner, d], normal(2 * dInner * d, clampStd(d)));
+    add(p + 'mixer.conv1d.weight', `backbone.${p}mixer.conv1d.weight`, [dInner, 1, dConv], uniform(dInner * dConv, -cb, cb));
+    add(p + 'mixer.conv1d.bias', `backbone.${p}mixer.conv1d.bias`, [dInner], uniform(dInner, -cb, cb));
+    add(p + 'mixer.x_proj.weight', `backbone.${p}mixer.x_proj.weight`, [R + 2 * S, dInner], normal((R + 2 * S) * dInner, clampStd(dInner) * 3));
+    add(p + 'mixer.dt_proj.weight', `backbone.${p}mixer.dt_proj.weight`, [dInner, R], uniform(dInner * R, -1 / Math.sqrt(R), 1 / Math.sqrt(R)));
+    add(p + 'mixer.dt_proj.bias', `backbone.${p}mixer.dt_proj.bias`, [dInner], dtBiasOf(dInner));
+    add(p + 'mixer.A_log', `backbone.${p}mixer.A_log`, [dInner, S], () => {
+      const a = new Float32Array(dInner * S);
+      for (let c = 0; c < dInner; c++) for (let n = 0; n < S; n++) a[c * S + n] = Math.log((n + 1) * (0.5 + rng.uniform()));
+      return a;
+    });
+    add(p + 'mixer.D', `backbone.${p}mixer.D`, [dInner], normal(dInner, 0.1, 1));
+    add(p + 'mixer.out_proj.weight', `backbone.${p}mixer.out_proj.weight`, [d, dInner], normal(d * dInner, clampStd(dInner)));
+  }
+  for (let i = 0; !m1 && i < opts.nLayer; i++) {
     const p = `layers.${i}.`;
     add(p + 'norm.weight', `backbone.${p}norm.weight`, [d], normal(d, 0.1, 1));
     add(p + 'mixer.in_proj.weight', `backbone.${p}mixer.in_proj.weight`, [2 * dInner + gs + H, d], normal((2 * dInner + gs + H) * d, clampStd(d)));

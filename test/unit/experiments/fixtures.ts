@@ -57,6 +57,9 @@ export interface Fixture {
 }
 
 export interface FixtureShape {
+  /** model family (default mamba2) */
+  arch?: 'mamba2' | 'mamba1';
+  variant?: 'mamba' | 'falcon_mamba';
   dModel?: number;
   nLayer?: number;
   vocabSize?: number;
@@ -69,7 +72,9 @@ export interface FixtureShape {
 export async function makeFixture(shape: FixtureShape = {}): Promise<Fixture> {
   const dir = tmpDir('ckpt');
   await writeRandomCheckpoint(dir, {
-    format: 'state-spaces',
+    arch: shape.arch,
+    variant: shape.variant,
+    format: shape.variant === 'falcon_mamba' ? 'hf' : 'state-spaces',
     weights: 'safetensors',
     dtype: 'float32',
     dModel: shape.dModel ?? 16,
@@ -135,11 +140,11 @@ export class CountingBackend implements ModelBackend {
   embed(ids: Int32Array, b: number, n: number) {
     return this.inner.embed(ids, b, n);
   }
-  layer(i: number, h: Float32Array, b: number, n: number, mask?: Float32Array, att?: boolean) {
+  layer(i: number, h: Float32Array, b: number, n: number, mask?: Float32Array, att?: boolean, ctx?: boolean, convMask?: Float32Array) {
     this.layerCalls++;
     this.layerItems += b;
     this.maxBatchSeen = Math.max(this.maxBatchSeen, b);
-    return this.inner.layer(i, h, b, n, mask, att);
+    return this.inner.layer(i, h, b, n, mask, att, ctx, convMask);
   }
   headLast(h: Float32Array, b: number, n: number) {
     return this.inner.headLast(h, b, n);

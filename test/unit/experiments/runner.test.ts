@@ -4,7 +4,8 @@ import { cleanForward, runKnockouts, runVariants, runVariantsNaive, type Variant
 import { CancelledError } from '../../../src/engine/types';
 import { CountingBackend, makeCtx, makeFixture, ortBackendFor } from './fixtures';
 
-function randomVariants(P: number, n: number, L: number, count: number, seed: number): Variant[] {
+/** Random variants; with `conv`, every third one is a complete knockout (conv taps cut too, SPEC §8). */
+function randomVariants(P: number, n: number, L: number, count: number, seed: number, conv = false): Variant[] {
   let s = seed;
   const rnd = () => ((s = (s * 1103515245 + 12345) >>> 0) / 4294967296);
   const out: Variant[] = [];
@@ -12,21 +13,28 @@ function randomVariants(P: number, n: number, L: number, count: number, seed: nu
     const size = 1 + Math.floor(rnd() * L);
     const start = Math.floor(rnd() * (L - size + 1));
     const blocked = Array.from({ length: n }, (_, c) => c).filter(() => rnd() < 0.4);
-    out.push({ prompt: Math.floor(rnd() * P), start, size, blocked });
+    out.push({ prompt: Math.floor(rnd() * P), start, size, blocked, ...(conv && i % 3 === 0 ? { conv: 'block' as const } : {}) });
   }
   return out;
 }
 
+type Family = { arch?: 'mamba2' | 'mamba1'; variant?: 'mamba' | 'falcon_mamba' };
+const label = (f: Family) => (f.arch === 'mamba1' ? (f.variant === 'falcon_mamba' ? 'Falcon-Mamba' : 'Mamba-1') : 'Mamba-2');
+
 for (const shape of [
   { dModel: 16, nLayer: 5, headdim: 8, dState: 8, nGroups: 1, seed: 3 },
   { dModel: 24, nLayer: 7, headdim: 12, dState: 4, nGroups: 2, seed: 7 },
+  { dModel: 24, nLayer: 7, headdim: 12, dState: 4, nGroups: 2, seed: 8, conv: true },
+  { arch: 'mamba1' as const, dModel: 16, nLayer: 5, dState: 4, seed: 3 },
+  { arch: 'mamba1' as const, dModel: 16, nLayer: 5, dState: 4, seed: 4, conv: true },
+  { arch: 'mamba1' as const, variant: 'falcon_mamba' as const, dModel: 16, nLayer: 4, dState: 8, seed: 5, conv: true },
 ]) {
   test(`fast runner equals the naive runner on a random model (${JSON.stringify(shape)})`, async () => {
     const fx = await makeFixture(shape);
     const L = fx.ckpt.config.nLayer;
     const n = 6;
     const prompts = [0, 1, 2].map((p) => ({ ids: Int32Array.from({ length: n }, (_, i) => (7 * i + 13 * p + 5) % 90) }));
-    const variants = randomVariants(prompts.length, n, L, 40, shape.seed);
+    const variants = randomVariants(prompts.length, n, L, 40, shape.seed, 'conv' in shape);
     variants.push({ prompt: 0, start: 0, size: L, blocked: [] }, { ...variants[0] });
     const counting = new CountingBackend(fx.ref);
     const { clean, results } = await runKnockouts(counting, prompts, variants, { maxBatch: 7 });
@@ -64,15 +72,21 @@ test('runner reports progress in layer steps', async () => {
   assert.deepEqual(steps[steps.length - 1], [7, 7]);
 });
 
-for (const { padBatches, fusedSweep } of [
-  { padBatches: false, fusedSweep: false },
-  { padBatches: true, fusedSweep: false },
-  { padBatches: false, fusedSweep: true },
-  { padBatches: true, fusedSweep: true },
-]) {
-  const how = [padBatches ? 'GPU-style padded batches' : '', fusedSweep ? 'all layers in one sweep graph' : ''].filter(Boolean).join(', ');
-  test(`ORT last-row fast path equals full forwards per variant, prompts of 1 to 7 tokens${how ? ` (${how})` : ''}`, async () => {
-    const fx = await makeFixture({ dModel: 24, nLayer: 6, headdim: 12, dState: 4, nGroups: 2, seed: 17 });
+for (const { padBatches, fusedSweep, family, conv } of [
+  { padBatches: false, fusedSweep: false, family: {}, conv: false },
+  { padBatches: true, fusedSweep: false, family: {}, conv: false },
+  { padBatches: false, fusedSweep: true, family: {}, conv: false },
+  { padBatches: true, fusedSweep: true, family: {}, conv: false },
+  { padBatches: false, fusedSweep: false, family: {}, conv: true },
+  { padBatches: true, fusedSweep: true, family: {}, conv: true },
+  { padBatches: false, fusedSweep: false, family: { arch: 'mamba1' }, conv: true },
+  { padBatches: true, fusedSweep: false, family: { arch: 'mamba1' }, conv: true },
+  { padBatches: false, fusedSweep: true, family: { arch: 'mamba1' }, conv: true },
+  { padBatches: true, fusedSweep: true, family: { arch: 'mamba1', variant: 'falcon_mamba' }, conv: true },
+] as { padBatches: boolean; fusedSweep: boolean; family: Family; conv: boolean }[]) {
+  const how = [label(family), padBatches ? 'GPU-style padded batches' : '', fusedSweep ? 'all layers in one sweep graph' : '', conv ? 'complete knockouts too' : ''].filter(Boolean).join(', ');
+  test(`ORT last-row fast path equals full forwards per variant, prompts of 1 to 7 tokens (${how})`, async () => {
+    const fx = await makeFixture({ ...family, dModel: 24, nLayer: 6, headdim: 12, dState: 4, nGroups: 2, seed: 17 });
     const L = fx.ckpt.config.nLayer;
     const ort = await ortBackendFor(fx, { padBatches, fusedSweep });
     try {
@@ -80,7 +94,7 @@ for (const { padBatches, fusedSweep } of [
       assert.equal(ort.sweepLastRows !== undefined, fusedSweep, 'the sweep graph is loaded exactly when asked for');
       for (const n of [1, 2, 3, 7]) {
         const prompts = [0, 1, 2, 3].map((p) => ({ ids: Int32Array.from({ length: n }, (_, i) => (11 * i + 17 * p + 3) % 90) }));
-        const variants = randomVariants(prompts.length, n, L, 30, 100 + n);
+        const variants = randomVariants(prompts.length, n, L, 30, 100 + n, conv);
         const clean = await cleanForward(ort, prompts, { maxBatch: 3 });
         assert.equal(clean.contexts !== undefined, n >= 2, 'contexts kept exactly when there is an earlier position');
         // small batches: each batch carries a subset of the prompts' contexts
@@ -100,8 +114,9 @@ for (const { padBatches, fusedSweep } of [
   });
 }
 
-test('sweep graph: rows that all join late, single rows and calls split inside a prompt give the layer-by-layer results', async () => {
-  const fx = await makeFixture({ dModel: 16, nLayer: 5, headdim: 8, dState: 8, nGroups: 1, seed: 23 });
+for (const family of [{}, { arch: 'mamba1' }] as Family[])
+test(`sweep graph: rows that all join late, single rows and calls split inside a prompt give the layer-by-layer results (${label(family)})`, async () => {
+  const fx = await makeFixture({ ...family, dModel: 16, nLayer: 5, headdim: 8, dState: 8, nGroups: 1, seed: 23 });
   const L = fx.ckpt.config.nLayer;
   const fused = await ortBackendFor(fx, { fusedSweep: true, padBatches: true });
   const plain = await ortBackendFor(fx, { fusedSweep: false });
@@ -112,6 +127,7 @@ test('sweep graph: rows that all join late, single rows and calls split inside a
       [{ prompt: 1, start: L - 1, size: 1, blocked: [0, 2] }],
       [2, 3, 4].map((start) => ({ prompt: 0, start, size: L - start, blocked: [start % n] })),
       randomVariants(2, n, L, 25, 77),
+      randomVariants(2, n, L, 25, 78, true),
     ];
     const cleanF = await cleanForward(fused, prompts);
     const cleanP = await cleanForward(plain, prompts);

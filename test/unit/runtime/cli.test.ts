@@ -105,3 +105,66 @@ test('--sweep fused gives the layer-by-layer trace; a bad --sweep is one clear e
   assert.equal(bad.code, 1);
   assert.match(bad.err, /^mamba-explain: --sweep must be auto, fused or layers, got 'fast'\n$/);
 });
+
+// ---------------------------------------------------------------- Mamba-1 and the conv path through the CLI
+
+const m1 = join(tmp, 'model-m1');
+before(async () => {
+  await writeRandomCheckpoint(m1, { arch: 'mamba1', format: 'hf', weights: 'safetensors', dtype: 'float32', dModel: 16, nLayer: 3, vocabSize: 320, dState: 4, headdim: 1, nGroups: 1, seed: 21 });
+  writeTinyTokenizer(join(m1, 'tokenizer.json'));
+});
+
+test('Mamba-1 attention --json: channels[c][i][j] = α_c, the mean and max |α| over the listed channels', () => {
+  const all = cli('attention', '--model', m1, '--prompt', 'the cat sat', '--layer', '2', '--ep', 'cpu', '--json');
+  assert.equal(all.code, 0, all.err);
+  const a = JSON.parse(all.out);
+  const n = a.tokens.length;
+  assert.equal(a.unit, 'channel');
+  assert.equal(a.channels.length, 32);
+  assert.deepEqual(a.channelIds, Array.from({ length: 32 }, (_, i) => i));
+  assert.equal(a.channels[0].length, n);
+  assert.equal(a.channels[5][0][n - 1], 0, 'causal');
+  const some = JSON.parse(cli('attention', '--model', m1, '--prompt', 'the cat sat', '--layer', '2', '--channels', '3,5-7', '--ep', 'cpu', '--json').out);
+  assert.deepEqual(some.channelIds, [3, 5, 6, 7]);
+  assert.deepEqual(some.channels[1], a.channels[5]);
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j < n; j++) {
+      const vals = [3, 5, 6, 7].map((c) => a.channels[c][i][j]);
+      assert.ok(Math.abs(some.mean[i][j] - vals.reduce((x, y) => x + y, 0) / 4) < 1e-6);
+      assert.ok(Math.abs(some.maxAbs[i][j] - Math.max(...vals.map(Math.abs))) < 1e-6);
+    }
+  }
+  assert.equal(JSON.parse(cli('attention', '--model', model, '--prompt', 'the cat', '--layer', '0', '--ep', 'cpu', '--json').out).unit, 'head');
+});
+
+test('Mamba-1 trace records the architecture and the conv path; conv block differs from keep near the last position', () => {
+  const args = ['trace', '--model', m1, '--prompt', 'the cat sat on the mat', '--subject', 'mat', '--window', '1', '--sets', 'subject,last', '--ep', 'cpu', '--json'];
+  const keep = cli(...args);
+  const block = cli(...args, '--conv', 'block');
+  assert.equal(keep.code, 0, keep.err);
+  assert.equal(block.code, 0, block.err);
+  const a = JSON.parse(keep.out);
+  const b = JSON.parse(block.out);
+  assert.equal(a.provenance.model.arch, 'mamba1');
+  assert.equal(a.provenance.conv, 'keep');
+  assert.equal(b.provenance.conv, 'block');
+  const diff = a.curves.subject.probs.map((p: number, i: number) => Math.abs(p - b.curves.subject.probs[i]));
+  assert.ok(Math.max(...diff) > 1e-6, 'the subject "mat" is next to the last position: cutting its conv taps must change p′');
+});
+
+test('bad --conv and --channels: one line, exit 1', () => {
+  const cases: [string[], RegExp][] = [
+    [['trace', '--model', m1, '--prompt', 'a b', '--subject', 'a', '--conv', 'maybe'], /--conv must be keep or block, got "maybe"/],
+    [['micro', '--model', m1, '--prompt', 'a b', '--conv', ''], /--conv must be keep or block/],
+    [['attention', '--model', model, '--prompt', 'a b', '--layer', '0', '--channels', '1', '--ep', 'cpu'], /--channels applies to Mamba-1 models/],
+    [['attention', '--model', m1, '--prompt', 'a b', '--layer', '0', '--channels', '32', '--ep', 'cpu'], /channel 32 is out of range: the model has channels 0\.\.31/],
+    [['attention', '--model', m1, '--prompt', 'a b', '--layer', '0', '--channels', '5-3'], /--channels: range 5-3 is empty/],
+    [['attention', '--model', m1, '--prompt', 'a b', '--layer', '0', '--channels', 'x'], /--channels must be a list of integers and ranges/],
+  ];
+  for (const [args, re] of cases) {
+    const r = cli(...args);
+    assert.equal(r.code, 1, `${args.join(' ')}: ${r.err}`);
+    assert.match(r.err, /^mamba-explain: .+\n$/);
+    assert.match(r.err, re);
+  }
+});

@@ -1,9 +1,12 @@
 // Heatmap viewer (WebviewView in the Mamba Explain activity-bar container): attention of the current prompt,
 // one layer at a time ('requestLayer' → engine 'attention'), blocked edges of the current knockout outlined.
+// Mamba-2: every head of the layer. Mamba-1 / Falcon-Mamba: d_inner channels (512 … 5120+), far too many for the
+// webview: the host asks the worker for all of them once per layer, forwards only the mean α and max |α| over all
+// channels (kept here per layer), and one channel's α when the webview asks for it (`requestLayer.channel`).
 import * as vscode from 'vscode';
 import type { TokenInfo, TraceResult } from '../engine/experiments/resultTypes';
-import type { AttentionResult } from '../engine/runtime/methods';
-import type { AttentionPayload, AttentionToken, WebviewToHost } from '../shared/protocol';
+import type { AttentionLayer, AttentionResult } from '../engine/runtime/methods';
+import type { AttentionPayload, AttentionToken, ChannelAttention, WebviewToHost } from '../shared/protocol';
 import type { EngineManager } from './engineManager';
 import { WebviewChannel, webviewOptions } from './webviewChannel';
 
@@ -14,9 +17,13 @@ interface CurrentPrompt {
   tokens: AttentionToken[];
   nLayers: number;
   blocked?: { layers: number[]; edges: [number, number][] };
-  model?: { path: string; hash: string };
-  /** settings key of the engine that produced the trace */
+  model?: AttentionPayload['model'];
+  /** the layer shown last */
   layer: number;
+  /** channel models: the channel asked for last (sent along with later layers) */
+  channel?: number;
+  /** channel models: the summaries over all channels, per layer */
+  summaries: Map<number, { count: number; mean: number[][]; maxAbs: number[][] }>;
 }
 
 export class HeatmapViewProvider implements vscode.WebviewViewProvider {
@@ -43,21 +50,25 @@ export class HeatmapViewProvider implements vscode.WebviewViewProvider {
       this.channel = undefined;
       this.view = undefined;
     });
-    if (this.current) void this.sendLayer(this.current.layer);
+    if (this.current) void this.sendLayer(this.current.layer, this.current.channel);
   }
 
   /** Shows the attention of a traced prompt; blocked edges = (last ← subject) in the first window of the first size. */
   async setTrace(trace: TraceResult): Promise<void> {
     const tokens = trace.tokens.map((t: TokenInfo) => ({ text: t.text, start: t.start, end: t.end, role: t.role }));
-    const nLayers = trace.provenance.model.nLayer;
+    const m = trace.provenance.model;
+    const nLayers = m.nLayer;
     const w = trace.windows[0];
     const layer = Math.max(0, Math.min(nLayers - 1, w ? w.starts[0] ?? 0 : 0));
     const blocked = w
       ? { layers: Array.from({ length: w.window }, (_, i) => (w.starts[0] ?? 0) + i).filter((l) => l < nLayers), edges: trace.subjectPositions.map((s) => [trace.lastPosition, s] as [number, number]) }
       : undefined;
-    this.current = { prompt: trace.prompt, tokens, nLayers, blocked, model: { path: trace.provenance.model.path, hash: trace.provenance.model.hash }, layer };
+    const model: AttentionPayload['model'] = { path: m.path, hash: m.hash, ...(m.arch ? { arch: m.arch } : {}), ...(m.variant ? { variant: m.variant } : {}) };
+    // the channel shown before is kept when the next trace is on a channel model too (checked against its count)
+    const channel = this.current?.model?.arch === 'mamba1' && m.arch === 'mamba1' ? this.current.channel : undefined;
+    this.current = { prompt: trace.prompt, tokens, nLayers, blocked, model, layer, channel, summaries: new Map() };
     this.generation++;
-    if (this.view) await this.sendLayer(layer);
+    if (this.view) await this.sendLayer(layer, channel);
   }
 
   private async onMessage(m: WebviewToHost): Promise<void> {
@@ -67,25 +78,78 @@ export class HeatmapViewProvider implements vscode.WebviewViewProvider {
         this.channel?.post({ type: 'error', message: `layer ${m.layer} is out of range (0..${this.current.nLayers - 1})` });
         return;
       }
-      await this.sendLayer(m.layer);
+      await this.sendLayer(m.layer, m.channel, m.channel !== undefined);
     } else if (m.type === 'log') this.log.appendLine(`heatmap viewer [${m.level}]: ${m.message}`);
   }
 
-  private async sendLayer(layer: number): Promise<void> {
+  /**
+   * Sends one layer. `channel`: for channel models, also that channel's α; `explicit`: the webview asked for it
+   * (an out-of-range channel is then an error; a remembered one is just dropped).
+   */
+  private async sendLayer(layer: number, channel?: number, explicit = false): Promise<void> {
     const cur = this.current;
     if (!cur || !this.channel) return;
     const gen = this.generation;
-    this.channel.post({ type: 'busy', message: `attention of layer ${layer}…` });
+    this.channel.post({ type: 'busy', message: channel === undefined ? `attention of layer ${layer}…` : `attention of layer ${layer}, channel ${channel}…` });
     try {
       const client = await this.engine.get();
-      const r = await client.call<AttentionResult>('attention', { prompt: cur.prompt, layers: [layer] });
-      if (gen !== this.generation) return;
+      const isChannelModel = client.info.config.arch === 'mamba1';
+      let payload: AttentionPayload;
+      if (!isChannelModel) {
+        if (explicit && channel !== undefined) throw new Error(`channel ${channel}: this ${client.info.config.arch} model has heads, not channels`);
+        const r = await client.call<AttentionResult>('attention', { prompt: cur.prompt, layers: [layer] });
+        if (gen !== this.generation) return;
+        payload = { ...this.base(cur, layer), unit: 'head', heads: r.layers[0].heads ?? [] };
+      } else {
+        const channels = await this.channelAttention(cur, layer, channel, explicit, (method, params) => client.call<AttentionResult>(method, params));
+        if (gen !== this.generation) return;
+        if (channels.selected) cur.channel = channels.selected.id;
+        payload = { ...this.base(cur, layer), unit: 'channel', heads: [], channels };
+      }
       cur.layer = layer;
-      const payload: AttentionPayload = { prompt: cur.prompt, tokens: cur.tokens, layer, nLayers: cur.nLayers, heads: r.layers[0].heads ?? [], blocked: cur.blocked, model: cur.model };
       this.channel?.post({ type: 'busy' });
       this.channel?.post({ type: 'attention', payload });
     } catch (e) {
+      if (gen !== this.generation) return;
       this.channel?.post({ type: 'error', message: String((e as Error)?.message ?? e) });
     }
+  }
+
+  private base(cur: CurrentPrompt, layer: number): Omit<AttentionPayload, 'heads'> {
+    return { prompt: cur.prompt, tokens: cur.tokens, layer, nLayers: cur.nLayers, blocked: cur.blocked, model: cur.model };
+  }
+
+  /**
+   * The channel summaries of a layer (all channels: one worker call per layer, then kept) and, when asked, one
+   * channel's α (`channels: [c]`, a small call, once the summaries are known).
+   */
+  private async channelAttention(
+    cur: CurrentPrompt,
+    layer: number,
+    channel: number | undefined,
+    explicit: boolean,
+    call: (method: string, params: { prompt: string; layers: number[]; channels?: number[] }) => Promise<AttentionResult>,
+  ): Promise<ChannelAttention> {
+    let summary = cur.summaries.get(layer);
+    let all: AttentionLayer | undefined;
+    if (!summary) {
+      all = (await call('attention', { prompt: cur.prompt, layers: [layer] })).layers[0];
+      summary = { count: all.channelIds?.length ?? all.channels?.length ?? 0, mean: all.mean ?? [], maxAbs: all.maxAbs ?? [] };
+      cur.summaries.set(layer, summary);
+    }
+    const out: ChannelAttention = { ...summary };
+    if (channel === undefined) return out;
+    if (channel >= summary.count) {
+      if (explicit) throw new Error(`channel ${channel} is out of range: the model has channels 0..${summary.count - 1}`);
+      return out;
+    }
+    let matrix: number[][] | undefined;
+    if (all) {
+      const k = all.channelIds ? all.channelIds.indexOf(channel) : channel;
+      matrix = all.channels?.[k];
+    }
+    if (!matrix) matrix = (await call('attention', { prompt: cur.prompt, layers: [layer], channels: [channel] })).layers[0].channels?.[0];
+    if (matrix) out.selected = { id: channel, matrix };
+    return out;
   }
 }

@@ -23,6 +23,21 @@ export interface AttentionToken {
   role: TokenRole;
 }
 
+/**
+ * Mamba-1 / Falcon-Mamba attention of one layer, kept small for the webview: the summaries over ALL `count`
+ * channels (d_inner of them) and at most one channel's own matrix.
+ */
+export interface ChannelAttention {
+  /** number of channels of the layer (d_inner) */
+  count: number;
+  /** mean[i][j] = (1/count) Σ_ch α_ch[i, j] */
+  mean: number[][];
+  /** maxAbs[i][j] = max_ch |α_ch[i, j]| */
+  maxAbs: number[][];
+  /** one channel's α, when the webview asked for it (requestLayer.channel) */
+  selected?: { id: number; matrix: number[][] };
+}
+
 /** One layer of attention matrices of the current prompt, for the heatmap viewer. */
 export interface AttentionPayload {
   prompt: string;
@@ -30,12 +45,16 @@ export interface AttentionPayload {
   /** 0-based layer index of `heads` */
   layer: number;
   nLayers: number;
-  /** heads[h][i][j] = M_h[i, j] (row i attends to column j; lower-triangular) */
+  /** what one attention matrix belongs to: a Mamba-2 head, or a Mamba-1 channel; absent = 'head' */
+  unit?: 'head' | 'channel';
+  /** heads[h][i][j] = M_h[i, j] (row i attends to column j; lower-triangular); [] for channel models */
   heads: number[][][];
+  /** channel models (unit 'channel'): summaries over all channels and the selected channel */
+  channels?: ChannelAttention;
   /** knockout edges, when the attention was taken under a knockout */
   blocked?: { layers: number[]; edges: [number, number][] };
-  /** optional provenance for exports (model path, hash…) */
-  model?: { path: string; hash: string };
+  /** optional provenance for exports (model path, hash, family; `arch` absent = Mamba-2) */
+  model?: { path: string; hash: string; arch?: 'mamba2' | 'mamba1'; variant?: 'mamba' | 'falcon_mamba' };
 }
 
 export type HostToWebview =
@@ -67,10 +86,12 @@ export interface RerunMessage {
   type: 'rerun';
   windows: number[];
 }
-/** The heatmap viewer needs the attention of this layer (not cached). */
+/** The heatmap viewer needs the attention of this layer (not cached), and for channel models that channel's α. */
 export interface RequestLayerMessage {
   type: 'requestLayer';
   layer: number;
+  /** channel models: also send this channel's matrix (0 … count−1) */
+  channel?: number;
 }
 /**
  * Save a figure or its data. `data` is UTF-8 text for svg/csv/json and base64 (no data: prefix)
@@ -105,6 +126,8 @@ export const LIMITS = {
   maxWindows: 32,
   /** largest window size / layer index accepted */
   maxLayer: 4096,
+  /** largest channel index accepted (d_inner is 5120 for mamba-2.8b, 8192 for falcon-mamba-7b) */
+  maxChannel: 1 << 20,
   /** figure slug */
   figurePattern: /^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$/,
   /** 64 MiB of export data */
@@ -153,9 +176,11 @@ export function parseWebviewMessage(raw: unknown): WebviewToHost | undefined {
         return { type: 'rerun', windows };
       }
       case 'requestLayer': {
-        if (!hasOnlyKeys(raw, ['type', 'layer'])) return undefined;
+        if (!hasOnlyKeys(raw, ['type', 'layer', 'channel'])) return undefined;
         if (!isIntIn(raw.layer, 0, LIMITS.maxLayer)) return undefined;
-        return { type: 'requestLayer', layer: raw.layer };
+        if (raw.channel === undefined) return { type: 'requestLayer', layer: raw.layer };
+        if (!isIntIn(raw.channel, 0, LIMITS.maxChannel)) return undefined;
+        return { type: 'requestLayer', layer: raw.layer, channel: raw.channel };
       }
       case 'export': {
         if (!hasOnlyKeys(raw, ['type', 'format', 'figure', 'data', 'encoding'])) return undefined;

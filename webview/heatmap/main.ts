@@ -1,11 +1,16 @@
-// Heatmap viewer: the attention matrices M_h[i, j] of the current prompt, one layer at a time.
+// Heatmap viewer: the attention matrices of the current prompt, one layer at a time: Mamba-2's M_h[i, j] per head
+// (mean, max or one head), or Mamba-1 / Falcon-Mamba's α_ch[i, j] per channel (mean α or max |α| over all
+// channels, or one channel, loaded on demand: a layer has d_inner channels, too many to send at once).
 import '@vscode-elements/elements/dist/vscode-single-select/index.js';
 import '@vscode-elements/elements/dist/vscode-option/index.js';
 import type { AttentionPayload, HostToWebview } from '../../src/shared/protocol';
 import { ROLE_LABEL, roleColor, withAlpha, type Theme } from '../shared/colors';
 import { HeatmapView } from '../shared/canvasHeatmap';
-import { aggregateHeads, aggregationLabel, attentionHeatmap, provenanceCaption, provenanceOfAttention, tokenLabel, type Aggregation, type ScaleMode } from '../shared/figures';
-import { attentionCsv, jsonExport } from '../shared/exportData';
+import {
+  aggregationLabel, attentionHeatmap, attentionMatrix, attentionUnit, channelOf, normalizeAggregation, provenanceCaption, provenanceOfAttention,
+  tokenLabel, unitCount, type Aggregation, type ScaleMode,
+} from '../shared/figures';
+import { attentionCsv, attentionJsonData, jsonExport } from '../shared/exportData';
 import { heatmapSvg } from '../shared/svg';
 import { el, exportBar, handleCommonMessage, Host, onThemeChange, readTheme } from '../shared/vscode';
 
@@ -17,6 +22,8 @@ interface ViewerState {
   layer: number;
   agg: Aggregation;
   scale: ScaleMode;
+  /** channel models: the channel of the number input (kept while the mean / max |α| is shown) */
+  channel?: number;
   /** the payload last shown (restored after a reload) */
   payload?: AttentionPayload;
 }
@@ -24,9 +31,18 @@ interface ViewerState {
 const host = new Host<ViewerState>();
 const restored = host.getState();
 const state: ViewerState = restored && restored.v === 1 ? restored : { v: 1, layer: 0, agg: 'mean', scale: 'signed' };
+/** per layer: the payload (Mamba-2: every head; channel models: the summaries over all channels) */
 const cache = new Map<number, AttentionPayload>();
-if (state.payload) cache.set(state.payload.layer, state.payload);
-const requested = new Set<number>();
+/** channel models: α of one channel, by `${layer}:${channel}` */
+const channelCache = new Map<string, number[][]>();
+/** requests in flight: `${layer}` and `${layer}:${channel}` */
+const requested = new Set<string>();
+function remember(p: AttentionPayload): void {
+  cache.set(p.layer, p);
+  const sel = p.channels?.selected;
+  if (sel) channelCache.set(`${p.layer}:${sel.id}`, sel.matrix);
+}
+if (state.payload) remember(state.payload);
 let theme: Theme = readTheme();
 
 const app = document.getElementById('app') ?? document.body.appendChild(el('div', { id: 'app' }));
@@ -40,12 +56,13 @@ const view = new HeatmapView({
   describe: (h) => {
     const p = current();
     if (!p) return '';
-    const raw = aggregateHeads(p.heads, state.agg)[h.row]?.[h.col];
+    const raw = attentionMatrix(p, state.agg)?.[h.row]?.[h.col];
+    const sym = attentionUnit(p) === 'channel' ? (state.agg === 'maxAbs' ? 'max |α|' : state.agg === 'mean' ? 'mean α' : 'α') : 'M';
     const ti = tokenLabel(p.tokens[h.row]?.text ?? '');
     const tj = tokenLabel(p.tokens[h.col]?.text ?? '');
-    if (h.col > h.row) return `M[${h.row}, ${h.col}]: not causal (${ti} ← ${tj})`;
+    if (h.col > h.row) return `${sym}[${h.row}, ${h.col}]: not causal (${ti} ← ${tj})`;
     const shown = state.scale === 'signed' ? '' : ` · shown ${Number(h.value.toPrecision(6))}`;
-    return `M[${h.row}, ${h.col}] = ${String(raw)}  (${ti} ← ${tj})${shown}`;
+    return `${sym}[${h.row}, ${h.col}] = ${String(raw)}  (${ti} ← ${tj})${shown}`;
   },
 });
 view.root.id = 'attention-heatmap';
@@ -59,18 +76,45 @@ const layerValue = el('span', { class: 'layer-value', id: 'layer-value' });
 const aggSelect = document.createElement('vscode-single-select') as HTMLElement & { value: string };
 aggSelect.id = 'agg-select';
 aggSelect.setAttribute('aria-label', 'Heads');
+const channelInput = el('input', { type: 'number', id: 'channel-input', min: '0', step: '1', value: '0', inputmode: 'numeric', 'aria-label': 'Channel' });
+const channelRange = el('span', { class: 'channel-range' });
 const scaleSelect = document.createElement('vscode-single-select') as HTMLElement & { value: string };
 scaleSelect.id = 'scale-select';
 scaleSelect.setAttribute('aria-label', 'Colour scale');
 
 function save(): void {
-  const p = cache.get(state.layer) ?? state.payload;
+  const p = current() ?? cache.get(state.layer) ?? state.payload;
   state.payload = p;
   host.setState(state);
 }
 
+/** The payload to draw for the current layer and aggregation; undefined while something is still loading. */
 function current(): AttentionPayload | undefined {
-  return cache.get(state.layer);
+  const p = cache.get(state.layer);
+  if (!p || attentionUnit(p) !== 'channel' || !p.channels) return p;
+  const ch = channelOf(state.agg);
+  if (ch === undefined) return p;
+  if (p.channels.selected?.id === ch) return p;
+  const matrix = channelCache.get(`${state.layer}:${ch}`);
+  return matrix ? { ...p, channels: { ...p.channels, selected: { id: ch, matrix } } } : undefined;
+}
+
+/** Asks the host for what the current layer and aggregation need and is not here yet; true when nothing is missing. */
+function request(): boolean {
+  const l = state.layer;
+  const ch = attentionUnit(cache.get(l) ?? state.payload ?? { unit: 'head' }) === 'channel' ? channelOf(state.agg) : undefined;
+  const haveLayer = cache.has(l);
+  const haveChannel = ch === undefined || channelCache.has(`${l}:${ch}`);
+  if (haveLayer && haveChannel) return true;
+  figure.classList.add('loading');
+  setStatus('busy', ch === undefined || !haveLayer ? `Loading layer ${l}…` : `Loading channel ${ch} of layer ${l}…`);
+  const key = ch === undefined ? `${l}` : `${l}:${ch}`;
+  if (!requested.has(key)) {
+    requested.add(key);
+    requested.add(`${l}`);
+    host.post(ch === undefined ? { type: 'requestLayer', layer: l } : { type: 'requestLayer', layer: l, channel: ch });
+  }
+  return false;
 }
 
 function setStatus(kind: 'busy' | 'error' | 'info' | undefined, message?: string): void {
@@ -93,22 +137,48 @@ function fillOptions(sel: HTMLElement & { value: string }, options: { value: str
   sel.value = value;
 }
 
-let nHeadsShown = -1;
+/** The select's value: the aggregation, or 'channel' for any one channel (its number is in the input). */
+function selectValue(): string {
+  return channelOf(state.agg) !== undefined ? 'channel' : state.agg;
+}
+
+let unitsShown = '';
 function syncControls(p: AttentionPayload): void {
   slider.max = String(p.nLayers - 1);
   slider.value = String(state.layer);
   slider.setAttribute('aria-valuetext', `Layer ${state.layer} of ${p.nLayers}`);
   layerValue.textContent = `${state.layer} / ${p.nLayers - 1}`;
-  if (nHeadsShown !== p.heads.length) {
-    nHeadsShown = p.heads.length;
-    if (state.agg.startsWith('head:') && Number(state.agg.slice(5)) >= p.heads.length) state.agg = 'mean';
-    const opts = [
-      { value: 'mean', label: 'Mean over heads' },
-      { value: 'max', label: 'Max over heads' },
-      ...p.heads.map((_, h) => ({ value: `head:${h}`, label: `Head ${h}` })),
-    ];
-    fillOptions(aggSelect, opts, state.agg);
+  const unit = attentionUnit(p);
+  const count = unitCount(p);
+  const sig = `${unit}:${count}`;
+  if (unitsShown !== sig) {
+    unitsShown = sig;
+    state.agg = normalizeAggregation(state.agg, p);
+    const opts =
+      unit === 'channel'
+        ? [
+            { value: 'mean', label: 'Mean α over channels' },
+            { value: 'maxAbs', label: 'Max |α| over channels' },
+            { value: 'channel', label: 'Channel…' },
+          ]
+        : [
+            { value: 'mean', label: 'Mean over heads' },
+            { value: 'max', label: 'Max over heads' },
+            ...p.heads.map((_, h) => ({ value: `head:${h}`, label: `Head ${h}` })),
+          ];
+    fillOptions(aggSelect, opts, selectValue());
+    const name = unit === 'channel' ? 'Channels' : 'Heads';
+    aggSelect.setAttribute('aria-label', name);
+    aggName.textContent = name;
+    channelInput.max = String(Math.max(0, count - 1));
+    channelRange.textContent = `(0–${Math.max(0, count - 1)})`;
+    channelInput.setAttribute('aria-label', `Channel, 0 to ${Math.max(0, count - 1)}`);
+    if (state.channel !== undefined && state.channel >= count) state.channel = undefined;
   }
+  const ch = channelOf(state.agg);
+  channelLabel.hidden = unit !== 'channel' || ch === undefined;
+  if (ch !== undefined && document.activeElement !== channelInput) channelInput.value = String(ch);
+  if (aggSelect.value !== selectValue()) aggSelect.value = selectValue();
 }
 
 function renderHeader(p: AttentionPayload): void {
@@ -132,42 +202,59 @@ function renderHeader(p: AttentionPayload): void {
 }
 
 function render(): void {
+  const base = cache.get(state.layer);
+  if (base) syncControls(base);
   const p = current();
   if (!p) {
     figure.classList.add('loading');
     return;
   }
   figure.classList.remove('loading');
-  syncControls(p);
   renderHeader(p);
   const spec = attentionHeatmap(p, state.agg, state.scale, theme);
   title.textContent = spec.title;
   subtitle.textContent = `${spec.scale.label}${spec.subtitle ? ' · ' + spec.subtitle : ''}`;
-  caption.textContent = provenanceCaption(provenanceOfAttention(p, TOOL_VERSION));
+  caption.textContent = provenanceCaption(provenanceOfAttention(p, TOOL_VERSION, state.agg));
   view.render(spec, theme, (app.clientWidth || window.innerWidth) - 40);
 }
 
-function setLayer(layer: number): void {
-  const any = current() ?? state.payload ?? [...cache.values()][0];
-  const max = any ? any.nLayers - 1 : Number(slider.max);
-  const l = Math.max(0, Math.min(max, Math.round(layer)));
-  if (l === state.layer && cache.has(l)) return;
-  state.layer = l;
-  slider.value = String(l);
-  layerValue.textContent = `${l} / ${max}`;
-  if (cache.has(l)) {
+/** Draws what is here, or asks the host for what is missing. */
+function show(): void {
+  if (request()) {
     setStatus(undefined);
     render();
     save();
   } else {
-    figure.classList.add('loading');
-    setStatus('busy', `Loading layer ${l}…`);
-    if (!requested.has(l)) {
-      requested.add(l);
-      host.post({ type: 'requestLayer', layer: l });
-    }
+    render();
     host.setState({ ...state });
   }
+}
+
+function setLayer(layer: number): void {
+  const any = cache.get(state.layer) ?? state.payload ?? [...cache.values()][0];
+  const max = any ? any.nLayers - 1 : Number(slider.max);
+  const l = Math.max(0, Math.min(max, Math.round(layer)));
+  if (l === state.layer && current()) return;
+  state.layer = l;
+  slider.value = String(l);
+  layerValue.textContent = `${l} / ${max}`;
+  show();
+}
+
+/** Channel models: show channel `c` (validated against the layer's channel count). */
+function setChannel(c: number): void {
+  const p = cache.get(state.layer) ?? state.payload;
+  const count = p ? unitCount(p) : 0;
+  if (!Number.isInteger(c) || c < 0 || c >= count) {
+    channelInput.setAttribute('aria-invalid', 'true');
+    setStatus('error', `Channel must be a whole number from 0 to ${count - 1}.`);
+    return;
+  }
+  channelInput.removeAttribute('aria-invalid');
+  state.channel = c;
+  if (state.agg === `channel:${c}` && current()) return;
+  state.agg = `channel:${c}`;
+  show();
 }
 
 function figureId(): string {
@@ -177,11 +264,14 @@ function figureId(): string {
 // ------------------------------------------------------------------ layout
 
 const layerLabel = el('label', { class: 'layer-control', for: 'layer-slider' }, el('span', { class: 'control-label' }, 'Layer ', layerValue), slider);
-const aggLabel = el('label', { class: 'control', for: 'agg-select' }, el('span', { class: 'control-label', text: 'Heads' }));
+const aggName = el('span', { class: 'control-label', text: 'Heads' });
+const aggLabel = el('label', { class: 'control', for: 'agg-select' }, aggName);
 aggLabel.append(aggSelect);
+const channelLabel = el('label', { class: 'control channel-control', for: 'channel-input' }, el('span', { class: 'control-label' }, 'Channel ', channelRange), channelInput);
+channelLabel.hidden = true;
 const scaleLabel = el('label', { class: 'control', for: 'scale-select' }, el('span', { class: 'control-label', text: 'Colour scale' }));
 scaleLabel.append(scaleSelect);
-controls.append(layerLabel, aggLabel, scaleLabel);
+controls.append(layerLabel, aggLabel, channelLabel, scaleLabel);
 fillOptions(scaleSelect, [
   { value: 'signed', label: 'Signed (diverging)' },
   { value: 'abs', label: '|M| min–max' },
@@ -190,12 +280,12 @@ fillOptions(scaleSelect, [
 figure.append(el('div', { class: 'figure-head' }, title, subtitle), view.root, exportBar(host as Host<unknown>, figureId, 'the attention heatmap', {
   svg: () => {
     const p = current()!;
-    return heatmapSvg(attentionHeatmap(p, state.agg, state.scale, theme), { theme, provenance: provenanceOfAttention(p, TOOL_VERSION) });
+    return heatmapSvg(attentionHeatmap(p, state.agg, state.scale, theme), { theme, provenance: provenanceOfAttention(p, TOOL_VERSION, state.agg) });
   },
-  csv: () => attentionCsv(current()!, state.agg, provenanceOfAttention(current()!, TOOL_VERSION)),
+  csv: () => attentionCsv(current()!, state.agg, provenanceOfAttention(current()!, TOOL_VERSION, state.agg)),
   json: () => {
     const p = current()!;
-    return jsonExport(figureId(), provenanceOfAttention(p, TOOL_VERSION), { layer: p.layer, aggregation: state.agg, tokens: p.tokens, matrix: aggregateHeads(p.heads, state.agg), blocked: p.blocked });
+    return jsonExport(figureId(), provenanceOfAttention(p, TOOL_VERSION, state.agg), attentionJsonData(p, state.agg));
   },
 }), caption);
 app.replaceChildren(status, header, controls, hint, figure);
@@ -203,10 +293,26 @@ if (!state.payload) header.append(el('p', { class: 'placeholder', text: 'Run “
 
 slider.addEventListener('input', () => setLayer(Number(slider.value)));
 aggSelect.addEventListener('change', () => {
-  if (!aggSelect.value || aggSelect.value === state.agg) return;
-  state.agg = aggSelect.value as Aggregation;
-  render();
-  save();
+  const v = aggSelect.value;
+  if (!v || v === selectValue()) return;
+  if (v === 'channel') {
+    // "Channel…": the number input picks it; start from the last channel shown (or 0)
+    setChannel(state.channel ?? 0);
+    channelInput.focus();
+    return;
+  }
+  state.agg = v as Aggregation;
+  show();
+});
+channelInput.addEventListener('change', () => {
+  const raw = channelInput.value.trim();
+  setChannel(raw === '' ? NaN : Number(raw));
+});
+channelInput.addEventListener('keydown', (e) => {
+  if (e.key === 'Enter') {
+    e.preventDefault();
+    channelInput.dispatchEvent(new Event('change'));
+  }
 });
 scaleSelect.addEventListener('change', () => {
   if (!scaleSelect.value || scaleSelect.value === state.scale) return;
@@ -231,21 +337,28 @@ host.onMessage((m: HostToWebview) => {
   switch (m.type) {
     case 'attention': {
       const p = m.payload;
-      if (state.payload && (p.prompt !== state.payload.prompt || p.nLayers !== state.payload.nLayers)) {
+      const prev = state.payload;
+      const samePrompt = prev && p.prompt === prev.prompt;
+      if (prev && (!samePrompt || p.nLayers !== prev.nLayers || attentionUnit(p) !== attentionUnit(prev) || unitCount(p) !== unitCount(prev) || p.model?.hash !== prev.model?.hash)) {
         cache.clear();
+        channelCache.clear();
         requested.clear();
-        nHeadsShown = -1;
+        unitsShown = '';
       }
-      cache.set(p.layer, p);
-      requested.delete(p.layer);
-      if (!state.payload || !cache.has(state.layer) || p.layer === state.layer || p.prompt !== state.payload.prompt) {
+      remember(p);
+      requested.delete(`${p.layer}`);
+      if (p.channels?.selected) requested.delete(`${p.layer}:${p.channels.selected.id}`);
+      if (!prev || !cache.has(state.layer) || p.layer === state.layer || !samePrompt) {
         state.layer = p.layer;
-        setStatus(undefined);
-        render();
-        save();
+        show();
       }
       break;
     }
+    case 'error':
+      // let the user retry what failed
+      requested.clear();
+      handleCommonMessage(m, setStatus, retheme);
+      break;
     default:
       handleCommonMessage(m, setStatus, retheme);
       break;
@@ -266,4 +379,4 @@ window.addEventListener('resize', () => {
 host.post({ type: 'ready', view: 'heatmap' });
 render();
 
-(window as unknown as { __viewer: unknown }).__viewer = { view, state, cache, aggregationLabel };
+(window as unknown as { __viewer: unknown }).__viewer = { view, state, cache, channelCache, aggregationLabel };

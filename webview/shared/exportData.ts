@@ -2,7 +2,7 @@
 import type { AggregateWindow, MacroWindow, MicroResult, TokenInfo } from '../../src/engine/experiments/resultTypes';
 import type { AttentionPayload } from '../../src/shared/protocol';
 import type { Aggregation, ProvenanceEntries, SplitGroup } from './figures';
-import { aggregateHeads } from './figures';
+import { aggregateHeads, aggregationLabel, attentionMatrix, attentionUnit, channelOf } from './figures';
 
 export function csvCell(v: unknown): string {
   const s = v === undefined || v === null ? '' : typeof v === 'number' ? (Number.isFinite(v) ? String(v) : '') : String(v);
@@ -35,11 +35,36 @@ export function microCsv(r: Pick<MicroResult, 'window' | 'starts' | 'diffPct'> &
   return csv(prov, ['window', 'start_layer', 'position', 'token', 'role', 'prob', 'diff_pct'], rows);
 }
 
+/**
+ * The shown matrix as rows (layer, aggregation, row, col, tokens, value). Mamba-2: the column is `heads` (mean,
+ * max, head:h); channel models: `aggregation` (mean = mean α over all channels, maxAbs = max |α| over all
+ * channels, channel:c), with the aggregation spelled out in a provenance comment when `prov` lacks it.
+ */
 export function attentionCsv(p: AttentionPayload, agg: Aggregation, prov: ProvenanceEntries): string {
-  const m = aggregateHeads(p.heads, agg);
+  const channel = attentionUnit(p) === 'channel';
+  const m = channel ? attentionMatrix(p, agg) ?? [] : aggregateHeads(p.heads, agg);
   const rows: unknown[][] = [];
   m.forEach((row, i) => row.forEach((v, j) => { if (j <= i) rows.push([p.layer, agg, i, j, p.tokens[i]?.text, p.tokens[j]?.text, v]); }));
-  return csv(prov, ['layer', 'heads', 'row', 'col', 'row_token', 'col_token', 'value'], rows);
+  if (!channel) return csv(prov, ['layer', 'heads', 'row', 'col', 'row_token', 'col_token', 'value'], rows);
+  const withAgg: ProvenanceEntries = prov.some(([k]) => k === 'aggregation') ? prov : [...prov, ['aggregation', aggregationLabel(agg, 'channel', p.channels?.count)]];
+  return csv(withAgg, ['layer', 'aggregation', 'row', 'col', 'row_token', 'col_token', 'value'], rows);
+}
+
+/** The data block of an attention JSON export (Mamba-2 keeps its original shape). */
+export function attentionJsonData(p: AttentionPayload, agg: Aggregation): Record<string, unknown> {
+  if (attentionUnit(p) !== 'channel') return { layer: p.layer, aggregation: agg, tokens: p.tokens, matrix: aggregateHeads(p.heads, agg), blocked: p.blocked };
+  const ch = channelOf(agg);
+  return {
+    layer: p.layer,
+    unit: 'channel',
+    aggregation: agg,
+    aggregationLabel: aggregationLabel(agg, 'channel', p.channels?.count),
+    channels: p.channels?.count ?? 0,
+    ...(ch !== undefined ? { channel: ch } : {}),
+    tokens: p.tokens,
+    matrix: attentionMatrix(p, agg) ?? [],
+    blocked: p.blocked,
+  };
 }
 
 export interface JsonExport<T> {

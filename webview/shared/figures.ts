@@ -3,6 +3,7 @@
 import type {
   AggregateWindow, AnyResult, DatasetRunResult, MacroWindow, MicroResult, Provenance, TokenRole, TraceResult,
 } from '../../src/engine/experiments/resultTypes';
+import type { ModelIdentity } from '../../src/engine/types';
 import type { AttentionPayload } from '../../src/shared/protocol';
 import { divergingScale, seriesStyle, type ColorScale, type Theme } from './colors';
 
@@ -137,8 +138,14 @@ export function microHeatmap(r: Pick<MicroResult, 'window' | 'starts' | 'diffPct
 
 // ------------------------------------------------------------------ attention matrices
 
-export type Aggregation = 'mean' | 'max' | `head:${number}`;
+/**
+ * What the heatmap shows of a layer. Mamba-2 (heads): 'mean' | 'max' over heads, or 'head:h'.
+ * Mamba-1 / Falcon-Mamba (channels): 'mean' (mean α over all channels), 'maxAbs' (max |α| over all channels),
+ * or 'channel:c'.
+ */
+export type Aggregation = 'mean' | 'max' | 'maxAbs' | `head:${number}` | `channel:${number}`;
 export type ScaleMode = 'signed' | 'abs' | 'row';
+export type AttentionUnit = 'head' | 'channel';
 
 export function aggregateHeads(heads: number[][][], agg: Aggregation): number[][] {
   if (heads.length === 0) return [];
@@ -160,12 +167,55 @@ export function aggregateHeads(heads: number[][][], agg: Aggregation): number[][
   return out;
 }
 
+/** The unit of a payload's matrices (absent in payloads of Mamba-2-only versions = 'head'). */
+export function attentionUnit(p: Pick<AttentionPayload, 'unit'>): AttentionUnit {
+  return p.unit === 'channel' ? 'channel' : 'head';
+}
+
+/** How many matrices a layer has: heads, or channels (d_inner). */
+export function unitCount(p: AttentionPayload): number {
+  return attentionUnit(p) === 'channel' ? p.channels?.count ?? 0 : p.heads.length;
+}
+
+/** The channel of a 'channel:c' aggregation, else undefined. */
+export function channelOf(agg: Aggregation): number | undefined {
+  return agg.startsWith('channel:') ? Number(agg.slice(8)) : undefined;
+}
+
+/** An aggregation that the payload's unit offers (e.g. after switching between a Mamba-2 and a Mamba-1 model). */
+export function normalizeAggregation(agg: Aggregation, p: AttentionPayload): Aggregation {
+  const count = unitCount(p);
+  if (attentionUnit(p) === 'channel') {
+    if (agg === 'max') return 'maxAbs';
+    const c = channelOf(agg);
+    if (agg === 'mean' || agg === 'maxAbs' || (c !== undefined && Number.isInteger(c) && c >= 0 && c < count)) return agg;
+    return 'mean';
+  }
+  if (agg === 'maxAbs') return 'max';
+  if (agg === 'mean' || agg === 'max') return agg;
+  if (agg.startsWith('head:') && Number(agg.slice(5)) < count) return agg;
+  return 'mean';
+}
+
+/**
+ * The matrix an aggregation shows: heads are aggregated here; channel summaries come with the payload.
+ * undefined when the payload does not hold it (a channel that has not been loaded yet).
+ */
+export function attentionMatrix(p: AttentionPayload, agg: Aggregation): number[][] | undefined {
+  if (attentionUnit(p) === 'head') return aggregateHeads(p.heads, agg);
+  const c = p.channels;
+  if (!c) return undefined;
+  const ch = channelOf(agg);
+  if (ch !== undefined) return c.selected && c.selected.id === ch ? c.selected.matrix : undefined;
+  return agg === 'maxAbs' || agg === 'max' ? c.maxAbs : c.mean;
+}
+
 /** Applies a scale mode: returns the displayed values and the colour scale. j > i (non-causal) cells are NaN. */
-export function scaleMatrix(m: number[][], mode: ScaleMode, theme: Theme): { values: number[][]; scale: ColorScale } {
+export function scaleMatrix(m: number[][], mode: ScaleMode, theme: Theme, sym = 'M'): { values: number[][]; scale: ColorScale } {
   const causal = (i: number, j: number) => j <= i;
   if (mode === 'signed') {
     const values = m.map((row, i) => row.map((v, j) => (causal(i, j) ? v : NaN)));
-    return { values, scale: divergingScale(theme, maxAbs(values), 'Attention M[i, j] (signed)') };
+    return { values, scale: divergingScale(theme, maxAbs(values), `Attention ${sym}[i, j] (signed)`) };
   }
   if (mode === 'abs') {
     const values = m.map((row, i) => row.map((v, j) => (causal(i, j) ? Math.abs(v) : NaN)));
@@ -173,26 +223,35 @@ export function scaleMatrix(m: number[][], mode: ScaleMode, theme: Theme): { val
     let hi = -Infinity;
     for (const row of values) for (const v of row) if (Number.isFinite(v)) { lo = Math.min(lo, v); hi = Math.max(hi, v); }
     if (!Number.isFinite(lo)) { lo = 0; hi = 1; }
-    return { values, scale: { kind: 'sequential', min: lo, max: hi > lo ? hi : lo + 1, stops: [theme.background, theme.blue], label: '|M[i, j]| (min–max)' } };
+    return { values, scale: { kind: 'sequential', min: lo, max: hi > lo ? hi : lo + 1, stops: [theme.background, theme.blue], label: `|${sym}[i, j]| (min–max)` } };
   }
   const values = m.map((row, i) => {
     const s = row.reduce((a, v, j) => (causal(i, j) ? a + Math.abs(v) : a), 0);
     return row.map((v, j) => (causal(i, j) ? (s > 0 ? Math.abs(v) / s : 0) : NaN));
   });
-  return { values, scale: { kind: 'sequential', min: 0, max: Math.max(1e-12, Math.max(...values.flat().filter(Number.isFinite))), stops: [theme.background, theme.blue], label: '|M[i, j]| / Σⱼ|M[i, j]| (row-normalised)' } };
+  return { values, scale: { kind: 'sequential', min: 0, max: Math.max(1e-12, Math.max(...values.flat().filter(Number.isFinite))), stops: [theme.background, theme.blue], label: `|${sym}[i, j]| / Σⱼ|${sym}[i, j]| (row-normalised)` } };
 }
 
-export function aggregationLabel(agg: Aggregation): string {
+/** 'mean over heads', 'head 2'; for channel models 'mean α over 512 channels', 'max |α| over 512 channels', 'channel 17'. */
+export function aggregationLabel(agg: Aggregation, unit: AttentionUnit = 'head', count?: number): string {
+  if (unit === 'channel') {
+    const over = count !== undefined ? `over ${count} channels` : 'over channels';
+    const ch = channelOf(agg);
+    if (ch !== undefined) return `channel ${ch}`;
+    return agg === 'maxAbs' || agg === 'max' ? `max |α| ${over}` : `mean α ${over}`;
+  }
   return agg === 'mean' ? 'mean over heads' : agg === 'max' ? 'max over heads' : `head ${agg.slice(5)}`;
 }
 
 export function attentionHeatmap(p: AttentionPayload, agg: Aggregation, mode: ScaleMode, theme: Theme): HeatmapSpec {
-  const { values, scale } = scaleMatrix(aggregateHeads(p.heads, agg), mode, theme);
+  const unit = attentionUnit(p);
+  const sym = unit === 'channel' ? 'α' : 'M';
+  const { values, scale } = scaleMatrix(attentionMatrix(p, agg) ?? [], mode, theme, sym);
   const labels = p.tokens.map((t, i) => `${i}: ${tokenLabel(t.text)}`);
   const blocked = p.blocked && p.blocked.layers.includes(p.layer) ? p.blocked.edges : undefined;
   return {
     id: `attention-L${p.layer}-${agg.replace(':', '')}-${mode}`,
-    title: `Attention, layer ${p.layer} of ${p.nLayers} (${aggregationLabel(agg)})`,
+    title: `${unit === 'channel' ? 'Hidden attention α' : 'Attention'}, layer ${p.layer} of ${p.nLayers} (${aggregationLabel(agg, unit, p.channels?.count)})`,
     subtitle: blocked ? `Outlined: ${blocked.length} knocked-out edge(s)` : undefined,
     xLabel: 'Source position j (attended to)',
     yLabel: 'Target position i (attending)',
@@ -219,11 +278,38 @@ export function formatPct(v: number, digits = 1): string {
 
 export type ProvenanceEntries = [string, string][];
 
+/** 'Mamba-2', 'Mamba-1' or 'Falcon-Mamba' (results without `arch` come from Mamba-2-only versions). */
+export function modelFamily(m: Pick<ModelIdentity, 'arch' | 'variant'>): string {
+  if (m.arch === 'mamba1') return m.variant === 'falcon_mamba' ? 'Falcon-Mamba' : 'Mamba-1';
+  return 'Mamba-2';
+}
+
+export type ConvMode = 'keep' | 'block';
+
+/** The conv path of a result's knockouts: provenance.conv, a dataset run's settings.conv, else 'keep' (older files). */
+export function convModeOf(r: AnyResult): ConvMode {
+  const c = r.provenance.conv ?? (r.kind === 'dataset-run' ? r.settings.conv : undefined);
+  return c === 'block' ? 'block' : 'keep';
+}
+
+/** 'edge knockout (conv kept)' or 'complete knockout (conv blocked)'. */
+export function knockoutModeLabel(conv: ConvMode): string {
+  return conv === 'block' ? 'complete knockout (conv blocked)' : 'edge knockout (conv kept)';
+}
+
+/** One sentence on what the conv mode means (SPEC §8). */
+export function knockoutModeHint(conv: ConvMode): string {
+  return conv === 'block'
+    ? 'The conv1d taps from the blocked sources into the last position are cut too: the sources cannot reach it at all in the window.'
+    : 'Only the SSM edges are cut; a source within d_conv − 1 = 3 positions of the last still reaches it through the conv1d.';
+}
+
 function provBase(p: Provenance): ProvenanceEntries {
   return [
     ['tool', `${p.tool.name} ${p.tool.version}`],
     ['model', p.model.path],
     ['model hash', p.model.hash],
+    ['model family', modelFamily(p.model)],
     ['model format', `${p.model.format}, d_model ${p.model.dModel}, ${p.model.nLayer} layers, ${p.model.storedDType}`],
     ['tokenizer', `${p.model.tokenizer.file} (sha256 ${p.model.tokenizer.sha256})`],
     ['provider', p.ep],
@@ -254,14 +340,20 @@ export function provenanceOf(r: AnyResult): ProvenanceEntries {
     if (r.settings.limit !== undefined) out.push(['limit', String(r.settings.limit)]);
     if (r.settings.seed !== undefined) out.push(['seed', String(r.settings.seed)]);
   }
+  out.push(['knockout', knockoutModeLabel(convModeOf(r))]);
   return out;
 }
 
-export function provenanceOfAttention(p: AttentionPayload, toolVersion?: string): ProvenanceEntries {
+export function provenanceOfAttention(p: AttentionPayload, toolVersion?: string, agg?: Aggregation): ProvenanceEntries {
   const out: ProvenanceEntries = [];
   if (toolVersion) out.push(['tool', `mamba-explain ${toolVersion}`]);
   if (p.model) out.push(['model', p.model.path], ['model hash', p.model.hash]);
-  out.push(['prompt', p.prompt], ['layer', `${p.layer} of ${p.nLayers}`], ['heads', String(p.heads.length)]);
+  if (p.model?.arch) out.push(['model family', modelFamily(p.model)]);
+  out.push(['prompt', p.prompt], ['layer', `${p.layer} of ${p.nLayers}`]);
+  if (attentionUnit(p) === 'channel') {
+    out.push(['channels', String(p.channels?.count ?? 0)]);
+    if (agg) out.push(['aggregation', aggregationLabel(agg, 'channel', p.channels?.count)]);
+  } else out.push(['heads', String(p.heads.length)]);
   if (p.blocked) out.push(['knockout', `${p.blocked.edges.length} edge(s) in layers ${p.blocked.layers.join(', ')}`]);
   return out;
 }
@@ -274,10 +366,14 @@ export function provenanceCaption(entries: ProvenanceEntries): string {
   if (tool) parts.push(tool);
   const model = get('model');
   if (model) parts.push(`model ${model}${get('model hash') ? ` (${get('model hash')!.slice(0, 12)})` : ''}`);
+  const family = get('model family');
+  if (family) parts.push(family);
   const ep = get('provider');
   if (ep) parts.push(`provider ${ep}`);
   const w = get('windows');
   if (w) parts.push(`k = ${w}`);
+  const ko = get('knockout');
+  if (ko && get('experiment')) parts.push(ko);
   const ds = get('dataset');
   if (ds) parts.push(`dataset ${ds.split(' (')[0]}`);
   const prompt = get('prompt');

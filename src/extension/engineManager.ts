@@ -9,6 +9,7 @@ import { resolveModelRef } from '../engine/hub/index';
 import { UserError, type ExecutionProviderChoice } from '../engine/types';
 import { modelLabel, modelSetting } from './logic/modelRef';
 import { checkModelTrust } from './logic/trust';
+import { knockoutModeLabel, modelFamily } from '../../webview/shared/figures';
 
 export const README_CUDA_ANCHOR = 'enabling-cuda';
 const ORT_CUDA_DOCS = 'https://onnxruntime.ai/docs/execution-providers/CUDA-ExecutionProvider.html';
@@ -45,9 +46,24 @@ export interface ModelChoice {
   sweep: SweepMode;
 }
 
+/**
+ * What the engine worker is opened with: a change of any of these restarts it. Per-call parameters (the window
+ * sizes, mambaExplain.conv) are not part of it.
+ */
+export function engineKey(dir: string | undefined, c: Pick<ModelChoice, 'ep' | 'dtype' | 'sweep'>): string {
+  return JSON.stringify([dir, c.ep, c.dtype, c.sweep]);
+}
+
+/** The conv path of knockouts (mambaExplain.conv, SPEC §8): a parameter of each trace / micro / dataset call. */
+export function convSetting(): 'keep' | 'block' {
+  return vscode.workspace.getConfiguration('mambaExplain').get<string>('conv', 'keep') === 'block' ? 'block' : 'keep';
+}
+
 export class EngineManager implements vscode.Disposable {
   private client?: EngineClient;
   private key?: string;
+  /** how many times an engine worker was started (tests: a per-call setting must not restart it) */
+  starts = 0;
   private starting?: Promise<EngineClient>;
   readonly status: vscode.StatusBarItem;
   private readonly disposables: vscode.Disposable[] = [];
@@ -95,7 +111,7 @@ export class EngineManager implements vscode.Disposable {
     const ep = this.client ? this.client.ep : c.ep;
     this.status.text = `$(pulse) Mamba: ${label} · ${ep}`;
     this.status.tooltip = this.client
-      ? `Mamba Explain: ${this.client.info.identity.path}\n${this.client.info.config.nLayer} layers, d_model ${this.client.info.config.dModel}\nexecution provider in use: ${this.client.ep} (setting: ${c.ep}), compute ${this.client.info.computeDType}, knockout sweep ${this.client.info.sweep}\nClick to select a model.`
+      ? `Mamba Explain: ${this.client.info.identity.path}\n${modelFamily({ arch: this.client.info.config.arch, variant: this.client.info.identity.variant })}, ${this.client.info.config.nLayer} layers, d_model ${this.client.info.config.dModel}\nexecution provider in use: ${this.client.ep} (setting: ${c.ep}), compute ${this.client.info.computeDType}, knockout sweep ${this.client.info.sweep}, ${knockoutModeLabel(convSetting())}\nClick to select a model.`
       : `Mamba Explain: ${c.ref} (not loaded yet; provider setting: ${c.ep}). Click to select a model.`;
   }
 
@@ -119,7 +135,7 @@ export class EngineManager implements vscode.Disposable {
           : `Mamba Explain: the model folder ${dir} does not exist (setting mambaExplain.model). Download a model or select another one.`,
       );
     }
-    if (!fs.existsSync(path.join(dir, 'config.json'))) throw new UserError(`Mamba Explain: ${dir} has no config.json: it is not a Mamba-2 model folder (setting mambaExplain.model).`);
+    if (!fs.existsSync(path.join(dir, 'config.json'))) throw new UserError(`Mamba Explain: ${dir} has no config.json: it is not a Mamba model folder (setting mambaExplain.model).`);
     return dir;
   }
 
@@ -127,12 +143,13 @@ export class EngineManager implements vscode.Disposable {
   async get(progress?: (message: string) => void): Promise<EngineClient> {
     const c = this.choice();
     const dir = this.resolveModelDir(c);
-    const key = JSON.stringify([dir, c.ep, c.dtype, c.sweep]);
+    const key = engineKey(dir, c);
     if (this.client && this.key === key) return this.client;
     if (this.starting && this.key === key) return this.starting;
     await this.stop();
     this.key = key;
     this.log.appendLine(`opening ${dir} (execution provider ${c.ep}, ${c.dtype})`);
+    this.starts++;
     const started = EngineClient.start({
       modelDir: dir,
       ep: c.ep,
@@ -169,7 +186,7 @@ export class EngineManager implements vscode.Disposable {
     } catch {
       dir = undefined;
     }
-    if (JSON.stringify([dir, c.ep, c.dtype]) !== this.key) await this.stop();
+    if (engineKey(dir, c) !== this.key) await this.stop();
     this.updateStatus();
   }
 

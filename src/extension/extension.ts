@@ -7,7 +7,7 @@ import { CancelledError, UserError } from '../engine/types';
 import type { AnyResult, DatasetRunResult, TraceResult } from '../engine/experiments/resultTypes';
 import type { PredictResult } from '../engine/runtime/methods';
 import { downloadModel, KNOWN_MODELS } from '../engine/hub/index';
-import { EngineManager, isTrusted, showEngineError } from './engineManager';
+import { convSetting, EngineManager, isTrusted, showEngineError } from './engineManager';
 import { HeatmapViewProvider, HEATMAP_VIEW_ID } from './heatmap';
 import { KnockoutPanel } from './panel';
 import { findTraceableRecords } from './logic/counterfact';
@@ -81,7 +81,7 @@ export function activate(context: vscode.ExtensionContext): MambaExplainApi {
         let last = 0;
         const result = await client.call<TraceResult>(
           'trace',
-          { prompt, subject, target: args.target ? args.target : undefined, windows: w.windows },
+          { prompt, subject, target: args.target ? args.target : undefined, windows: w.windows, conv: convSetting() },
           {
             signal: ac.signal,
             onProgress: (p) => {
@@ -231,7 +231,7 @@ export function activate(context: vscode.ExtensionContext): MambaExplainApi {
           let last = 0;
           return client.call<DatasetRunResult>(
             'runDataset',
-            { dataset: args.dataset, experiment: args.experiment, windows: w.windows, limit: args.limit, filter: args.filter ?? true, split: args.split ?? false, out, resume: args.resume ?? false },
+            { dataset: args.dataset, experiment: args.experiment, windows: w.windows, limit: args.limit, filter: args.filter ?? true, split: args.split ?? false, out, resume: args.resume ?? false, conv: convSetting() },
             {
               signal: ac.signal,
               onProgress: (p) => {

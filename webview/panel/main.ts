@@ -8,8 +8,8 @@ import type { HostToWebview } from '../../src/shared/protocol';
 import { ROLE_LABEL, roleColor, withAlpha, type Theme } from '../shared/colors';
 import { HeatmapView } from '../shared/canvasHeatmap';
 import {
-  datasetChart, datasetCount, datasetWindows, formatPct, formatProb, microHeatmap, provenanceCaption, provenanceOf, SPLIT_LABEL,
-  tokenLabel, traceChart, X_LABEL, Y_LABEL, type LineChartSpec, type SplitGroup,
+  convModeOf, datasetChart, datasetCount, datasetWindows, formatPct, formatProb, knockoutModeHint, knockoutModeLabel, microHeatmap, modelFamily,
+  provenanceCaption, provenanceOf, SPLIT_LABEL, tokenLabel, traceChart, X_LABEL, Y_LABEL, type LineChartSpec, type SplitGroup,
 } from '../shared/figures';
 import { datasetCsv, jsonExport, macroCsv, microCsv } from '../shared/exportData';
 import { heatmapSvg, lineChartSvg, summarizeLineChart } from '../shared/svg';
@@ -371,7 +371,12 @@ function render(): void {
   }
   const p = r.provenance;
   const heading = r.kind === 'trace' ? 'Knockout trace' : r.kind === 'micro' ? 'Knockout per position' : `Dataset run (${r.experiment})`;
-  content.append(el('header', { class: 'page-head' }, el('h1', { text: heading }), el('p', { class: 'meta', text: `${p.model.path} · ${p.model.nLayer} layers · ${p.ep} · ${p.computeDType}` })));
+  const family = modelFamily(p.model);
+  const meta = el('p', { class: 'meta' }, el('span', { class: 'family-badge', id: 'model-family', 'data-arch': p.model.arch ?? 'mamba2', text: family }), `${p.model.path} · ${p.model.nLayer} layers · ${p.ep} · ${p.computeDType}`);
+  const conv = convModeOf(r);
+  const label = knockoutModeLabel(conv);
+  const mode = el('p', { class: 'knockout-mode', id: 'knockout-mode', 'data-conv': conv, title: knockoutModeHint(conv) }, el('strong', { text: label.charAt(0).toUpperCase() + label.slice(1) }), ` — ${knockoutModeHint(conv)}`);
+  content.append(el('header', { class: 'page-head' }, el('h1', { text: heading }), meta, mode));
   if (r.kind !== 'dataset-run') {
     const info = el('p', { class: 'target-info' });
     info.append('Target ', el('code', { text: JSON.stringify(r.target.text) }), ` · p = ${formatProb(r.baseProb)}`);

@@ -174,3 +174,87 @@ export function sampleAttention(layer: number, nHeads = 4): AttentionPayload {
     model: { path: provenance.model.path, hash: provenance.model.hash },
   };
 }
+
+// ------------------------------------------------------------------ Mamba-1 / Falcon-Mamba samples
+
+/** Provenance of a result on a Mamba-1 checkpoint (mamba-130m: 24 layers, d_model 768, d_inner 1536). */
+export function mamba1Provenance(conv: 'keep' | 'block' = 'block', variant: 'mamba' | 'falcon_mamba' = 'mamba'): Provenance {
+  return {
+    ...provenance,
+    model: { ...provenance.model, path: variant === 'falcon_mamba' ? '/models/falcon-mamba-tiny' : '/models/mamba-130m', format: 'hf', arch: 'mamba1', variant },
+    conv,
+  };
+}
+
+/** The sample trace, as if run on Mamba-1 with the given conv path. */
+export function sampleTraceMamba1(conv: 'keep' | 'block' = 'block', variant: 'mamba' | 'falcon_mamba' = 'mamba'): TraceResult {
+  return { ...sampleTrace([9, 15]), provenance: mamba1Provenance(conv, variant) };
+}
+
+export const M1_LAYERS = 3;
+export const M1_CHANNELS = 512;
+export const m1Prompt = 'The Space Needle is located in';
+const m1Words = ['The', ' Space', ' Need', 'le', ' is', ' located', ' in'];
+export const m1Tokens: TokenInfo[] = (() => {
+  let at = 0;
+  return m1Words.map((text, i) => {
+    const t: TokenInfo = { id: 200 + i, text, start: at, end: at + text.length, role: i >= 1 && i <= 3 ? 'subject' : i === m1Words.length - 1 ? 'last' : 'relation' };
+    at += text.length;
+    return t;
+  });
+})();
+
+/**
+ * α of one channel: Δ_j inside α, a decay rate per channel, a signed content term, and (growing with the layer) a
+ * read of the last position from the subject tokens, as in a trained model that moves the subject there.
+ */
+export function sampleChannelMatrix(layer: number, ch: number): number[][] {
+  const n = m1Tokens.length;
+  const last = n - 1;
+  const rate = 0.15 + ((ch * 37) % 100) / 150;
+  return Array.from({ length: n }, (_, i) =>
+    Array.from({ length: n }, (_, j) => {
+      if (j > i) return 0;
+      const dt = 0.5 + 0.5 * Math.sin(j * 1.3 + ch * 0.2) ** 2;
+      const content = 0.3 + Math.sin(ch * 0.61 + i * 0.9 - j * 1.7 + layer);
+      const reader = i === last && m1Tokens[j].role === 'subject' ? (0.8 + 0.6 * Math.sin(ch * 0.3 + j)) * (0.6 + 0.5 * layer) : 0;
+      return Number((0.06 * dt * (Math.exp(-(i - j) * rate) * content + reader)).toFixed(7));
+    }),
+  );
+}
+
+/**
+ * Mamba-1 attention of one layer as the host sends it: the mean α and the max |α| over all 512 channels, and
+ * (optionally) one channel's α. A 7-token prompt, a 3-layer model; the knockout blocked layers 0–1.
+ */
+export function sampleChannelAttention(layer: number, channel?: number): AttentionPayload {
+  const n = m1Tokens.length;
+  const mean = Array.from({ length: n }, () => new Array<number>(n).fill(0));
+  const maxAbs = Array.from({ length: n }, () => new Array<number>(n).fill(0));
+  // 64 sample channels stand in for the 512 (the summaries only need to look plausible)
+  const sampled = Array.from({ length: 64 }, (_, k) => k * 8);
+  for (const ch of sampled) {
+    const m = sampleChannelMatrix(layer, ch);
+    for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) {
+      mean[i][j] += m[i][j] / sampled.length;
+      maxAbs[i][j] = Math.max(maxAbs[i][j], Math.abs(m[i][j]));
+    }
+  }
+  const round = (m: number[][]) => m.map((r) => r.map((v) => Number(v.toFixed(7))));
+  return {
+    prompt: m1Prompt,
+    tokens: m1Tokens.map(({ text, start, end, role }) => ({ text, start, end, role })),
+    layer,
+    nLayers: M1_LAYERS,
+    unit: 'channel',
+    heads: [],
+    channels: {
+      count: M1_CHANNELS,
+      mean: round(mean),
+      maxAbs: round(maxAbs),
+      ...(channel !== undefined ? { selected: { id: channel, matrix: sampleChannelMatrix(layer, channel) } } : {}),
+    },
+    blocked: { layers: [0, 1], edges: [[6, 1], [6, 2], [6, 3]] },
+    model: { path: '/models/demo-mamba1', hash: '9c1e5a0b7d3f2e4a6b8c0d1e2f3a4b5c6d7e8f9a0b1c2d3e4f5a6b7c8d9e0f1a', arch: 'mamba1', variant: 'mamba' },
+  };
+}

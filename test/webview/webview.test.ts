@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import type { Server } from 'node:http';
 import { buildBundles, launchChromium, ROOT, startServer, themeCss, type ThemeName } from './harness';
-import { sampleAttention, sampleDataset, sampleMicro, sampleTrace } from './samples';
+import { M1_CHANNELS, sampleAttention, sampleChannelAttention, sampleChannelMatrix, sampleDataset, sampleMicro, sampleTrace, sampleTraceMamba1 } from './samples';
 import type { HostToWebview } from '../../src/shared/protocol';
 
 const SHOTS = join(ROOT, 'test-output', 'screenshots');
@@ -308,6 +308,50 @@ describe('knockout panel', () => {
     await noProblems(page);
     await page.context().close();
   });
+
+  test('model family and conv mode: Mamba-2 edge knockout, Mamba-1 complete knockout, Falcon-Mamba', async () => {
+    const page = await open('panel', 'dark');
+    await send(page, { type: 'showResult', result: sampleTrace([9, 15]) });
+    await page.waitForFunction(() => (window as any).__panel.chart);
+    assert.equal(await page.textContent('#model-family'), 'Mamba-2', 'results without arch are Mamba-2');
+    assert.equal(await page.getAttribute('#knockout-mode', 'data-conv'), 'keep');
+    assert.match((await page.textContent('#knockout-mode'))!, /^Edge knockout \(conv kept\)/);
+    assert.match((await page.textContent('#knockout-mode'))!, /within d_conv − 1 = 3 positions/);
+    assert.match((await page.textContent('#curves .caption'))!, /Mamba-2 · provider cpu · k = 9, 15 · edge knockout \(conv kept\)/);
+    // Mamba-1, conv blocked
+    const m1 = sampleTraceMamba1('block');
+    await send(page, { type: 'showResult', result: m1 });
+    await page.waitForFunction(() => document.getElementById('model-family')?.textContent === 'Mamba-1' && (window as any).__panel.chart);
+    assert.equal(await page.getAttribute('#model-family', 'data-arch'), 'mamba1');
+    assert.equal(await page.getAttribute('#knockout-mode', 'data-conv'), 'block');
+    assert.match((await page.textContent('#knockout-mode'))!, /^Complete knockout \(conv blocked\)/);
+    assert.match((await page.textContent('.page-head .meta'))!, /Mamba-1\/models\/mamba-130m · 24 layers/);
+    assert.match((await page.textContent('#curves .caption'))!, /Mamba-1 · .*complete knockout \(conv blocked\)/);
+    assert.ok((await canvasStats(page, '#curves-canvas')).inked > 2000);
+    await page.screenshot({ path: join(SHOTS, 'panel-trace-mamba1-block-dark.png'), fullPage: true });
+    // exports carry the family and the conv mode
+    const ex = await checkExports(page, 'curves', 'source_set');
+    assert.ok(ex.csv.data.includes('# model family: Mamba-1'), 'CSV names the family');
+    assert.ok(ex.csv.data.includes('# knockout: complete knockout (conv blocked)'), 'CSV names the conv mode');
+    assert.equal(ex.json.provenance.knockout, 'complete knockout (conv blocked)');
+    assert.equal(ex.meta['model family'], 'Mamba-1');
+    assert.match(ex.svg.data, /complete knockout \(conv blocked\)/);
+    // Falcon-Mamba, conv kept; a dataset run records a block in settings.conv
+    await send(page, { type: 'showResult', result: sampleTraceMamba1('keep', 'falcon_mamba') });
+    await page.waitForFunction(() => document.getElementById('model-family')?.textContent === 'Falcon-Mamba');
+    assert.match((await page.textContent('#knockout-mode'))!, /^Edge knockout \(conv kept\)/);
+    const ds = sampleDataset();
+    ds.settings.conv = 'block';
+    await send(page, { type: 'showResult', result: ds });
+    await page.waitForFunction(() => document.getElementById('knockout-mode')?.getAttribute('data-conv') === 'block');
+    assert.equal(await page.textContent('#model-family'), 'Mamba-2');
+    await page.evaluate((css) => (window as any).__setTheme('light', css), themeCss('light'));
+    await send(page, { type: 'showResult', result: m1 });
+    await page.waitForFunction(() => document.getElementById('model-family')?.textContent === 'Mamba-1' && (window as any).__panel.chart?.data.datasets[0].borderColor === '#388a34');
+    await page.screenshot({ path: join(SHOTS, 'panel-trace-mamba1-block-light.png'), fullPage: true });
+    await noProblems(page);
+    await page.context().close();
+  });
 });
 
 describe('heatmap viewer', () => {
@@ -405,12 +449,160 @@ describe('heatmap viewer', () => {
     await noProblems(page);
     await page.context().close();
   });
+
+  test('Mamba-1: channel controls, mean / max |α| / one channel, channel requests, exports, reload', async () => {
+    const page = await open('heatmap', 'dark', 2);
+    await send(page, { type: 'attention', payload: sampleChannelAttention(0) });
+    await page.waitForFunction(() => (window as any).__viewer.view.current);
+    const sel = '#attention-heatmap canvas';
+    // channel controls, labelled "channel", not "head"
+    assert.equal(await page.getAttribute('#agg-select', 'aria-label'), 'Channels');
+    assert.equal(await page.textContent('label[for="agg-select"] .control-label'), 'Channels');
+    const opts = await page.$$eval('#agg-select vscode-option', (els) => els.map((e) => [e.getAttribute('value'), e.textContent]));
+    assert.deepEqual(opts, [['mean', 'Mean α over channels'], ['maxAbs', 'Max |α| over channels'], ['channel', 'Channel…']]);
+    assert.equal(await page.isVisible('#channel-input'), false, 'the channel input only shows for "Channel…"');
+    assert.doesNotMatch((await page.textContent('.viewer-controls'))!, /head/i);
+    assert.equal(await page.textContent('#layer-value'), '0 / 2');
+    assert.match((await page.textContent('#attention h3'))!, /^Hidden attention α, layer 0 of 3 \(mean α over 512 channels\)$/);
+    assert.match((await page.textContent('#attention .subtitle'))!, /Attention α\[i, j\] \(signed\) · Outlined: 3 knocked-out edge\(s\)/);
+    const s0 = await canvasStats(page, sel);
+    assert.ok(s0.inked > 3000, `heatmap has ink (${s0.inked})`);
+    assert.equal((await page.evaluate(() => (window as any).__viewer.view.current.outlined)).length, 3);
+    // hover: the mean α of the cell
+    const mean = sampleChannelAttention(0).channels!.mean;
+    const c = await page.evaluate(() => (window as any).__viewer.view.cellCenter(5, 2));
+    const box = (await page.locator(sel).boundingBox())!;
+    await page.mouse.move(box.x + c.x, box.y + c.y);
+    const tip = page.locator('#attention-heatmap .tooltip');
+    await tip.waitFor({ state: 'visible' });
+    assert.ok((await tip.textContent())!.includes(`mean α[5, 2] = ${String(mean[5][2])}  (located ← Need)`), (await tip.textContent())!);
+    await page.mouse.move(0, 0);
+    // max |α| over channels: local, no request
+    await clearPosted(page);
+    await setSelect(page, 'agg-select', 'maxAbs');
+    await page.waitForFunction(() => (window as any).__viewer.state.agg === 'maxAbs');
+    assert.match((await page.textContent('#attention h3'))!, /max \|α\| over 512 channels/);
+    const sMax = await canvasStats(page, sel);
+    assert.notEqual(sMax.hash, s0.hash);
+    assert.deepEqual(await posted(page), []);
+    // "Channel…" asks the host for channel 0 of this layer
+    await setSelect(page, 'agg-select', 'channel');
+    await page.waitForFunction(() => (window as any).__posted.length > 0);
+    assert.deepEqual(await posted(page), [{ type: 'requestLayer', layer: 0, channel: 0 }]);
+    assert.equal(await page.isVisible('#channel-input'), true);
+    assert.equal(await page.getAttribute('#channel-input', 'max'), String(M1_CHANNELS - 1));
+    assert.match((await page.textContent('label[for="channel-input"]'))!, /Channel \(0–511\)/);
+    assert.match((await page.textContent('.status'))!, /channel 0 of layer 0/);
+    await send(page, { type: 'attention', payload: sampleChannelAttention(0, 0) });
+    await page.waitForFunction(() => /channel 0\)$/.test(document.querySelector('#attention h3')!.textContent!));
+    assert.equal(await page.textContent('.status'), '');
+    // a number in the input requests that channel
+    await clearPosted(page);
+    await page.fill('#channel-input', '37');
+    await page.press('#channel-input', 'Enter');
+    await page.waitForFunction(() => (window as any).__posted.length > 0);
+    assert.deepEqual(await posted(page), [{ type: 'requestLayer', layer: 0, channel: 37 }]);
+    await send(page, { type: 'attention', payload: sampleChannelAttention(0, 37) });
+    await page.waitForFunction(() => /\(channel 37\)$/.test(document.querySelector('#attention h3')!.textContent!));
+    const s37 = await canvasStats(page, sel);
+    assert.notEqual(s37.hash, sMax.hash);
+    // out of range: refused in the webview
+    await clearPosted(page);
+    await page.fill('#channel-input', '512');
+    await page.press('#channel-input', 'Enter');
+    assert.equal(await page.getAttribute('#channel-input', 'aria-invalid'), 'true');
+    assert.match((await page.textContent('.status.error'))!, /0 to 511/);
+    assert.deepEqual(await posted(page), []);
+    await page.fill('#channel-input', '37');
+    await page.press('#channel-input', 'Enter');
+    assert.equal(await page.getAttribute('#channel-input', 'aria-invalid'), null);
+    assert.deepEqual(await posted(page), [], 'channel 37 is cached');
+    // back to channel 0: cached, no request
+    await page.fill('#channel-input', '0');
+    await page.press('#channel-input', 'Enter');
+    await page.waitForFunction(() => /\(channel 0\)$/.test(document.querySelector('#attention h3')!.textContent!));
+    assert.deepEqual(await posted(page), []);
+    await page.fill('#channel-input', '37');
+    await page.press('#channel-input', 'Enter');
+    await page.waitForFunction(() => /\(channel 37\)$/.test(document.querySelector('#attention h3')!.textContent!));
+    // the next layer comes with the same channel (←/→ change layers when the input does not have the focus)
+    await page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
+    await page.keyboard.press('ArrowRight');
+    await page.waitForFunction(() => (window as any).__posted.length > 0);
+    assert.deepEqual(await posted(page), [{ type: 'requestLayer', layer: 1, channel: 37 }]);
+    await send(page, { type: 'attention', payload: sampleChannelAttention(1, 37) });
+    await page.waitForFunction(() => document.getElementById('layer-value')!.textContent === '1 / 2' && !document.getElementById('attention')!.classList.contains('loading'));
+    assert.match((await page.textContent('#attention h3'))!, /layer 1 of 3 \(channel 37\)/);
+    await page.mouse.move(0, 0);
+    await page.screenshot({ path: join(SHOTS, 'heatmap-mamba1-channel-dark.png'), fullPage: true });
+    // exports name the aggregation
+    const ex = await checkExports(page, 'attention', 'aggregation');
+    assert.equal(ex.png.figure, 'attention-L1-channel37-signed');
+    const header = ex.csv.data.split('\n').find((l: string) => !l.startsWith('# '));
+    assert.equal(header, 'layer,aggregation,row,col,row_token,col_token,value');
+    assert.ok(ex.csv.data.includes('# aggregation: channel 37'));
+    assert.ok(ex.csv.data.includes('# channels: 512'));
+    assert.ok(ex.csv.data.includes('# model family: Mamba-1'));
+    assert.ok(ex.csv.data.includes('\n1,channel:37,'), 'rows carry the aggregation');
+    assert.equal(ex.json.data.unit, 'channel');
+    assert.equal(ex.json.data.aggregation, 'channel:37');
+    assert.equal(ex.json.data.channel, 37);
+    assert.equal(ex.json.data.channels, 512);
+    assert.deepEqual(ex.json.data.matrix, sampleChannelMatrix(1, 37));
+    await setSelect(page, 'agg-select', 'mean');
+    await page.waitForFunction(() => (window as any).__viewer.state.agg === 'mean');
+    assert.equal(await page.isVisible('#channel-input'), false);
+    const exMean = await checkExports(page, 'attention', 'aggregation');
+    assert.ok(exMean.csv.data.includes('# aggregation: mean α over 512 channels'));
+    assert.equal(exMean.json.data.aggregationLabel, 'mean α over 512 channels');
+    assert.deepEqual(exMean.json.data.matrix, sampleChannelAttention(1).channels!.mean);
+    await setSelect(page, 'agg-select', 'maxAbs');
+    await page.waitForFunction(() => (window as any).__viewer.state.agg === 'maxAbs');
+    const exMax = await checkExports(page, 'attention', 'aggregation');
+    assert.equal(exMax.json.data.aggregation, 'maxAbs');
+    assert.deepEqual(exMax.json.data.matrix, sampleChannelAttention(1).channels!.maxAbs);
+    // the README screenshot: layer 0 (a knocked-out layer), mean α over the channels
+    await setSelect(page, 'agg-select', 'mean');
+    await clearPosted(page);
+    await page.keyboard.press('ArrowLeft');
+    await page.waitForFunction(() => document.getElementById('layer-value')!.textContent === '0 / 2');
+    assert.deepEqual(await posted(page), [], 'layer 0 is cached');
+    await page.mouse.move(0, 0);
+    await page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
+    await page.screenshot({ path: join(SHOTS, 'heatmap-mamba1-dark.png'), fullPage: true });
+    // reload: the channel view comes back without asking the host
+    await setSelect(page, 'agg-select', 'channel');
+    await page.waitForFunction(() => /\(channel 37\)$/.test(document.querySelector('#attention h3')!.textContent!));
+    await page.reload();
+    await page.waitForFunction(() => (window as any).__viewer?.view.current);
+    assert.match((await page.textContent('#attention h3'))!, /layer 0 of 3 \(channel 37\)/);
+    assert.equal(await page.inputValue('#channel-input'), '37');
+    assert.deepEqual((await posted(page)).filter((m) => m.type === 'requestLayer'), []);
+    // a Mamba-2 payload afterwards switches the controls back to heads
+    await send(page, { type: 'attention', payload: sampleAttention(9) });
+    await page.waitForFunction(() => document.getElementById('agg-select')!.getAttribute('aria-label') === 'Heads' && (window as any).__viewer.view.current);
+    assert.equal(await page.isVisible('#channel-input'), false);
+    assert.equal(await page.evaluate(() => (window as any).__viewer.state.agg), 'mean');
+    assert.match((await page.textContent('#attention h3'))!, /^Attention, layer 9 of 24 \(mean over heads\)$/);
+    await noProblems(page);
+    await page.context().close();
+  });
+
+  test('Mamba-1: light theme rendering', async () => {
+    const page = await open('heatmap', 'light');
+    await send(page, { type: 'attention', payload: sampleChannelAttention(0) });
+    await page.waitForFunction(() => (window as any).__viewer.view.current);
+    assert.ok((await canvasStats(page, '#attention-heatmap canvas')).inked > 3000);
+    await page.screenshot({ path: join(SHOTS, 'heatmap-mamba1-light.png'), fullPage: true });
+    await noProblems(page);
+    await page.context().close();
+  });
 });
 
 describe('screenshots for the README', () => {
   test('copies one dark screenshot of each view to docs/images (< 300 KB)', () => {
     mkdirSync(join(ROOT, 'docs', 'images'), { recursive: true });
-    for (const [src, dst] of [['panel-trace-dark.png', 'knockout-panel-dark.png'], ['heatmap-dark.png', 'attention-heatmap-dark.png']]) {
+    for (const [src, dst] of [['panel-trace-dark.png', 'knockout-panel-dark.png'], ['heatmap-dark.png', 'attention-heatmap-dark.png'], ['heatmap-mamba1-dark.png', 'attention-heatmap-mamba1-dark.png']]) {
       copyFileSync(join(SHOTS, src), join(ROOT, 'docs', 'images', dst));
       const size = statSync(join(ROOT, 'docs', 'images', dst)).size;
       assert.ok(size < 300 * 1024, `${dst} is ${size} bytes`);

@@ -7,7 +7,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { isCommitHash } from './catalog';
+import { isCommitHash, SAFETENSORS_INDEX } from './catalog';
 
 function expandHome(p: string): string {
   if (p === '~') return os.homedir();
@@ -147,39 +147,75 @@ export class RepoCache {
   }
 }
 
+function isFileAt(p: string): boolean {
+  try {
+    return fs.statSync(p).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/** A repository-relative file name that stays inside the repository (no absolute path, no `..`, no empty segment). */
+export function isSafeRepoPath(name: string): boolean {
+  return /^[\w.+-]+(\/[\w.+-]+)*$/.test(name) && !name.split('/').some((seg) => seg === '.' || seg === '..');
+}
+
+export function isShardIndex(name: string): boolean {
+  return name === SAFETENSORS_INDEX || name.endsWith(`/${SAFETENSORS_INDEX}`);
+}
+
+/**
+ * The shard files a sharded-safetensors index lists (weight_map values, unique, sorted), relative to the repository
+ * root; undefined when the index is missing, unreadable, lists nothing or names a path outside the repository.
+ */
+export function indexShards(dir: string, index: string): string[] | undefined {
+  let idx: { weight_map?: unknown };
+  try {
+    idx = JSON.parse(fs.readFileSync(path.join(dir, ...index.split('/')), 'utf8')) as { weight_map?: unknown };
+  } catch {
+    return undefined;
+  }
+  const map = idx && typeof idx === 'object' ? idx.weight_map : undefined;
+  if (!map || typeof map !== 'object') return undefined;
+  const values = Object.values(map as Record<string, unknown>);
+  if (!values.every((v): v is string => typeof v === 'string')) return undefined;
+  const prefix = index.includes('/') ? index.slice(0, index.lastIndexOf('/') + 1) : '';
+  const shards = [...new Set(values.map((v) => prefix + v))].sort();
+  if (shards.length === 0 || !shards.every(isSafeRepoPath)) return undefined;
+  return shards;
+}
+
+/** `names` plus the shards listed by any sharded-safetensors index among them (read from `dir`); no network. */
+export function withIndexShards(dir: string, names: string[]): string[] {
+  const out = [...names];
+  for (const n of names) if (isShardIndex(n)) for (const s of indexShards(dir, n) ?? []) if (!out.includes(s)) out.push(s);
+  return out;
+}
+
 /** Which weight files a snapshot folder needs: model.safetensors, a sharded index plus its shards, or pytorch_model.bin. */
 export function weightFilesIn(dir: string): string[] | undefined {
-  const has = (f: string) => {
-    try {
-      return fs.statSync(path.join(dir, f)).isFile();
-    } catch {
-      return false;
-    }
-  };
+  const has = (f: string) => isFileAt(path.join(dir, f));
   if (has('model.safetensors')) return ['model.safetensors'];
-  if (has('model.safetensors.index.json')) {
-    try {
-      const idx = JSON.parse(fs.readFileSync(path.join(dir, 'model.safetensors.index.json'), 'utf8')) as { weight_map?: Record<string, string> };
-      const shards = [...new Set(Object.values(idx.weight_map ?? {}))].sort();
-      if (shards.length > 0 && shards.every(has)) return ['model.safetensors.index.json', ...shards];
-    } catch {
-      /* unreadable index: not complete */
-    }
+  if (has(SAFETENSORS_INDEX)) {
+    const shards = indexShards(dir, SAFETENSORS_INDEX);
+    if (shards && shards.every((s) => isFileAt(path.join(dir, ...s.split('/'))))) return [SAFETENSORS_INDEX, ...shards];
     return undefined;
   }
   if (has('pytorch_model.bin')) return ['pytorch_model.bin'];
   return undefined;
 }
 
-/** true when a snapshot folder holds a loadable model: config.json plus weights. */
+/**
+ * true when a snapshot folder holds a loadable model: with `files`, each of them (and, for a sharded-safetensors
+ * index among them, every shard it lists); without, config.json plus weights.
+ */
 export function snapshotHasModel(dir: string, files?: string[]): boolean {
-  const need = files ?? ['config.json'];
-  for (const f of need) {
-    try {
-      if (!fs.statSync(path.join(dir, f)).isFile()) return false;
-    } catch {
-      return false;
-    }
+  if (!files) return isFileAt(path.join(dir, 'config.json')) && weightFilesIn(dir) !== undefined;
+  for (const f of files) if (!isFileAt(path.join(dir, ...f.split('/')))) return false;
+  for (const f of files) {
+    if (!isShardIndex(f)) continue;
+    const shards = indexShards(dir, f);
+    if (!shards || !shards.every((s) => isFileAt(path.join(dir, ...s.split('/'))))) return false;
   }
-  return files ? true : weightFilesIn(dir) !== undefined;
+  return true;
 }

@@ -1,4 +1,6 @@
 // Hugging Face Hub downloader (node only, no dependencies), writing the standard HF cache layout (see cache.ts).
+// Family-neutral: Mamba-2, Mamba-1 and Falcon-Mamba checkpoints (and any other repository with config.json + weights)
+// go through the same code; only the catalog (catalog.ts) knows ids, files and pinned commits.
 //
 // For each needed file of a pinned commit:
 //   1. snapshots/<commit>/<file> already resolves  -> reused, no request at all (also for files Python tools fetched)
@@ -9,13 +11,15 @@
 //      (a few retries with backoff) or after an interrupted process; sha256 is computed while streaming
 //   5. size + hash verified -> atomic rename to blobs/<etag> -> relative symlink in snapshots/<commit>/
 // A mismatch deletes the .incomplete file and throws a UserError; nothing partial or corrupt is ever linked.
+// Sharded safetensors: model.safetensors.index.json is fetched first, then every shard its weight_map lists (one
+// progress total over all of them); a snapshot only counts as cached when the index and all its shards resolve.
 // Cancellation (AbortSignal) leaves only the .incomplete file, which the next call resumes.
 import { createHash, Hash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { CancelledError, ProgressEvent, UserError } from '../types';
-import { hubCacheDir, hubEndpoint, isOfflineEnv, managedCacheDir, RepoCache, snapshotHasModel, weightFilesIn } from './cache';
-import { isCommitHash, knownModel, KnownModel, misspelledModelHint, NEOX_TOKENIZER_REPO } from './catalog';
+import { hubCacheDir, hubEndpoint, indexShards, isOfflineEnv, isSafeRepoPath, isShardIndex, managedCacheDir, RepoCache, snapshotHasModel, weightFilesIn, withIndexShards } from './cache';
+import { isCommitHash, knownModel, KnownModel, misspelledModelHint, NEOX_TOKENIZER_REPO, SAFETENSORS_INDEX } from './catalog';
 import { discard, header, NetworkError, readText, sendFollow } from './http';
 
 export interface DownloadProgress extends ProgressEvent {
@@ -466,15 +470,15 @@ async function sha256Of(p: string): Promise<string> {
   return hashFile(p, 'sha256');
 }
 
-function pickFiles(siblings: string[], id: string): { files: string[]; index?: string } {
+function pickFiles(siblings: string[], id: string): string[] {
   const has = (f: string) => siblings.includes(f);
   if (!has('config.json')) throw new UserError(`${id} has no config.json; it is not a model repository that mamba-explain can open`);
   const files = ['config.json'];
   if (has('tokenizer.json')) files.push('tokenizer.json');
-  if (has('model.safetensors')) return { files: [...files, 'model.safetensors'] };
-  if (has('model.safetensors.index.json')) return { files: [...files, 'model.safetensors.index.json'], index: 'model.safetensors.index.json' };
-  if (has('pytorch_model.bin')) return { files: [...files, 'pytorch_model.bin'] };
-  throw new UserError(`${id} has no model.safetensors, model.safetensors.index.json or pytorch_model.bin`);
+  if (has('model.safetensors')) return [...files, 'model.safetensors'];
+  if (has(SAFETENSORS_INDEX)) return [...files, SAFETENSORS_INDEX];
+  if (has('pytorch_model.bin')) return [...files, 'pytorch_model.bin'];
+  throw new UserError(`${id} has no model.safetensors, ${SAFETENSORS_INDEX} or pytorch_model.bin`);
 }
 
 interface SnapshotResult {
@@ -507,8 +511,8 @@ async function listFiles(dir: string, names: string[]): Promise<DownloadedFile[]
 }
 
 function cachedFileNames(dir: string, known: KnownModel | undefined, files?: string[]): string[] {
-  if (files) return files;
-  if (known) return known.files;
+  if (files) return withIndexShards(dir, files);
+  if (known) return withIndexShards(dir, known.files);
   const names = ['config.json'];
   if (fs.existsSync(path.join(dir, 'tokenizer.json'))) names.push('tokenizer.json');
   return [...names, ...(weightFilesIn(dir) ?? [])];
@@ -542,25 +546,37 @@ async function ensureSnapshot(ctx: Ctx, id: string, revision: string | undefined
     namedRef = revision ?? 'main';
   }
   let names = files ?? known?.files;
-  let index: string | undefined;
   if (!names) {
     if (!siblings) siblings = (await fetchRevisionInfo(ctx, id, commit)).siblings;
-    const picked = pickFiles(siblings, id);
-    names = picked.files;
-    index = picked.index;
+    names = pickFiles(siblings, id);
   }
-  const result = await fetchFiles(ctx, repo, id, commit, names);
-  if (index) {
-    const idx = JSON.parse(fs.readFileSync(repo.snapshotFile(commit, index), 'utf8')) as { weight_map?: Record<string, string> };
-    const shards = [...new Set(Object.values(idx.weight_map ?? {}))].sort();
-    if (shards.length === 0) throw new UserError(`${id}/${index} lists no weight shards`);
-    result.push(...(await fetchFiles(ctx, repo, id, commit, shards)));
-  }
+  const result = await fetchWithShards(ctx, repo, id, commit, names);
   if (namedRef) repo.writeRef(namedRef, commit);
   return { commit, snapshotDir: repo.snapshotDir(commit), files: result };
 }
 
+/**
+ * Fetches `names`; a sharded-safetensors index among them is fetched first and the shards it lists are added, so that
+ * one progress total covers every large file. Result order: `names`, then the shards.
+ */
+async function fetchWithShards(ctx: Ctx, repo: RepoCache, id: string, commit: string, names: string[]): Promise<DownloadedFile[]> {
+  const indexes = names.filter(isShardIndex);
+  if (indexes.length === 0) return fetchFiles(ctx, repo, id, commit, names);
+  const got = new Map<string, DownloadedFile>();
+  for (const f of await fetchFiles(ctx, repo, id, commit, indexes)) got.set(f.name, f);
+  const shards: string[] = [];
+  for (const index of indexes) {
+    const listed = indexShards(repo.snapshotDir(commit), index);
+    if (!listed) throw new UserError(`${id}/${index} at ${commit} is not a usable shard index (unreadable, no weight_map entries, or a shard path outside the repository)`);
+    for (const s of listed) if (!names.includes(s) && !shards.includes(s)) shards.push(s);
+  }
+  const rest = [...names.filter((n) => !got.has(n)), ...shards];
+  for (const f of await fetchFiles(ctx, repo, id, commit, rest)) got.set(f.name, f);
+  return [...names, ...shards].map((n) => got.get(n)!);
+}
+
 async function fetchFiles(ctx: Ctx, repo: RepoCache, id: string, commit: string, names: string[]): Promise<DownloadedFile[]> {
+  for (const name of names) if (!isSafeRepoPath(name)) throw new UserError(`${id}: refusing the file name '${name}' (it would leave the repository folder)`);
   // Metadata first (no request for files already in the snapshot), so that the progress total is known.
   const plan: { name: string; meta?: FileMeta }[] = [];
   for (const name of names) {
@@ -661,9 +677,11 @@ export function ensureModelView(managedDir: string, id: string, commit: string, 
 }
 
 /**
- * Downloads (or finds in the HF cache) the files of a Mamba-2 model that the engine needs, verified, and returns
- * where they are. Known ids: state-spaces/mamba2-{130m,370m,780m,1.3b,2.7b}, AntonV/mamba2-{…}-hf; other ids get
- * config.json, tokenizer.json and the weights picked from the Hub's file list.
+ * Downloads (or finds in the HF cache) the files of a model that the engine needs (Mamba-2, Mamba-1 or Falcon-Mamba),
+ * verified, and returns where they are. Known ids (catalog.ts): state-spaces/mamba2-{130m,370m,780m,1.3b,2.7b},
+ * AntonV/mamba2-{…}-hf, state-spaces/mamba-{130m,370m,790m,1.4b,2.8b} and their -hf conversions,
+ * tiiuae/falcon-mamba-7b; other ids get config.json, tokenizer.json and the weights picked from the Hub's file list.
+ * Checkpoints without a tokenizer.json (the state-spaces originals) are paired with the GPT-NeoX-20B one.
  */
 export async function downloadModel(id: string, opts: DownloadOptions = {}): Promise<DownloadResult> {
   validateId(id);

@@ -1,16 +1,20 @@
 // Hugging Face Hub support: downloads into the standard HF cache and turns `--model` values into folders.
 //
-// Tokenizer decision: the state-spaces/mamba2-* repositories hold only config.json + pytorch_model.bin. Their
-// tokenizer (EleutherAI/gpt-neox-20b tokenizer.json) is downloaded into the HF cache like any other file, and
-// mamba-explain builds its OWN folder <MAMBA_EXPLAIN_CACHE or ~/.cache/mamba-explain>/models/org--name/<commit>/
-// with links to the snapshot's files, tokenizer.json and a mamba-explain.json sidecar. That folder is what the
-// engine opens; the HF snapshot itself is never written to beyond what huggingface_hub itself would write.
-// Repositories that carry a tokenizer.json (AntonV/mamba2-*-hf) are opened straight from their snapshot.
+// The same code serves every model family (Mamba-2, Mamba-1, Falcon-Mamba); the catalog (catalog.ts) lists the
+// known ids, their files and pinned commits.
+//
+// Tokenizer decision: the state-spaces originals (state-spaces/mamba2-*, state-spaces/mamba-* without -hf) hold only
+// config.json + pytorch_model.bin. Their tokenizer (EleutherAI/gpt-neox-20b tokenizer.json) is downloaded into the HF
+// cache like any other file, and mamba-explain builds its OWN folder
+// <MAMBA_EXPLAIN_CACHE or ~/.cache/mamba-explain>/models/org--name/<commit>/ with links to the snapshot's files,
+// tokenizer.json and a mamba-explain.json sidecar. That folder is what the engine opens; the HF snapshot itself is
+// never written to beyond what huggingface_hub itself would write. Repositories that carry a tokenizer.json
+// (AntonV/mamba2-*-hf, state-spaces/mamba-*-hf, tiiuae/falcon-mamba-7b) are opened straight from their snapshot.
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { UserError } from '../types';
-import { hubCacheDir, managedCacheDir, RepoCache, weightFilesIn } from './cache';
+import { hubCacheDir, managedCacheDir, RepoCache, weightFilesIn, withIndexShards } from './cache';
 import { knownModel, misspelledModelHint, NEOX_TOKENIZER_REPO } from './catalog';
 import { ensureModelView, findCachedSnapshot, isHubId } from './download';
 
@@ -18,7 +22,7 @@ export { downloadModel, ensureModelView, isHubId, modelViewDir, SIDECAR_NAME } f
 export type { DownloadOptions, DownloadProgress, DownloadResult, DownloadedFile, ModelSidecar } from './download';
 export { hubCacheDir, managedCacheDir, hubEndpoint, isOfflineEnv, repoFolderName, RepoCache } from './cache';
 export { KNOWN_MODELS, knownModel, NEOX_TOKENIZER_REPO } from './catalog';
-export type { KnownModel } from './catalog';
+export type { KnownModel, ModelFamilyName, ModelFormat } from './catalog';
 
 export interface ResolveOptions {
   cacheDir?: string;
@@ -69,7 +73,7 @@ export function resolveModelRef(ref: string, opts: ResolveOptions = {}): string 
   const tokRepo = new RepoCache(cacheDir, tokId);
   const tokCommit = findCachedSnapshot(tokRepo, undefined, undefined, ['tokenizer.json'], true);
   if (!tokCommit) throw new UserError(`model ${trimmed} is downloaded but its tokenizer (${tokId} tokenizer.json) is not; run \`mamba-explain download ${canonical}\``);
-  const files = known?.files ?? ['config.json', ...(weightFilesIn(snapshotDir) ?? [])];
+  const files = known ? withIndexShards(snapshotDir, known.files) : ['config.json', ...(weightFilesIn(snapshotDir) ?? [])];
   return ensureModelView(managedCacheDir(opts.managedDir), canonical, commit, snapshotDir, files, {
     id: tokId,
     commit: tokCommit,

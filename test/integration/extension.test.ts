@@ -3,7 +3,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { DatasetRunResult, TraceResult } from '../../src/engine/experiments/resultTypes';
-import { activate, EXTENSION_ID, setModel, waitFor, workspaceRoot } from './helpers';
+import type { AttentionPayload } from '../../src/shared/protocol';
+import { activate, EXTENSION_ID, setModel, waitFor, workspaceRoot, type Api } from './helpers';
 
 // the fixture model of npm run test:integration, else the repository's demo model (e.g. under @vscode/test-cli)
 const MODEL = process.env.MAMBA_EXPLAIN_TEST_MODEL ?? path.join(vscode.extensions.getExtension(EXTENSION_ID)?.extensionPath ?? '', 'models', 'demo');
@@ -165,6 +166,99 @@ suite('extension', () => {
       assert.match(String(api.engine.status.tooltip), /knockout sweep layers/);
     } finally {
       await cfg().update('sweep', undefined, vscode.ConfigurationTarget.Global);
+    }
+  });
+
+  test('mambaExplain.conv is declared, does not restart the engine, and the next trace and run record conv block', async () => {
+    const api = (await activate()) as unknown as Api & { engine: { starts: number; info?: unknown; status: vscode.StatusBarItem } };
+    const cfg = () => vscode.workspace.getConfiguration('mambaExplain');
+    const ins = cfg().inspect<string>('conv');
+    assert.equal(ins?.defaultValue, 'keep');
+    const decl = vscode.extensions.getExtension(EXTENSION_ID)!.packageJSON.contributes.configuration.properties['mambaExplain.conv'];
+    assert.deepEqual(decl.enum, ['keep', 'block']);
+    assert.match(decl.markdownDescription, /d_conv − 1 = 3/);
+    const trace = async () =>
+      (await vscode.commands.executeCommand('mambaExplain.traceFactualFlow', { prompt: 'Beats Music is owned by', subject: 'Beats Music', target: '' })) as TraceResult;
+    const r0 = await trace();
+    assert.equal(r0.provenance.conv ?? 'keep', 'keep');
+    const starts = api.engine.starts;
+    const info = api.engine.info;
+    assert.ok(info, 'the engine is open');
+    try {
+      await cfg().update('conv', 'block', vscode.ConfigurationTarget.Global);
+      // give the configuration listener its turn: it must leave the engine alone
+      await new Promise((r) => setTimeout(r, 500));
+      assert.equal(api.engine.info, info, 'the engine was not stopped by the conv setting');
+      const r = await trace();
+      assert.equal(r.provenance.conv, 'block');
+      assert.equal(api.engine.starts, starts, 'the engine was not restarted');
+      assert.equal(api.engine.info, info);
+      assert.match(String(api.engine.status.tooltip), /complete knockout \(conv blocked\)/);
+      const shown = api.panelMessages().filter((m) => m.type === 'showResult');
+      assert.equal((shown[shown.length - 1].result as TraceResult).provenance.conv, 'block', 'the panel got the complete-knockout result');
+      // a dataset run takes it too
+      const out = (await vscode.commands.executeCommand('mambaExplain.runKnockoutExperiment', {
+        dataset: path.join(workspaceRoot(), 'facts.json'), experiment: 'macro', windows: [2], limit: 2, filter: false, split: false,
+        out: path.join(workspaceRoot(), '.mamba-explain', 'runs', 'conv-block-run.json'),
+      })) as string;
+      const run = JSON.parse(fs.readFileSync(out, 'utf8')) as DatasetRunResult;
+      assert.equal(run.provenance.conv, 'block');
+      assert.equal(run.settings.conv, 'block');
+      fs.rmSync(out, { force: true });
+      assert.equal(api.engine.starts, starts, 'still the same engine');
+    } finally {
+      await cfg().update('conv', undefined, vscode.ConfigurationTarget.Global);
+    }
+  });
+
+  test('the bundled Mamba-1 demo model traces, and the heatmap gets channel summaries and one channel on request', async () => {
+    const api = await activate();
+    const dir = path.join(vscode.extensions.getExtension(EXTENSION_ID)!.extensionPath, 'models', 'demo-mamba1');
+    assert.ok(fs.existsSync(path.join(dir, 'config.json')), `${dir} is shipped`);
+    await setModel(dir);
+    try {
+      const prompt = 'The Eiffel Tower is located in the city of';
+      const r = (await vscode.commands.executeCommand('mambaExplain.traceFactualFlow', { prompt, subject: 'The Eiffel Tower', target: '' })) as TraceResult;
+      assert.equal(r.kind, 'trace');
+      assert.equal(r.provenance.model.arch, 'mamba1');
+      assert.equal(r.provenance.model.path, dir);
+      assert.equal(r.provenance.conv ?? 'keep', 'keep');
+      assert.equal(r.target.text, ' Paris', 'the demo model knows the fact');
+      assert.deepEqual(r.subjectPositions, [0, 1, 2, 3, 4]);
+      // the heatmap: summaries over all 512 channels, no head matrices, a small payload
+      await vscode.commands.executeCommand('mambaExplain.showHeatmap');
+      const isM1 = (m: { type: string; payload?: unknown }) => m.type === 'attention' && (m.payload as AttentionPayload).prompt === prompt && (m.payload as AttentionPayload).unit === 'channel';
+      const att = await waitFor('Mamba-1 attention for the heatmap', () => api.heatmapMessages().filter(isM1).pop(), 60_000);
+      const p = att.payload as AttentionPayload;
+      assert.deepEqual(p.heads, []);
+      assert.equal(p.channels!.count, 512);
+      assert.equal(p.channels!.mean.length, r.tokens.length);
+      assert.equal(p.channels!.maxAbs[3].length, r.tokens.length);
+      assert.ok(p.channels!.maxAbs.every((row, i) => row.every((v, j) => v >= Math.abs(p.channels!.mean[i][j]) - 1e-6)), 'max |α| ≥ |mean α|');
+      assert.equal(p.channels!.selected, undefined);
+      assert.equal(p.model?.arch, 'mamba1');
+      assert.ok(JSON.stringify(p).length < 50_000, `the payload stays small (${JSON.stringify(p).length} chars)`);
+      // one channel on request
+      assert.equal(await api.simulateHeatmapMessage({ type: 'requestLayer', layer: 1, channel: 5 }), true);
+      const sel = api.heatmapMessages().filter(isM1).pop()!.payload as AttentionPayload;
+      assert.equal(sel.layer, 1);
+      assert.equal(sel.channels!.selected!.id, 5);
+      assert.equal(sel.channels!.selected!.matrix.length, r.tokens.length);
+      assert.ok(sel.channels!.selected!.matrix[2][7] === 0, 'causal: α[2, 7] = 0 (±0)');
+      assert.ok(JSON.stringify(sel).length < 60_000);
+      // the same layer, another channel (summaries kept on the host)
+      assert.equal(await api.simulateHeatmapMessage({ type: 'requestLayer', layer: 1, channel: 511 }), true);
+      const sel2 = api.heatmapMessages().filter(isM1).pop()!.payload as AttentionPayload;
+      assert.equal(sel2.channels!.selected!.id, 511);
+      assert.deepEqual(sel2.channels!.mean, sel.channels!.mean);
+      // out of range: an error in the view, no payload
+      assert.equal(await api.simulateHeatmapMessage({ type: 'requestLayer', layer: 1, channel: 512 }), true);
+      const last = api.heatmapMessages().pop()!;
+      assert.equal(last.type, 'error');
+      assert.match(String(last.message), /channel 512 is out of range: the model has channels 0\.\.511/);
+      assert.equal(await api.simulateHeatmapMessage({ type: 'requestLayer', layer: 1, channel: -1 }), false, 'negative channels are malformed');
+    } finally {
+      await setModel(MODEL);
     }
   });
 

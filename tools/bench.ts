@@ -1,7 +1,8 @@
-// Knockout runner benchmark: random-weight checkpoints at published Mamba-2 shapes on the ORT CPU backend.
+// Knockout runner benchmark: random-weight checkpoints at published Mamba-2 and Mamba-1 shapes on the ORT CPU backend
+// (default: mamba2-130m and mamba-130m, d_model 768, 24 layers, side by side).
 // Prints trace latency (macro, k = 9, sets subject/relation/last, 12-token prompt), dataset throughput (8 prompts),
 // and the naive way (one full forward per variant, batch 1) in the same run, as a ratio.
-//   npm run bench -- [--shapes 130m,1.3b] [--prompts 8] [--naive-prompts 8] [--threads N] [--dir FOLDER]
+//   npm run bench -- [--shapes 130m,m1-130m,1.3b,m1-1.4b] [--prompts 8] [--naive-prompts 8] [--threads N] [--dir FOLDER]
 //                    [--ep cpu|webgpu|cuda] [--dtype float32|float16] [--max-batch N] [--checkpoint NAME=DIR]
 //                    [--compare-ep cpu] [--fused on|off]
 // --checkpoint uses an existing checkpoint folder for a shape (e.g. one written by tools/make_random_hf_checkpoint.py);
@@ -21,11 +22,15 @@ import { describeConfig } from '../src/engine/onnx/builder';
 import { writeRandomCheckpoint } from '../test/helpers/checkpointWriter';
 import type { PromptPositions } from '../src/engine/experiments/positions';
 
-const SHAPES: Record<string, { dModel: number; nLayer: number }> = {
-  '130m': { dModel: 768, nLayer: 24 },
-  '370m': { dModel: 1024, nLayer: 48 },
-  '780m': { dModel: 1536, nLayer: 48 },
-  '1.3b': { dModel: 2048, nLayer: 48 },
+/** Mamba-2 shapes (d_state 128, headdim 64) and Mamba-1 ones (m1-*: d_state 16, dt_rank ceil(d/16)), as published. */
+const SHAPES: Record<string, { arch: 'mamba2' | 'mamba1'; dModel: number; nLayer: number }> = {
+  '130m': { arch: 'mamba2', dModel: 768, nLayer: 24 },
+  '370m': { arch: 'mamba2', dModel: 1024, nLayer: 48 },
+  '780m': { arch: 'mamba2', dModel: 1536, nLayer: 48 },
+  '1.3b': { arch: 'mamba2', dModel: 2048, nLayer: 48 },
+  'm1-130m': { arch: 'mamba1', dModel: 768, nLayer: 24 },
+  'm1-370m': { arch: 'mamba1', dModel: 1024, nLayer: 48 },
+  'm1-1.4b': { arch: 'mamba1', dModel: 2048, nLayer: 48 },
 };
 
 function arg(name: string, dflt?: string): string | undefined {
@@ -79,18 +84,19 @@ async function benchShape(name: string, root: string, o: BenchOptions): Promise<
   const { nPrompts, naivePrompts, threads } = o;
   const shape = SHAPES[name];
   if (!shape && !o.checkpoints.has(name)) throw new Error(`unknown shape '${name}' (known: ${Object.keys(SHAPES).join(', ')})`);
-  const dir = o.checkpoints.get(name) ?? path.join(root, `mamba2-${name}-random`);
+  const dir = o.checkpoints.get(name) ?? path.join(root, shape.arch === 'mamba1' ? `mamba-${name.slice(3)}-random` : `mamba2-${name}-random`);
   if (!fs.existsSync(path.join(dir, 'config.json'))) {
     process.stderr.write(`writing a random ${name}-shape checkpoint to ${dir} …\n`);
     const t0 = Date.now();
     await writeRandomCheckpoint(dir, {
+      arch: shape.arch,
       format: 'state-spaces',
       weights: 'safetensors',
       dtype: 'float16',
       dModel: shape.dModel,
       nLayer: shape.nLayer,
       vocabSize: 50280,
-      dState: 128,
+      dState: shape.arch === 'mamba1' ? 16 : 128,
       headdim: 64,
       nGroups: 1,
       seed: 1,
@@ -199,7 +205,7 @@ async function benchShape(name: string, root: string, o: BenchOptions): Promise<
 }
 
 async function main(): Promise<void> {
-  const shapes = (arg('shapes', '130m') ?? '130m').split(',').map((s) => s.trim());
+  const shapes = (arg('shapes', '130m,m1-130m') ?? '130m,m1-130m').split(',').map((s) => s.trim());
   const checkpoints = new Map<string, string>();
   for (const spec of (arg('checkpoint') ?? '').split(',').filter(Boolean)) {
     const eq = spec.indexOf('=');

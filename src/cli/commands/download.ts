@@ -46,7 +46,7 @@ function printer(io: CommandIO): (p: DownloadProgress) => void {
 
 export const downloadCommand: Command = {
   name: 'download',
-  summary: 'download a Mamba-2 model from the Hugging Face Hub into the HF cache',
+  summary: 'download a Mamba-2, Mamba-1 or Falcon-Mamba model from the Hugging Face Hub into the HF cache',
   usage: [
     'mamba-explain download ID [--revision R] [--cache-dir DIR] [--endpoint URL] [--offline] [--json]',
     '',

@@ -56,6 +56,8 @@ export interface MambaExplainApi {
 
 let log: vscode.OutputChannel;
 
+const FAMILY_LABEL: Record<string, string> = { mamba2: 'Mamba-2', mamba1: 'Mamba-1', 'falcon-mamba': 'Falcon-Mamba' };
+
 export function activate(context: vscode.ExtensionContext): MambaExplainApi {
   log = vscode.window.createOutputChannel('Mamba Explain');
   const engine = new EngineManager(context, log);
@@ -337,8 +339,8 @@ export function activate(context: vscode.ExtensionContext): MambaExplainApi {
     let id = typeof arg === 'string' ? arg : undefined;
     if (!id) {
       const pick = await vscode.window.showQuickPick(
-        KNOWN_MODELS.map((m) => ({ label: m.id, description: m.format === 'hf' ? 'transformers format (safetensors)' : 'state-spaces (pytorch_model.bin + GPT-NeoX tokenizer)' })),
-        { title: 'Download a Mamba-2 model from the Hugging Face Hub', ignoreFocusOut: true },
+        KNOWN_MODELS.map((m) => ({ label: m.id, description: `${FAMILY_LABEL[m.family] ?? m.family} · ${m.format === 'hf' ? 'transformers format (safetensors)' : 'state-spaces (pytorch_model.bin + GPT-NeoX tokenizer)'}` })),
+        { title: 'Download a Mamba model from the Hugging Face Hub', ignoreFocusOut: true },
       );
       if (!pick) return undefined;
       id = pick.label;
@@ -379,9 +381,10 @@ export function activate(context: vscode.ExtensionContext): MambaExplainApi {
 
   cmd('mambaExplain.selectModel', async () => {
     const items: (vscode.QuickPickItem & { value?: string; browse?: boolean; download?: boolean })[] = [
-      { label: '$(beaker) Embedded demo model', description: 'small model shipped with the extension', value: '' },
+      { label: '$(beaker) Embedded demo model', description: 'small Mamba-2 model shipped with the extension', value: '' },
+      { label: '$(beaker) Embedded Mamba-1 demo model', description: 'small Mamba-1 model shipped with the extension (one attention matrix per channel)', value: 'demo-mamba1' },
       { label: '$(folder-opened) Model folder…', description: 'config.json + weights + tokenizer.json', browse: true },
-      ...KNOWN_MODELS.map((m) => ({ label: m.id, description: 'Hugging Face Hub (must be downloaded)', value: m.id })),
+      ...KNOWN_MODELS.map((m) => ({ label: m.id, description: `${FAMILY_LABEL[m.family] ?? m.family} · Hugging Face Hub (must be downloaded)`, value: m.id })),
       { label: '$(cloud-download) Download Model…', download: true },
     ];
     const pick = await vscode.window.showQuickPick(items, { title: 'Mamba Explain: model', ignoreFocusOut: true });

@@ -257,6 +257,14 @@ suite('extension', () => {
       assert.equal(last.type, 'error');
       assert.match(String(last.message), /channel 512 is out of range: the model has channels 0\.\.511/);
       assert.equal(await api.simulateHeatmapMessage({ type: 'requestLayer', layer: 1, channel: -1 }), false, 'negative channels are malformed');
+      // the setting also takes the shipped model by name, as the CLI's --model does
+      await vscode.workspace.getConfiguration('mambaExplain').update('model', 'demo-mamba1', vscode.ConfigurationTarget.Global);
+      const engine = (api as unknown as { engine: { resolveModelDir(): string; status: vscode.StatusBarItem } }).engine;
+      assert.equal(engine.resolveModelDir(), dir);
+      const again = (await vscode.commands.executeCommand('mambaExplain.traceFactualFlow', { prompt, subject: 'The Eiffel Tower', target: '' })) as TraceResult;
+      assert.equal(again.provenance.model.arch, 'mamba1');
+      assert.match(engine.status.text, /Mamba: demo-mamba1 · cpu$/);
+      assert.match(String(engine.status.tooltip), /Mamba-1, 8 layers, d_model 256/);
     } finally {
       await setModel(MODEL);
     }

@@ -1,16 +1,20 @@
 // Which model the extension opens. No `vscode` import.
 import * as path from 'node:path';
 
-/** The setting value, or the embedded demo model when it is empty. */
+/** Names of the demo models shipped in the extension (models/<folder>), as the CLI's --model accepts them. */
+export const EMBEDDED_MODELS: Record<string, string> = { '': 'demo', demo: 'demo', 'demo-mamba2': 'demo', 'demo-mamba1': 'demo-mamba1' };
+
+/** The setting value, or an embedded demo model: empty / 'demo' = the Mamba-2 one, 'demo-mamba1' = the Mamba-1 one. */
 export function modelSetting(value: unknown, extensionPath: string): { ref: string; embedded: boolean } {
   const v = typeof value === 'string' ? value.trim() : '';
-  if (v === '') return { ref: path.join(extensionPath, 'models', 'demo'), embedded: true };
+  const folder = Object.prototype.hasOwnProperty.call(EMBEDDED_MODELS, v) ? EMBEDDED_MODELS[v] : undefined;
+  if (folder !== undefined) return { ref: path.join(extensionPath, 'models', folder), embedded: true };
   return { ref: v, embedded: false };
 }
 
-/** Short label for the status bar: the folder's base name or the Hub id. */
+/** Short label for the status bar: 'demo' / 'demo-mamba1' for the embedded models, else the folder's base name or the Hub id. */
 export function modelLabel(ref: string, embedded: boolean): string {
-  if (embedded) return 'demo';
+  if (embedded) return path.basename(ref.replace(/[\\/]+$/u, '')) || 'demo';
   const trimmed = ref.replace(/[\\/]+$/u, '');
   if (/^[A-Za-z0-9][\w.-]*\/[\w.-]+(@[\w.-]+)?$/u.test(trimmed) && !trimmed.startsWith('.')) return trimmed;
   return path.basename(trimmed) || trimmed;

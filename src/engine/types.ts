@@ -128,6 +128,8 @@ export type ExecutionProviderChoice = ExecutionProvider | 'auto';
  * state entry; SPEC §2, §3). `undefined` means no knockout (all ones).
  * A conv mask is float32 [batch, seqLen, dConv]: 1 keeps, 0 zeroes tap k of the conv1d output at row i (tap k reads
  * position i − (dConv−1) + k): the complete knockout of SPEC §8. `undefined` keeps every tap.
+ * A unit mask is float32 [batch, units]: 1 where the edge knockout applies, 0 where the unit keeps every edge (feature
+ * knockout, SPEC §4: a subset of heads / channels). `undefined` applies it in every unit.
  * Attention, when asked for, is float32 [batch, units, seqLen, seqLen] after the mask (units: family.attentionUnits).
  */
 export interface ModelBackend {
@@ -146,13 +148,15 @@ export interface ModelBackend {
     wantAttention?: boolean,
     wantContext?: boolean,
     convMask?: Float32Array,
+    unitMask?: Float32Array,
   ): Promise<{ hidden: Float32Array; attention?: Float32Array; context?: LayerContextRows }>;
   /**
    * Optional fast path for knockouts: layer `index` at the LAST position only, for `batch` items whose earlier
    * positions are clean (a knockout of (last ← c) edges changes nothing before the last position). `hidden` is
    * [batch, d] (residual at the last position), `ctx` holds the clean context of the positions before it for
    * `ctx.count` prompts and `ctxIndex[b]` says which one item b uses; `mask` is [batch, seqLen] (the last row of the
-   * keep mask), `convMask` [batch, dConv] (the last row's conv taps). Returns the residual at the last position, [batch, d].
+   * keep mask), `convMask` [batch, dConv] (the last row's conv taps), `unitMask` [batch, units] (where the knockout
+   * applies). Returns the residual at the last position, [batch, d].
    */
   layerLastRow?(
     index: number,
@@ -163,6 +167,7 @@ export interface ModelBackend {
     ctxIndex: Int32Array,
     mask?: Float32Array,
     convMask?: Float32Array,
+    unitMask?: Float32Array,
   ): Promise<Float32Array>;
   /** Final RMSNorm + tied/untied vocab projection of the LAST position only: returns logits [batch, paddedVocabSize]. */
   headLast(hidden: Float32Array, batch: number, seqLen: number): Promise<Float32Array>;
@@ -203,6 +208,12 @@ export interface LastRowSweep {
   mask: Float32Array;
   /** [L, R, dConv] per layer, the conv-tap keep mask of the row's last position (complete knockout); absent = all kept */
   convMask?: Float32Array;
+  /**
+   * Feature knockout: [L, G, units] the unit masks of G feature groups per layer (1 = the knockout applies in the unit)
+   * and [R] the group of each row; absent = every unit
+   */
+  unitGroups?: Float32Array;
+  rowGroup?: Int32Array;
   /** per layer (L of them), the clean contexts of the prompts of this call */
   contexts: LayerContextBatch[];
   /** [R] which context each row reads */

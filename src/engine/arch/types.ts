@@ -17,6 +17,8 @@ export interface LayerIo {
   mask: string;
   /** [b, m, dConv] keep mask of the conv taps of each suffix row (SPEC §8) */
   convMask: string;
+  /** [b, units] 1 where the edge mask applies, 0 where the unit keeps every edge (feature knockout, SPEC §4) */
+  unitMask: string;
   /** by ContextTensorSpec name: [contexts, K−1 | p, width] */
   ctx: Record<string, string>;
   /** int64 [b] which context each batch item reads */
@@ -49,7 +51,16 @@ export interface FamilyReference {
    * One block on float64 hidden [batch, N, d]; mask [batch, N, N] (1 keep, 0 block), convMask [batch, N, dConv].
    * Returns the new hidden and, when asked, the attention [batch, units, N, N] after the mask.
    */
-  layer64(index: number, hidden: Float64Array, batch: number, N: number, mask?: ArrayLike<number>, wantAttention?: boolean, convMask?: ArrayLike<number>): { hidden: Float64Array; attention?: Float64Array };
+  layer64(
+    index: number,
+    hidden: Float64Array,
+    batch: number,
+    N: number,
+    mask?: ArrayLike<number>,
+    wantAttention?: boolean,
+    convMask?: ArrayLike<number>,
+    unitMask?: ArrayLike<number>,
+  ): { hidden: Float64Array; attention?: Float64Array };
   dispose(): void;
 }
 
@@ -67,6 +78,11 @@ export interface ModelFamily<C extends ModelConfig = ModelConfig> {
   storedName(canonical: string, format: CheckpointFormat): string;
   /** what one attention matrix belongs to, and how many there are per layer */
   attentionUnits(c: C): { unit: 'head' | 'channel'; count: number };
+  /**
+   * Static decay score of every feature of layer `layer` (SPEC §4, input-independent: exp(A) at Δ = 1): Mamba-2 heads
+   * exp(−exp(A_log[h])), Mamba-1 channels Σ_n exp(−exp(A_log[c, n])). One per attention unit.
+   */
+  decayScores(ckpt: Checkpoint, layer: number): Float64Array;
   /** the per-position values the last position reads of earlier ones (the clean context of the fast path) */
   contextSpec(c: C): ContextTensorSpec[];
   /** rough working memory of a whole-prompt layer call per prompt of n tokens, bytes (batch caps) */

@@ -1,8 +1,9 @@
 // Planning of a knockout run: validation, de-duplication (identical variants are computed once; a variant that
 // blocks nothing equals the clean run and costs nothing) and the grouping of rows into backend calls by prompt (so
 // a call reads the contexts of few prompts).
-import type { EdgeKnockout } from '../interventions/spec';
+import { featureKey, type EdgeKnockout } from '../interventions/spec';
 import type { ModelConfig } from '../types';
+import { familyOf } from '../arch/index';
 
 /** One prompt + an edge knockout (window, blocked sources, conv path). */
 export interface Variant extends EdgeKnockout {
@@ -11,7 +12,7 @@ export interface Variant extends EdgeKnockout {
 }
 
 export function variantKey(v: Variant): string {
-  return `${v.prompt}|${v.start}|${v.size}|${v.conv ?? 'keep'}|${Array.from(new Set(v.blocked)).sort((a, b) => a - b).join(',')}`;
+  return `${v.prompt}|${v.start}|${v.size}|${v.conv ?? 'keep'}|${featureKey(v)}|${Array.from(new Set(v.blocked)).sort((a, b) => a - b).join(',')}`;
 }
 
 export function validateVariant(c: ModelConfig, prompts: number, n: number, v: Variant): void {
@@ -20,6 +21,12 @@ export function validateVariant(c: ModelConfig, prompts: number, n: number, v: V
   if (!(v.size >= 1 && v.start >= 0 && v.start + v.size <= L)) throw new Error(`variant window [${v.start}, ${v.start + v.size}) outside 0…${L}`);
   for (const b of v.blocked) if (!(b >= 0 && b < n)) throw new Error(`variant blocked position ${b} out of range`);
   if (v.conv !== undefined && v.conv !== 'keep' && v.conv !== 'block') throw new Error(`variant conv path ${String(v.conv)} is not keep or block`);
+  if (v.features) {
+    const U = familyOf(c).attentionUnits(c).count;
+    if (v.features.mode !== 'only' && v.features.mode !== 'except') throw new Error(`variant feature mode ${String(v.features.mode)}`);
+    if (v.features.units.length !== L) throw new Error(`variant features: ${v.features.units.length} layers of units, expected ${L}`);
+    for (const us of v.features.units) for (const u of us) if (!(Number.isInteger(u) && u >= 0 && u < U)) throw new Error(`variant feature unit ${u} out of range [0, ${U})`);
+  }
 }
 
 export interface Plan {

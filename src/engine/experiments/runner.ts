@@ -12,6 +12,7 @@
 // checked between batches.
 import type { LayerContextBatch, MethodContext, ModelBackend } from '../types';
 import { fullMasks } from '../interventions/spec';
+import { familyOf } from '../arch/index';
 import { emptyContext, storeContext } from './context';
 import { probAndArgmax, resultFromLogits, type VariantResult } from './numerics';
 import { planVariants, type Variant } from './plan';
@@ -148,6 +149,7 @@ export async function runVariantsNaive(
   ctx?: MethodContext,
 ): Promise<VariantResult[]> {
   const { nLayer: L, vocabSize, dConv: K } = backend.config;
+  const U = familyOf(backend.config).attentionUnits(backend.config).count;
   const out: VariantResult[] = [];
   for (const v of variants) {
     checkCancel(ctx);
@@ -155,8 +157,8 @@ export async function runVariantsNaive(
     const n = ids.length;
     let h = await backend.embed(ids, 1, n);
     for (let j = 0; j < L; j++) {
-      const m = fullMasks(v, j, n, K);
-      h = (await backend.layer(j, h, 1, n, m?.mask, false, false, m?.conv)).hidden;
+      const m = fullMasks(v, j, n, K, U);
+      h = (await backend.layer(j, h, 1, n, m?.mask, false, false, m?.conv, m?.units)).hidden;
     }
     const lg = await backend.headLast(h, 1, n);
     out.push(resultFromLogits(lg, 0, vocabSize, targets[v.prompt]));

@@ -9,7 +9,7 @@
 // residual there and carries its last row only.
 import { CancelledError, DEFAULT_HINTS, type BackendHints, type LastRowSweep, type MethodContext, type ModelBackend } from '../types';
 import { familyOf } from '../arch/index';
-import { keepsEarlierPositionsClean, writeLastRowMasks } from '../interventions/spec';
+import { featureKey, keepsEarlierPositionsClean, writeLastRowMasks, writeUnitMask } from '../interventions/spec';
 import { contextSubset } from './context';
 import { resultFromLogits, resultFromStats, type VariantResult } from './numerics';
 import { groupByPrompt, type Variant } from './plan';
@@ -53,6 +53,19 @@ function totalSteps(uniq: readonly Variant[], L: number): number {
   return total;
 }
 
+const unitsOf = (b: ModelBackend): number => familyOf(b.config).attentionUnits(b.config).count;
+
+/**
+ * The unit masks of rows at layer j ([rows, U], 1 where the knockout applies), or undefined when no row is
+ * restricted to a feature group.
+ */
+function unitMasks(uniq: readonly Variant[], rows: readonly number[], count: number, j: number, U: number): Float32Array | undefined {
+  if (!rows.slice(0, count).some((u) => uniq[u].features)) return undefined;
+  const out = new Float32Array(count * U).fill(1);
+  for (let r = 0; r < count; r++) writeUnitMask(uniq[rows[r]], j, U, out, r * U);
+  return out;
+}
+
 /** The clean residual of a prompt's last position at the input of layer j. */
 function lastRowOf(clean: CleanRun, d: number, j: number, prompt: number): Float32Array {
   const n = clean.n;
@@ -85,6 +98,23 @@ const fusedSweep: SweepStrategy = {
         ctxIndex: new Int32Array(R),
         targets: new Int32Array(R),
       };
+      // feature groups of this call: group 0 = every unit, then one per distinct restriction
+      if (rows.some((u) => uniq[u].features)) {
+        const U = unitsOf(backend);
+        const groupOf = new Map<string, number>([['', 0]]);
+        const firsts: Variant[] = [];
+        for (const u of rows) {
+          const key = featureKey(uniq[u]);
+          if (!groupOf.has(key)) {
+            groupOf.set(key, groupOf.size);
+            firsts.push(uniq[u]);
+          }
+        }
+        const G = groupOf.size;
+        req.unitGroups = new Float32Array(L * G * U).fill(1);
+        for (let j = 0; j < L; j++) firsts.forEach((v, g) => writeUnitMask(v, j, U, req.unitGroups!, (j * G + g + 1) * U));
+        req.rowGroup = Int32Array.from(rows, (u) => groupOf.get(featureKey(uniq[u]))!);
+      }
       rows.forEach((u, r) => {
         const v = uniq[u];
         req.starts[r] = v.start;
@@ -139,9 +169,10 @@ const rowSweep: SweepStrategy = {
         let anyMask = false;
         for (let r = 0; r < active; r++) anyMask = writeLastRowMasks(uniq[rows[r]], j, n, K, mask, r * n, conv, r * K) || anyMask;
         const ctx = contextSubset(c, clean.contexts![j], slotOfPrompt, n);
+        const units = anyMask ? unitMasks(uniq, rows, active, j, unitsOf(backend)) : undefined;
         since(tPrep, opts, 'sweep: batch preparation (JS)');
         const tRun = performance.now();
-        const out = await backend.layerLastRow!(j, state.subarray(0, active * d), active, n, ctx, ctxIndex.subarray(0, active), anyMask ? mask : undefined, anyMask ? conv : undefined);
+        const out = await backend.layerLastRow!(j, state.subarray(0, active * d), active, n, ctx, ctxIndex.subarray(0, active), anyMask ? mask : undefined, anyMask ? conv : undefined, units);
         since(tRun, opts, 'sweep: layer calls');
         state.set(out.subarray(0, active * d));
         done += active;
@@ -198,7 +229,8 @@ const fullSweep: SweepStrategy = {
           else h.set(clean.hiddens[j].subarray(v.prompt * rowLen, (v.prompt + 1) * rowLen), b * rowLen);
           anyMask = writeLastRowMasks(v, j, n, K, mask, b * n * n + last * n, conv, (b * n + last) * K) || anyMask;
         });
-        const out = (await backend.layer(j, h, B, n, anyMask ? mask : undefined, false, false, anyMask ? conv : undefined)).hidden;
+        const units = anyMask ? unitMasks(uniq, idx, B, j, unitsOf(backend)) : undefined;
+        const out = (await backend.layer(j, h, B, n, anyMask ? mask : undefined, false, false, anyMask ? conv : undefined, units)).hidden;
         idx.forEach((u, b) => {
           state[u] = out.slice(b * rowLen, (b + 1) * rowLen);
         });

@@ -7,12 +7,26 @@
 // - Conv path (SPEC §8): 'keep' (the papers' semantics) leaves the depthwise conv1d open; 'block' (complete knockout)
 //   also zeroes, in the same layers, the conv taps that carry a blocked source c into the last position: tap k of
 //   row r reads position r − (K−1) + k, so the source c is cut by tap k = c − r + K − 1 when 0 ≤ r − c ≤ K − 1.
-// Both change the last position's row only, so every earlier position stays clean and the fast path holds.
+// - Feature knockout (SPEC §4): the edge knockout restricted to a subset of the attention units (Mamba-2 heads,
+//   Mamba-1 channels): 'only' cuts the edges in the group's units, 'except' in every unit but the group's.
+// All of them change the last position's row only, so every earlier position stays clean and the fast path holds.
 
 import { UserError } from '../types';
 
 export type ConvPath = 'keep' | 'block';
 export const CONV_PATHS: readonly ConvPath[] = ['keep', 'block'];
+
+export type FeatureMode = 'only' | 'except';
+export const FEATURE_MODES: readonly FeatureMode[] = ['only', 'except'];
+
+/** A feature group the edge knockout is restricted to (SPEC §4). */
+export interface FeatureSelection {
+  /** the group as the user named it (fast, slow, heads:3,5, …); with `mode`, part of the variant's identity */
+  name: string;
+  mode: FeatureMode;
+  /** per layer of the model, the group's units (head or channel indices) */
+  units: readonly (readonly number[])[];
+}
 
 export interface EdgeKnockout {
   start: number;
@@ -21,6 +35,26 @@ export interface EdgeKnockout {
   blocked: readonly number[];
   /** the conv path of the window's layers (default 'keep') */
   conv?: ConvPath;
+  /** restrict the edge knockout to a feature group (default: every unit) */
+  features?: FeatureSelection;
+}
+
+/** Identity of a variant's feature restriction ('' when unrestricted). */
+export function featureKey(k: EdgeKnockout): string {
+  return k.features ? `${k.features.mode}:${k.features.name}` : '';
+}
+
+/**
+ * Writes the unit mask of layer `layer` (U values at `off`: 1 where the edge knockout applies, 0 where the unit keeps
+ * its edges). Returns false, writing nothing, when the knockout is not restricted (every unit: the graphs' default).
+ */
+export function writeUnitMask(k: EdgeKnockout, layer: number, U: number, out: Float32Array, off = 0): boolean {
+  const f = k.features;
+  if (!f) return false;
+  const only = f.mode === 'only';
+  out.fill(only ? 0 : 1, off, off + U);
+  for (const u of f.units[layer] ?? []) out[off + u] = only ? 1 : 0;
+  return true;
 }
 
 /**
@@ -61,12 +95,16 @@ export function writeLastRowMasks(k: EdgeKnockout, layer: number, n: number, K: 
   return true;
 }
 
-/** Full [n, n] edge mask and [n, K] conv mask of layer `layer` for one prompt (the naive full forward), or undefined. */
-export function fullMasks(k: EdgeKnockout, layer: number, n: number, K: number): { mask: Float32Array; conv?: Float32Array } | undefined {
+/**
+ * Full [n, n] edge mask, [n, K] conv mask and [U] unit mask of layer `layer` for one prompt (the naive full forward),
+ * or undefined outside the window.
+ */
+export function fullMasks(k: EdgeKnockout, layer: number, n: number, K: number, U: number): { mask: Float32Array; conv?: Float32Array; units?: Float32Array } | undefined {
   const mask = new Float32Array(n * n).fill(1);
   const conv = k.conv === 'block' ? new Float32Array(n * K).fill(1) : undefined;
   if (!writeLastRowMasks(k, layer, n, K, mask, (n - 1) * n, conv, (n - 1) * K)) return undefined;
-  return { mask, conv };
+  const units = new Float32Array(U);
+  return { mask, conv, units: writeUnitMask(k, layer, U, units) ? units : undefined };
 }
 
 export function parseConvPath(v: unknown, what = '--conv'): ConvPath {

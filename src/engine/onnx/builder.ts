@@ -5,8 +5,8 @@
 //
 // Layer graph  a suffix of positions on top of a clean context (see LayerIo): a whole prompt, or the last position of
 //              a knockout variant (families without a row graph)
-//              inputs:  hidden [b, m, d], mask [b, m, T], conv_mask [b, m, K], ctx_<name> (family contextSpec),
-//                       ctx_index int64 [b]
+//              inputs:  hidden [b, m, d], mask [b, m, T], conv_mask [b, m, K], unit_mask [b, units],
+//                       ctx_<name> (family contextSpec), ctx_index int64 [b]
 //              outputs: hidden_out [b, m, d], attention [b, units, m, T] (after the mask), <name>_out [b, m, width]
 // Row graph    (families with emitRow) the same inputs with m = 1; output hidden_out
 // Head graph   inputs:  hidden float32 [batch, seq, d], target int64 [batch]
@@ -24,7 +24,7 @@ export { transpose2d, f32ToF16Bits, toF16, WeightStore } from './ops';
 export type { ComputeDType } from './ops';
 
 /** Bump whenever the graphs change: it is part of the cache key. */
-export const BUILDER_VERSION = 7;
+export const BUILDER_VERSION = 8;
 
 /** Dims of a context tensor: [contexts, K−1 | prefix, width]. */
 function ctxDims(c: ModelConfig, s: ContextTensorSpec, lead: (string | number)[] = []): (string | number)[] {
@@ -36,9 +36,10 @@ function layerInputs(g: GraphBuilder, c: ModelConfig): LayerIo {
   const hidden = g.input('hidden', DataType.FLOAT, ['batch', 'seq', c.dModel]);
   const mask = g.input('mask', DataType.FLOAT, ['batch', 'seq', 'total']);
   const convMask = g.input('conv_mask', DataType.FLOAT, ['batch', 'seq', c.dConv]);
+  const unitMask = g.input('unit_mask', DataType.FLOAT, ['batch', familyOf(c).attentionUnits(c).count]);
   const ctx: Record<string, string> = {};
   for (const s of familyOf(c).contextSpec(c)) ctx[s.name] = g.input(`ctx_${s.name}`, DataType.FLOAT, ctxDims(c, s));
-  return { hidden, mask, convMask, ctx, ctxIndex: g.input('ctx_index', DataType.INT64, ['batch']) };
+  return { hidden, mask, convMask, unitMask, ctx, ctxIndex: g.input('ctx_index', DataType.INT64, ['batch']) };
 }
 
 /** Builds layer `i`'s graph (the family's general layer), its weights written through `store`. */
@@ -137,8 +138,9 @@ export function emitHead(g: GraphBuilder, ckpt: Checkpoint, store: WeightStore, 
  * that shapes stay few) is recomputed from `enter` when it joins, so its early values never matter.
  *
  * Inputs:  enter [rows, d]; sel_0 … sel_{L−1} int64 [r_j]; mask [L, rows, total] (1 keep, 0 block: the last row's keep
- *          mask per layer); conv_mask [L, rows, K] (the last row's conv taps); ctx_<name> [L, contexts, K−1 | total−1,
- *          width] (per layer, as in the layer graph); ctx_index int64 [rows]; target int64 [rows].
+ *          mask per layer); conv_mask [L, rows, K] (the last row's conv taps); unit_groups [L, groups, units] and
+ *          row_group int64 [rows] (the feature group of each row: where its knockout applies); ctx_<name> [L, contexts,
+ *          K−1 | total−1, width] (per layer, as in the layer graph); ctx_index int64 [rows]; target int64 [rows].
  * Outputs: max_logit, sum_exp, target_logit [rows] (as the head graph's).
  */
 export function buildSweepGraph(ckpt: Checkpoint, store: WeightStore, dtype: ComputeDType = 'float32'): Uint8Array {
@@ -151,6 +153,8 @@ export function buildSweepGraph(ckpt: Checkpoint, store: WeightStore, dtype: Com
   const sels = Array.from({ length: L }, (_, j) => g.input(`sel_${j}`, DataType.INT64, [`r_${j}`]));
   const mask = g.input('mask', DataType.FLOAT, [L, 'rows', 'total']);
   const convMask = g.input('conv_mask', DataType.FLOAT, [L, 'rows', K]);
+  const unitGroups = g.input('unit_groups', DataType.FLOAT, [L, 'groups', family.attentionUnits(c).count]);
+  const rowGroup = g.input('row_group', DataType.INT64, ['rows']);
   const spec = family.contextSpec(c);
   const ctxAll: Record<string, string> = {};
   for (const s of spec) ctxAll[s.name] = g.input(`ctx_${s.name}`, DataType.FLOAT, ctxDims(c, s, [L]));
@@ -170,6 +174,7 @@ export function buildSweepGraph(ckpt: Checkpoint, store: WeightStore, dtype: Com
       hidden: g.n('Unsqueeze', [g.n('Gather', [pool, sels[j]], { axis: 0 }), one]), // [r_j, 1, d]
       mask: g.n('Unsqueeze', [firstRows(g.n('Gather', [mask, layerJ], { axis: 0 })), one]), // [r_j, 1, total]
       convMask: g.n('Unsqueeze', [firstRows(g.n('Gather', [convMask, layerJ], { axis: 0 })), one]), // [r_j, 1, K]
+      unitMask: g.n('Gather', [g.n('Gather', [unitGroups, layerJ], { axis: 0 }), firstRows(rowGroup)], { axis: 0 }), // [r_j, units]
       ctx,
       ctxIndex: firstRows(ctxIndex),
     };

@@ -54,12 +54,21 @@ export class ReferenceBackend<C extends ModelConfig = Mamba2Config> implements M
   }
 
   /** One block of the model's family in float64 (see FamilyReference.layer64). */
-  layer64(index: number, hidden: Float64Array, batch: number, N: number, mask?: ArrayLike<number>, wantAttention = false, convMask?: ArrayLike<number>): { hidden: Float64Array; attention?: Float64Array } {
-    return this.family.layer64(index, hidden, batch, N, mask, wantAttention, convMask);
+  layer64(
+    index: number,
+    hidden: Float64Array,
+    batch: number,
+    N: number,
+    mask?: ArrayLike<number>,
+    wantAttention = false,
+    convMask?: ArrayLike<number>,
+    unitMask?: ArrayLike<number>,
+  ): { hidden: Float64Array; attention?: Float64Array } {
+    return this.family.layer64(index, hidden, batch, N, mask, wantAttention, convMask, unitMask);
   }
 
-  async layer(index: number, hidden: Float32Array, batch: number, seqLen: number, mask?: Float32Array, wantAttention?: boolean, _wantContext?: boolean, convMask?: Float32Array) {
-    const r = this.layer64(index, Float64Array.from(hidden), batch, seqLen, mask, wantAttention, convMask);
+  async layer(index: number, hidden: Float32Array, batch: number, seqLen: number, mask?: Float32Array, wantAttention?: boolean, _wantContext?: boolean, convMask?: Float32Array, unitMask?: Float32Array) {
+    const r = this.layer64(index, Float64Array.from(hidden), batch, seqLen, mask, wantAttention, convMask, unitMask);
     return { hidden: Float32Array.from(r.hidden), attention: r.attention ? Float32Array.from(r.attention) : undefined };
   }
 
@@ -105,11 +114,12 @@ export class ReferenceBackend<C extends ModelConfig = Mamba2Config> implements M
     masks?: (layer: number) => ArrayLike<number> | undefined,
     attentionLayers: number[] = [],
     convMasks?: (layer: number) => ArrayLike<number> | undefined,
+    unitMasks?: (layer: number) => ArrayLike<number> | undefined,
   ): { logits: Float64Array; attention: Map<number, Float64Array> } {
     let h = this.embed64(ids, batch, N);
     const attention = new Map<number, Float64Array>();
     for (let l = 0; l < this.config.nLayer; l++) {
-      const r = this.layer64(l, h, batch, N, masks?.(l), attentionLayers.includes(l), convMasks?.(l));
+      const r = this.layer64(l, h, batch, N, masks?.(l), attentionLayers.includes(l), convMasks?.(l), unitMasks?.(l));
       h = r.hidden;
       if (r.attention) attention.set(l, r.attention);
     }

@@ -233,7 +233,16 @@ export class OrtBackend implements ModelBackend {
   }
 
   /** Whole prompts: the layer graph with one all-zero context position (see LayerIo). */
-  async layer(index: number, hidden: Float32Array, batch: number, seqLen: number, mask?: Float32Array, wantAttention = false, wantContext = false, convMask?: Float32Array) {
+  /** [Pb, units]: the rows' unit masks (padding rows: every unit), or the cached all-ones */
+  private unitFeed(unitMask: Float32Array | undefined, batch: number, Pb: number): ort.Tensor {
+    const U = this.units;
+    if (unitMask && unitMask.length !== batch * U) throw new RangeError(`unitMask has ${unitMask.length} values, expected ${batch}×${U}`);
+    return unitMask
+      ? new ort.Tensor('float32', padTo(unitMask, Pb * U, 1), [Pb, U])
+      : this.cached(`units1_${Pb}`, () => new ort.Tensor('float32', new Float32Array(Pb * U).fill(1), [Pb, U]));
+  }
+
+  async layer(index: number, hidden: Float32Array, batch: number, seqLen: number, mask?: Float32Array, wantAttention = false, wantContext = false, convMask?: Float32Array, unitMask?: Float32Array) {
     const { dModel: d, dConv: K } = this.config;
     const n = seqLen;
     const U = this.units;
@@ -258,6 +267,7 @@ export class OrtBackend implements ModelBackend {
       conv_mask: convMask
         ? new ort.Tensor('float32', padTo(convMask, Pb * n * K, 1), [Pb, n, K])
         : this.cached(`conv1_${Pb}x${n}`, () => new ort.Tensor('float32', new Float32Array(Pb * n * K).fill(1), [Pb, n, K])),
+      unit_mask: this.unitFeed(unitMask, batch, Pb),
       ctx_index: this.cached(`zidx${Pb}`, () => new ort.Tensor('int64', new BigInt64Array(Pb), [Pb])),
     };
     for (const c of this.ctxSpec) {
@@ -284,7 +294,7 @@ export class OrtBackend implements ModelBackend {
     return { hidden: part('hidden_out', n * d), attention, context };
   }
 
-  async layerLastRow(index: number, hidden: Float32Array, batch: number, seqLen: number, ctx: LayerContextBatch, ctxIndex: Int32Array, mask?: Float32Array, convMask?: Float32Array) {
+  async layerLastRow(index: number, hidden: Float32Array, batch: number, seqLen: number, ctx: LayerContextBatch, ctxIndex: Int32Array, mask?: Float32Array, convMask?: Float32Array, unitMask?: Float32Array) {
     const { dModel: d, dConv: K } = this.config;
     const n = seqLen;
     if (n < 2) throw new RangeError('layerLastRow needs at least 2 positions');
@@ -312,6 +322,7 @@ export class OrtBackend implements ModelBackend {
       conv_mask: convMask
         ? new ort.Tensor('float32', padTo(convMask, Pb * K, 1), [Pb, 1, K])
         : this.cached(`rowconv1_${Pb}`, () => new ort.Tensor('float32', new Float32Array(Pb * K).fill(1), [Pb, 1, K])),
+      unit_mask: this.unitFeed(unitMask, batch, Pb),
       ctx_index: new ort.Tensor('int64', idx, [Pb]),
     };
     for (const c of this.ctxSpec) {
@@ -371,6 +382,19 @@ export class OrtBackend implements ModelBackend {
     };
     const mask = padRows(req.mask, n);
     const convMask = req.convMask ? padRows(req.convMask, K) : new Float32Array(L * Rp * K).fill(1);
+    // feature groups: [L, G, units] and each row's group (padding rows: group 0)
+    const U = this.units;
+    const G = req.unitGroups ? req.unitGroups.length / (L * U) : 1;
+    if (!Number.isInteger(G) || G < 1) throw new RangeError('sweepLastRows: unitGroups is not [L, groups, units]');
+    if ((req.unitGroups === undefined) !== (req.rowGroup === undefined)) throw new RangeError('sweepLastRows: unitGroups and rowGroup go together');
+    const rowGroup = new BigInt64Array(Rp);
+    if (req.rowGroup) {
+      if (req.rowGroup.length !== R) throw new RangeError('sweepLastRows: rowGroup does not match the rows');
+      for (let r = 0; r < R; r++) {
+        if (!(req.rowGroup[r] >= 0 && req.rowGroup[r] < G)) throw new RangeError(`rowGroup ${req.rowGroup[r]} out of range [0, ${G})`);
+        rowGroup[r] = BigInt(req.rowGroup[r]);
+      }
+    }
     const pack = (name: string, per: number) => {
       const out = new Float32Array(L * Cp * per);
       req.contexts.forEach((c, j) => {
@@ -391,6 +415,10 @@ export class OrtBackend implements ModelBackend {
       enter: new ort.Tensor('float32', padTo(req.enter, Rp * d), [Rp, d]),
       mask: new ort.Tensor('float32', mask, [L, Rp, n]),
       conv_mask: new ort.Tensor('float32', convMask, [L, Rp, K]),
+      unit_groups: req.unitGroups
+        ? new ort.Tensor('float32', req.unitGroups, [L, G, U])
+        : this.cached(`ugroups1`, () => new ort.Tensor('float32', new Float32Array(L * U).fill(1), [L, 1, U])),
+      row_group: new ort.Tensor('int64', rowGroup, [Rp]),
       ctx_index: new ort.Tensor('int64', idx, [Rp]),
       target: new ort.Tensor('int64', tgt, [Rp]),
     });

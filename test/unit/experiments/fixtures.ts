@@ -140,11 +140,11 @@ export class CountingBackend implements ModelBackend {
   embed(ids: Int32Array, b: number, n: number) {
     return this.inner.embed(ids, b, n);
   }
-  layer(i: number, h: Float32Array, b: number, n: number, mask?: Float32Array, att?: boolean, ctx?: boolean, convMask?: Float32Array) {
+  layer(i: number, h: Float32Array, b: number, n: number, ...rest: [mask?: Float32Array, att?: boolean, ctx?: boolean, convMask?: Float32Array, unitMask?: Float32Array]) {
     this.layerCalls++;
     this.layerItems += b;
     this.maxBatchSeen = Math.max(this.maxBatchSeen, b);
-    return this.inner.layer(i, h, b, n, mask, att, ctx, convMask);
+    return this.inner.layer(i, h, b, n, ...rest);
   }
   headLast(h: Float32Array, b: number, n: number) {
     return this.inner.headLast(h, b, n);

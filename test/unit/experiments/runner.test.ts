@@ -4,8 +4,11 @@ import { cleanForward, runKnockouts, runVariants, runVariantsNaive, type Variant
 import { CancelledError } from '../../../src/engine/types';
 import { CountingBackend, makeCtx, makeFixture, ortBackendFor } from './fixtures';
 
-/** Random variants; with `conv`, every third one is a complete knockout (conv taps cut too, SPEC §8). */
-function randomVariants(P: number, n: number, L: number, count: number, seed: number, conv = false): Variant[] {
+/**
+ * Random variants; with `conv`, every third one is a complete knockout (conv taps cut too, SPEC §8); with `units` (the
+ * model's heads or channels), every fourth one is restricted to a random feature group per layer, 'only' or 'except'.
+ */
+function randomVariants(P: number, n: number, L: number, count: number, seed: number, conv = false, units = 0): Variant[] {
   let s = seed;
   const rnd = () => ((s = (s * 1103515245 + 12345) >>> 0) / 4294967296);
   const out: Variant[] = [];
@@ -13,7 +16,12 @@ function randomVariants(P: number, n: number, L: number, count: number, seed: nu
     const size = 1 + Math.floor(rnd() * L);
     const start = Math.floor(rnd() * (L - size + 1));
     const blocked = Array.from({ length: n }, (_, c) => c).filter(() => rnd() < 0.4);
-    out.push({ prompt: Math.floor(rnd() * P), start, size, blocked, ...(conv && i % 3 === 0 ? { conv: 'block' as const } : {}) });
+    const v: Variant = { prompt: Math.floor(rnd() * P), start, size, blocked, ...(conv && i % 3 === 0 ? { conv: 'block' as const } : {}) };
+    if (units > 0 && i % 4 === 1) {
+      const groups = Array.from({ length: L }, (_, l) => Array.from({ length: units }, (_, u) => u).filter((u) => (u * 7 + l * 3 + i) % 3 === 0));
+      v.features = { name: `random-${i}`, mode: i % 8 === 1 ? 'only' : 'except', units: groups };
+    }
+    out.push(v);
   }
   return out;
 }
@@ -28,13 +36,16 @@ for (const shape of [
   { arch: 'mamba1' as const, dModel: 16, nLayer: 5, dState: 4, seed: 3 },
   { arch: 'mamba1' as const, dModel: 16, nLayer: 5, dState: 4, seed: 4, conv: true },
   { arch: 'mamba1' as const, variant: 'falcon_mamba' as const, dModel: 16, nLayer: 4, dState: 8, seed: 5, conv: true },
+  { dModel: 24, nLayer: 5, headdim: 12, dState: 4, nGroups: 2, seed: 9, features: true },
+  { arch: 'mamba1' as const, dModel: 16, nLayer: 5, dState: 4, seed: 6, features: true },
 ]) {
   test(`fast runner equals the naive runner on a random model (${JSON.stringify(shape)})`, async () => {
     const fx = await makeFixture(shape);
     const L = fx.ckpt.config.nLayer;
     const n = 6;
     const prompts = [0, 1, 2].map((p) => ({ ids: Int32Array.from({ length: n }, (_, i) => (7 * i + 13 * p + 5) % 90) }));
-    const variants = randomVariants(prompts.length, n, L, 40, shape.seed, 'conv' in shape);
+    const units = 'features' in shape ? (shape.arch === 'mamba1' ? 2 * shape.dModel : (2 * shape.dModel) / shape.headdim!) : 0;
+    const variants = randomVariants(prompts.length, n, L, 40, shape.seed, 'conv' in shape, units);
     variants.push({ prompt: 0, start: 0, size: L, blocked: [] }, { ...variants[0] });
     const counting = new CountingBackend(fx.ref);
     const { clean, results } = await runKnockouts(counting, prompts, variants, { maxBatch: 7 });
@@ -72,7 +83,7 @@ test('runner reports progress in layer steps', async () => {
   assert.deepEqual(steps[steps.length - 1], [7, 7]);
 });
 
-for (const { padBatches, fusedSweep, family, conv } of [
+for (const { padBatches, fusedSweep, family, conv, features } of [
   { padBatches: false, fusedSweep: false, family: {}, conv: false },
   { padBatches: true, fusedSweep: false, family: {}, conv: false },
   { padBatches: false, fusedSweep: true, family: {}, conv: false },
@@ -83,8 +94,12 @@ for (const { padBatches, fusedSweep, family, conv } of [
   { padBatches: true, fusedSweep: false, family: { arch: 'mamba1' }, conv: true },
   { padBatches: false, fusedSweep: true, family: { arch: 'mamba1' }, conv: true },
   { padBatches: true, fusedSweep: true, family: { arch: 'mamba1', variant: 'falcon_mamba' }, conv: true },
-] as { padBatches: boolean; fusedSweep: boolean; family: Family; conv: boolean }[]) {
-  const how = [label(family), padBatches ? 'GPU-style padded batches' : '', fusedSweep ? 'all layers in one sweep graph' : '', conv ? 'complete knockouts too' : ''].filter(Boolean).join(', ');
+  { padBatches: false, fusedSweep: false, family: {}, conv: false, features: true },
+  { padBatches: true, fusedSweep: true, family: {}, conv: false, features: true },
+  { padBatches: false, fusedSweep: false, family: { arch: 'mamba1' }, conv: false, features: true },
+  { padBatches: true, fusedSweep: true, family: { arch: 'mamba1' }, conv: false, features: true },
+] as { padBatches: boolean; fusedSweep: boolean; family: Family; conv: boolean; features?: boolean }[]) {
+  const how = [label(family), padBatches ? 'GPU-style padded batches' : '', fusedSweep ? 'all layers in one sweep graph' : '', conv ? 'complete knockouts too' : '', features ? 'feature knockouts' : ''].filter(Boolean).join(', ');
   test(`ORT last-row fast path equals full forwards per variant, prompts of 1 to 7 tokens (${how})`, async () => {
     const fx = await makeFixture({ ...family, dModel: 24, nLayer: 6, headdim: 12, dState: 4, nGroups: 2, seed: 17 });
     const L = fx.ckpt.config.nLayer;
@@ -94,7 +109,8 @@ for (const { padBatches, fusedSweep, family, conv } of [
       assert.equal(ort.sweepLastRows !== undefined, fusedSweep, 'the sweep graph is loaded exactly when asked for');
       for (const n of [1, 2, 3, 7]) {
         const prompts = [0, 1, 2, 3].map((p) => ({ ids: Int32Array.from({ length: n }, (_, i) => (11 * i + 17 * p + 3) % 90) }));
-        const variants = randomVariants(prompts.length, n, L, 30, 100 + n, conv);
+        const units = features ? (family.arch === 'mamba1' ? 48 : 4) : 0; // dModel 24: 48 channels, or 4 heads of 12
+        const variants = randomVariants(prompts.length, n, L, 30, 100 + n, conv, units);
         const clean = await cleanForward(ort, prompts, { maxBatch: 3 });
         assert.equal(clean.contexts !== undefined, n >= 2, 'contexts kept exactly when there is an earlier position');
         // small batches: each batch carries a subset of the prompts' contexts

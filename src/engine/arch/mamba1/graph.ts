@@ -8,7 +8,8 @@
 //                    exp(A·Σ_{k=j+1..last} Δ_k) = exp(A·Δ_last) · exp(A·Σ_{k=j+1..last−1} Δ_k), and the second factor,
 //                    with Δ_j B_j x_j, depends only on the prompt's clean context: P[j, c, n] is computed once per prompt
 //                    of the call, and a row's state is Σ_j mask_j P[j] — one MatMul of the rows' masks (placed in their
-//                    prompt's block) with P. Per row that is dInner·S multiply-adds per source, not dInner·S exps.
+//                    prompt's block) with P — in the channels where the knockout applies (unit_c = 1), the prompt's
+//                    total Σ_j P[j] in the others. Per row that is dInner·S multiply-adds per source, not dInner·S exps.
 // Context tensors (contextSpec): raw [c, K−1, dInner] conv input, x [c, p, dInner] conv output after SiLU,
 // delta [c, p, dInner] Δ, B [c, p, S].
 import type { Checkpoint, Mamba1Config } from '../../types';
@@ -113,9 +114,12 @@ export function emitMamba1Layer(g: GraphBuilder, ckpt: Checkpoint, i: number, st
     const term = g.n('Mul', [g.n('Exp', [g.n('Mul', [seg, An])]), CB]);
     acc = acc === undefined ? term : g.n('Add', [acc, term]);
   }
-  // α = (Σ_n …) · Δ_j, causal, after the knockout mask
-  const maskU = g.n('Unsqueeze', [g.n('Mul', [io.mask, causal]), g.constI64([1])]); // [b,1,m,T]
-  const alpha = g.n('Mul', [g.n('Mul', [acc!, g.n('Unsqueeze', [deltaT, g.constI64([2])])]), maskU], {}, names.attention);
+  // α = (Σ_n …) · Δ_j, causal, after the knockout mask, which applies in the channels of unit_mask (all by default):
+  // keep_c = 1 − unit_c · (1 − mask)
+  const cut = g.n('Sub', [g.constF32([1], []), g.n('Unsqueeze', [io.mask, g.constI64([1])])]); // [b,1,m,T]
+  const unit = g.n('Unsqueeze', [io.unitMask, g.constI64([2, 3])]); // [b,dI,1,1]
+  const keep = g.n('Mul', [g.n('Sub', [g.constF32([1], []), g.n('Mul', [cut, unit])]), causal]); // [b,dI,m,T]
+  const alpha = g.n('Mul', [g.n('Mul', [acc!, g.n('Unsqueeze', [deltaT, g.constI64([2])])]), keep], {}, names.attention);
   // y_i[c] = Σ_j α_c[i,j] x_j[c]
   const xT = g.n('Unsqueeze', [g.n('Transpose', [xAll], { perm: [0, 2, 1] }), g.constI64([3])]); // [b,dI,T,1]
   const y = g.n('Transpose', [g.n('Squeeze', [g.n('MatMul', [alpha, xT]), g.constI64([3])])], { perm: [0, 2, 1] }); // [b,m,dI]
@@ -135,6 +139,7 @@ export function emitMamba1Row(g: GraphBuilder, ckpt: Checkpoint, i: number, stor
   const dx = g.n('Unsqueeze', [g.n('Mul', [ctxDelta, ctxX]), g.constI64([3])]); // [C,p,dI,1]
   const P = g.n('Mul', [g.n('Mul', [decay, dx]), g.n('Unsqueeze', [ctxB, g.constI64([2])])]); // [C,p,dI,S]
   const P2 = g.n('Reshape', [P, g.constI64([-1, dI * S])]); // [C·p, dI·S]
+  const Ptot = g.n('ReduceSum', [P, g.constI64([1])], { keepdims: 0 }); // [C,dI,S]: every source kept
   // each row's mask over the prefix, placed in its prompt's block: [b, C·p]
   const shapeX = g.n('Shape', [ctxX]);
   const C = g.n('Gather', [shapeX, g.constI64([0], [])], { axis: 0 });
@@ -142,13 +147,18 @@ export function emitMamba1Row(g: GraphBuilder, ckpt: Checkpoint, i: number, stor
   const onehot = g.n('Cast', [g.n('Equal', [g.n('Unsqueeze', [io.ctxIndex, g.constI64([1])]), g.n('Unsqueeze', [g.n('Range', [g.constI64([0], []), C, g.constI64([1], [])]), g.constI64([0])])])], { to: DataType.FLOAT }); // [b,C]
   const maskPre = g.n('Slice', [io.mask, g.constI64([0]), pre, g.constI64([2])]); // [b,1,p]
   const maskLast = g.n('Slice', [io.mask, pre, g.constI64([END]), g.constI64([2])]); // [b,1,1]
+  const one = g.constF32([1], []);
   const W = g.n('Reshape', [g.n('Mul', [g.n('Unsqueeze', [onehot, g.constI64([2])]), maskPre]), g.constI64([0, -1])]); // [b, C·p]
-  const hPre = g.n('Reshape', [g.n('MatMul', [W, P2]), g.constI64([-1, dI, S])]); // [b,dI,S]
-  // the state the last position reads: exp(A Δ_last) · Σ_{j<last} mask_j P_j + mask_last · Δ_last x_last B_last
+  const unit = g.n('Unsqueeze', [io.unitMask, g.constI64([2])]); // [b,dI,1]
+  const hKept = g.n('Reshape', [g.n('MatMul', [W, P2]), g.constI64([-1, dI, S])]); // [b,dI,S]
+  const hAll = g.n('Gather', [Ptot, io.ctxIndex], { axis: 0 }); // [b,dI,S]
+  const hPre = g.n('Add', [g.n('Mul', [unit, hKept]), g.n('Mul', [g.n('Sub', [one, unit]), hAll])]); // [b,dI,S]
+  const keepLast = g.n('Sub', [one, g.n('Mul', [unit, g.n('Sub', [one, maskLast])])]); // [b,dI,1]
+  // the state the last position reads: exp(A Δ_last) · Σ_{j<last} keep_j P_j + keep_last · Δ_last x_last B_last
   const dl = g.n('Reshape', [delta, g.constI64([-1, dI, 1])]); // [b,dI,1]
   const xl = g.n('Reshape', [xc, g.constI64([-1, dI, 1])]);
   const Bl = g.n('Reshape', [Bm, g.constI64([-1, 1, S])]);
-  const own = g.n('Mul', [g.n('Mul', [g.n('Mul', [dl, xl]), Bl]), maskLast]); // [b,dI,S]
+  const own = g.n('Mul', [g.n('Mul', [g.n('Mul', [dl, xl]), Bl]), keepLast]); // [b,dI,S]
   const state = g.n('Add', [g.n('Mul', [g.n('Exp', [g.n('Mul', [dl, A])]), hPre]), own]);
   const y = g.n('Reshape', [g.n('MatMul', [state, g.n('Reshape', [Cm, g.constI64([-1, S, 1])])]), g.constI64([-1, 1, dI])]); // [b,1,dI]
   return finish(y);

@@ -17,6 +17,13 @@ export const mamba1: ModelFamily<Mamba1Config> = {
   expectedShapes: mamba1Shapes,
   storedName: mambaStoredName,
   attentionUnits: (c) => ({ unit: 'channel', count: c.dInner }),
+  decayScores: (ckpt, layer) => {
+    const c = ckpt.config as Mamba1Config;
+    const a = ckpt.readF32(`layers.${layer}.mixer.A_log`); // [dInner, S]
+    const s = new Float64Array(c.dInner);
+    for (let ch = 0; ch < c.dInner; ch++) for (let n = 0; n < c.dState; n++) s[ch] += Math.exp(-Math.exp(a[ch * c.dState + n]));
+    return s;
+  },
   contextSpec: (c) => [
     { name: 'raw', rows: 'conv', width: c.dInner },
     { name: 'x', rows: 'prefix', width: c.dInner },

@@ -49,7 +49,7 @@ export class Mamba1Reference implements FamilyReference {
     return w;
   }
 
-  layer64(index: number, hidden: Float64Array, batch: number, N: number, mask?: ArrayLike<number>, wantAttention = false, convMask?: ArrayLike<number>) {
+  layer64(index: number, hidden: Float64Array, batch: number, N: number, mask?: ArrayLike<number>, wantAttention = false, convMask?: ArrayLike<number>, unitMask?: ArrayLike<number>) {
     const c = this.config;
     const w = this.weights(index);
     const d = c.dModel, dI = c.dInner, S = c.dState, R = c.dtRank, K = c.dConv;
@@ -128,7 +128,8 @@ export class Mamba1Reference implements FamilyReference {
             if (j < i) seg += delta[(j + 1) * dI + ch];
             let s = 0;
             for (let n = 0; n < S; n++) s += Cv(i, n) * Bv(j, n) * Math.exp(w.A[ch * S + n] * seg);
-            const m = mask ? mask[b * N * N + i * N + j] : 1;
+            // the edge mask applies in the channels of unitMask (every channel by default)
+            const m = mask ? 1 - (unitMask ? unitMask[b * dI + ch] : 1) * (1 - mask[b * N * N + i * N + j]) : 1;
             a[i * N + j] = s * delta[j * dI + ch] * m;
           }
         }

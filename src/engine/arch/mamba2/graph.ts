@@ -96,13 +96,16 @@ export function emitMamba2Layer(g: GraphBuilder, ckpt: Checkpoint, i: number, st
   const seg = suffixRows(g.n('CumSum', [aExp, g.constI64([2], [])]), 2); // [b,H,m,T]
   const L = g.n('Exp', [g.n('Where', [causal, seg, g.constF32([-Infinity], [])])]);
 
-  // 7. M_h = L_h ∘ (C·B) ∘ mask, head h uses group h // (H/G)
+  // 7. M_h = L_h ∘ (C·B) ∘ keep_h, head h uses group h // (H/G)
   let CB = g.n('MatMul', [Cg, Bg]); // [b,G,m,T]
   if (G > 1) {
     const hpg = H / G;
     CB = g.n('Gather', [CB, g.constI64(Array.from({ length: H }, (_, h) => Math.floor(h / hpg)))], { axis: 1 }); // [b,H,m,T]
   }
-  const maskU = g.n('Unsqueeze', [mask, g.constI64([1])]); // [b,1,m,T]
+  // the edge mask applies in the heads of unit_mask (all by default): keep = 1 − unit·(1 − mask)
+  const cut = g.n('Sub', [g.constF32([1], []), g.n('Unsqueeze', [mask, g.constI64([1])])]); // [b,1,m,T]
+  const unit = g.n('Unsqueeze', [io.unitMask, g.constI64([2, 3])]); // [b,H,1,1]
+  const maskU = g.n('Sub', [g.constF32([1], []), g.n('Mul', [cut, unit])]); // [b,H,m,T]
   const M = g.n('Mul', [g.n('Mul', [L, CB]), maskU], {}, names.attention);
 
   // 8. y = M (Δ·x) + D·x

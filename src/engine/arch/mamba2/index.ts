@@ -17,6 +17,7 @@ export const mamba2: ModelFamily<Mamba2Config> = {
   expectedShapes: mamba2Shapes,
   storedName: mambaStoredName,
   attentionUnits: (c) => ({ unit: 'head', count: c.nHeads }),
+  decayScores: (ckpt, layer) => Float64Array.from(ckpt.readF32(`layers.${layer}.mixer.A_log`), (a) => Math.exp(-Math.exp(a))),
   contextSpec: (c) => [
     { name: 'raw', rows: 'conv', width: convDimOf(c) },
     { name: 'xbc', rows: 'prefix', width: convDimOf(c) },

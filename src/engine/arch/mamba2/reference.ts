@@ -57,7 +57,16 @@ export class Mamba2Reference implements FamilyReference {
    * (1 keep, 0 cuts conv tap k of row t, SPEC §8) or undefined.
    * Returns the new hidden and, when asked, M [batch, H, N, N] after the mask.
    */
-  layer64(index: number, hidden: Float64Array, batch: number, N: number, mask?: ArrayLike<number>, wantAttention = false, convMask?: ArrayLike<number>): { hidden: Float64Array; attention?: Float64Array } {
+  layer64(
+    index: number,
+    hidden: Float64Array,
+    batch: number,
+    N: number,
+    mask?: ArrayLike<number>,
+    wantAttention = false,
+    convMask?: ArrayLike<number>,
+    unitMask?: ArrayLike<number>,
+  ): { hidden: Float64Array; attention?: Float64Array } {
     const c = this.config;
     const w = this.weights(index);
     const d = c.dModel, dInner = c.dInner, H = c.nHeads, G = c.nGroups, S = c.dState, P = c.headdim, K = c.dConv;
@@ -125,7 +134,8 @@ export class Mamba2Reference implements FamilyReference {
             if (j < i) seg += delta[(j + 1) * H + h] * w.A[h];
             let cb = 0;
             for (let s = 0; s < S; s++) cb += Cv(i, g, s) * Bv(j, g, s);
-            const m = mask ? mask[b * N * N + i * N + j] : 1;
+            // the edge mask applies in the heads of unitMask (every head by default)
+            const m = mask ? 1 - (unitMask ? unitMask[b * H + h] : 1) * (1 - mask[b * N * N + i * N + j]) : 1;
             M[i * N + j] = Math.exp(seg) * cb * m;
           }
         }

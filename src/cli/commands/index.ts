@@ -8,6 +8,7 @@ import { demoCommand } from './demo';
 import { predictCommand } from './predict';
 import { attentionCommand } from './attention';
 import { tokenizeCommand } from './tokenize';
+import { featuresCommand } from './features';
 
 export const commands: Command[] = [
   downloadCommand,
@@ -18,4 +19,5 @@ export const commands: Command[] = [
   predictCommand,
   attentionCommand,
   tokenizeCommand,
+  featuresCommand,
 ];

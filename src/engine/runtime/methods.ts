@@ -3,6 +3,7 @@ import { CancelledError, UserError } from '../types';
 import type { EngineSession, Encoding, MethodContext, MethodHandler } from '../types';
 import { experimentMethods } from '../experiments/methods';
 import { familyOf } from '../arch/index';
+import { featuresReport, type FeaturesReport } from '../experiments/features';
 
 export interface PredictParams {
   prompt: string;
@@ -149,7 +150,10 @@ export const attention: MethodHandler<AttentionParams, AttentionResult> = async 
   };
 };
 
-export const coreMethods: Record<string, MethodHandler> = { predict, attention };
+/** Decay scores and fast / middle / slow thirds of every layer (SPEC §4): FeaturesReport. */
+export const features: MethodHandler<Record<string, never>, FeaturesReport> = async (session) => featuresReport(session.checkpoint);
+
+export const coreMethods: Record<string, MethodHandler> = { predict, attention, features };
 
 /** Every method the worker serves. */
 export const methods: Record<string, MethodHandler> = { ...coreMethods, ...experimentMethods };

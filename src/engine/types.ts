@@ -181,6 +181,11 @@ export interface ModelBackend {
    * on the device): the same results as layerLastRow layer by layer followed by headLastTarget.
    */
   sweepLastRows?(req: LastRowSweep): Promise<HeadTargetStats>;
+  /**
+   * Steering (SPEC §5): per layer the scale of each channel of the mixer output ([d], undefined = none) for every
+   * following call, until changed; `undefined` clears it. Optional for wrappers; both backends have it.
+   */
+  setSteering?(perLayer: readonly (Float32Array | undefined)[] | undefined): void;
   dispose(): Promise<void>;
 }
 
@@ -294,6 +299,8 @@ export interface EngineSession {
   identity: ModelIdentity;
   /** compute dtype of the graphs ('float32' default; 'float16' GPU-only option) */
   computeDType: 'float32' | 'float16';
+  /** the steering applied to the backend for the call in progress (SPEC §5; set by the worker's methods), for provenance */
+  steering?: { layer: number; channels: number[]; scale: number }[];
 }
 
 export interface MethodContext {

@@ -19,6 +19,8 @@ export interface LayerIo {
   convMask: string;
   /** [b, units] 1 where the edge mask applies, 0 where the unit keeps every edge (feature knockout, SPEC §4) */
   unitMask: string;
+  /** [d] scale of each channel of the layer's mixer output, before the residual add (steering, SPEC §5; ones = none) */
+  outScale: string;
   /** by ContextTensorSpec name: [contexts, K−1 | p, width] */
   ctx: Record<string, string>;
   /** int64 [b] which context each batch item reads */
@@ -60,6 +62,7 @@ export interface FamilyReference {
     wantAttention?: boolean,
     convMask?: ArrayLike<number>,
     unitMask?: ArrayLike<number>,
+    outScale?: ArrayLike<number>,
   ): { hidden: Float64Array; attention?: Float64Array };
   dispose(): void;
 }

@@ -6,7 +6,8 @@
 // Layer graph  a suffix of positions on top of a clean context (see LayerIo): a whole prompt, or the last position of
 //              a knockout variant (families without a row graph)
 //              inputs:  hidden [b, m, d], mask [b, m, T], conv_mask [b, m, K], unit_mask [b, units],
-//                       ctx_<name> (family contextSpec), ctx_index int64 [b]
+//                       out_scale [d] (steering: the mixer output's channel scales), ctx_<name> (family contextSpec),
+//                       ctx_index int64 [b]
 //              outputs: hidden_out [b, m, d], attention [b, units, m, T] (after the mask), <name>_out [b, m, width]
 // Row graph    (families with emitRow) the same inputs with m = 1; output hidden_out
 // Head graph   inputs:  hidden float32 [batch, seq, d], target int64 [batch]
@@ -24,7 +25,7 @@ export { transpose2d, f32ToF16Bits, toF16, WeightStore } from './ops';
 export type { ComputeDType } from './ops';
 
 /** Bump whenever the graphs change: it is part of the cache key. */
-export const BUILDER_VERSION = 8;
+export const BUILDER_VERSION = 9;
 
 /** Dims of a context tensor: [contexts, K−1 | prefix, width]. */
 function ctxDims(c: ModelConfig, s: ContextTensorSpec, lead: (string | number)[] = []): (string | number)[] {
@@ -37,9 +38,10 @@ function layerInputs(g: GraphBuilder, c: ModelConfig): LayerIo {
   const mask = g.input('mask', DataType.FLOAT, ['batch', 'seq', 'total']);
   const convMask = g.input('conv_mask', DataType.FLOAT, ['batch', 'seq', c.dConv]);
   const unitMask = g.input('unit_mask', DataType.FLOAT, ['batch', familyOf(c).attentionUnits(c).count]);
+  const outScale = g.input('out_scale', DataType.FLOAT, [c.dModel]);
   const ctx: Record<string, string> = {};
   for (const s of familyOf(c).contextSpec(c)) ctx[s.name] = g.input(`ctx_${s.name}`, DataType.FLOAT, ctxDims(c, s));
-  return { hidden, mask, convMask, unitMask, ctx, ctxIndex: g.input('ctx_index', DataType.INT64, ['batch']) };
+  return { hidden, mask, convMask, unitMask, outScale, ctx, ctxIndex: g.input('ctx_index', DataType.INT64, ['batch']) };
 }
 
 /** Builds layer `i`'s graph (the family's general layer), its weights written through `store`. */
@@ -139,7 +141,8 @@ export function emitHead(g: GraphBuilder, ckpt: Checkpoint, store: WeightStore, 
  *
  * Inputs:  enter [rows, d]; sel_0 … sel_{L−1} int64 [r_j]; mask [L, rows, total] (1 keep, 0 block: the last row's keep
  *          mask per layer); conv_mask [L, rows, K] (the last row's conv taps); unit_groups [L, groups, units] and
- *          row_group int64 [rows] (the feature group of each row: where its knockout applies); ctx_<name> [L, contexts,
+ *          row_group int64 [rows] (the feature group of each row: where its knockout applies); out_scale [L, d] (steering,
+ *          per layer); ctx_<name> [L, contexts,
  *          K−1 | total−1, width] (per layer, as in the layer graph); ctx_index int64 [rows]; target int64 [rows].
  * Outputs: max_logit, sum_exp, target_logit [rows] (as the head graph's).
  */
@@ -155,6 +158,7 @@ export function buildSweepGraph(ckpt: Checkpoint, store: WeightStore, dtype: Com
   const convMask = g.input('conv_mask', DataType.FLOAT, [L, 'rows', K]);
   const unitGroups = g.input('unit_groups', DataType.FLOAT, [L, 'groups', family.attentionUnits(c).count]);
   const rowGroup = g.input('row_group', DataType.INT64, ['rows']);
+  const outScale = g.input('out_scale', DataType.FLOAT, [L, d]);
   const spec = family.contextSpec(c);
   const ctxAll: Record<string, string> = {};
   for (const s of spec) ctxAll[s.name] = g.input(`ctx_${s.name}`, DataType.FLOAT, ctxDims(c, s, [L]));
@@ -175,6 +179,7 @@ export function buildSweepGraph(ckpt: Checkpoint, store: WeightStore, dtype: Com
       mask: g.n('Unsqueeze', [firstRows(g.n('Gather', [mask, layerJ], { axis: 0 })), one]), // [r_j, 1, total]
       convMask: g.n('Unsqueeze', [firstRows(g.n('Gather', [convMask, layerJ], { axis: 0 })), one]), // [r_j, 1, K]
       unitMask: g.n('Gather', [g.n('Gather', [unitGroups, layerJ], { axis: 0 }), firstRows(rowGroup)], { axis: 0 }), // [r_j, units]
+      outScale: g.n('Gather', [outScale, layerJ], { axis: 0 }), // [d]
       ctx,
       ctxIndex: firstRows(ctxIndex),
     };

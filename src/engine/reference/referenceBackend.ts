@@ -20,6 +20,7 @@ export class ReferenceBackend<C extends ModelConfig = Mamba2Config> implements M
   private normF?: Float64Array;
   private head?: Float64Array;
   private readonly embRows = new Map<number, Float64Array>();
+  private steering: readonly (Float32Array | undefined)[] | undefined;
 
   constructor(private readonly ckpt: Checkpoint) {
     this.config = ckpt.config as C;
@@ -64,7 +65,11 @@ export class ReferenceBackend<C extends ModelConfig = Mamba2Config> implements M
     convMask?: ArrayLike<number>,
     unitMask?: ArrayLike<number>,
   ): { hidden: Float64Array; attention?: Float64Array } {
-    return this.family.layer64(index, hidden, batch, N, mask, wantAttention, convMask, unitMask);
+    return this.family.layer64(index, hidden, batch, N, mask, wantAttention, convMask, unitMask, this.steering?.[index]);
+  }
+
+  setSteering(perLayer: readonly (Float32Array | undefined)[] | undefined): void {
+    this.steering = perLayer;
   }
 
   async layer(index: number, hidden: Float32Array, batch: number, seqLen: number, mask?: Float32Array, wantAttention?: boolean, _wantContext?: boolean, convMask?: Float32Array, unitMask?: Float32Array) {

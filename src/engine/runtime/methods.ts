@@ -4,6 +4,7 @@ import type { EngineSession, Encoding, MethodContext, MethodHandler } from '../t
 import { experimentMethods } from '../experiments/methods';
 import { familyOf } from '../arch/index';
 import { featuresReport, type FeaturesReport } from '../experiments/features';
+import { compileSteering, parseSteer, type SteerTriple } from '../interventions/steering';
 
 export interface PredictParams {
   prompt: string;
@@ -155,5 +156,38 @@ export const features: MethodHandler<Record<string, never>, FeaturesReport> = as
 
 export const coreMethods: Record<string, MethodHandler> = { predict, attention, features };
 
-/** Every method the worker serves. */
-export const methods: Record<string, MethodHandler> = { ...coreMethods, ...experimentMethods };
+/** The `steer` param of a method: --steer strings ('20:4,38:5', 'preset:mamba-130m') or triples. */
+export type SteerParam = string | (string | SteerTriple)[] | undefined;
+
+export function steerTriples(v: SteerParam): SteerTriple[] {
+  if (v === undefined) return [];
+  const list = typeof v === 'string' ? [v] : v;
+  if (!Array.isArray(list)) throw new UserError('steer must be a list of LAYER:CHANNELS:SCALE specs');
+  return list.flatMap((x) => (typeof x === 'string' ? parseSteer(x) : [x]));
+}
+
+/**
+ * Wraps a method so that `params.steer` steers the model for the whole call (clean runs and knockout variants alike)
+ * and is recorded in the results' provenance (session.steering); the backend is unsteered again afterwards.
+ */
+export function steerable<P extends { steer?: SteerParam }, R>(handler: MethodHandler<P, R>): MethodHandler<P, R> {
+  return async (session, params, ctx) => {
+    const triples = steerTriples(params?.steer);
+    if (triples.length === 0) return handler(session, params, ctx);
+    const perLayer = compileSteering(session.backend.config, triples);
+    if (!session.backend.setSteering) throw new UserError(`the ${session.backend.ep} backend cannot steer`);
+    session.backend.setSteering(perLayer);
+    session.steering = triples;
+    try {
+      return await handler(session, params, ctx);
+    } finally {
+      session.backend.setSteering(undefined);
+      session.steering = undefined;
+    }
+  };
+}
+
+const steered = (m: Record<string, MethodHandler>) => Object.fromEntries(Object.entries(m).map(([k, h]) => [k, k === 'features' ? h : steerable(h)]));
+
+/** Every method the worker serves; predict, attention and the experiments take `steer`. */
+export const methods: Record<string, MethodHandler> = steered({ ...coreMethods, ...experimentMethods });

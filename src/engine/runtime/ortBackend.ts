@@ -233,6 +233,20 @@ export class OrtBackend implements ModelBackend {
   }
 
   /** Whole prompts: the layer graph with one all-zero context position (see LayerIo). */
+  private steering: readonly (Float32Array | undefined)[] | undefined;
+
+  setSteering(perLayer: readonly (Float32Array | undefined)[] | undefined): void {
+    if (perLayer && perLayer.length !== this.config.nLayer) throw new RangeError(`setSteering: ${perLayer.length} layers, expected ${this.config.nLayer}`);
+    this.steering = perLayer;
+  }
+
+  /** out_scale of layer i: its steering scales, or the cached ones */
+  private scaleFeed(i: number): ort.Tensor {
+    const d = this.config.dModel;
+    const s = this.steering?.[i];
+    return s ? new ort.Tensor('float32', s, [d]) : this.cached('scale1', () => new ort.Tensor('float32', new Float32Array(d).fill(1), [d]));
+  }
+
   /** [Pb, units]: the rows' unit masks (padding rows: every unit), or the cached all-ones */
   private unitFeed(unitMask: Float32Array | undefined, batch: number, Pb: number): ort.Tensor {
     const U = this.units;
@@ -268,6 +282,7 @@ export class OrtBackend implements ModelBackend {
         ? new ort.Tensor('float32', padTo(convMask, Pb * n * K, 1), [Pb, n, K])
         : this.cached(`conv1_${Pb}x${n}`, () => new ort.Tensor('float32', new Float32Array(Pb * n * K).fill(1), [Pb, n, K])),
       unit_mask: this.unitFeed(unitMask, batch, Pb),
+      out_scale: this.scaleFeed(index),
       ctx_index: this.cached(`zidx${Pb}`, () => new ort.Tensor('int64', new BigInt64Array(Pb), [Pb])),
     };
     for (const c of this.ctxSpec) {
@@ -323,6 +338,7 @@ export class OrtBackend implements ModelBackend {
         ? new ort.Tensor('float32', padTo(convMask, Pb * K, 1), [Pb, 1, K])
         : this.cached(`rowconv1_${Pb}`, () => new ort.Tensor('float32', new Float32Array(Pb * K).fill(1), [Pb, 1, K])),
       unit_mask: this.unitFeed(unitMask, batch, Pb),
+      out_scale: this.scaleFeed(index),
       ctx_index: new ort.Tensor('int64', idx, [Pb]),
     };
     for (const c of this.ctxSpec) {
@@ -419,6 +435,7 @@ export class OrtBackend implements ModelBackend {
         ? new ort.Tensor('float32', req.unitGroups, [L, G, U])
         : this.cached(`ugroups1`, () => new ort.Tensor('float32', new Float32Array(L * U).fill(1), [L, 1, U])),
       row_group: new ort.Tensor('int64', rowGroup, [Rp]),
+      out_scale: this.sweepScales(),
       ctx_index: new ort.Tensor('int64', idx, [Rp]),
       target: new ort.Tensor('int64', tgt, [Rp]),
     });
@@ -429,6 +446,15 @@ export class OrtBackend implements ModelBackend {
     const out = await this.timedRun(this.sweep!, feeds, ['max_logit', 'sum_exp', 'target_logit']);
     const part = (name: string) => (out[name].data as Float32Array).subarray(0, R);
     return { maxLogit: part('max_logit'), sumExp: part('sum_exp'), targetLogit: part('target_logit') };
+  }
+
+  /** out_scale of the sweep graph [L, d] */
+  private sweepScales(): ort.Tensor {
+    const { nLayer: L, dModel: d } = this.config;
+    if (!this.steering?.some((s) => s)) return this.cached('sweepScale1', () => new ort.Tensor('float32', new Float32Array(L * d).fill(1), [L, d]));
+    const all = new Float32Array(L * d).fill(1);
+    this.steering.forEach((s, j) => s && all.set(s, j * d));
+    return new ort.Tensor('float32', all, [L, d]);
   }
 
   async headLast(hidden: Float32Array, batch: number, seqLen: number): Promise<Float32Array> {

@@ -74,7 +74,8 @@ function emitInputSide(g: GraphBuilder, ckpt: Checkpoint, i: number, store: Weig
   const finish = (y: string): string => {
     const yD = g.n('Add', [y, g.n('Mul', [xc, Dc])]);
     const gated = g.n('Mul', [yD, g.n('Mul', [z, g.n('Sigmoid', [z])])]);
-    return g.n('Add', [io.hidden, linear(g, gated, wOut, dI, d, dtype, lead)], {}, names.hiddenOut);
+    // the mixer output's channels scaled by out_scale (steering, SPEC §5; ones = none), then the residual
+    return g.n('Add', [io.hidden, g.n('Mul', [linear(g, gated, wOut, dI, d, dtype, lead), io.outScale])], {}, names.hiddenOut);
   };
   return { xc, Bm, Cm, delta, A, finish };
 }

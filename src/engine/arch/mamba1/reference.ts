@@ -49,7 +49,7 @@ export class Mamba1Reference implements FamilyReference {
     return w;
   }
 
-  layer64(index: number, hidden: Float64Array, batch: number, N: number, mask?: ArrayLike<number>, wantAttention = false, convMask?: ArrayLike<number>, unitMask?: ArrayLike<number>) {
+  layer64(index: number, hidden: Float64Array, batch: number, N: number, mask?: ArrayLike<number>, wantAttention = false, convMask?: ArrayLike<number>, unitMask?: ArrayLike<number>, outScale?: ArrayLike<number>) {
     const c = this.config;
     const w = this.weights(index);
     const d = c.dModel, dI = c.dInner, S = c.dState, R = c.dtRank, K = c.dConv;
@@ -147,7 +147,7 @@ export class Mamba1Reference implements FamilyReference {
         for (let o = 0; o < d; o++) {
           let s = 0;
           for (let k = 0; k < dI; k++) s += y[t * dI + k] * w.outProj[o * dI + k];
-          ob[t * d + o] = xb[t * d + o] + s;
+          ob[t * d + o] = xb[t * d + o] + (outScale ? outScale[o] : 1) * s;
         }
       }
     }

@@ -120,7 +120,7 @@ export function emitMamba2Layer(g: GraphBuilder, ckpt: Checkpoint, i: number, st
   if (G > 1) gn = g.n('Reshape', [gn, g.constI64([0, 0, dInner])]);
   gn = g.n('Mul', [gn, wGn]);
 
-  // 10. residual
-  return g.n('Add', [hidden, linear(g, gn, wOut, dInner, d, dtype, lead)], {}, names.hiddenOut);
+  // 10. residual, the mixer output's channels scaled by out_scale first (steering, SPEC §5; ones = none)
+  return g.n('Add', [hidden, g.n('Mul', [linear(g, gn, wOut, dInner, d, dtype, lead), io.outScale])], {}, names.hiddenOut);
 }
 

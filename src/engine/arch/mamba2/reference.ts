@@ -66,6 +66,7 @@ export class Mamba2Reference implements FamilyReference {
     wantAttention = false,
     convMask?: ArrayLike<number>,
     unitMask?: ArrayLike<number>,
+    outScale?: ArrayLike<number>,
   ): { hidden: Float64Array; attention?: Float64Array } {
     const c = this.config;
     const w = this.weights(index);
@@ -166,7 +167,7 @@ export class Mamba2Reference implements FamilyReference {
         for (let o = 0; o < d; o++) {
           let s = 0;
           for (let k = 0; k < dInner; k++) s += gated[t * dInner + k] * w.outProj[o * dInner + k];
-          ob[t * d + o] = xb[t * d + o] + s;
+          ob[t * d + o] = xb[t * d + o] + (outScale ? outScale[o] : 1) * s;
         }
       }
     }

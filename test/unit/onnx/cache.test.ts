@@ -61,7 +61,7 @@ test('external initializers: relative location weights.bin, 64-byte aligned, wit
     assert.equal(Number(kv.offset) % 64, 0);
     assert.ok(Number(kv.offset) + Number(kv.length) <= size);
   }
-  assert.deepEqual(m.graph.input.map((i: any) => i.name), ['hidden', 'mask', 'conv_mask', 'ctx_raw', 'ctx_xbc', 'ctx_delta', 'ctx_index']);
+  assert.deepEqual(m.graph.input.map((i: any) => i.name), ['hidden', 'mask', 'conv_mask', 'unit_mask', 'out_scale', 'ctx_raw', 'ctx_xbc', 'ctx_delta', 'ctx_index']);
   assert.deepEqual(m.graph.output.map((i: any) => i.name).sort(), ['attention', 'delta_out', 'hidden_out', 'raw_out', 'xbc_out']);
   assert.ok(m.graph.node.every((n: any) => !n.domain), 'standard ops only');
 });

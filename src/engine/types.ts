@@ -186,6 +186,11 @@ export interface ModelBackend {
    * following call, until changed; `undefined` clears it. Optional for wrappers; both backends have it.
    */
   setSteering?(perLayer: readonly (Float32Array | undefined)[] | undefined): void;
+  /**
+   * Optional: one position of layer `index` in recurrent form (generation) for `batch` sequences: hidden [batch, d],
+   * the layer's conv state [batch, K−1, width] and SSM state [batch, …] (family stateShape) in, the new ones out.
+   */
+  step?(index: number, hidden: Float32Array, batch: number, convState: Float32Array, ssmState: Float32Array): Promise<{ hidden: Float32Array; convState: Float32Array; ssmState: Float32Array }>;
   dispose(): Promise<void>;
 }
 

@@ -36,6 +36,24 @@ export interface LayerOutputNames {
   context?: Record<string, string>;
 }
 
+/** The inputs of one layer's recurrent step (generation): one position per call, the states in and out. */
+export interface StepIo {
+  /** [b, d] */
+  hidden: string;
+  /** [b, K−1, convWidth] the conv inputs of the K−1 previous positions */
+  convState: string;
+  /** the SSM state (family stateShape) */
+  ssmState: string;
+  /** [d] steering scales of the mixer output */
+  outScale: string;
+}
+
+export interface StepOut {
+  hidden: string;
+  convState: string;
+  ssmState: string;
+}
+
 /** A family's graph emitters (SPEC maths as ONNX nodes). Each returns the residual after the layer. */
 export interface FamilyGraphs {
   /** the general suffix-on-context layer (whole prompts, attention view, context outputs) */
@@ -45,6 +63,8 @@ export interface FamilyGraphs {
    * general layer is much dearer there. Without it, emitLayer serves the rows (one graph file per layer).
    */
   emitRow?(g: GraphBuilder, ckpt: Checkpoint, i: number, store: WeightStore, dtype: ComputeDType, io: LayerIo): string;
+  /** one position in recurrent form (generation), with its conv and SSM states */
+  emitStep(g: GraphBuilder, ckpt: Checkpoint, i: number, store: WeightStore, dtype: ComputeDType, io: StepIo): StepOut;
 }
 
 /** The float64 oracle of one layer (SPEC maths in plain loops). */
@@ -88,6 +108,8 @@ export interface ModelFamily<C extends ModelConfig = ModelConfig> {
   decayScores(ckpt: Checkpoint, layer: number): Float64Array;
   /** the per-position values the last position reads of earlier ones (the clean context of the fast path) */
   contextSpec(c: C): ContextTensorSpec[];
+  /** the recurrent state of one layer per sequence: conv [K−1, width] and SSM dims (Mamba-2 [H, P, S], Mamba-1 [dInner, S]) */
+  stateShape(c: C): { conv: [number, number]; ssm: number[] };
   /** rough working memory of a whole-prompt layer call per prompt of n tokens, bytes (batch caps) */
   bytesPerItem(c: C, n: number): number;
   /** rough working memory of a last-row call per row for prompts of n tokens, bytes (batch caps) */

@@ -25,7 +25,7 @@ export { transpose2d, f32ToF16Bits, toF16, WeightStore } from './ops';
 export type { ComputeDType } from './ops';
 
 /** Bump whenever the graphs change: it is part of the cache key. */
-export const BUILDER_VERSION = 9;
+export const BUILDER_VERSION = 10;
 
 /** Dims of a context tensor: [contexts, K−1 | prefix, width]. */
 function ctxDims(c: ModelConfig, s: ContextTensorSpec, lead: (string | number)[] = []): (string | number)[] {
@@ -58,6 +58,32 @@ export function buildLayerGraph(ckpt: Checkpoint, i: number, store: WeightStore,
   g.output('attention', DataType.FLOAT, ['batch', family.attentionUnits(c).count, 'seq', 'total']);
   for (const s of spec) g.output(`${s.name}_out`, DataType.FLOAT, ['batch', 'seq', s.width]);
   return g.encode(`${family.label(c)} layer ${i} (suffix on a clean context), builder v${BUILDER_VERSION}, compute ${dtype}`);
+}
+
+/**
+ * Builds layer `i`'s recurrent step graph (generation: one position per call).
+ * Inputs hidden [b, d], conv_state [b, K−1, width], ssm_state [b, …] (family stateShape), out_scale [d];
+ * outputs hidden_out, conv_state_out, ssm_state_out.
+ */
+export function buildStepGraph(ckpt: Checkpoint, i: number, store: WeightStore, dtype: ComputeDType = 'float32'): Uint8Array {
+  const c = ckpt.config;
+  const family = familyOf(c);
+  const st = family.stateShape(c);
+  const g = new GraphBuilder(`${c.arch}_step_${i}`);
+  const io = {
+    hidden: g.input('hidden', DataType.FLOAT, ['batch', c.dModel]),
+    convState: g.input('conv_state', DataType.FLOAT, ['batch', ...st.conv]),
+    ssmState: g.input('ssm_state', DataType.FLOAT, ['batch', ...st.ssm]),
+    outScale: g.input('out_scale', DataType.FLOAT, [c.dModel]),
+  };
+  const o = family.graphs.emitStep(g, ckpt, i, store, dtype, io);
+  g.n('Identity', [o.hidden], {}, 'hidden_out');
+  g.n('Identity', [o.convState], {}, 'conv_state_out');
+  g.n('Identity', [o.ssmState], {}, 'ssm_state_out');
+  g.output('hidden_out', DataType.FLOAT, ['batch', c.dModel]);
+  g.output('conv_state_out', DataType.FLOAT, ['batch', ...st.conv]);
+  g.output('ssm_state_out', DataType.FLOAT, ['batch', ...st.ssm]);
+  return g.encode(`${family.label(c)} layer ${i}, recurrent step (generation), builder v${BUILDER_VERSION}, compute ${dtype}`);
 }
 
 /** Whether the family has a separate row graph per layer (otherwise the layer graph serves the knockout rows). */

@@ -5,7 +5,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync 
 import { managedCacheDir } from '../hub/cache';
 import { join } from 'node:path';
 import type { Checkpoint, ModelConfig, ProgressEvent } from '../types';
-import { BUILDER_VERSION, buildHeadGraph, buildLayerGraph, buildRowGraph, buildSweepGraph, ComputeDType, hasRowGraphs, WeightStore } from './builder';
+import { BUILDER_VERSION, buildHeadGraph, buildLayerGraph, buildRowGraph, buildStepGraph, buildSweepGraph, ComputeDType, hasRowGraphs, WeightStore } from './builder';
 import { WeightsFile } from './graph';
 
 export interface OnnxManifest {
@@ -16,6 +16,8 @@ export interface OnnxManifest {
   layers: string[];
   /** per layer, the last-position row graph (families with one); absent: the layer graphs serve the rows */
   rows?: string[];
+  /** per layer, the recurrent step graph (generation) */
+  steps: string[];
   head: string;
   /** all layers + head for knockout rows in one graph (buildSweepGraph), same weights */
   sweep: string;
@@ -41,7 +43,7 @@ export function readManifest(dir: string, ckpt: Checkpoint, dtype: ComputeDType)
   try {
     const m = JSON.parse(readFileSync(f, 'utf8')) as OnnxManifest;
     if (m.builderVersion !== BUILDER_VERSION || m.checkpointHash !== ckpt.hash || m.computeDType !== dtype) return undefined;
-    for (const file of [...m.layers, ...(m.rows ?? []), m.head, m.sweep, m.weights]) if (!existsSync(join(dir, file))) return undefined;
+    for (const file of [...m.layers, ...(m.rows ?? []), ...(m.steps ?? []), m.head, m.sweep, m.weights]) if (!existsSync(join(dir, file))) return undefined;
     return m;
   } catch {
     return undefined;
@@ -72,6 +74,7 @@ export function ensureOnnxCache(ckpt: Checkpoint, opts: ConvertOptions = {}): { 
   try {
     const layers: string[] = [];
     const rows: string[] | undefined = hasRowGraphs(ckpt.config) ? [] : undefined;
+    const steps: string[] = [];
     for (let i = 0; i < L; i++) {
       const name = `layer_${i}.onnx`;
       writeFileSync(join(tmp, name), buildLayerGraph(ckpt, i, store, dtype));
@@ -80,6 +83,8 @@ export function ensureOnnxCache(ckpt: Checkpoint, opts: ConvertOptions = {}): { 
         writeFileSync(join(tmp, `row_${i}.onnx`), buildRowGraph(ckpt, i, store, dtype));
         rows.push(`row_${i}.onnx`);
       }
+      writeFileSync(join(tmp, `step_${i}.onnx`), buildStepGraph(ckpt, i, store, dtype));
+      steps.push(`step_${i}.onnx`);
       opts.onProgress?.({ done: i + 1, total: L + 1, message: `converting layer ${i + 1}/${L} to ONNX` });
     }
     writeFileSync(join(tmp, 'head.onnx'), buildHeadGraph(ckpt, store, dtype));
@@ -92,6 +97,7 @@ export function ensureOnnxCache(ckpt: Checkpoint, opts: ConvertOptions = {}): { 
       config: ckpt.config,
       layers,
       ...(rows ? { rows } : {}),
+      steps,
       head: 'head.onnx',
       sweep: 'sweep.onnx',
       weights: 'weights.bin',

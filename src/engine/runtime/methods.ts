@@ -5,6 +5,7 @@ import { experimentMethods } from '../experiments/methods';
 import { familyOf } from '../arch/index';
 import { featuresReport, type FeaturesReport } from '../experiments/features';
 import { compileSteering, parseSteer, type SteerTriple } from '../interventions/steering';
+import { runGenerate, type GenerateParams, type GenerateResult } from '../experiments/generate';
 
 export interface PredictParams {
   prompt: string;
@@ -189,5 +190,9 @@ export function steerable<P extends { steer?: SteerParam }, R>(handler: MethodHa
 
 const steered = (m: Record<string, MethodHandler>) => Object.fromEntries(Object.entries(m).map(([k, h]) => [k, k === 'features' ? h : steerable(h)]));
 
+/** Greedy continuation, clean and (with `steer`) steered side by side: GenerateResult. It handles `steer` itself. */
+export const generate: MethodHandler<Omit<GenerateParams, 'steer'> & { steer?: SteerParam }, GenerateResult> = (session, params, ctx) =>
+  runGenerate(session, { ...params, steer: steerTriples(params.steer) }, ctx);
+
 /** Every method the worker serves; predict, attention and the experiments take `steer`. */
-export const methods: Record<string, MethodHandler> = steered({ ...coreMethods, ...experimentMethods });
+export const methods: Record<string, MethodHandler> = { ...steered({ ...coreMethods, ...experimentMethods }), generate };

@@ -176,6 +176,38 @@ export class OrtBackend implements ModelBackend {
     return s;
   }
 
+  private stepSessions: (ort.InferenceSession | undefined)[] = [];
+
+  /** ModelBackend.step through layer i's step graph (loaded on first use). */
+  async step(index: number, hidden: Float32Array, batch: number, convState: Float32Array, ssmState: Float32Array) {
+    const c = this.config;
+    const st = familyOf(c).stateShape(c);
+    const convN = st.conv[0] * st.conv[1];
+    const ssmN = st.ssm.reduce((a, b) => a * b, 1);
+    if (hidden.length !== batch * c.dModel || convState.length !== batch * convN || ssmState.length !== batch * ssmN) {
+      throw new RangeError('step: hidden, convState or ssmState do not match batch × shapes');
+    }
+    if (this.disposed) throw new Error('backend disposed');
+    let s = this.stepSessions[index];
+    if (!s) {
+      const file = this.manifest.steps?.[index];
+      if (!file) throw new RangeError(`no step graph for layer ${index}`);
+      s = await createOn(join(this.dir, file), this.ep, this.threads);
+      this.stepSessions[index] = s;
+    }
+    const out = await this.timedRun(
+      s,
+      {
+        hidden: new ort.Tensor('float32', hidden, [batch, c.dModel]),
+        conv_state: new ort.Tensor('float32', convState, [batch, ...st.conv]),
+        ssm_state: new ort.Tensor('float32', ssmState, [batch, ...st.ssm]),
+        out_scale: this.scaleFeed(index),
+      },
+      ['hidden_out', 'conv_state_out', 'ssm_state_out'],
+    );
+    return { hidden: out.hidden_out.data as Float32Array, convState: out.conv_state_out.data as Float32Array, ssmState: out.ssm_state_out.data as Float32Array };
+  }
+
   /** Rows of a context tensor: K−1 for `conv` tensors, `prefix` for the others. */
   private ctxRows(s: ContextTensorSpec, prefix: number): number {
     return s.rows === 'conv' ? this.config.dConv - 1 : prefix;
@@ -492,6 +524,7 @@ export class OrtBackend implements ModelBackend {
     this.disposed = true;
     for (const s of this.layerSessions) await s?.release();
     for (const s of this.rowSessions) await s?.release();
+    for (const s of this.stepSessions) await s?.release();
     await this.head.release();
     await this.sweep?.release();
     this.layerSessions = [];

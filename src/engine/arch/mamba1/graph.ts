@@ -15,17 +15,16 @@
 import type { Checkpoint, Mamba1Config } from '../../types';
 import { DataType, type GraphBuilder } from '../../onnx/graph';
 import { ComputeDType, linear, rmsNorm, WeightStore } from '../../onnx/ops';
-import type { LayerIo, LayerOutputNames } from '../types';
+import type { LayerIo, LayerOutputNames, StepIo, StepOut } from '../types';
 
 const END = Number.MAX_SAFE_INTEGER;
 
-/** The projections and the conv of the suffix rows: what both emitters share (SPEC §2 steps 1-5). */
-function emitInputSide(g: GraphBuilder, ckpt: Checkpoint, i: number, store: WeightStore, dtype: ComputeDType, io: LayerIo, names: LayerOutputNames) {
+/** Layer i's weights as graph initializers, streamed into weights.bin on first use (shared by every graph). */
+function mamba1Weights(g: GraphBuilder, ckpt: Checkpoint, i: number, store: WeightStore, dtype: ComputeDType) {
   const c = ckpt.config as Mamba1Config;
   const d = c.dModel, dI = c.dInner, S = c.dState, R = c.dtRank, K = c.dConv;
   const p = `layers.${i}.`;
   const rd = (n: string) => () => ckpt.readF32(p + n);
-  const out = names.context ?? {};
   const wNorm = store.use(g, `${p}norm.weight`, [d], rd('norm.weight'));
   const wIn = store.use(g, `${p}in_proj.weight`, [2 * dI, d], rd('mixer.in_proj.weight'), dtype);
   let convW: Float32Array | undefined;
@@ -44,6 +43,16 @@ function emitInputSide(g: GraphBuilder, ckpt: Checkpoint, i: number, store: Weig
   const A = store.use(g, `${p}A`, [dI, S], () => ckpt.readF32(p + 'mixer.A_log').map((v) => -Math.exp(v)));
   const Dc = store.use(g, `${p}D`, [dI], rd('mixer.D'));
   const wOut = store.use(g, `${p}out_proj.weight`, [d, dI], rd('mixer.out_proj.weight'), dtype);
+
+  return { wNorm, wIn, taps, bConv, wX, wDt, bDt, A, Dc, wOut };
+}
+
+/** The projections and the conv of the suffix rows: what both emitters share (SPEC §2 steps 1-5). */
+function emitInputSide(g: GraphBuilder, ckpt: Checkpoint, i: number, store: WeightStore, dtype: ComputeDType, io: LayerIo, names: LayerOutputNames) {
+  const c = ckpt.config as Mamba1Config;
+  const d = c.dModel, dI = c.dInner, S = c.dState, R = c.dtRank, K = c.dConv;
+  const out = names.context ?? {};
+  const { wNorm, wIn, taps, bConv, wX, wDt, bDt, A, Dc, wOut } = mamba1Weights(g, ckpt, i, store, dtype);
 
   // 1-2. u = RMSNorm(x)·w ; xz = u · in_projᵀ → x | z
   const lead = g.n('Slice', [g.n('Shape', [io.hidden]), g.constI64([0]), g.constI64([2])]); // [b, m]
@@ -163,4 +172,36 @@ export function emitMamba1Row(g: GraphBuilder, ckpt: Checkpoint, i: number, stor
   const state = g.n('Add', [g.n('Mul', [g.n('Exp', [g.n('Mul', [dl, A])]), hPre]), own]);
   const y = g.n('Reshape', [g.n('MatMul', [state, g.n('Reshape', [Cm, g.constI64([-1, S, 1])])]), g.constI64([-1, 1, dI])]); // [b,1,dI]
   return finish(y);
+}
+
+/**
+ * One position of layer i in RECURRENT form, for generation (SPEC §2 as the selective scan): the conv state holds the
+ * conv inputs of the K−1 previous positions, the SSM state h [dInner, S]; h ← exp(Δ·A)·h + Δ·x·B, y = h·C + D·x.
+ * Inputs hidden [b, d], conv_state [b, K−1, dInner], ssm_state [b, dInner, S], out_scale [d].
+ */
+export function emitMamba1Step(g: GraphBuilder, ckpt: Checkpoint, i: number, store: WeightStore, dtype: ComputeDType, io: StepIo): StepOut {
+  const c = ckpt.config as Mamba1Config;
+  const d = c.dModel, dI = c.dInner, S = c.dState, R = c.dtRank, K = c.dConv;
+  const { wNorm, wIn, taps, bConv, wX, wDt, bDt, A, Dc, wOut } = mamba1Weights(g, ckpt, i, store, dtype);
+  const u = rmsNorm(g, io.hidden, c.eps, wNorm);
+  const [xr, z] = g.op('Split', [linear(g, u, wIn, d, 2 * dI, dtype), g.constI64([dI, dI])], { axis: -1 }, 2); // [b,dI]
+  const xpad = g.n('Concat', [io.convState, g.n('Unsqueeze', [xr, g.constI64([1])])], { axis: 1 }); // [b,K,dI]
+  const convState = g.n('Slice', [xpad, g.constI64([1]), g.constI64([K]), g.constI64([1])]);
+  let conv = bConv;
+  for (let k = 0; k < K; k++) conv = g.n('Add', [conv, g.n('Mul', [g.n('Squeeze', [g.n('Slice', [xpad, g.constI64([k]), g.constI64([k + 1]), g.constI64([1])]), g.constI64([1])]), taps[k]])]);
+  const xc = g.n('Mul', [conv, g.n('Sigmoid', [conv])]); // [b,dI]
+  let [dtr, Bm, Cm] = g.op('Split', [linear(g, xc, wX, dI, R + 2 * S, dtype), g.constI64([R, S, S])], { axis: -1 }, 3);
+  if (c.mixerRmsEps !== null) {
+    dtr = rmsNorm(g, dtr, c.mixerRmsEps);
+    Bm = rmsNorm(g, Bm, c.mixerRmsEps);
+    Cm = rmsNorm(g, Cm, c.mixerRmsEps);
+  }
+  const delta = g.n('Softplus', [g.n('Add', [linear(g, dtr, wDt, R, dI, 'float32'), bDt])]); // [b,dI]
+  const d3 = g.n('Unsqueeze', [delta, g.constI64([2])]); // [b,dI,1]
+  const x3 = g.n('Unsqueeze', [xc, g.constI64([2])]);
+  const ssmState = g.n('Add', [g.n('Mul', [g.n('Exp', [g.n('Mul', [d3, A])]), io.ssmState]), g.n('Mul', [g.n('Mul', [d3, x3]), g.n('Unsqueeze', [Bm, g.constI64([1])])])]); // [b,dI,S]
+  const y = g.n('Add', [g.n('Squeeze', [g.n('MatMul', [ssmState, g.n('Unsqueeze', [Cm, g.constI64([2])])]), g.constI64([2])]), g.n('Mul', [xc, Dc])]); // [b,dI]
+  const gated = g.n('Mul', [y, g.n('Mul', [z, g.n('Sigmoid', [z])])]);
+  const hidden = g.n('Add', [io.hidden, g.n('Mul', [linear(g, gated, wOut, dI, d, dtype), io.outScale])]);
+  return { hidden, convState, ssmState };
 }

@@ -3,7 +3,7 @@ import type { Mamba1Config } from '../../types';
 import type { ModelFamily } from '../types';
 import { mambaStoredName } from '../mamba2/weights';
 import { parseMamba1Hf, parseMamba1StateSpaces } from './config';
-import { emitMamba1Layer, emitMamba1Row } from './graph';
+import { emitMamba1Layer, emitMamba1Row, emitMamba1Step } from './graph';
 import { Mamba1Reference } from './reference';
 import { mamba1Shapes } from './weights';
 
@@ -34,6 +34,7 @@ export const mamba1: ModelFamily<Mamba1Config> = {
   bytesPerItem: (c, n) => 4 * n * (4 * c.dModel + 8 * c.dInner + 3 * (c.dtRank + 2 * c.dState)) + 4 * 5 * c.dInner * n * (n + 1),
   // the row's state terms [dInner, S] (a few), its mask block and projections
   rowBytes: (c, n) => 4 * (5 * c.dInner * c.dState + 8 * c.dInner + 6 * c.dModel + 4 * n),
-  graphs: { emitLayer: emitMamba1Layer, emitRow: emitMamba1Row },
+  graphs: { emitLayer: emitMamba1Layer, emitRow: emitMamba1Row, emitStep: emitMamba1Step },
+  stateShape: (c) => ({ conv: [c.dConv - 1, c.dInner], ssm: [c.dInner, c.dState] }),
   reference: (ckpt) => new Mamba1Reference(ckpt),
 };

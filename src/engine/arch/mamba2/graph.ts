@@ -9,21 +9,16 @@
 import type { Checkpoint, Mamba2Config } from '../../types';
 import type { GraphBuilder } from '../../onnx/graph';
 import { ComputeDType, linear, rmsNorm, WeightStore } from '../../onnx/ops';
-import type { LayerIo, LayerOutputNames } from '../types';
+import type { LayerIo, LayerOutputNames, StepIo, StepOut } from '../types';
 
-/** Appends layer `i` (SPEC §1, a suffix of positions on a clean context) to `g`; returns the residual after it. */
-export function emitMamba2Layer(g: GraphBuilder, ckpt: Checkpoint, i: number, store: WeightStore, dtype: ComputeDType, io: LayerIo, names: LayerOutputNames = {}): string {
+/** Layer i's weights as graph initializers, streamed into weights.bin on first use (shared by every graph). */
+function mamba2Weights(g: GraphBuilder, ckpt: Checkpoint, i: number, store: WeightStore, dtype: ComputeDType) {
   const c = ckpt.config as Mamba2Config;
-  const d = c.dModel, dInner = c.dInner, H = c.nHeads, G = c.nGroups, S = c.dState, P = c.headdim, K = c.dConv;
+  const d = c.dModel, dInner = c.dInner, H = c.nHeads, G = c.nGroups, S = c.dState, K = c.dConv;
   const convDim = dInner + 2 * G * S;
   const projDim = 2 * dInner + 2 * G * S + H;
   const p = `layers.${i}.`;
   const rd = (n: string) => () => ckpt.readF32(p + n);
-  const { hidden, mask, convMask, ctxIndex } = io;
-  const { raw: ctxRaw, xbc: ctxXbc, delta: ctxDelta } = io.ctx;
-  const out = names.context ?? {};
-
-  // weights, streamed one by one into weights.bin (on first use)
   const wNorm = store.use(g, `${p}norm.weight`, [d], rd('norm.weight'));
   const wIn = store.use(g, `${p}in_proj.weight`, [projDim, d], rd('mixer.in_proj.weight'), dtype);
   // conv taps as K vectors [convDim] (tap k multiplies input t − (K−1) + k)
@@ -42,6 +37,21 @@ export function emitMamba2Layer(g: GraphBuilder, ckpt: Checkpoint, i: number, st
   const Dh = store.use(g, `${p}D`, [H, 1, 1], rd('mixer.D'));
   const wGn = store.use(g, `${p}gated_norm.weight`, [dInner], rd('mixer.norm.weight'));
   const wOut = store.use(g, `${p}out_proj.weight`, [d, dInner], rd('mixer.out_proj.weight'), dtype);
+
+  return { wNorm, wIn, taps, bConv, dtBias, A, Dh, wGn, wOut };
+}
+
+/** Appends layer `i` (SPEC §1, a suffix of positions on a clean context) to `g`; returns the residual after it. */
+export function emitMamba2Layer(g: GraphBuilder, ckpt: Checkpoint, i: number, store: WeightStore, dtype: ComputeDType, io: LayerIo, names: LayerOutputNames = {}): string {
+  const c = ckpt.config as Mamba2Config;
+  const d = c.dModel, dInner = c.dInner, H = c.nHeads, G = c.nGroups, S = c.dState, P = c.headdim, K = c.dConv;
+  const convDim = dInner + 2 * G * S;
+  const projDim = 2 * dInner + 2 * G * S + H;
+  const { hidden, mask, convMask, ctxIndex } = io;
+  const { raw: ctxRaw, xbc: ctxXbc, delta: ctxDelta } = io.ctx;
+  const out = names.context ?? {};
+
+  const { wNorm, wIn, taps, bConv, dtBias, A, Dh, wGn, wOut } = mamba2Weights(g, ckpt, i, store, dtype);
 
   // 1-2. u = RMSNorm(x)·w ; zxbcdt = u · in_projᵀ ; split z | xBC | dt
   const lead = g.n('Slice', [g.n('Shape', [hidden]), g.constI64([0]), g.constI64([2])]); // [batch, seq]
@@ -124,3 +134,44 @@ export function emitMamba2Layer(g: GraphBuilder, ckpt: Checkpoint, i: number, st
   return g.n('Add', [hidden, g.n('Mul', [linear(g, gn, wOut, dInner, d, dtype, lead), io.outScale])], {}, names.hiddenOut);
 }
 
+
+/**
+ * One position of layer i in RECURRENT form, for generation (SPEC §1 as a scan): the conv state holds the conv inputs
+ * of the K−1 previous positions, the SSM state h [H, P, S]; h ← exp(Δ·A)·h + Δ·x·Bᵀ, y = h·C + D·x.
+ * Inputs hidden [b, d], conv_state [b, K−1, convDim], ssm_state [b, H, P, S], out_scale [d];
+ * returns the residual [b, d] and the new states.
+ */
+export function emitMamba2Step(g: GraphBuilder, ckpt: Checkpoint, i: number, store: WeightStore, dtype: ComputeDType, io: StepIo): StepOut {
+  const c = ckpt.config as Mamba2Config;
+  const d = c.dModel, dInner = c.dInner, H = c.nHeads, G = c.nGroups, S = c.dState, P = c.headdim, K = c.dConv;
+  const convDim = dInner + 2 * G * S;
+  const projDim = 2 * dInner + 2 * G * S + H;
+  const { wNorm, wIn, taps, bConv, dtBias, A, Dh, wGn, wOut } = mamba2Weights(g, ckpt, i, store, dtype);
+  const u = rmsNorm(g, io.hidden, c.eps, wNorm);
+  const [z, xBCraw, dt] = g.op('Split', [linear(g, u, wIn, d, projDim, dtype), g.constI64([dInner, convDim, H])], { axis: -1 }, 3); // [b,·]
+  const xpad = g.n('Concat', [io.convState, g.n('Unsqueeze', [xBCraw, g.constI64([1])])], { axis: 1 }); // [b,K,convDim]
+  const convState = g.n('Slice', [xpad, g.constI64([1]), g.constI64([K]), g.constI64([1])]);
+  let conv = bConv;
+  for (let k = 0; k < K; k++) conv = g.n('Add', [conv, g.n('Mul', [g.n('Squeeze', [g.n('Slice', [xpad, g.constI64([k]), g.constI64([k + 1]), g.constI64([1])]), g.constI64([1])]), taps[k]])]);
+  const xBC = g.n('Mul', [conv, g.n('Sigmoid', [conv])]); // [b,convDim]
+  const [xs, Bs, Cs] = g.op('Split', [xBC, g.constI64([dInner, G * S, G * S])], { axis: -1 }, 3);
+  const delta = g.n('Softplus', [g.n('Add', [dt, dtBias])]); // [b,H]
+  const x4 = g.n('Reshape', [xs, g.constI64([-1, H, P, 1])]);
+  const headsOf = (t: string) => {
+    const byGroup = g.n('Reshape', [t, g.constI64([-1, G, 1, S])]); // [b,G,1,S]
+    return G === 1 ? byGroup : g.n('Gather', [byGroup, g.constI64(Array.from({ length: H }, (_, h) => Math.floor(h / (H / G))))], { axis: 1 }); // [b,H,1,S]
+  };
+  const d4 = g.n('Reshape', [delta, g.constI64([-1, H, 1, 1])]);
+  const decay = g.n('Exp', [g.n('Mul', [d4, g.n('Reshape', [A, g.constI64([1, H, 1, 1])])])]);
+  const ssmState = g.n('Add', [g.n('Mul', [decay, io.ssmState]), g.n('Mul', [g.n('Mul', [d4, x4]), headsOf(Bs)])]); // [b,H,P,S]
+  const Ch = g.n('Transpose', [headsOf(Cs)], { perm: [0, 1, 3, 2] }); // [b,H,S,1]
+  const yh = g.n('Add', [g.n('MatMul', [ssmState, Ch]), g.n('Mul', [x4, Dh])]); // [b,H,P,1]
+  const y = g.n('Reshape', [yh, g.constI64([-1, dInner])]);
+  const gz = g.n('Mul', [y, g.n('Mul', [z, g.n('Sigmoid', [z])])]);
+  const gzg = G > 1 ? g.n('Reshape', [gz, g.constI64([-1, G, dInner / G])]) : gz;
+  let gn = rmsNorm(g, gzg, c.eps);
+  if (G > 1) gn = g.n('Reshape', [gn, g.constI64([-1, dInner])]);
+  gn = g.n('Mul', [gn, wGn]);
+  const hidden = g.n('Add', [io.hidden, g.n('Mul', [linear(g, gn, wOut, dInner, d, dtype), io.outScale])]);
+  return { hidden, convState, ssmState };
+}

@@ -2,7 +2,7 @@
 import type { Mamba2Config } from '../../types';
 import type { ModelFamily } from '../types';
 import { parseMamba2Hf, parseMamba2StateSpaces } from './config';
-import { emitMamba2Layer } from './graph';
+import { emitMamba2Layer, emitMamba2Step } from './graph';
 import { Mamba2Reference } from './reference';
 import { mamba2Shapes, mambaStoredName } from './weights';
 
@@ -30,6 +30,7 @@ export const mamba2: ModelFamily<Mamba2Config> = {
     const cd = convDimOf(c);
     return 4 * (6 * c.dModel + 3 * (2 * c.dInner + cd + c.nHeads) + 4 * n * (cd + c.nHeads) + 3 * c.nHeads * n);
   },
-  graphs: { emitLayer: emitMamba2Layer },
+  graphs: { emitLayer: emitMamba2Layer, emitStep: emitMamba2Step },
+  stateShape: (c) => ({ conv: [c.dConv - 1, convDimOf(c)], ssm: [c.nHeads, c.headdim, c.dState] }),
   reference: (ckpt) => new Mamba2Reference(ckpt),
 };

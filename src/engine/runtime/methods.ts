@@ -6,6 +6,8 @@ import { familyOf } from '../arch/index';
 import { featuresReport, type FeaturesReport } from '../experiments/features';
 import { compileSteering, parseSteer, type SteerTriple } from '../interventions/steering';
 import { runGenerate, type GenerateParams, type GenerateResult } from '../experiments/generate';
+import { runBottlenecks, type BottleneckParams } from '../experiments/bottlenecks';
+import { runSteerSweep, type SteerSweepParams } from '../experiments/steerSweep';
 
 export interface PredictParams {
   prompt: string;
@@ -194,5 +196,11 @@ const steered = (m: Record<string, MethodHandler>) => Object.fromEntries(Object.
 export const generate: MethodHandler<Omit<GenerateParams, 'steer'> & { steer?: SteerParam }, GenerateResult> = (session, params, ctx) =>
   runGenerate(session, { ...params, steer: steerTriples(params.steer) }, ctx);
 
-/** Every method the worker serves; predict, attention and the experiments take `steer`. */
-export const methods: Record<string, MethodHandler> = { ...steered({ ...coreMethods, ...experimentMethods }), generate };
+/** Every method the worker serves; predict, attention and the experiments take `steer`; generate, bottlenecks and
+ *  steerSweep manage the steering themselves. */
+export const methods: Record<string, MethodHandler> = {
+  ...steered({ ...coreMethods, ...experimentMethods }),
+  generate,
+  bottlenecks: (session, params: BottleneckParams, ctx) => runBottlenecks(session, params, ctx),
+  steerSweep: (session, params: SteerSweepParams, ctx) => runSteerSweep(session, params, ctx),
+};

@@ -4,7 +4,7 @@
 // and the naive way (one full forward per variant, batch 1) in the same run, as a ratio.
 //   npm run bench -- [--shapes 130m,m1-130m,1.3b,m1-1.4b] [--prompts 8] [--naive-prompts 8] [--threads N] [--dir FOLDER]
 //                    [--ep cpu|webgpu|cuda] [--dtype float32|float16] [--max-batch N] [--checkpoint NAME=DIR]
-//                    [--compare-ep cpu] [--fused on|off]
+//                    [--compare-ep cpu] [--fused on|off] [--prepare] [--tf32]
 // --checkpoint uses an existing checkpoint folder for a shape (e.g. one written by tools/make_random_hf_checkpoint.py);
 // --compare-ep reruns the trace on a second provider (float32) and prints the largest differences (parity on the GPU);
 // --fused on|off forces the sweep graph (all layers + head in one call) on or off (default: on for GPU providers).
@@ -19,6 +19,7 @@ import type { ExecutionProvider } from '../src/engine/types';
 import { cleanForward, diffPct, runVariants, runVariantsNaive, topK, type CleanPrompt, type RunnerOptions, type Variant, type VariantResult } from '../src/engine/experiments/runner';
 import { macroVariants } from '../src/engine/experiments/macro';
 import { describeConfig } from '../src/engine/onnx/builder';
+import { applyCudaMathMode } from '../src/engine/runtime/tf32';
 import { writeRandomCheckpoint } from '../test/helpers/checkpointWriter';
 import type { PromptPositions } from '../src/engine/experiments/positions';
 
@@ -78,6 +79,8 @@ interface BenchOptions {
   compareEp?: ExecutionProvider;
   fused?: boolean;
   checkpoints: Map<string, string>;
+  /** only write the checkpoints and their ONNX caches (e.g. on a GPU machine before the timed run) */
+  prepare?: boolean;
 }
 
 async function benchShape(name: string, root: string, o: BenchOptions): Promise<void> {
@@ -105,6 +108,11 @@ async function benchShape(name: string, root: string, o: BenchOptions): Promise<
   }
   const ckpt = await openCheckpoint(dir);
   const [{ dir: cacheDir, manifest }, convS] = await time(async () => ensureOnnxCache(ckpt, { root: path.join(root, 'onnx'), dtype: o.dtype }));
+  if (o.prepare) {
+    console.log(`prepared ${name}: checkpoint ${dir}, ONNX cache ${cacheDir} (${convS.toFixed(1)} s)`);
+    ckpt.close();
+    return;
+  }
   const [backend, openS] = await time(() => OrtBackend.open(ckpt, cacheDir, manifest, { ep: o.ep, threads, fusedSweep: o.fused }));
   const ropts: RunnerOptions = o.maxBatch ? { maxBatch: o.maxBatch } : {};
   const c = ckpt.config;
@@ -222,10 +230,13 @@ async function main(): Promise<void> {
     compareEp: arg('compare-ep') as ExecutionProvider | undefined,
     fused: arg('fused') === undefined ? undefined : arg('fused') === 'on',
     checkpoints,
+    prepare: process.argv.includes('--prepare'),
   };
+  // exact float32 on CUDA unless --tf32 (as the product: src/engine/runtime/tf32.ts), before any CUDA session
+  const cudaMath = applyCudaMathMode(process.argv.includes('--tf32'));
   const root = path.resolve(arg('dir', path.join(os.tmpdir(), 'mamba-explain-bench'))!);
   fs.mkdirSync(root, { recursive: true });
-  console.log(`Knockout runner benchmark — ${os.cpus()[0]?.model ?? 'cpu'} × ${os.availableParallelism()}, node ${process.version}`);
+  console.log(`Knockout runner benchmark — ${os.cpus()[0]?.model ?? 'cpu'} × ${os.availableParallelism()}, node ${process.version}${opts.ep === 'cuda' ? `, CUDA float32 matrix products: ${cudaMath === 'tf32' ? 'TF32 (--tf32)' : 'exact (NVIDIA_TF32_OVERRIDE=0)'}` : ''}`);
   for (const s of shapes) await benchShape(s, root, opts);
 }
 

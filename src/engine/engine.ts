@@ -8,6 +8,7 @@ import { ensureOnnxCache } from './onnx/cache';
 import { OrtBackend } from './runtime/ortBackend';
 import { ReferenceBackend } from './reference/referenceBackend';
 import { UserError } from './types';
+import { applyCudaMathMode } from './runtime/tf32';
 import type { Checkpoint, EngineSession, ExecutionProviderChoice, ModelBackend, ProgressEvent } from './types';
 
 export interface OpenSessionOptions {
@@ -24,6 +25,10 @@ export interface OpenSessionOptions {
   sweep?: SweepMode;
   /** 'reference': the float64 TypeScript oracle instead of ONNX Runtime (tests, tiny models) */
   backend?: 'ort' | 'reference';
+  /** CUDA: allow TF32 for float32 matrix products (faster, not exact); default off (NVIDIA_TF32_OVERRIDE=0, see runtime/tf32.ts) */
+  tf32?: boolean;
+  /** GPU index for the CUDA provider (default 0) */
+  device?: number;
   onProgress?: (p: ProgressEvent) => void;
 }
 
@@ -47,6 +52,8 @@ export async function openEngineSession(modelDir: string, opts: OpenSessionOptio
     );
   }
   const computeDType = opts.computeDType ?? 'float32';
+  const cudaMath = applyCudaMathMode(opts.tf32);
+  if (opts.device !== undefined && !(Number.isInteger(opts.device) && opts.device >= 0)) throw new UserError(`--device must be a GPU index (0, 1, …), got ${opts.device}`);
   const ckpt: Checkpoint = await openCheckpoint(dir);
   let backend: ModelBackend | undefined;
   try {
@@ -61,7 +68,7 @@ export async function openEngineSession(modelDir: string, opts: OpenSessionOptio
       // MAMBA_EXPLAIN_TEST_CPU_FLOAT16=1 lets the tests run float16 graphs on the CPU (ORT can, slowly); users get a GPU-only error
       const allowCpuFloat16 = process.env.MAMBA_EXPLAIN_TEST_CPU_FLOAT16 === '1';
       const fusedSweep = opts.sweep === 'fused' ? true : opts.sweep === 'layers' ? false : undefined;
-      backend = await OrtBackend.open(ckpt, cacheDir, manifest, { ep: opts.ep ?? 'auto', threads: opts.threads, allowCpuFloat16, fusedSweep });
+      backend = await OrtBackend.open(ckpt, cacheDir, manifest, { ep: opts.ep ?? 'auto', threads: opts.threads, allowCpuFloat16, fusedSweep, device: opts.device });
     }
     const c = ckpt.config;
     return {
@@ -70,6 +77,7 @@ export async function openEngineSession(modelDir: string, opts: OpenSessionOptio
       tokenizer,
       backend,
       computeDType,
+      ...(backend.ep === 'cuda' ? { cudaMath, device: opts.device ?? 0 } : {}),
       identity: {
         path: dir,
         hash: ckpt.hash,

@@ -304,6 +304,10 @@ export interface EngineSession {
   identity: ModelIdentity;
   /** compute dtype of the graphs ('float32' default; 'float16' GPU-only option) */
   computeDType: 'float32' | 'float16';
+  /** CUDA only: whether float32 matrix products were asked to be exact ('float32', the default) or TF32 */
+  cudaMath?: 'float32' | 'tf32';
+  /** CUDA only: the GPU index */
+  device?: number;
   /** the steering applied to the backend for the call in progress (SPEC §5; set by the worker's methods), for provenance */
   steering?: { layer: number; channels: number[]; scale: number }[];
 }

@@ -5,6 +5,7 @@ import { Worker } from 'node:worker_threads';
 import { CancelledError, UserError } from '../types';
 import type { ProgressEvent } from '../types';
 import type { FromWorker, SerializedError, SessionInfo, ToWorker, WorkerStartData } from './protocol';
+import { applyCudaMathMode } from './tf32';
 
 export interface EngineClientOptions extends WorkerStartData {
   /** path of the worker script (default: dist/worker.js beside the bundle, or worker.ts under tsx) */
@@ -76,6 +77,8 @@ export class EngineClient {
   }
 
   static async start(opts: EngineClientOptions): Promise<EngineClient> {
+    // TF32 policy in the main thread: the worker's process.env is a copy, the CUDA libraries read the real environment
+    applyCudaMathMode(opts.tf32);
     const w = resolveWorker(opts.workerPath);
     // functions can't cross to the worker: everything but the callback and the script path
     const { workerPath: _script, onProgress: _progress, ...data } = opts;

@@ -33,15 +33,17 @@ export interface OrtBackendOptions {
    * fewer calls, dataset throughput is the same, so large models keep their RAM).
    */
   fusedSweep?: boolean;
+  /** GPU index for the CUDA provider (default 0) */
+  device?: number;
 }
 
 // ORT's environment logger prints provider-load failures (e.g. the missing CUDA libraries while `auto` probes) to stderr;
 // those failures are reported through exceptions, so keep the native log quiet unless debugging.
 if (!process.env.MAMBA_EXPLAIN_DEBUG) ort.env.logLevel = 'fatal';
 
-function sessionOptions(ep: ExecutionProvider, threads: number): ort.InferenceSession.SessionOptions {
+function sessionOptions(ep: ExecutionProvider, threads: number, device?: number): ort.InferenceSession.SessionOptions {
   return {
-    executionProviders: [ep],
+    executionProviders: [ep === 'cuda' && device !== undefined ? { name: 'cuda', deviceId: device } : ep],
     graphOptimizationLevel: 'all',
     intraOpNumThreads: threads,
     interOpNumThreads: 1,
@@ -74,8 +76,9 @@ function padTo(a: Float32Array, len: number, fill = 0): Float32Array {
 }
 
 /** Creates a session on exactly one EP; throws when that EP can't be used (never silently falls back). */
+let deviceIndex: number | undefined;
 async function createOn(path: string, ep: ExecutionProvider, threads: number): Promise<ort.InferenceSession> {
-  return ort.InferenceSession.create(path, sessionOptions(ep, threads));
+  return ort.InferenceSession.create(path, sessionOptions(ep, threads, deviceIndex));
 }
 
 /** Batching on GPU providers (every call's inputs and outputs cross host memory) and on the CPU. */
@@ -119,6 +122,11 @@ export class OrtBackend implements ModelBackend {
    */
   static async open(ckpt: Checkpoint, dir: string, manifest: OnnxManifest, opts: OrtBackendOptions): Promise<OrtBackend> {
     const threads = Math.max(1, opts.threads ?? availableParallelism());
+    if (opts.device !== undefined && opts.device !== 0 && opts.ep === 'webgpu') {
+      throw new UserError('--device picks the GPU of the CUDA provider; onnxruntime-node cannot choose a WebGPU adapter (it takes the first one Dawn finds)');
+    }
+    // one engine per worker: the device applies to every session this backend creates
+    deviceIndex = opts.device;
     const order: ExecutionProvider[] = opts.ep === 'auto' ? (webgpuPlausible() ? ['cuda', 'webgpu', 'cpu'] : ['cuda', 'cpu']) : [opts.ep];
     const f16NoCpu = manifest.computeDType === 'float16' && !opts.allowCpuFloat16;
     if (f16NoCpu && opts.ep === 'cpu') {

@@ -12,6 +12,9 @@ export interface SessionInfo {
   /** how knockout rows go through the layers (Provenance.sweep) */
   sweep: 'fused' | 'layers';
   config: ModelConfig;
+  /** CUDA only: exact float32 ('float32', default) or TF32 matrix products, and the GPU index */
+  cudaMath?: 'float32' | 'tf32';
+  device?: number;
 }
 
 export interface SerializedError {

@@ -5,6 +5,8 @@ import * as vscode from 'vscode';
 import { EngineClient } from '../engine/runtime/client';
 import type { SessionInfo } from '../engine/runtime/protocol';
 import type { SweepMode } from '../engine/engine';
+import type { FeaturesReport } from '../engine/experiments/features';
+import type { PayloadModel } from '../shared/protocol';
 import { resolveModelRef } from '../engine/hub/index';
 import { UserError, type ExecutionProviderChoice } from '../engine/types';
 import { modelLabel, modelSetting } from './logic/modelRef';
@@ -65,6 +67,10 @@ export class EngineManager implements vscode.Disposable {
   /** how many times an engine worker was started (tests: a per-call setting must not restart it) */
   starts = 0;
   private starting?: Promise<EngineClient>;
+  /** the decay scores of the open model (the worker's `features`), fetched once per engine */
+  private featureCache?: { client: EngineClient; report: Promise<FeaturesReport> };
+  /** how many times `features` was asked of a worker (tests: once per model) */
+  featureCalls = 0;
   readonly status: vscode.StatusBarItem;
   private readonly disposables: vscode.Disposable[] = [];
 
@@ -177,6 +183,29 @@ export class EngineManager implements vscode.Disposable {
     }
   }
 
+  /**
+   * The decay scores and thirds of every layer of the current model (SPEC §4), with the client they came from:
+   * asked of the worker once per engine and kept (a failed call is asked again next time).
+   */
+  async features(progress?: (message: string) => void): Promise<{ client: EngineClient; report: FeaturesReport }> {
+    const client = await this.get(progress);
+    if (this.featureCache?.client !== client) {
+      this.featureCalls++;
+      const report = client.call<FeaturesReport>('features', {});
+      this.featureCache = { client, report };
+      report.catch(() => {
+        if (this.featureCache?.report === report) this.featureCache = undefined;
+      });
+    }
+    return { client, report: await this.featureCache.report };
+  }
+
+  /** The open model as payloads name it (path, hash, family). */
+  static payloadModel(client: EngineClient): PayloadModel {
+    const id = client.info.identity;
+    return { path: id.path, hash: id.hash, ...(id.arch ? { arch: id.arch } : {}), ...(id.variant ? { variant: id.variant } : {}) };
+  }
+
   private async restartIfChanged(): Promise<void> {
     if (!this.client) return;
     const c = this.choice();
@@ -194,6 +223,7 @@ export class EngineManager implements vscode.Disposable {
     const c = this.client;
     this.client = undefined;
     this.key = undefined;
+    this.featureCache = undefined;
     if (c) await c.dispose().catch(() => undefined);
     this.updateStatus();
   }

@@ -17,6 +17,8 @@ import { promptFromSelections } from './logic/selection';
 import { guessSubject, validateSubject } from './logic/subject';
 import { chooseWindows, parseWindows, windowsFromSetting } from './logic/windows';
 import { checkModelTrust } from './logic/trust';
+import { checkFeatureRun, decayPayload, describeFeatureRun } from './logic/featureGroups';
+import type { FeatureMode, FeaturesPayload } from '../shared/protocol';
 
 /** Arguments for programmatic/test use of the trace command (the UI asks for whatever is missing). */
 export interface TraceArgs {
@@ -25,6 +27,10 @@ export interface TraceArgs {
   /** '' = the model's top-1 */
   target?: string;
   windows?: number[];
+  /** feature knockout (SPEC §4): groups 'all', 'fast', 'middle', 'slow', 'heads:LIST', 'channels:LIST' */
+  features?: string[];
+  /** 'only' (default) or 'except' */
+  featureMode?: FeatureMode;
   signal?: AbortSignal;
 }
 
@@ -62,7 +68,17 @@ export function activate(context: vscode.ExtensionContext): MambaExplainApi {
   log = vscode.window.createOutputChannel('Mamba Explain');
   const engine = new EngineManager(context, log);
   const heatmap = new HeatmapViewProvider(context, engine, log);
-  const callbacks = { rerun: (t: TraceResult, windows: number[]) => rerunTrace(t, windows) };
+  const callbacks = {
+    rerun: (t: TraceResult, windows: number[], features?: string[], featureMode?: FeatureMode) => rerunTrace(t, windows, features, featureMode),
+    decay: async (layer: number) => {
+      try {
+        await sendDecay(layer);
+      } catch (e) {
+        KnockoutPanel.post({ type: 'error', message: String((e as Error)?.message ?? e) });
+        log.appendLine(`feature decay: ${(e as Error)?.stack ?? e}`);
+      }
+    },
+  };
 
   const cmd = (id: string, f: (...a: any[]) => unknown) => context.subscriptions.push(vscode.commands.registerCommand(id, f));
 
@@ -79,11 +95,15 @@ export function activate(context: vscode.ExtensionContext): MambaExplainApi {
         const nLayer = client.info.config.nLayer;
         const w = args.windows ? chooseWindows(args.windows, nLayer, 'window sizes') : settingWindows(nLayer);
         if (!w.ok) throw new UserError(w.message);
-        KnockoutPanel.post({ type: 'busy', message: `Tracing '${prompt}'…` });
+        const conv = convSetting();
+        const bad = checkFeatureRun(args.features, args.featureMode, conv);
+        if (bad) throw new UserError(bad);
+        const features = args.features ? { features: args.features, featureMode: args.featureMode ?? 'only' } : {};
+        KnockoutPanel.post({ type: 'busy', message: `Tracing '${prompt}'${args.features ? ` with feature groups ${describeFeatureRun(args.features, args.featureMode)}` : ''}…` });
         let last = 0;
         const result = await client.call<TraceResult>(
           'trace',
-          { prompt, subject, target: args.target ? args.target : undefined, windows: w.windows, conv: convSetting() },
+          { prompt, subject, target: args.target ? args.target : undefined, windows: w.windows, conv, ...features },
           {
             signal: ac.signal,
             onProgress: (p) => {
@@ -94,18 +114,47 @@ export function activate(context: vscode.ExtensionContext): MambaExplainApi {
           },
         );
         KnockoutPanel.show(context, log, callbacks, result);
+        // a feature knockout comes with the decay histogram of its model (once per panel and model)
+        if (args.features) await offerDecay(result);
         await heatmap.setTrace(result);
         return result;
       },
     );
   }
 
-  async function rerunTrace(t: TraceResult, windows: number[]): Promise<void> {
+  /** Sends the panel a decay layer when it shows a feature-knockout result of the open model and has none of it. */
+  async function offerDecay(result: TraceResult): Promise<void> {
     try {
-      await traceAndShow({ prompt: t.prompt, subject: t.subject, target: t.target.text, windows });
+      const shown = KnockoutPanel.currentDecay;
+      const client = engine.info ? await engine.get() : undefined;
+      if (!client || client.info.identity.hash !== result.provenance.model.hash) return;
+      if (shown && shown.model?.hash === client.info.identity.hash) return;
+      const w = result.windows[0];
+      await sendDecay(Math.max(0, Math.min(client.info.config.nLayer - 1, w?.starts[0] ?? 0)));
+    } catch (e) {
+      log.appendLine(`feature decay: ${(e as Error)?.message ?? e}`);
+    }
+  }
+
+  /** The decay scores of one layer of the open model, to the panel (opening it when needed). */
+  async function sendDecay(layer: number): Promise<FeaturesPayload | undefined> {
+    const { client, report } = await engine.features();
+    if (layer < 0 || layer >= report.layers.length) {
+      KnockoutPanel.post({ type: 'error', message: `layer ${layer} is out of range (0..${report.layers.length - 1})` });
+      return undefined;
+    }
+    const payload = decayPayload(report, layer, EngineManager.payloadModel(client));
+    KnockoutPanel.showFeatures(context, log, callbacks, payload);
+    return payload;
+  }
+
+  async function rerunTrace(t: TraceResult, windows: number[], features?: string[], featureMode?: FeatureMode): Promise<void> {
+    try {
+      await traceAndShow({ prompt: t.prompt, subject: t.subject, target: t.target.text, windows, features, featureMode });
     } catch (e) {
       KnockoutPanel.post({ type: 'error', message: String((e as Error)?.message ?? e) });
-      if (!(e instanceof CancelledError)) await showEngineError(e, context, log);
+      // not awaited: the notification stays until dismissed, and the webview's message handler must return
+      if (!(e instanceof CancelledError)) void showEngineError(e, context, log);
     }
   }
 
@@ -407,6 +456,30 @@ export function activate(context: vscode.ExtensionContext): MambaExplainApi {
   });
 
   cmd('mambaExplain.showHeatmap', () => vscode.commands.executeCommand(`${HEATMAP_VIEW_ID}.focus`));
+
+  // ------------------------------------------------------------ Show Feature Decay
+  cmd('mambaExplain.showFeatureDecay', async (arg?: unknown) => {
+    const want = isArgs(arg) ? (arg as { layer?: unknown }).layer : undefined;
+    try {
+      return await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: 'Mamba Explain: decay scores of the features' }, async (progress) => {
+        const client = await engine.get((m) => progress.report({ message: m }));
+        const nLayer = client.info.config.nLayer;
+        if (want !== undefined && !(Number.isInteger(want) && (want as number) >= 0 && (want as number) < nLayer)) {
+          throw new UserError(`Mamba Explain: layer ${String(want)} is out of range: the model has layers 0..${nLayer - 1}.`);
+        }
+        // the layer shown before (same model), else the first window of the panel's trace, else 0
+        const shown = KnockoutPanel.currentDecay;
+        const r = KnockoutPanel.currentResult;
+        const fromTrace = r?.kind === 'trace' && r.provenance.model.hash === client.info.identity.hash ? r.windows[0]?.starts[0] : undefined;
+        const layer = (want as number | undefined) ?? (shown?.model?.hash === client.info.identity.hash ? shown.layer : undefined) ?? fromTrace ?? 0;
+        return sendDecay(Math.max(0, Math.min(nLayer - 1, layer)));
+      });
+    } catch (e) {
+      void showEngineError(e, context, log);
+      if (isArgs(arg)) throw e;
+      return undefined;
+    }
+  });
   cmd('mambaExplain.predict', async (prompt?: string) => {
     const client = await engine.get();
     return client.call<PredictResult>('predict', { prompt, top: 5 });

@@ -3,11 +3,15 @@
 // Mamba-2: every head of the layer. Mamba-1 / Falcon-Mamba: d_inner channels (512 … 5120+), far too many for the
 // webview: the host asks the worker for all of them once per layer, forwards only the mean α and max |α| over all
 // channels (kept here per layer), and one channel's α when the webview asks for it (`requestLayer.channel`).
+// Both: the mean over each decay third's features (fast / middle / slow, SPEC §4), computed here from the matrices
+// the host has, with the model's decay scores (the worker's `features`, fetched once per model).
 import * as vscode from 'vscode';
 import type { TokenInfo, TraceResult } from '../engine/experiments/resultTypes';
 import type { AttentionLayer, AttentionResult } from '../engine/runtime/methods';
-import type { AttentionPayload, AttentionToken, ChannelAttention, WebviewToHost } from '../shared/protocol';
+import type { FeaturesReport } from '../engine/experiments/features';
+import type { AttentionPayload, AttentionToken, ChannelAttention, DecayGroup, GroupMean, WebviewToHost } from '../shared/protocol';
 import type { EngineManager } from './engineManager';
+import { groupMeans } from './logic/featureGroups';
 import { WebviewChannel, webviewOptions } from './webviewChannel';
 
 export const HEATMAP_VIEW_ID = 'mambaExplain.heatmap';
@@ -23,7 +27,7 @@ interface CurrentPrompt {
   /** channel models: the channel asked for last (sent along with later layers) */
   channel?: number;
   /** channel models: the summaries over all channels, per layer */
-  summaries: Map<number, { count: number; mean: number[][]; maxAbs: number[][] }>;
+  summaries: Map<number, { count: number; mean: number[][]; maxAbs: number[][]; groups?: Record<DecayGroup, GroupMean> }>;
 }
 
 export class HeatmapViewProvider implements vscode.WebviewViewProvider {
@@ -94,17 +98,21 @@ export class HeatmapViewProvider implements vscode.WebviewViewProvider {
     try {
       const client = await this.engine.get();
       const isChannelModel = client.info.config.arch === 'mamba1';
+      const report = await this.decayReport();
       let payload: AttentionPayload;
       if (!isChannelModel) {
         if (explicit && channel !== undefined) throw new Error(`channel ${channel}: this ${client.info.config.arch} model has heads, not channels`);
         const r = await client.call<AttentionResult>('attention', { prompt: cur.prompt, layers: [layer] });
         if (gen !== this.generation) return;
-        payload = { ...this.base(cur, layer), unit: 'head', heads: r.layers[0].heads ?? [] };
+        const heads = r.layers[0].heads ?? [];
+        const thirds = report?.layers[layer];
+        const groups = thirds && report!.count === heads.length ? groupMeans(heads, thirds, true) : undefined;
+        payload = { ...this.base(cur, layer), unit: 'head', heads, ...(groups ? { groups } : {}) };
       } else {
-        const channels = await this.channelAttention(cur, layer, channel, explicit, (method, params) => client.call<AttentionResult>(method, params));
+        const { groups, ...channels } = await this.channelAttention(cur, layer, channel, explicit, (method, params) => client.call<AttentionResult>(method, params), report);
         if (gen !== this.generation) return;
         if (channels.selected) cur.channel = channels.selected.id;
-        payload = { ...this.base(cur, layer), unit: 'channel', heads: [], channels };
+        payload = { ...this.base(cur, layer), unit: 'channel', heads: [], channels, ...(groups ? { groups } : {}) };
       }
       cur.layer = layer;
       this.channel?.post({ type: 'busy' });
@@ -112,6 +120,16 @@ export class HeatmapViewProvider implements vscode.WebviewViewProvider {
     } catch (e) {
       if (gen !== this.generation) return;
       this.channel?.post({ type: 'error', message: String((e as Error)?.message ?? e) });
+    }
+  }
+
+  /** The model's decay scores, or undefined when they cannot be had (the heatmap then offers no group means). */
+  private async decayReport(): Promise<FeaturesReport | undefined> {
+    try {
+      return (await this.engine.features()).report;
+    } catch (e) {
+      this.log.appendLine(`heatmap viewer: no decay groups (${(e as Error)?.message ?? e})`);
+      return undefined;
     }
   }
 
@@ -129,15 +147,20 @@ export class HeatmapViewProvider implements vscode.WebviewViewProvider {
     channel: number | undefined,
     explicit: boolean,
     call: (method: string, params: { prompt: string; layers: number[]; channels?: number[] }) => Promise<AttentionResult>,
-  ): Promise<ChannelAttention> {
+    report?: FeaturesReport,
+  ): Promise<ChannelAttention & { groups?: Record<DecayGroup, GroupMean> }> {
     let summary = cur.summaries.get(layer);
     let all: AttentionLayer | undefined;
     if (!summary) {
       all = (await call('attention', { prompt: cur.prompt, layers: [layer] })).layers[0];
       summary = { count: all.channelIds?.length ?? all.channels?.length ?? 0, mean: all.mean ?? [], maxAbs: all.maxAbs ?? [] };
+      // the group means from all channels' α, now: only the summaries are kept
+      const thirds = report?.layers[layer];
+      if (thirds && all.channels && report!.count === summary.count) summary.groups = groupMeans(all.channels, thirds, false, all.channelIds);
       cur.summaries.set(layer, summary);
     }
-    const out: ChannelAttention = { ...summary };
+    const { groups, ...counts } = summary;
+    const out: ChannelAttention & { groups?: Record<DecayGroup, GroupMean> } = { ...counts, ...(groups ? { groups } : {}) };
     if (channel === undefined) return out;
     if (channel >= summary.count) {
       if (explicit) throw new Error(`channel ${channel} is out of range: the model has channels 0..${summary.count - 1}`);

@@ -1,17 +1,21 @@
 // The knockout panel (WebviewPanel): shows a TraceResult / MicroResult / DatasetRunResult; 'rerun' re-runs the
-// trace with new windows; 'export' saves figures/data through a save dialog. Restored after a reload.
+// trace with new windows (and feature groups); 'export' saves figures/data through a save dialog; the feature-decay
+// figure gets one layer's decay scores at a time ('requestDecay' → 'features'). Restored after a reload.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { AnyResult, TraceResult } from '../engine/experiments/resultTypes';
-import type { ExportMessage, HostToWebview, WebviewToHost } from '../shared/protocol';
+import type { ExportMessage, FeatureMode, FeaturesPayload, HostToWebview, WebviewToHost } from '../shared/protocol';
 import { WebviewChannel, webviewOptions } from './webviewChannel';
 
 export const PANEL_VIEW_TYPE = 'mambaExplain.knockout';
 const STATE_KEY = 'mambaExplain.panel.lastResult';
 
 export interface PanelCallbacks {
-  rerun(trace: TraceResult, windows: number[]): Promise<void>;
+  /** re-trace the panel's prompt with these windows; with `features`, as a feature knockout of these groups */
+  rerun(trace: TraceResult, windows: number[], features?: string[], featureMode?: FeatureMode): Promise<void>;
+  /** send the decay scores of this layer of the current model ('features') */
+  decay(layer: number): Promise<void>;
 }
 
 export class KnockoutPanel {
@@ -20,6 +24,8 @@ export class KnockoutPanel {
   static lastChannel?: WebviewChannel;
   private readonly channel: WebviewChannel;
   private result?: AnyResult;
+  /** the decay layer shown last */
+  private decay?: FeaturesPayload;
   private readonly subs: vscode.Disposable[] = [];
 
   private constructor(
@@ -44,16 +50,28 @@ export class KnockoutPanel {
   }
 
   static show(context: vscode.ExtensionContext, log: vscode.OutputChannel, callbacks: PanelCallbacks, result: AnyResult): KnockoutPanel {
+    const p = KnockoutPanel.open(context, log, callbacks, titleOf(result));
+    p.showResult(result);
+    return p;
+  }
+
+  /** Shows one layer's decay scores in the panel (opening it, without a result, when there is none). */
+  static showFeatures(context: vscode.ExtensionContext, log: vscode.OutputChannel, callbacks: PanelCallbacks, payload: FeaturesPayload): KnockoutPanel {
+    const p = KnockoutPanel.open(context, log, callbacks, 'Mamba Explain: Feature decay');
+    p.showFeatures(payload);
+    return p;
+  }
+
+  private static open(context: vscode.ExtensionContext, log: vscode.OutputChannel, callbacks: PanelCallbacks, title: string): KnockoutPanel {
     let p = KnockoutPanel.current;
     if (!p) {
-      const panel = vscode.window.createWebviewPanel(PANEL_VIEW_TYPE, titleOf(result), { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true }, {
+      const panel = vscode.window.createWebviewPanel(PANEL_VIEW_TYPE, title, { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true }, {
         ...webviewOptions(context.extensionUri),
         retainContextWhenHidden: false,
         enableFindWidget: true,
       });
       p = KnockoutPanel.current = new KnockoutPanel(panel, context, log, callbacks);
     } else p.panel.reveal(undefined, true);
-    p.showResult(result);
     return p;
   }
 
@@ -71,6 +89,16 @@ export class KnockoutPanel {
 
   static get currentResult(): AnyResult | undefined {
     return KnockoutPanel.current?.result;
+  }
+
+  /** The decay layer the open panel shows, if any. */
+  static get currentDecay(): FeaturesPayload | undefined {
+    return KnockoutPanel.current?.decay;
+  }
+
+  showFeatures(payload: FeaturesPayload): void {
+    this.decay = payload;
+    this.channel.post({ type: 'features', payload });
   }
 
   showResult(result: AnyResult): void {
@@ -97,9 +125,12 @@ export class KnockoutPanel {
           this.channel.post({ type: 'error', message: 'Re-running needs a single-prompt trace in the panel.' });
           return;
         }
-        await this.callbacks.rerun(this.result, m.windows);
+        await this.callbacks.rerun(this.result, m.windows, m.features, m.featureMode);
         return;
       }
+      case 'requestDecay':
+        await this.callbacks.decay(m.layer);
+        return;
       case 'export':
         await this.export(m);
         return;

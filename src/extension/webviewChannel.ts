@@ -7,7 +7,7 @@ import { buildWebviewHtml, makeNonce } from './webviewHtml';
 export class WebviewChannel implements vscode.Disposable {
   private ready = false;
   private queue: HostToWebview[] = [];
-  /** latest 'showResult' / 'attention': re-sent whenever the document (re)loads */
+  /** latest 'showResult' / 'attention' / 'features': re-sent whenever the document (re)loads */
   private readonly sticky = new Map<string, HostToWebview>();
   private readonly subs: vscode.Disposable[] = [];
   /** every message posted (or queued) to the webview, newest last (test hook; capped) */
@@ -78,12 +78,12 @@ export class WebviewChannel implements vscode.Disposable {
   }
 
   post(m: HostToWebview): void {
-    if (m.type === 'showResult' || m.type === 'attention') this.sticky.set(m.type, m);
+    if (m.type === 'showResult' || m.type === 'attention' || m.type === 'features') this.sticky.set(m.type, m);
     this.posted.push(m);
     if (this.posted.length > 50) this.posted.splice(0, this.posted.length - 50);
     if (!this.ready) {
-      // only the latest result matters while waiting
-      if (m.type === 'showResult') this.queue = this.queue.filter((q) => q.type !== 'showResult');
+      // only the latest result (and decay layer) matters while waiting
+      if (m.type === 'showResult' || m.type === 'features') this.queue = this.queue.filter((q) => q.type !== m.type);
       this.queue.push(m);
       return;
     }

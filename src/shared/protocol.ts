@@ -8,6 +8,11 @@
 // `parseWebviewMessage` and ignore `undefined` (malformed or unknown), never act on the raw value.
 import type { AnyResult, TokenRole } from '../engine/experiments/resultTypes';
 
+/** The decay thirds of the feature knockout (SPEC §4). */
+export const DECAY_GROUPS = ['fast', 'middle', 'slow'] as const;
+export type DecayGroup = (typeof DECAY_GROUPS)[number];
+export type FeatureMode = 'only' | 'except';
+
 export const PROTOCOL_VERSION = 1;
 
 /** Which webview a message belongs to. */
@@ -38,6 +43,19 @@ export interface ChannelAttention {
   selected?: { id: number; matrix: number[][] };
 }
 
+/**
+ * The mean attention over the features of one decay group of a layer (SPEC §4), computed by the host from the
+ * matrices it has: the webview gets the matrix only (a Mamba-1 layer has d_inner channels).
+ */
+export interface GroupMean {
+  /** how many heads / channels the group has in this layer */
+  count: number;
+  /** Mamba-2: the group's heads (ascending); absent for channel models (too many to be worth sending) */
+  units?: number[];
+  /** mean[i][j] = (1/count) Σ_{u ∈ group} M_u[i, j] (resp. α_u) */
+  mean: number[][];
+}
+
 /** One layer of attention matrices of the current prompt, for the heatmap viewer. */
 export interface AttentionPayload {
   prompt: string;
@@ -51,10 +69,45 @@ export interface AttentionPayload {
   heads: number[][][];
   /** channel models (unit 'channel'): summaries over all channels and the selected channel */
   channels?: ChannelAttention;
+  /** the mean over each decay group's features of this layer (absent when the decay scores are not known) */
+  groups?: Record<DecayGroup, GroupMean>;
   /** knockout edges, when the attention was taken under a knockout */
   blocked?: { layers: number[]; edges: [number, number][] };
   /** optional provenance for exports (model path, hash, family; `arch` absent = Mamba-2) */
-  model?: { path: string; hash: string; arch?: 'mamba2' | 'mamba1'; variant?: 'mamba' | 'falcon_mamba' };
+  model?: PayloadModel;
+}
+
+/** The model a payload comes from (provenance for exports; `arch` absent = Mamba-2). */
+export interface PayloadModel {
+  path: string;
+  hash: string;
+  arch?: 'mamba2' | 'mamba1';
+  variant?: 'mamba' | 'falcon_mamba';
+}
+
+/** The static decay scores of one layer's features and their thirds (the engine's LayerDecay, SPEC §4). */
+export interface DecayLayer {
+  /** decay score per feature (index = head / channel): exp(A) at Δ = 1 (Mamba-2), Σ_n of it (Mamba-1) */
+  scores: number[];
+  /** ascending indices: the n // 3 lowest scores (ties by index) */
+  fast: number[];
+  middle: number[];
+  /** the n // 3 highest scores */
+  slow: number[];
+}
+
+/**
+ * The decay scores of one layer of the current model, for the panel's "Feature decay" figure. One layer per
+ * message (a Mamba-1 layer has d_inner channels); the webview asks for others with 'requestDecay'.
+ */
+export interface FeaturesPayload {
+  unit: 'head' | 'channel';
+  /** features per layer (heads, or d_inner channels) */
+  count: number;
+  nLayers: number;
+  layer: number;
+  decay: DecayLayer;
+  model?: PayloadModel;
 }
 
 export type HostToWebview =
@@ -66,6 +119,8 @@ export type HostToWebview =
   | { type: 'error'; message: string }
   /** Attention of one layer, for the heatmap viewer. */
   | { type: 'attention'; payload: AttentionPayload }
+  /** Decay scores of one layer, for the panel's feature-decay figure. */
+  | { type: 'features'; payload: FeaturesPayload }
   /** Theme changed (webviews also watch body class; this is a nudge). */
   | { type: 'theme'; kind?: 'light' | 'dark' | 'high-contrast' | 'high-contrast-light' }
   /** Result of an export request. */
@@ -81,10 +136,21 @@ export interface ReadyMessage {
   /** which webview is talking (optional; the host knows which panel it created) */
   view?: WebviewKind;
 }
-/** Re-run the current trace with these window sizes. */
+/**
+ * Re-run the current trace with these window sizes; with `features`, as a feature knockout (SPEC §4) of these
+ * groups ('all', 'fast', 'middle', 'slow', 'heads:LIST', 'channels:LIST'; several = each in the same call) in
+ * `featureMode` (default 'only').
+ */
 export interface RerunMessage {
   type: 'rerun';
   windows: number[];
+  features?: string[];
+  featureMode?: FeatureMode;
+}
+/** The panel's feature-decay figure needs the decay scores of this layer. */
+export interface RequestDecayMessage {
+  type: 'requestDecay';
+  layer: number;
 }
 /** The heatmap viewer needs the attention of this layer (not cached), and for channel models that channel's α. */
 export interface RequestLayerMessage {
@@ -116,7 +182,7 @@ export interface LogMessage {
   message: string;
 }
 
-export type WebviewToHost = ReadyMessage | RerunMessage | RequestLayerMessage | ExportMessage | OpenFileMessage | LogMessage;
+export type WebviewToHost = ReadyMessage | RerunMessage | RequestLayerMessage | RequestDecayMessage | ExportMessage | OpenFileMessage | LogMessage;
 export type WebviewToHostType = WebviewToHost['type'];
 
 // ---------------------------------------------------------------- limits
@@ -134,7 +200,29 @@ export const LIMITS = {
   maxExportChars: 64 * 1024 * 1024,
   maxPathChars: 4096,
   maxLogChars: 2000,
+  /** feature groups in one rerun */
+  maxFeatureGroups: 16,
+  /** characters of one feature group ('heads:3,5,8-11') */
+  maxFeatureGroupChars: 2000,
 } as const;
+
+/** A head / channel list: indices and ranges, '3,5,8-11'. */
+const UNIT_LIST = /^\d{1,7}(-\d{1,7})?(,\d{1,7}(-\d{1,7})?)*$/;
+
+/**
+ * Whether a string is one feature group of the engine's --features syntax: 'all', a decay third, or
+ * 'heads:LIST' / 'channels:LIST' (ranges ascending). Spaces are not allowed (normalizeFeatureGroup removes them).
+ */
+export function isFeatureGroup(g: unknown): g is string {
+  if (typeof g !== 'string' || g.length === 0 || g.length > LIMITS.maxFeatureGroupChars) return false;
+  if (g === 'all' || (DECAY_GROUPS as readonly string[]).includes(g)) return true;
+  const m = /^(heads|channels):(.*)$/.exec(g);
+  if (!m || !UNIT_LIST.test(m[2])) return false;
+  return m[2].split(',').every((part) => {
+    const [a, b] = part.split('-').map(Number);
+    return b === undefined || b >= a;
+  });
+}
 
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
@@ -168,12 +256,26 @@ export function parseWebviewMessage(raw: unknown): WebviewToHost | undefined {
         return { type: 'ready', view: raw.view };
       }
       case 'rerun': {
-        if (!hasOnlyKeys(raw, ['type', 'windows'])) return undefined;
+        if (!hasOnlyKeys(raw, ['type', 'windows', 'features', 'featureMode'])) return undefined;
         const w = raw.windows;
         if (!Array.isArray(w) || w.length === 0 || w.length > LIMITS.maxWindows) return undefined;
         if (!w.every((k) => isIntIn(k, 1, LIMITS.maxLayer))) return undefined;
         const windows = [...new Set(w as number[])];
-        return { type: 'rerun', windows };
+        const { features, featureMode } = raw;
+        if (features === undefined) {
+          // a mode without groups is meaningless (the engine refuses it too)
+          if (featureMode !== undefined) return undefined;
+          return { type: 'rerun', windows };
+        }
+        if (!Array.isArray(features) || features.length === 0 || features.length > LIMITS.maxFeatureGroups) return undefined;
+        if (!features.every(isFeatureGroup)) return undefined;
+        if (featureMode !== undefined && featureMode !== 'only' && featureMode !== 'except') return undefined;
+        return { type: 'rerun', windows, features: [...new Set(features as string[])], featureMode: featureMode ?? 'only' };
+      }
+      case 'requestDecay': {
+        if (!hasOnlyKeys(raw, ['type', 'layer'])) return undefined;
+        if (!isIntIn(raw.layer, 0, LIMITS.maxLayer)) return undefined;
+        return { type: 'requestDecay', layer: raw.layer };
       }
       case 'requestLayer': {
         if (!hasOnlyKeys(raw, ['type', 'layer', 'channel'])) return undefined;

@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { DatasetRunResult, TraceResult } from '../../src/engine/experiments/resultTypes';
-import type { AttentionPayload } from '../../src/shared/protocol';
+import type { AttentionPayload, FeaturesPayload } from '../../src/shared/protocol';
 import { activate, EXTENSION_ID, setModel, waitFor, workspaceRoot, type Api } from './helpers';
 
 // the fixture model of npm run test:integration, else the repository's demo model (e.g. under @vscode/test-cli)
@@ -268,6 +268,95 @@ suite('extension', () => {
     } finally {
       await setModel(MODEL);
     }
+  });
+
+  test('feature knockout on the bundled Mamba-1 demo model: groups in the result, the decay histogram, group means in the heatmap', async () => {
+    const api = (await activate()) as Api & { engine: { featureCalls: number } };
+    const calls0 = api.engine.featureCalls;
+    await vscode.workspace.getConfiguration('mambaExplain').update('model', 'demo-mamba1', vscode.ConfigurationTarget.Global);
+    try {
+      const prompt = 'Beats Music is owned by';
+      const trace = (features?: string[], featureMode?: 'only' | 'except', windows = [3]) =>
+        vscode.commands.executeCommand('mambaExplain.traceFactualFlow', { prompt, subject: 'Beats Music', target: '', windows, features, featureMode }) as Thenable<TraceResult>;
+      const r = await trace(['all', 'fast', 'slow'], 'except');
+      assert.equal(r.provenance.model.arch, 'mamba1');
+      assert.deepEqual(r.groups!.map((g) => [g.features, g.mode]), [['all', 'except'], ['fast', 'except'], ['slow', 'except']]);
+      assert.deepEqual(r.groups![0].windows, r.windows, 'windows = the first group');
+      assert.ok(r.groups!.every((g) => g.windows[0].window === 3 && g.windows[0].curves.subject.diffPct.length === 8 - 3 + 1));
+      // 'all' is today's trace
+      const plain = await trace();
+      assert.equal(plain.groups, undefined);
+      plain.windows[0].curves.subject.diffPct.forEach((d, i) => assert.ok(Math.abs(d - r.groups![0].windows[0].curves.subject.diffPct[i]) < 1e-6));
+      // the panel got the groups and, beside them, the decay histogram of the model (512 channels, thirds 170/172/170)
+      const shown = api.panelMessages().filter((m) => m.type === 'showResult');
+      assert.equal((shown[shown.length - 1].result as TraceResult).groups, undefined, 'the last one is the plain trace');
+      assert.equal((shown[shown.length - 2].result as TraceResult).groups!.length, 3);
+      const decay = api.panelMessages().filter((m) => m.type === 'features').pop()!.payload as FeaturesPayload;
+      assert.equal(decay.unit, 'channel');
+      assert.equal(decay.count, 512);
+      assert.equal(decay.nLayers, 8);
+      assert.deepEqual([decay.decay.fast.length, decay.decay.middle.length, decay.decay.slow.length], [170, 172, 170]);
+      assert.equal(decay.model?.arch, 'mamba1');
+      // the webview asks for a layer ('requestDecay'); Show Feature Decay takes one
+      assert.equal(await api.simulatePanelMessage({ type: 'requestDecay', layer: 5 }), true);
+      assert.equal((api.panelMessages().filter((m) => m.type === 'features').pop()!.payload as FeaturesPayload).layer, 5);
+      const viaCommand = (await vscode.commands.executeCommand('mambaExplain.showFeatureDecay', { layer: 7 })) as FeaturesPayload;
+      assert.equal(viaCommand.layer, 7);
+      await assert.rejects(Promise.resolve(vscode.commands.executeCommand('mambaExplain.showFeatureDecay', { layer: 8 })), /layer 8 is out of range: the model has layers 0\.\.7/);
+      // a rerun with features from the panel (validated), one group: `features`, not `groups`
+      const before = shown.length;
+      assert.equal(await api.simulatePanelMessage({ type: 'rerun', windows: [3], features: ['heads:1'] }), true, 'well-formed (the engine refuses heads on Mamba-1)');
+      const err = api.panelMessages().filter((m) => m.type === 'error').pop();
+      assert.match(String(err?.message), /this Mamba-1 model has channels, not heads/);
+      assert.equal(await api.simulatePanelMessage({ type: 'rerun', windows: [3], features: ['nope'] }), false);
+      assert.equal(await api.simulatePanelMessage({ type: 'rerun', windows: [3], featureMode: 'only' }), false);
+      assert.equal(await api.simulatePanelMessage({ type: 'rerun', windows: [3], features: ['channels:0-99'], featureMode: 'only' }), true);
+      const last = api.panelMessages().filter((m) => m.type === 'showResult').pop()!.result as TraceResult;
+      assert.ok(api.panelMessages().filter((m) => m.type === 'showResult').length > before);
+      assert.deepEqual(last.features, { features: 'channels:0-99', mode: 'only' });
+      assert.equal(last.groups, undefined);
+      // the decay scores were asked of the worker once for this model
+      assert.equal(api.engine.featureCalls, calls0 + 1);
+      // the heatmap: the mean over each third, computed on the host, in a small payload
+      await vscode.commands.executeCommand('mambaExplain.showHeatmap');
+      assert.equal(await api.simulateHeatmapMessage({ type: 'requestLayer', layer: 2 }), true);
+      const att = api.heatmapMessages().filter((m) => m.type === 'attention').pop()!.payload as AttentionPayload;
+      assert.equal(att.unit, 'channel');
+      assert.deepEqual([att.groups!.fast.count, att.groups!.middle.count, att.groups!.slow.count], [170, 172, 170]);
+      assert.equal(att.groups!.fast.units, undefined, 'no channel lists in the payload');
+      assert.equal(att.groups!.slow.mean.length, att.tokens.length);
+      // the three group means, weighted by their sizes, give the mean over all channels
+      const n = att.tokens.length;
+      for (let i = 0; i < n; i++) for (let j = 0; j <= i; j++) {
+        const w = (170 * att.groups!.fast.mean[i][j] + 172 * att.groups!.middle.mean[i][j] + 170 * att.groups!.slow.mean[i][j]) / 512;
+        assert.ok(Math.abs(w - att.channels!.mean[i][j]) < 1e-5, `(${i}, ${j}): ${w} vs ${att.channels!.mean[i][j]}`);
+      }
+      assert.ok(JSON.stringify(att).length < 60_000, `the payload stays small (${JSON.stringify(att).length} chars)`);
+      assert.equal(api.engine.featureCalls, calls0 + 1, 'still once');
+      // conv block: a restricted group is refused before the worker is asked
+      await vscode.workspace.getConfiguration('mambaExplain').update('conv', 'block', vscode.ConfigurationTarget.Global);
+      try {
+        await assert.rejects(Promise.resolve(trace(['fast'], 'only')), /set mambaExplain\.conv to keep/);
+      } finally {
+        await vscode.workspace.getConfiguration('mambaExplain').update('conv', undefined, vscode.ConfigurationTarget.Global);
+      }
+    } finally {
+      await setModel(MODEL);
+    }
+  });
+
+  test('Mamba-2: the heatmap offers the mean over the fast / middle / slow heads', async () => {
+    const api = await activate();
+    await vscode.commands.executeCommand('mambaExplain.traceFactualFlow', { prompt: 'Beats Music is owned by', subject: 'Beats Music', target: '' });
+    await vscode.commands.executeCommand('mambaExplain.showHeatmap');
+    assert.equal(await api.simulateHeatmapMessage({ type: 'requestLayer', layer: 0 }), true);
+    const att = api.heatmapMessages().filter((m) => m.type === 'attention').pop()!.payload as AttentionPayload;
+    assert.equal(att.unit ?? 'head', 'head');
+    const units = [...att.groups!.fast.units!, ...att.groups!.middle.units!, ...att.groups!.slow.units!].sort((a, b) => a - b);
+    assert.deepEqual(units, att.heads.map((_, h) => h), 'the thirds partition the heads');
+    const u = att.groups!.slow.units!;
+    const want = (i: number, j: number) => u.reduce((a, h) => a + att.heads[h][i][j], 0) / u.length;
+    assert.ok(Math.abs(att.groups!.slow.mean[2][1] - want(2, 1)) < 1e-9);
   });
 
   test('an experiment run writes a valid results file under .mamba-explain/runs and opens it', async () => {

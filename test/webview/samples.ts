@@ -3,7 +3,8 @@
 import type {
   AggregateWindow, DatasetRunResult, MacroWindow, MicroResult, Provenance, TokenInfo, TraceResult,
 } from '../../src/engine/experiments/resultTypes';
-import type { AttentionPayload } from '../../src/shared/protocol';
+import type { AttentionPayload, DecayLayer, FeaturesPayload } from '../../src/shared/protocol';
+import { groupMeans } from '../../src/extension/logic/featureGroups';
 
 export const N_LAYERS = 24;
 
@@ -257,4 +258,91 @@ export function sampleChannelAttention(layer: number, channel?: number): Attenti
     blocked: { layers: [0, 1], edges: [[6, 1], [6, 2], [6, 3]] },
     model: { path: '/models/demo-mamba1', hash: '9c1e5a0b7d3f2e4a6b8c0d1e2f3a4b5c6d7e8f9a0b1c2d3e4f5a6b7c8d9e0f1a', arch: 'mamba1', variant: 'mamba' },
   };
+}
+
+// ------------------------------------------------------------------ feature knockout samples (SPEC §4)
+
+/** Deterministic pseudo-random numbers in [0, 1). */
+function rand(seed: number): () => number {
+  let x = seed >>> 0 || 1;
+  return () => {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    return ((x >>> 0) % 1_000_000) / 1_000_000;
+  };
+}
+
+/** The thirds of SPEC §4: sort ascending by (score, index), n // 3 fast, n // 3 slow, the rest middle. */
+export function thirds(scores: number[]): DecayLayer {
+  const n = scores.length;
+  const order = scores.map((_, i) => i).sort((a, b) => scores[a] - scores[b] || a - b);
+  const t = Math.floor(n / 3);
+  const asc = (xs: number[]) => xs.sort((a, b) => a - b);
+  return { scores, fast: asc(order.slice(0, t)), middle: asc(order.slice(t, n - t)), slow: asc(order.slice(n - t)) };
+}
+
+/**
+ * Decay scores of one layer: Mamba-2 heads s_h = exp(−exp(A_log)) with A = exp(A_log) spread over [1, 16] (the
+ * state-spaces init), so the scores span 10⁻⁷ … 0.37; Mamba-1 channels Σ_n exp(−A[c, n]) with A ≈ n (S4D-real init).
+ */
+export function sampleDecay(layer: number, unit: 'head' | 'channel' = 'head', count = unit === 'head' ? 24 : M1_CHANNELS): DecayLayer {
+  const r = rand(1000 + layer * 17 + (unit === 'head' ? 0 : 7));
+  const scores = Array.from({ length: count }, () => {
+    if (unit === 'head') return Math.exp(-(1 + 15 * r() ** (0.8 + layer / 30)));
+    let s = 0;
+    for (let n = 1; n <= 16; n++) s += Math.exp(-n * (0.55 + 0.9 * r() * r()));
+    return s;
+  });
+  return thirds(scores);
+}
+
+/** The panel's feature-decay payload of one layer (a 24-layer mamba2-130m, or the 3-layer Mamba-1 sample). */
+export function sampleFeatures(layer: number, unit: 'head' | 'channel' = 'head'): FeaturesPayload {
+  return unit === 'head'
+    ? { unit, count: 24, nLayers: N_LAYERS, layer, decay: sampleDecay(layer, 'head'), model: { path: provenance.model.path, hash: provenance.model.hash } }
+    : { unit, count: M1_CHANNELS, nLayers: M1_LAYERS, layer, decay: sampleDecay(layer, 'channel'), model: { path: '/models/mamba-130m', hash: mamba1Provenance().model.hash, arch: 'mamba1', variant: 'mamba' } };
+}
+
+function scaledWindow(w: MacroWindow, baseProb: number, scale: Record<string, number>): MacroWindow {
+  const curves: MacroWindow['curves'] = {};
+  for (const [name, c] of Object.entries(w.curves)) {
+    const diffPct = c.diffPct.map((d, i) => Math.max(-100, d * (scale[name] ?? 1) + 0.4 * Math.sin(i + name.length)));
+    curves[name] = { diffPct, probs: diffPct.map((d) => baseProb * (1 + d / 100)), top1: diffPct.map((d) => d > -50) };
+  }
+  return { ...w, curves };
+}
+
+/**
+ * The sample trace as a feature knockout of several groups computed in one call (the paper's figure: all vs fast
+ * vs slow, subject → last), `windows` = the first group's as the engine writes it.
+ */
+export function sampleFeatureTrace(mode: 'only' | 'except' = 'except', names = ['all', 'fast', 'slow'], windows = [9]): TraceResult {
+  const base = sampleTrace(windows);
+  // except: blocking every head but the fast ones removes almost all of the flow; but the slow ones, little of it
+  const scale: Record<string, Record<string, number>> = {
+    all: { subject: 1, relation: 1, last: 1 },
+    fast: mode === 'except' ? { subject: 0.9, relation: 0.85, last: 0.9 } : { subject: 0.12, relation: 0.2, last: 0.15 },
+    middle: mode === 'except' ? { subject: 0.7, relation: 0.75, last: 0.8 } : { subject: 0.3, relation: 0.3, last: 0.2 },
+    slow: mode === 'except' ? { subject: 0.25, relation: 0.4, last: 0.3 } : { subject: 0.75, relation: 0.6, last: 0.7 },
+  };
+  const groups = names.map((features, i) => ({ features, mode, windows: base.windows.map((w) => scaledWindow(w, base.baseProb, scale[features] ?? { subject: 0.5 + 0.1 * i, relation: 0.5, last: 0.5 })) }));
+  return { ...base, windows: groups[0].windows, ...(groups.length === 1 ? { features: { features: names[0], mode } } : { groups }) };
+}
+
+/** Attention of one layer with the group means the host adds (over the sample heads' decay thirds). */
+export function sampleAttentionWithGroups(layer: number): AttentionPayload {
+  const p = sampleAttention(layer, 6);
+  const d = sampleDecay(layer, 'head', 6);
+  return { ...p, groups: groupMeans(p.heads, d, true) };
+}
+
+/** Mamba-1 attention of one layer with group means (of the 64 sample channels standing in for the thirds). */
+export function sampleChannelAttentionWithGroups(layer: number, channel?: number): AttentionPayload {
+  const p = sampleChannelAttention(layer, channel);
+  const ids = Array.from({ length: 64 }, (_, k) => k * 8);
+  const d = sampleDecay(layer, 'channel');
+  const g = groupMeans(ids.map((ch) => sampleChannelMatrix(layer, ch)), d, false, ids);
+  const round = (m: number[][]) => m.map((r) => r.map((v) => Number(v.toFixed(7))));
+  return { ...p, groups: { fast: { count: d.fast.length, mean: round(g.fast.mean) }, middle: { count: d.middle.length, mean: round(g.middle.mean) }, slow: { count: d.slow.length, mean: round(g.slow.mean) } } };
 }

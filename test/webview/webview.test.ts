@@ -6,7 +6,10 @@ import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import type { Server } from 'node:http';
 import { buildBundles, launchChromium, ROOT, startServer, themeCss, type ThemeName } from './harness';
-import { M1_CHANNELS, sampleAttention, sampleChannelAttention, sampleChannelMatrix, sampleDataset, sampleMicro, sampleTrace, sampleTraceMamba1 } from './samples';
+import {
+  M1_CHANNELS, sampleAttention, sampleAttentionWithGroups, sampleChannelAttention, sampleChannelAttentionWithGroups, sampleChannelMatrix, sampleDataset,
+  sampleFeatures, sampleFeatureTrace, sampleMicro, sampleTrace, sampleTraceMamba1,
+} from './samples';
 import type { HostToWebview } from '../../src/shared/protocol';
 
 const SHOTS = join(ROOT, 'test-output', 'screenshots');
@@ -599,10 +602,349 @@ describe('heatmap viewer', () => {
   });
 });
 
+
+describe('feature knockout (SPEC §4)', () => {
+  test('selector: presets, head list and mode re-run the trace through the host; bad lists are refused in the view', async () => {
+    const page = await open('panel', 'dark');
+    await send(page, { type: 'showResult', result: sampleTrace([9, 15]) });
+    await page.waitForFunction(() => (window as any).__panel.chart && document.getElementById('feature-picker'));
+    // the paper's figure by default: all, fast, slow, mode except
+    const checked = await page.$$eval('.feature-presets input', (els) => els.map((e) => [(e as HTMLInputElement).value, (e as HTMLInputElement).checked]));
+    assert.deepEqual(checked, [['all', true], ['fast', true], ['middle', false], ['slow', true]]);
+    assert.equal(await page.evaluate(() => (document.getElementById('feature-mode-select') as any).value), 'except');
+    assert.equal(await page.getAttribute('#feature-custom', 'placeholder'), 'heads:3,5,8-11', 'Mamba-2: heads');
+    assert.equal(await page.locator('#overlay').count(), 0, 'no overlay before a feature run');
+    await clearPosted(page);
+    await page.click('#feature-run');
+    await page.waitForFunction(() => (window as any).__posted.length > 0);
+    assert.deepEqual(await posted(page), [{ type: 'rerun', windows: [9, 15], features: ['all', 'fast', 'slow'], featureMode: 'except' }]);
+    assert.match((await page.textContent('.status'))!, /all, fast, slow \(except\)/);
+    // middle instead of slow, a head list with spaces, mode only
+    await clearPosted(page);
+    await page.click('label[for="feature-slow"]');
+    await page.click('label[for="feature-middle"]');
+    await page.fill('#feature-custom', 'heads: 3, 5, 8-11');
+    await setSelect(page, 'feature-mode-select', 'only');
+    await page.click('#feature-run');
+    await page.waitForFunction(() => (window as any).__posted.length > 0);
+    assert.deepEqual(await posted(page), [{ type: 'rerun', windows: [9, 15], features: ['all', 'fast', 'middle', 'heads:3,5,8-11'], featureMode: 'only' }]);
+    // a bare list takes the model's unit; several lists with ';'
+    await clearPosted(page);
+    await page.click('label[for="feature-all"]');
+    await page.click('label[for="feature-fast"]');
+    await page.click('label[for="feature-middle"]');
+    await page.fill('#feature-custom', '0-3; heads:7');
+    await page.click('#feature-run');
+    await page.waitForFunction(() => (window as any).__posted.length > 0);
+    assert.deepEqual(await posted(page), [{ type: 'rerun', windows: [9, 15], features: ['heads:0-3', 'heads:7'], featureMode: 'only' }]);
+    // refused in the view: channels on a Mamba-2 model, an empty range, nothing chosen
+    for (const [text, re] of [['channels:1,2', /has heads: write heads:LIST/], ['heads:5-2', /range 5-2 is empty/], ['heads:x', /not a head list/], ['', /at least one group/]] as const) {
+      await clearPosted(page);
+      await page.fill('#feature-custom', text);
+      await page.click('#feature-run');
+      await page.waitForFunction(() => document.querySelector('.status.error'));
+      assert.match((await page.textContent('.status.error'))!, re);
+      assert.deepEqual(await posted(page), [], `nothing posted for '${text}'`);
+    }
+    assert.equal(await page.getAttribute('#feature-custom', 'aria-invalid'), null, 'an empty list is not invalid');
+    // with the decay scores of the model known, the list is range-checked
+    await send(page, { type: 'features', payload: sampleFeatures(0) });
+    await page.waitForFunction(() => document.getElementById('decay'));
+    await page.fill('#feature-custom', 'heads:3,24');
+    await page.click('#feature-run');
+    await page.waitForFunction(() => /Head 24 is out of range: the model has heads 0–23/.test(document.querySelector('.status')!.textContent!));
+    assert.equal(await page.getAttribute('#feature-custom', 'aria-invalid'), 'true');
+    // the choice survives a reload
+    await page.reload();
+    await page.waitForFunction(() => document.getElementById('feature-picker'));
+    assert.equal(await page.inputValue('#feature-custom'), 'heads:3,24');
+    assert.equal(await page.evaluate(() => (document.getElementById('feature-mode-select') as any).value), 'only');
+    // Mamba-1: channels; a complete knockout (conv blocked) cannot run feature groups
+    await send(page, { type: 'showResult', result: sampleTraceMamba1('keep') });
+    await page.waitForFunction(() => document.getElementById('model-family')?.textContent === 'Mamba-1');
+    assert.equal(await page.getAttribute('#feature-custom', 'placeholder'), 'channels:3,5,8-11');
+    await send(page, { type: 'showResult', result: sampleTraceMamba1('block') });
+    await page.waitForFunction(() => document.getElementById('knockout-mode')?.getAttribute('data-conv') === 'block');
+    assert.equal(await page.getAttribute('#feature-run', 'disabled'), '');
+    assert.match((await page.textContent('#feature-note'))!, /mambaExplain\.conv to keep/);
+    await noProblems(page);
+    await page.context().close();
+  });
+
+  test('a result with groups opens with the overlay: one line per group, legend names group and mode, exports include the groups', async () => {
+    const page = await open('panel', 'dark');
+    const r = sampleFeatureTrace('except', ['all', 'fast', 'slow'], [9, 15]);
+    await send(page, { type: 'showResult', result: r });
+    await page.waitForFunction(() => (window as any).__panel.overlay && (window as any).__panel.chart);
+    const ds = await page.evaluate(() => (window as any).__panel.overlay.data.datasets.map((d: any) => ({ label: d.label, dash: d.borderDash ?? null, color: d.borderColor })));
+    assert.deepEqual(ds.map((d: any) => d.label), ['All features (unrestricted)', 'Fast decay (except)', 'Slow decay (except)']);
+    assert.equal(new Set(ds.map((d: any) => d.color)).size, 3, 'one colour per group');
+    assert.equal(new Set(ds.map((d: any) => JSON.stringify(d.dash))).size, 3, 'one dash per group');
+    assert.match((await page.textContent('#overlay h3'))!, /^Mode: exceptFeature knockout, subject → last, window k = 15$/);
+    assert.match((await page.textContent('#overlay .subtitle'))!, /^Mode except: the edges are cut in every feature but the group's/);
+    assert.equal(await page.getAttribute('#feature-mode', 'data-mode'), 'except');
+    assert.match((await page.textContent('#feature-mode'))!, /^Mode: except/);
+    assert.deepEqual(await page.$$eval('#overlay .series-toggle', (els) => els.map((e) => e.textContent)), ['All features (unrestricted)', 'Fast decay (except)', 'Slow decay (except)']);
+    const overlayInk = await canvasStats(page, '#overlay-canvas');
+    assert.ok(overlayInk.inked > 2000, `overlay has ink (${overlayInk.inked})`);
+    // the selector shows what ran
+    assert.deepEqual(await page.$$eval('.feature-presets input', (els) => els.filter((e) => (e as HTMLInputElement).checked).map((e) => (e as HTMLInputElement).value)), ['all', 'fast', 'slow']);
+    // the main curves: per group
+    assert.match((await page.textContent('#curves h3'))!, /All features \(unrestricted\)/);
+    const before = await canvasStats(page, '#curves-canvas');
+    await setSelect(page, 'feature-group-select', '2');
+    await page.waitForFunction(() => /Slow decay \(except\)/.test(document.querySelector('#curves h3')!.textContent!));
+    assert.notEqual((await canvasStats(page, '#curves-canvas')).hash, before.hash, 'the slow group draws differently');
+    const main = await checkExports(page, 'curves', 'feature_group');
+    assert.equal(main.png.figure, 'macro-k15-slow-except');
+    assert.ok(main.csv.data.includes('\n15,slow,except,0,subject,'), 'main CSV rows name the group');
+    assert.ok(main.csv.data.includes('# feature groups: all, fast, slow'));
+    assert.ok(main.csv.data.includes('# feature mode: except'));
+    assert.equal(main.json.data.features, 'slow');
+    assert.deepEqual(main.json.data.curves, r.groups![2].windows[1].curves);
+    assert.match((await page.textContent('#curves .caption'))!, /features all, fast, slow \(except\)/);
+    // the paper's figure for the README: window 9, subject → last
+    await setSelect(page, 'overlay-window-select', '9');
+    await page.waitForFunction(() => /window k = 9$/.test(document.querySelector('#overlay h3')!.textContent!) && (window as any).__panel.overlay);
+    assert.match((await page.getAttribute('#feature-mode', 'title'))!, /^except: the edges are cut in every feature but the group's/);
+    await page.mouse.move(0, 0);
+    await page.locator('#feature-knockout').screenshot({ path: join(SHOTS, 'panel-features-dark.png') });
+    await page.screenshot({ path: join(SHOTS, 'panel-features-full-dark.png'), fullPage: true });
+    // exports of the overlay: every group
+    const ex = await checkExports(page, 'overlay', 'feature_group');
+    assert.equal(ex.png.figure, 'features-k9-subject');
+    const header = ex.csv.data.split('\n').find((l: string) => !l.startsWith('# '));
+    assert.equal(header, 'window,feature_group,feature_mode,source_set,start_layer,prob,diff_pct,target_top1');
+    for (const g of ['all', 'fast', 'slow']) assert.ok(ex.csv.data.includes(`\n9,${g},except,subject,0,`), `CSV has the ${g} group`);
+    assert.equal(ex.csv.data.trim().split('\n').filter((l: string) => !l.startsWith('#')).length - 1, 3 * 3 * 16, 'groups × sets × starts');
+    assert.equal(ex.json.data.window, 9);
+    assert.equal(ex.json.data.sourceSet, 'subject');
+    assert.deepEqual(ex.json.data.groups.map((g: any) => [g.features, g.mode]), [['all', 'except'], ['fast', 'except'], ['slow', 'except']]);
+    assert.deepEqual(ex.json.data.groups[1].window.curves.subject.y, r.groups![1].windows[0].curves.subject.diffPct);
+    for (const label of ['All features (unrestricted)', 'Fast decay (except)', 'Slow decay (except)']) assert.ok(ex.svg.data.includes(`>${label}</text>`), `SVG legend: ${label}`);
+    assert.match(ex.svg.data, /Mode except/);
+    assert.equal((ex.svg.data.match(/class="series"/g) ?? []).length, 3);
+    // hide a group in the overlay: left out of the SVG
+    await page.click('#overlay .series-toggle[data-series="fast|except"]');
+    const hid = await exportsOf(page, 'overlay');
+    assert.ok(!hid.svg.data.includes('data-series="fast|except"'));
+    // another source set
+    const s9 = await canvasStats(page, '#overlay-canvas');
+    await setSelect(page, 'overlay-set-select', 'relation');
+    await page.waitForFunction(() => /relation → last/.test(document.querySelector('#overlay h3')!.textContent!) && (window as any).__panel.overlay);
+    assert.notEqual((await canvasStats(page, '#overlay-canvas')).hash, s9.hash);
+    // a window that was not computed re-runs with the same groups
+    await clearPosted(page);
+    await setSelect(page, 'window-select', '12');
+    await page.waitForFunction(() => (window as any).__posted.length > 0);
+    assert.deepEqual(await posted(page), [{ type: 'rerun', windows: [12], features: ['all', 'fast', 'slow'], featureMode: 'except' }]);
+    // reload: the overlay comes back
+    await page.reload();
+    await page.waitForFunction(() => (window as any).__panel?.overlay);
+    assert.match((await page.textContent('#overlay h3'))!, /relation → last, window k = 9/);
+    assert.equal(await page.getAttribute('#overlay .series-toggle[data-series="fast|except"]', 'aria-pressed'), 'false');
+    // one group (features, not groups), mode only; light theme
+    await page.evaluate((css) => (window as any).__setTheme('light', css), themeCss('light'));
+    await send(page, { type: 'showResult', result: sampleFeatureTrace('only', ['heads:3,5,8-11'], [9]) });
+    await page.waitForFunction(() => (window as any).__panel.overlay?.data.datasets.length === 1);
+    assert.equal(await page.evaluate(() => (window as any).__panel.overlay.data.datasets[0].label), 'Heads 3,5,8-11 (only)');
+    assert.match((await page.textContent('#overlay .subtitle'))!, /^Mode only: the edges are cut in the group's features only/);
+    assert.equal(await page.inputValue('#feature-custom'), 'heads:3,5,8-11');
+    assert.match((await page.textContent('#curves h3'))!, /Heads 3,5,8-11 \(only\)/);
+    assert.equal(await page.locator('#feature-group-select').count(), 0, 'one group: no group select');
+    await page.screenshot({ path: join(SHOTS, 'panel-features-light.png'), fullPage: true });
+    await noProblems(page);
+    await page.context().close();
+  });
+
+  test('decay histogram: thirds shaded and counted, log scale for Mamba-2 heads, layer slider, exports; Mamba-1 channels linear', async () => {
+    const page = await open('panel', 'dark', 2);
+    // opened by "Show Feature Decay" without a result
+    const d0 = sampleFeatures(3);
+    await send(page, { type: 'features', payload: d0 });
+    await page.waitForFunction(() => (window as any).__panel.decaySpec && document.querySelector('#decay-chart svg'));
+    assert.equal(await page.textContent('h1'), 'Feature decay');
+    assert.equal(await page.textContent('#model-family'), 'Mamba-2');
+    const spec = await page.evaluate(() => (window as any).__panel.decaySpec);
+    assert.equal(spec.log, true, 'Mamba-2 heads span orders of magnitude: log scale');
+    assert.deepEqual(spec.regions.map((r: any) => [r.group, r.count]), [['fast', 8], ['middle', 8], ['slow', 8]]);
+    assert.equal(spec.bins.reduce((a: number, b: any) => a + b.counts.fast + b.counts.middle + b.counts.slow, 0), 24);
+    assert.match((await page.textContent('#decay h3'))!, /^Feature decay, layer 3 of 24: 24 heads$/);
+    assert.match((await page.textContent('#decay .subtitle'))!, /fast 8 · middle 8 · slow 8 · fast ≤ .*slow ≥ .*log scale/);
+    // the inline SVG: three shaded regions with their counts, two boundaries, log ticks
+    const svg = await page.evaluate(() => {
+      const root = document.querySelector('#decay-chart svg')!;
+      return {
+        regions: [...root.querySelectorAll('rect.region')].map((e) => e.getAttribute('data-group')),
+        labels: [...root.querySelectorAll('text.region-label')].map((e) => e.textContent),
+        boundaries: root.querySelectorAll('line.boundary').length,
+        bars: root.querySelectorAll('rect.bar').length,
+        ticks: [...root.querySelectorAll('.ticks text')].map((e) => e.textContent),
+        width: root.getBoundingClientRect().width,
+      };
+    });
+    assert.deepEqual(svg.regions, ['fast', 'middle', 'slow']);
+    assert.deepEqual(svg.labels, ['fast · 8', 'middle · 8', 'slow · 8']);
+    assert.equal(svg.boundaries, 2);
+    assert.ok(svg.bars >= 3);
+    assert.ok(svg.ticks.some((t: string) => /^10⁻[⁰¹²³⁴⁵⁶⁷⁸⁹]$/.test(t)), `log ticks: ${svg.ticks.join(' ')}`);
+    assert.ok(svg.width > 600);
+    assert.match((await page.textContent('#decay-groups'))!, new RegExp(`Fast decay · 8 heads${d0.decay.fast.join(', ')}`));
+    assert.match((await page.getAttribute('#decay-chart', 'aria-label'))!, /Histogram of 24 decay scores .*log scale.*fast 8, middle 8, slow 8/);
+    await page.screenshot({ path: join(SHOTS, 'panel-decay-dark.png'), fullPage: true });
+    // the slider asks the host for a layer it does not have; back to a cached one without asking
+    await clearPosted(page);
+    await page.locator('#decay-layer').fill('10');
+    await page.waitForFunction(() => (window as any).__posted.length > 0);
+    assert.deepEqual(await posted(page), [{ type: 'requestDecay', layer: 10 }]);
+    assert.match((await page.textContent('.status'))!, /layer 10/);
+    await send(page, { type: 'features', payload: sampleFeatures(10) });
+    await page.waitForFunction(() => document.getElementById('decay-layer-value')!.textContent === '10 / 23');
+    assert.equal(await page.textContent('.status'), '');
+    assert.match((await page.textContent('#decay h3'))!, /layer 10 of 24/);
+    await clearPosted(page);
+    await page.focus('#decay-layer');
+    await page.keyboard.press('ArrowRight');
+    await page.waitForFunction(() => (window as any).__posted.length > 0);
+    assert.deepEqual(await posted(page), [{ type: 'requestDecay', layer: 11 }]);
+    assert.equal(await page.evaluate(() => document.activeElement?.id), 'decay-layer', 'the slider keeps the focus');
+    await send(page, { type: 'features', payload: sampleFeatures(11) });
+    await page.waitForFunction(() => document.getElementById('decay-layer-value')!.textContent === '11 / 23');
+    await clearPosted(page);
+    await page.locator('#decay-layer').fill('3');
+    await page.waitForFunction(() => document.getElementById('decay-layer-value')!.textContent === '3 / 23');
+    assert.deepEqual(await posted(page), [], 'layer 3 is cached');
+    // exports
+    const ex = await checkExports(page, 'decay', 'decay_score');
+    assert.equal(ex.png.figure, 'decay-L3');
+    const rows = ex.csv.data.trim().split('\n').filter((l: string) => !l.startsWith('#'));
+    assert.equal(rows[0], 'layer,unit,index,decay_score,group');
+    assert.equal(rows.length, 25);
+    assert.equal(rows[1 + d0.decay.fast[0]], `3,head,${d0.decay.fast[0]},${d0.decay.scores[d0.decay.fast[0]]},fast`);
+    assert.deepEqual(ex.json.data.fast, d0.decay.fast);
+    assert.deepEqual(ex.json.data.scores, d0.decay.scores);
+    assert.match(ex.json.provenance['decay score'], /exp\(−exp\(A_log\[h\]\)\)/);
+    assert.match(ex.svg.data, /fast · 8/);
+    // reload: the figure comes back from the state
+    await page.reload();
+    await page.waitForFunction(() => document.querySelector('#decay-chart svg'));
+    assert.equal(await page.textContent('#decay-layer-value'), '3 / 23');
+    // beside a trace: the decay figure follows the feature knockout
+    await send(page, { type: 'showResult', result: sampleFeatureTrace() });
+    await page.waitForFunction(() => (window as any).__panel.overlay && document.querySelector('#decay-chart svg'));
+    const order = await page.$$eval('section', (els) => els.map((e) => e.getAttribute('aria-label')));
+    assert.deepEqual(order.slice(-2), ['Feature knockout', 'Feature decay']);
+    assert.match((await page.textContent('label[for="feature-custom"]'))!, /0–23/);
+    // Mamba-1 channels: linear scale (the scores lie within a factor of 2), thirds of 512
+    await send(page, { type: 'showResult', result: sampleTraceMamba1('keep') });
+    await send(page, { type: 'features', payload: sampleFeatures(1, 'channel') });
+    await page.waitForFunction(() => (window as any).__panel.decaySpec?.unit === 'channel');
+    const m1 = await page.evaluate(() => (window as any).__panel.decaySpec);
+    assert.equal(m1.log, false);
+    assert.deepEqual(m1.regions.map((r: any) => [r.group, r.count]), [['fast', 170], ['middle', 172], ['slow', 170]]);
+    assert.match((await page.textContent('#feature-decay h2'))!, /Mamba-1 channels/);
+    assert.match((await page.textContent('#decay-groups'))!, /Fast decay · 170 channels/);
+    assert.match((await page.textContent('#decay-groups'))!, /146 more; the CSV export lists them all/);
+    await page.evaluate((css) => (window as any).__setTheme('light', css), themeCss('light'));
+    await page.waitForFunction(() => (window as any).__panel.decaySpec?.unit === 'channel' && document.querySelector('#decay-chart svg'));
+    await page.locator('#feature-decay').screenshot({ path: join(SHOTS, 'panel-decay-mamba1-light.png') });
+    const m1ex = await checkExports(page, 'decay', 'decay_score');
+    assert.equal(m1ex.csv.data.trim().split('\n').filter((l: string) => !l.startsWith('#')).length, 513);
+    assert.match(m1ex.json.provenance['decay score'], /Σ_n exp/);
+    await noProblems(page);
+    await page.context().close();
+  });
+
+  test('micro and dataset results with feature groups', async () => {
+    const page = await open('panel', 'dark');
+    const micro = sampleMicro(5);
+    const scaled = (f: number) => micro.diffPct.map((row) => row.map((v) => v * f));
+    const withGroups = { ...micro, groups: [
+      { features: 'all', mode: 'except' as const, probs: micro.probs, diffPct: micro.diffPct, top1: micro.diffPct.map((r) => r.map(() => true)) },
+      { features: 'slow', mode: 'except' as const, probs: micro.probs, diffPct: scaled(0.3), top1: micro.diffPct.map((r) => r.map(() => true)) },
+    ] };
+    await send(page, { type: 'showResult', result: withGroups });
+    await page.waitForFunction(() => (window as any).__panel.heatmap?.current);
+    const h0 = await canvasStats(page, '#micro-heatmap canvas');
+    await setSelect(page, 'micro-group-select', '1');
+    await page.waitForFunction(() => /Slow decay \(except\)/.test(document.querySelector('#micro h3')!.textContent!) && (window as any).__panel.heatmap?.current);
+    assert.notEqual((await canvasStats(page, '#micro-heatmap canvas')).hash, h0.hash);
+    const ex = await checkExports(page, 'micro', 'diff_pct');
+    assert.equal(ex.json.data.features, 'slow');
+    assert.deepEqual(ex.json.data.diffPct, scaled(0.3));
+    assert.ok(ex.csv.data.includes('# feature group shown: slow (except)'));
+    await clearPosted(page);
+    await setSelect(page, 'micro-window-select', '9');
+    await page.waitForFunction(() => (window as any).__posted.length > 0);
+    assert.deepEqual(await posted(page), [{ type: 'rerun', windows: [9], features: ['all', 'slow'], featureMode: 'except' }]);
+    // a dataset run with aggregate.groups: the overlay with CI bands, no selector (nothing to re-run)
+    const ds = sampleDataset();
+    const agg = ds.aggregate.windows;
+    const scale = (f: number) => agg.map((w) => ({ ...w, curves: Object.fromEntries(Object.entries(w.curves).map(([k, c]) => [k, { ...c, mean: c.mean.map((v) => v * f), ciLow: c.ciLow.map((v) => v * f), ciHigh: c.ciHigh.map((v) => v * f) }])) }));
+    (ds.aggregate as any).groups = [{ features: 'all', mode: 'except', windows: scale(1) }, { features: 'fast', mode: 'except', windows: scale(0.9) }, { features: 'slow', mode: 'except', windows: scale(0.3) }];
+    await send(page, { type: 'showResult', result: ds });
+    await page.waitForFunction(() => (window as any).__panel.overlay);
+    assert.equal(await page.locator('#feature-picker').count(), 0);
+    const labels = await page.evaluate(() => (window as any).__panel.overlay.data.datasets.map((d: any) => d.label));
+    assert.equal(labels.filter((l: string) => l.includes(' CI ')).length, 6, 'a band per group');
+    assert.match((await page.textContent('#overlay .subtitle'))!, /n = 180 · shaded: 95% CI/);
+    const dex = await checkExports(page, 'overlay', 'ci_low');
+    assert.ok(dex.csv.data.includes('\n15,slow,except,subject,0,'));
+    await noProblems(page);
+    await page.context().close();
+  });
+
+  test('heatmap: mean over the fast / middle / slow group (Mamba-2 heads and Mamba-1 channels)', async () => {
+    const page = await open('heatmap', 'dark');
+    const p = sampleAttentionWithGroups(9);
+    await send(page, { type: 'attention', payload: p });
+    await page.waitForFunction(() => (window as any).__viewer.view.current);
+    const opts = await page.$$eval('#agg-select vscode-option', (els) => els.map((e) => e.getAttribute('value')));
+    assert.deepEqual(opts.slice(0, 5), ['mean', 'max', 'group:fast', 'group:middle', 'group:slow']);
+    assert.equal(await page.textContent('#agg-select vscode-option[value="group:fast"]'), `Mean over fast heads (${p.groups!.fast.count})`);
+    const s0 = await canvasStats(page, '#attention-heatmap canvas');
+    await clearPosted(page);
+    await setSelect(page, 'agg-select', 'group:slow');
+    await page.waitForFunction(() => (window as any).__viewer.state.agg === 'group:slow');
+    assert.deepEqual(await posted(page), [], 'the group mean came with the payload');
+    assert.match((await page.textContent('#attention h3'))!, new RegExp(`\\(mean over ${p.groups!.slow.count} slow heads\\)$`));
+    assert.match((await page.textContent('#attention .subtitle'))!, new RegExp(`slow heads: ${p.groups!.slow.units!.join(', ')}`));
+    assert.notEqual((await canvasStats(page, '#attention-heatmap canvas')).hash, s0.hash);
+    await page.screenshot({ path: join(SHOTS, 'heatmap-group-dark.png'), fullPage: true });
+    const ex = await checkExports(page, 'attention', 'row_token');
+    assert.equal(ex.png.figure, 'attention-L9-groupslow-signed');
+    assert.deepEqual(ex.json.data.matrix, p.groups!.slow.mean);
+    assert.deepEqual(ex.json.data.group.units, p.groups!.slow.units);
+    assert.ok(ex.csv.data.includes('\n9,group:slow,'));
+    assert.ok(ex.csv.data.includes(`# aggregation: mean over ${p.groups!.slow.count} slow heads`));
+    // a payload without groups falls back to the mean
+    await send(page, { type: 'attention', payload: sampleAttention(9, 4) });
+    await page.waitForFunction(() => (window as any).__viewer.state.agg === 'mean');
+    // Mamba-1: the group mean of the channels
+    const c = sampleChannelAttentionWithGroups(0);
+    await send(page, { type: 'attention', payload: c });
+    await page.waitForFunction(() => document.getElementById('agg-select')!.getAttribute('aria-label') === 'Channels' && (window as any).__viewer.view.current);
+    const copts = await page.$$eval('#agg-select vscode-option', (els) => els.map((e) => [e.getAttribute('value'), e.textContent]));
+    assert.deepEqual(copts, [['mean', 'Mean α over channels'], ['maxAbs', 'Max |α| over channels'], ['group:fast', 'Mean α over fast channels (170)'], ['group:middle', 'Mean α over middle channels (172)'], ['group:slow', 'Mean α over slow channels (170)'], ['channel', 'Channel…']]);
+    await setSelect(page, 'agg-select', 'group:fast');
+    await page.waitForFunction(() => /mean α over 170 fast channels\)$/.test(document.querySelector('#attention h3')!.textContent!));
+    assert.match((await page.textContent('#attention .subtitle'))!, /fast third: 170 of 512 channels/);
+    const cex = await checkExports(page, 'attention', 'aggregation');
+    assert.deepEqual(cex.json.data.matrix, c.groups!.fast.mean);
+    assert.equal(cex.json.data.group.count, 170);
+    assert.equal(cex.json.data.group.units, undefined, 'no channel list in the payload');
+    await noProblems(page);
+    await page.context().close();
+  });
+});
+
 describe('screenshots for the README', () => {
   test('copies one dark screenshot of each view to docs/images (< 300 KB)', () => {
     mkdirSync(join(ROOT, 'docs', 'images'), { recursive: true });
-    for (const [src, dst] of [['panel-trace-dark.png', 'knockout-panel-dark.png'], ['heatmap-dark.png', 'attention-heatmap-dark.png'], ['heatmap-mamba1-dark.png', 'attention-heatmap-mamba1-dark.png']]) {
+    for (const [src, dst] of [
+      ['panel-trace-dark.png', 'knockout-panel-dark.png'], ['heatmap-dark.png', 'attention-heatmap-dark.png'], ['heatmap-mamba1-dark.png', 'attention-heatmap-mamba1-dark.png'],
+      ['panel-features-dark.png', 'feature-overlay-dark.png'], ['panel-decay-dark.png', 'feature-decay-dark.png'],
+    ]) {
       copyFileSync(join(SHOTS, src), join(ROOT, 'docs', 'images', dst));
       const size = statSync(join(ROOT, 'docs', 'images', dst)).size;
       assert.ok(size < 300 * 1024, `${dst} is ${size} bytes`);

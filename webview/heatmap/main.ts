@@ -1,13 +1,15 @@
 // Heatmap viewer: the attention matrices of the current prompt, one layer at a time: Mamba-2's M_h[i, j] per head
 // (mean, max or one head), or Mamba-1 / Falcon-Mamba's α_ch[i, j] per channel (mean α or max |α| over all
-// channels, or one channel, loaded on demand: a layer has d_inner channels, too many to send at once).
+// channels, or one channel, loaded on demand: a layer has d_inner channels, too many to send at once). Both: the
+// mean over a decay third's features (fast / middle / slow, SPEC §4), computed by the host (payload.groups).
 import '@vscode-elements/elements/dist/vscode-single-select/index.js';
 import '@vscode-elements/elements/dist/vscode-option/index.js';
 import type { AttentionPayload, HostToWebview } from '../../src/shared/protocol';
+import { DECAY_GROUPS } from '../../src/shared/protocol';
 import { ROLE_LABEL, roleColor, withAlpha, type Theme } from '../shared/colors';
 import { HeatmapView } from '../shared/canvasHeatmap';
 import {
-  aggregationLabel, attentionHeatmap, attentionMatrix, attentionUnit, channelOf, normalizeAggregation, provenanceCaption, provenanceOfAttention,
+  aggregationLabel, attentionHeatmap, attentionMatrix, attentionUnit, channelOf, groupOf, normalizeAggregation, provenanceCaption, provenanceOfAttention,
   tokenLabel, unitCount, type Aggregation, type ScaleMode,
 } from '../shared/figures';
 import { attentionCsv, attentionJsonData, jsonExport } from '../shared/exportData';
@@ -57,7 +59,8 @@ const view = new HeatmapView({
     const p = current();
     if (!p) return '';
     const raw = attentionMatrix(p, state.agg)?.[h.row]?.[h.col];
-    const sym = attentionUnit(p) === 'channel' ? (state.agg === 'maxAbs' ? 'max |α|' : state.agg === 'mean' ? 'mean α' : 'α') : 'M';
+    const g = groupOf(state.agg);
+    const sym = attentionUnit(p) === 'channel' ? (g ? `mean ${g} α` : state.agg === 'maxAbs' ? 'max |α|' : state.agg === 'mean' ? 'mean α' : 'α') : g ? `mean ${g} M` : 'M';
     const ti = tokenLabel(p.tokens[h.row]?.text ?? '');
     const tj = tokenLabel(p.tokens[h.col]?.text ?? '');
     if (h.col > h.row) return `${sym}[${h.row}, ${h.col}]: not causal (${ti} ← ${tj})`;
@@ -150,20 +153,28 @@ function syncControls(p: AttentionPayload): void {
   layerValue.textContent = `${state.layer} / ${p.nLayers - 1}`;
   const unit = attentionUnit(p);
   const count = unitCount(p);
-  const sig = `${unit}:${count}`;
+  const groups = p.groups ? DECAY_GROUPS.filter((g) => (p.groups![g]?.count ?? 0) > 0) : [];
+  const sig = `${unit}:${count}:${groups.map((g) => `${g}${p.groups![g].count}`).join(',')}`;
   if (unitsShown !== sig) {
     unitsShown = sig;
     state.agg = normalizeAggregation(state.agg, p);
+    // the decay thirds (SPEC §4): the mean over the group's features, computed by the host
+    const groupOpts = groups.map((g) => ({
+      value: `group:${g}`,
+      label: unit === 'channel' ? `Mean α over ${g} channels (${p.groups![g].count})` : `Mean over ${g} heads (${p.groups![g].count})`,
+    }));
     const opts =
       unit === 'channel'
         ? [
             { value: 'mean', label: 'Mean α over channels' },
             { value: 'maxAbs', label: 'Max |α| over channels' },
+            ...groupOpts,
             { value: 'channel', label: 'Channel…' },
           ]
         : [
             { value: 'mean', label: 'Mean over heads' },
             { value: 'max', label: 'Max over heads' },
+            ...groupOpts,
             ...p.heads.map((_, h) => ({ value: `head:${h}`, label: `Head ${h}` })),
           ];
     fillOptions(aggSelect, opts, selectValue());

@@ -1,8 +1,9 @@
 // CSV and JSON exports of the figures' data, with a provenance block. PURE: no DOM.
 import type { AggregateWindow, MacroWindow, MicroResult, TokenInfo } from '../../src/engine/experiments/resultTypes';
-import type { AttentionPayload } from '../../src/shared/protocol';
-import type { Aggregation, ProvenanceEntries, SplitGroup } from './figures';
-import { aggregateHeads, aggregationLabel, attentionMatrix, attentionUnit, channelOf } from './figures';
+import type { AttentionPayload, FeaturesPayload, FeatureMode } from '../../src/shared/protocol';
+import { DECAY_GROUPS } from '../../src/shared/protocol';
+import type { Aggregation, FeatureGroupCurves, ProvenanceEntries, SplitGroup } from './figures';
+import { attentionMatrix, attentionUnit, channelOf, groupOf, payloadAggregationLabel } from './figures';
 
 export function csvCell(v: unknown): string {
   const s = v === undefined || v === null ? '' : typeof v === 'number' ? (Number.isFinite(v) ? String(v) : '') : String(v);
@@ -17,10 +18,39 @@ function csv(prov: ProvenanceEntries, header: string[], rows: unknown[][]): stri
   return [...provenanceComments(prov), header.join(','), ...rows.map((r) => r.map(csvCell).join(','))].join('\n') + '\n';
 }
 
-export function macroCsv(w: MacroWindow, prov: ProvenanceEntries): string {
+/** The curves of one window; with `group` (a feature knockout), each row also names the feature group and mode. */
+export function macroCsv(w: MacroWindow, prov: ProvenanceEntries, group?: { features: string; mode: FeatureMode }): string {
   const rows: unknown[][] = [];
-  for (const [set, c] of Object.entries(w.curves)) w.starts.forEach((s, i) => rows.push([w.window, s, set, c.probs[i], c.diffPct[i], c.top1[i]]));
-  return csv(prov, ['window', 'start_layer', 'source_set', 'prob', 'diff_pct', 'target_top1'], rows);
+  for (const [set, c] of Object.entries(w.curves)) w.starts.forEach((s, i) => rows.push([w.window, ...(group ? [group.features, group.mode] : []), s, set, c.probs[i], c.diffPct[i], c.top1[i]]));
+  return csv(prov, ['window', ...(group ? ['feature_group', 'feature_mode'] : []), 'start_layer', 'source_set', 'prob', 'diff_pct', 'target_top1'], rows);
+}
+
+/**
+ * Every feature group's curves of window k (all source sets): a trace's p′, diff% and top-1, or a dataset run's
+ * mean with its interval.
+ */
+export function featureGroupsCsv(groups: FeatureGroupCurves[], window: number, prov: ProvenanceEntries): string {
+  const banded = groups.some((g) => Object.values(g.windows.find((w) => w.window === window)?.curves ?? {}).some((c) => c.band));
+  const rows: unknown[][] = [];
+  for (const g of groups) {
+    const w = g.windows.find((x) => x.window === window);
+    if (!w) continue;
+    for (const [set, c] of Object.entries(w.curves)) {
+      w.starts.forEach((s, i) => rows.push(banded ? [window, g.features, g.mode, set, s, c.y[i], c.band?.low[i], c.band?.high[i]] : [window, g.features, g.mode, set, s, c.probs?.[i], c.y[i], c.top1?.[i]]));
+    }
+  }
+  const header = banded
+    ? ['window', 'feature_group', 'feature_mode', 'source_set', 'start_layer', 'mean_diff_pct', 'ci_low', 'ci_high']
+    : ['window', 'feature_group', 'feature_mode', 'source_set', 'start_layer', 'prob', 'diff_pct', 'target_top1'];
+  return csv(prov, header, rows);
+}
+
+/** One layer's decay scores: a row per feature with its third. */
+export function decayCsv(p: FeaturesPayload, prov: ProvenanceEntries): string {
+  const group = new Array<string>(p.decay.scores.length).fill('');
+  for (const g of DECAY_GROUPS) for (const u of p.decay[g]) group[u] = g;
+  const rows = p.decay.scores.map((s, u) => [p.layer, p.unit, u, s, group[u]]);
+  return csv(prov, ['layer', 'unit', 'index', 'decay_score', 'group'], rows);
 }
 
 export function datasetCsv(ws: AggregateWindow[], group: SplitGroup, prov: ProvenanceEntries): string {
@@ -42,25 +72,31 @@ export function microCsv(r: Pick<MicroResult, 'window' | 'starts' | 'diffPct'> &
  */
 export function attentionCsv(p: AttentionPayload, agg: Aggregation, prov: ProvenanceEntries): string {
   const channel = attentionUnit(p) === 'channel';
-  const m = channel ? attentionMatrix(p, agg) ?? [] : aggregateHeads(p.heads, agg);
+  const m = attentionMatrix(p, agg) ?? [];
   const rows: unknown[][] = [];
   m.forEach((row, i) => row.forEach((v, j) => { if (j <= i) rows.push([p.layer, agg, i, j, p.tokens[i]?.text, p.tokens[j]?.text, v]); }));
-  if (!channel) return csv(prov, ['layer', 'heads', 'row', 'col', 'row_token', 'col_token', 'value'], rows);
-  const withAgg: ProvenanceEntries = prov.some(([k]) => k === 'aggregation') ? prov : [...prov, ['aggregation', aggregationLabel(agg, 'channel', p.channels?.count)]];
+  const named = channel || groupOf(agg) !== undefined;
+  const withAgg: ProvenanceEntries = !named || prov.some(([k]) => k === 'aggregation') ? prov : [...prov, ['aggregation', payloadAggregationLabel(p, agg)]];
+  if (!channel) return csv(withAgg, ['layer', 'heads', 'row', 'col', 'row_token', 'col_token', 'value'], rows);
   return csv(withAgg, ['layer', 'aggregation', 'row', 'col', 'row_token', 'col_token', 'value'], rows);
 }
 
 /** The data block of an attention JSON export (Mamba-2 keeps its original shape). */
 export function attentionJsonData(p: AttentionPayload, agg: Aggregation): Record<string, unknown> {
-  if (attentionUnit(p) !== 'channel') return { layer: p.layer, aggregation: agg, tokens: p.tokens, matrix: aggregateHeads(p.heads, agg), blocked: p.blocked };
+  const g = groupOf(agg);
+  const group = g && p.groups?.[g] ? { group: { name: g, count: p.groups[g].count, ...(p.groups[g].units ? { units: p.groups[g].units } : {}) } } : {};
+  if (attentionUnit(p) !== 'channel') {
+    return { layer: p.layer, aggregation: agg, ...(g ? { aggregationLabel: payloadAggregationLabel(p, agg), ...group } : {}), tokens: p.tokens, matrix: attentionMatrix(p, agg) ?? [], blocked: p.blocked };
+  }
   const ch = channelOf(agg);
   return {
     layer: p.layer,
     unit: 'channel',
     aggregation: agg,
-    aggregationLabel: aggregationLabel(agg, 'channel', p.channels?.count),
+    aggregationLabel: payloadAggregationLabel(p, agg),
     channels: p.channels?.count ?? 0,
     ...(ch !== undefined ? { channel: ch } : {}),
+    ...group,
     tokens: p.tokens,
     matrix: attentionMatrix(p, agg) ?? [],
     blocked: p.blocked,

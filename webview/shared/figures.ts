@@ -4,7 +4,8 @@ import type {
   AggregateWindow, AnyResult, DatasetRunResult, MacroWindow, MicroResult, Provenance, TokenRole, TraceResult,
 } from '../../src/engine/experiments/resultTypes';
 import type { ModelIdentity } from '../../src/engine/types';
-import type { AttentionPayload } from '../../src/shared/protocol';
+import type { AttentionPayload, DecayGroup, FeatureMode, FeaturesPayload } from '../../src/shared/protocol';
+import { DECAY_GROUPS } from '../../src/shared/protocol';
 import { divergingScale, seriesStyle, type ColorScale, type Theme } from './colors';
 
 export const X_LABEL = 'Window start layer';
@@ -141,14 +142,16 @@ export function microHeatmap(r: Pick<MicroResult, 'window' | 'starts' | 'diffPct
 /**
  * What the heatmap shows of a layer. Mamba-2 (heads): 'mean' | 'max' over heads, or 'head:h'.
  * Mamba-1 / Falcon-Mamba (channels): 'mean' (mean α over all channels), 'maxAbs' (max |α| over all channels),
- * or 'channel:c'.
+ * or 'channel:c'. Both: 'group:fast' | 'group:middle' | 'group:slow', the mean over a decay third's features
+ * (computed by the host: AttentionPayload.groups).
  */
-export type Aggregation = 'mean' | 'max' | 'maxAbs' | `head:${number}` | `channel:${number}`;
+export type Aggregation = 'mean' | 'max' | 'maxAbs' | `head:${number}` | `channel:${number}` | `group:${DecayGroup}`;
 export type ScaleMode = 'signed' | 'abs' | 'row';
 export type AttentionUnit = 'head' | 'channel';
 
 export function aggregateHeads(heads: number[][][], agg: Aggregation): number[][] {
   if (heads.length === 0) return [];
+  if (agg.startsWith('group:')) agg = 'mean';
   if (agg.startsWith('head:')) {
     const h = Number(agg.slice(5));
     return heads[Math.min(heads.length - 1, Math.max(0, h))];
@@ -182,9 +185,19 @@ export function channelOf(agg: Aggregation): number | undefined {
   return agg.startsWith('channel:') ? Number(agg.slice(8)) : undefined;
 }
 
+/** The decay group of a 'group:g' aggregation, else undefined. */
+export function groupOf(agg: Aggregation): DecayGroup | undefined {
+  const g = agg.startsWith('group:') ? agg.slice(6) : undefined;
+  return g !== undefined && (DECAY_GROUPS as readonly string[]).includes(g) ? (g as DecayGroup) : undefined;
+}
+
 /** An aggregation that the payload's unit offers (e.g. after switching between a Mamba-2 and a Mamba-1 model). */
 export function normalizeAggregation(agg: Aggregation, p: AttentionPayload): Aggregation {
   const count = unitCount(p);
+  if (agg.startsWith('group:')) {
+    const g = groupOf(agg);
+    return g && p.groups?.[g] && p.groups[g].count > 0 ? agg : 'mean';
+  }
   if (attentionUnit(p) === 'channel') {
     if (agg === 'max') return 'maxAbs';
     const c = channelOf(agg);
@@ -202,6 +215,8 @@ export function normalizeAggregation(agg: Aggregation, p: AttentionPayload): Agg
  * undefined when the payload does not hold it (a channel that has not been loaded yet).
  */
 export function attentionMatrix(p: AttentionPayload, agg: Aggregation): number[][] | undefined {
+  const g = groupOf(agg);
+  if (g) return p.groups?.[g]?.mean;
   if (attentionUnit(p) === 'head') return aggregateHeads(p.heads, agg);
   const c = p.channels;
   if (!c) return undefined;
@@ -232,8 +247,16 @@ export function scaleMatrix(m: number[][], mode: ScaleMode, theme: Theme, sym = 
   return { values, scale: { kind: 'sequential', min: 0, max: Math.max(1e-12, Math.max(...values.flat().filter(Number.isFinite))), stops: [theme.background, theme.blue], label: `|${sym}[i, j]| / Σⱼ|${sym}[i, j]| (row-normalised)` } };
 }
 
-/** 'mean over heads', 'head 2'; for channel models 'mean α over 512 channels', 'max |α| over 512 channels', 'channel 17'. */
-export function aggregationLabel(agg: Aggregation, unit: AttentionUnit = 'head', count?: number): string {
+/**
+ * 'mean over heads', 'head 2', 'mean over 5 fast heads'; for channel models 'mean α over 512 channels',
+ * 'max |α| over 512 channels', 'channel 17', 'mean α over 170 fast channels'. `groupCount`: the group's size.
+ */
+export function aggregationLabel(agg: Aggregation, unit: AttentionUnit = 'head', count?: number, groupCount?: number): string {
+  const g = groupOf(agg);
+  if (g) {
+    const n = groupCount !== undefined ? `${groupCount} ` : '';
+    return unit === 'channel' ? `mean α over ${n}${g} channels` : `mean over ${n}${g} heads`;
+  }
   if (unit === 'channel') {
     const over = count !== undefined ? `over ${count} channels` : 'over channels';
     const ch = channelOf(agg);
@@ -241,6 +264,21 @@ export function aggregationLabel(agg: Aggregation, unit: AttentionUnit = 'head',
     return agg === 'maxAbs' || agg === 'max' ? `max |α| ${over}` : `mean α ${over}`;
   }
   return agg === 'mean' ? 'mean over heads' : agg === 'max' ? 'max over heads' : `head ${agg.slice(5)}`;
+}
+
+/** 'fast heads: 7, 9, 10' (Mamba-2) or 'fast third: 170 of 512 channels' for a group aggregation, else ''. */
+export function groupUnitsText(p: AttentionPayload, agg: Aggregation): string {
+  const g = groupOf(agg);
+  const gm = g ? p.groups?.[g] : undefined;
+  if (!g || !gm) return '';
+  if (gm.units) return `${g} heads: ${gm.units.join(', ')}`;
+  return `${g} third: ${gm.count} of ${unitCount(p)} ${attentionUnit(p)}s by decay score`;
+}
+
+/** aggregationLabel with the payload's counts (channels, the group's size). */
+export function payloadAggregationLabel(p: AttentionPayload, agg: Aggregation): string {
+  const g = groupOf(agg);
+  return aggregationLabel(agg, attentionUnit(p), p.channels?.count, g ? p.groups?.[g]?.count : undefined);
 }
 
 export function attentionHeatmap(p: AttentionPayload, agg: Aggregation, mode: ScaleMode, theme: Theme): HeatmapSpec {
@@ -251,8 +289,8 @@ export function attentionHeatmap(p: AttentionPayload, agg: Aggregation, mode: Sc
   const blocked = p.blocked && p.blocked.layers.includes(p.layer) ? p.blocked.edges : undefined;
   return {
     id: `attention-L${p.layer}-${agg.replace(':', '')}-${mode}`,
-    title: `${unit === 'channel' ? 'Hidden attention α' : 'Attention'}, layer ${p.layer} of ${p.nLayers} (${aggregationLabel(agg, unit, p.channels?.count)})`,
-    subtitle: blocked ? `Outlined: ${blocked.length} knocked-out edge(s)` : undefined,
+    title: `${unit === 'channel' ? 'Hidden attention α' : 'Attention'}, layer ${p.layer} of ${p.nLayers} (${payloadAggregationLabel(p, agg)})`,
+    subtitle: [blocked ? `Outlined: ${blocked.length} knocked-out edge(s)` : '', groupUnitsText(p, agg)].filter(Boolean).join(' · ') || undefined,
     xLabel: 'Source position j (attended to)',
     yLabel: 'Target position i (attending)',
     xTicks: labels,
@@ -341,6 +379,8 @@ export function provenanceOf(r: AnyResult): ProvenanceEntries {
     if (r.settings.seed !== undefined) out.push(['seed', String(r.settings.seed)]);
   }
   out.push(['knockout', knockoutModeLabel(convModeOf(r))]);
+  const groups = featureInfosOf(r);
+  if (groups) out.push(['feature groups', groups.map((g) => g.features).join(', ')], ['feature mode', featureModesText(groups)]);
   return out;
 }
 
@@ -352,8 +392,15 @@ export function provenanceOfAttention(p: AttentionPayload, toolVersion?: string,
   out.push(['prompt', p.prompt], ['layer', `${p.layer} of ${p.nLayers}`]);
   if (attentionUnit(p) === 'channel') {
     out.push(['channels', String(p.channels?.count ?? 0)]);
-    if (agg) out.push(['aggregation', aggregationLabel(agg, 'channel', p.channels?.count)]);
-  } else out.push(['heads', String(p.heads.length)]);
+    if (agg) out.push(['aggregation', payloadAggregationLabel(p, agg)]);
+  } else {
+    out.push(['heads', String(p.heads.length)]);
+    if (agg && groupOf(agg)) out.push(['aggregation', payloadAggregationLabel(p, agg)]);
+  }
+  const g = agg ? groupOf(agg) : undefined;
+  const units = g ? p.groups?.[g]?.units : undefined;
+  if (g && units) out.push([`${g} heads`, units.join(', ')]);
+  if (g) out.push(['decay groups', 'thirds of the static decay score exp(A) at Δ = 1 per layer (SPEC §4)']);
   if (p.blocked) out.push(['knockout', `${p.blocked.edges.length} edge(s) in layers ${p.blocked.layers.join(', ')}`]);
   return out;
 }
@@ -374,9 +421,333 @@ export function provenanceCaption(entries: ProvenanceEntries): string {
   if (w) parts.push(`k = ${w}`);
   const ko = get('knockout');
   if (ko && get('experiment')) parts.push(ko);
+  const fg = get('feature groups');
+  if (fg) parts.push(`features ${fg} (${get('feature mode') ?? 'only'})`);
   const ds = get('dataset');
   if (ds) parts.push(`dataset ${ds.split(' (')[0]}`);
   const prompt = get('prompt');
   if (prompt && !ds) parts.push(`prompt ${JSON.stringify(prompt.length > 60 ? prompt.slice(0, 57) + '…' : prompt)}`);
   return parts.join(' · ');
+}
+
+// ------------------------------------------------------------------ feature knockout (SPEC §4)
+
+/** A feature group of a result and its curves: one trace's windows, or (dataset runs) mean curves with bands. */
+export interface FeatureGroupCurves {
+  features: string;
+  mode: FeatureMode;
+  windows: { window: number; starts: number[]; curves: Record<string, { y: number[]; probs?: number[]; top1?: boolean[]; band?: { low: number[]; high: number[] } }> }[];
+}
+
+/** The feature groups of a result (names and modes), or undefined when it is not a feature knockout. */
+export function featureInfosOf(r: AnyResult): { features: string; mode: FeatureMode }[] | undefined {
+  if (r.kind === 'dataset-run') {
+    const g = datasetFeatureGroups(r);
+    return g?.map(({ features, mode }) => ({ features, mode }));
+  }
+  if (r.groups && r.groups.length) return r.groups.map(({ features, mode }) => ({ features, mode }));
+  if (r.features) return [{ features: r.features.features, mode: r.features.mode }];
+  return undefined;
+}
+
+/** 'only', 'except', or 'only / except' when the groups differ. */
+export function featureModesText(groups: { mode: FeatureMode }[]): string {
+  return [...new Set(groups.map((g) => g.mode))].join(' / ');
+}
+
+/** The groups of a trace with their curves: `groups`, or the single `features` group with `windows`. */
+export function traceFeatureGroups(r: TraceResult): FeatureGroupCurves[] | undefined {
+  const conv = (ws: MacroWindow[]): FeatureGroupCurves['windows'] =>
+    ws.map((w) => ({ window: w.window, starts: w.starts, curves: Object.fromEntries(Object.entries(w.curves).map(([k, c]) => [k, { y: c.diffPct, probs: c.probs, top1: c.top1 }])) }));
+  if (r.groups && r.groups.length) return r.groups.map((g) => ({ features: g.features, mode: g.mode, windows: conv(g.windows) }));
+  if (r.features) return [{ features: r.features.features, mode: r.features.mode, windows: conv(r.windows) }];
+  return undefined;
+}
+
+/**
+ * The feature groups of a dataset run (`aggregate.groups`: per group its mean curves with intervals), read
+ * tolerantly: a group needs a `features` name and `windows` shaped like AggregateWindow[]; anything else is skipped.
+ */
+export function datasetFeatureGroups(r: DatasetRunResult): FeatureGroupCurves[] | undefined {
+  const raw = (r.aggregate as unknown as { groups?: unknown }).groups;
+  if (!Array.isArray(raw)) return undefined;
+  const out: FeatureGroupCurves[] = [];
+  for (const g of raw as { features?: unknown; mode?: unknown; windows?: unknown }[]) {
+    if (!g || typeof g.features !== 'string' || !Array.isArray(g.windows)) continue;
+    const windows = (g.windows as AggregateWindow[])
+      .filter((w) => w && typeof w.window === 'number' && Array.isArray(w.starts) && w.curves && typeof w.curves === 'object')
+      .map((w) => ({
+        window: w.window,
+        starts: w.starts,
+        curves: Object.fromEntries(Object.entries(w.curves).filter(([, c]) => c && Array.isArray(c.mean)).map(([k, c]) => [k, { y: c.mean, band: Array.isArray(c.ciLow) && Array.isArray(c.ciHigh) ? { low: c.ciLow, high: c.ciHigh } : undefined }])),
+      }));
+    out.push({ features: g.features, mode: g.mode === 'except' ? 'except' : 'only', windows });
+  }
+  return out.length ? out : undefined;
+}
+
+/** The feature groups of any result with their curves (micro results have grids, not curves: undefined). */
+export function featureGroupCurves(r: AnyResult): FeatureGroupCurves[] | undefined {
+  if (r.kind === 'trace') return traceFeatureGroups(r);
+  if (r.kind === 'dataset-run') return datasetFeatureGroups(r);
+  return undefined;
+}
+
+/** 'All features', 'Fast decay', 'Middle decay', 'Slow decay', 'Heads 3,5,8-11', 'Channels 0-99'. */
+export function featureGroupLabel(features: string): string {
+  if (features === 'all') return 'All features';
+  if (features === 'fast' || features === 'middle' || features === 'slow') return `${features[0].toUpperCase()}${features.slice(1)} decay`;
+  const m = /^(heads|channels):(.*)$/.exec(features);
+  if (m) return `${m[1] === 'heads' ? 'Heads' : 'Channels'} ${m[2]}`;
+  return features;
+}
+
+/** The legend entry of a group: its name and mode ('all' is unrestricted whatever the mode). */
+export function featureGroupLegend(g: { features: string; mode: FeatureMode }): string {
+  return g.features === 'all' ? 'All features (unrestricted)' : `${featureGroupLabel(g.features)} (${g.mode})`;
+}
+
+/** What a mode means, for the figure: which features lose the edges. */
+export function featureModeHint(mode: FeatureMode): string {
+  return mode === 'except'
+    ? "except: the edges are cut in every feature but the group's (the group keeps them; the paper's mode)"
+    : "only: the edges are cut in the group's features only (the others keep them)";
+}
+
+/** Colour and dash of a group's line: all solid, the thirds dashed in order of their decay, lists cycle. */
+export function featureGroupStyle(features: string, theme: Theme, index = 0): { color: string; dash?: number[] } {
+  switch (features) {
+    case 'all':
+      return { color: theme.foreground };
+    case 'fast':
+      return { color: theme.red, dash: [7, 4] };
+    case 'middle':
+      return { color: theme.yellow, dash: [2, 3] };
+    case 'slow':
+      return { color: theme.blue, dash: [10, 3, 2, 3] };
+    default: {
+      const cycle: { color: string; dash?: number[] }[] = [
+        { color: theme.green, dash: [4, 2] },
+        { color: theme.purple, dash: [1, 2] },
+        { color: theme.orange, dash: [6, 2, 1, 2] },
+      ];
+      return cycle[index % cycle.length];
+    }
+  }
+}
+
+/** The source sets of a group list's window k, in the usual order. */
+export function featureSets(groups: FeatureGroupCurves[], window: number): string[] {
+  const names = new Set<string>();
+  for (const g of groups) for (const n of Object.keys(g.windows.find((w) => w.window === window)?.curves ?? {})) names.add(n);
+  return setOrder([...names]);
+}
+
+/** Window sizes that every group has. */
+export function featureWindows(groups: FeatureGroupCurves[]): number[] {
+  if (!groups.length) return [];
+  return groups[0].windows.map((w) => w.window).filter((k) => groups.every((g) => g.windows.some((w) => w.window === k)));
+}
+
+const SET_ARROW: Record<string, string> = { subject: 'subject → last', relation: 'relation → last', last: 'last → last', first: 'first → last', all: 'all → last' };
+
+/**
+ * The overlay of the groups' curves for one source set and window (the paper's figure: subject → last, all
+ * vs fast vs slow). One line per group; the subtitle says which mode the figure shows.
+ */
+export function featureOverlayChart(groups: FeatureGroupCurves[], window: number, set: string, theme: Theme, context?: { target?: string; n?: number }): LineChartSpec | undefined {
+  const withWindow = groups.map((g) => ({ g, w: g.windows.find((w) => w.window === window) })).filter((x) => x.w && x.w.curves[set]);
+  if (!withWindow.length) return undefined;
+  const x = withWindow[0].w!.starts;
+  const modes = featureModesText(groups.filter((g) => g.features !== 'all'));
+  const restricted = groups.filter((g) => g.features !== 'all');
+  const modeText = restricted.length === 0 ? 'no feature restriction' : new Set(restricted.map((g) => g.mode)).size === 1 ? featureModeHint(restricted[0].mode) : `modes ${modes} (see the legend)`;
+  const band = withWindow.some((v) => v.w!.curves[set].band);
+  const extra = [context?.target ? `target ${JSON.stringify(context.target)}` : '', context?.n !== undefined ? `n = ${context.n}` : '', band ? 'shaded: 95% CI' : ''].filter(Boolean).join(' · ');
+  let custom = 0;
+  return {
+    id: `features-k${window}-${set.replace(/[^A-Za-z0-9._-]/g, '_')}`,
+    title: `Feature knockout, ${SET_ARROW[set] ?? `${set} → last`}, window k = ${window}`,
+    subtitle: `Mode ${modeText}${extra ? ' · ' + extra : ''}`,
+    xLabel: X_LABEL,
+    yLabel: Y_LABEL,
+    x,
+    series: withWindow.map(({ g, w }) => {
+      const c = w!.curves[set];
+      const isList = !['all', ...DECAY_GROUPS].includes(g.features);
+      return { key: `${g.features}|${g.mode}`, label: featureGroupLegend(g), ...featureGroupStyle(g.features, theme, isList ? custom++ : 0), y: c.y, ...(c.band ? { band: c.band } : {}) };
+    }),
+    zeroLine: true,
+  };
+}
+
+/** A free-text head / channel list as feature groups: 'heads:3,5,8-11', or a bare '3,5,8-11' for the model's unit. */
+export type FeatureInputResult = { ok: true; groups: string[] } | { ok: false; message: string };
+
+export function parseFeatureInput(text: string, unit: AttentionUnit, count?: number): FeatureInputResult {
+  const t = text.replace(/\s+/g, '');
+  if (t === '') return { ok: true, groups: [] };
+  const prefix = unit === 'channel' ? 'channels' : 'heads';
+  const groups: string[] = [];
+  // several lists: 'heads:1,2;heads:5' (a ';' or a new prefix starts the next)
+  for (const part of t.split(';').filter(Boolean)) {
+    const pieces = part.split(/(?=(?:heads|channels):)/);
+    for (const piece of pieces) {
+      const m = /^(?:(heads|channels):)?(.*)$/.exec(piece)!;
+      const p = m[1] ?? prefix;
+      if (p !== prefix) return { ok: false, message: `This ${unit === 'channel' ? 'Mamba-1' : 'Mamba-2'} model has ${unit}s: write ${prefix}:LIST, not ${p}:LIST.` };
+      if (!/^\d+(-\d+)?(,\d+(-\d+)?)*$/.test(m[2])) return { ok: false, message: `'${piece}' is not a ${unit} list such as ${prefix}:3,5,8-11.` };
+      for (const r of m[2].split(',')) {
+        const [a, b] = r.split('-').map(Number);
+        if (b !== undefined && b < a) return { ok: false, message: `The range ${r} is empty (its end is below its start).` };
+        if (count !== undefined && Math.max(a, b ?? a) >= count) return { ok: false, message: `${unit[0].toUpperCase()}${unit.slice(1)} ${Math.max(a, b ?? a)} is out of range: the model has ${unit}s 0–${count - 1}.` };
+      }
+      groups.push(`${prefix}:${m[2]}`);
+    }
+  }
+  return { ok: true, groups: [...new Set(groups)] };
+}
+
+/** The groups to run, in a stable order: the chosen presets (all, fast, middle, slow), then the lists. */
+export function featureSelection(presets: Iterable<string>, lists: string[]): string[] {
+  const chosen = new Set(presets);
+  return [...['all', ...DECAY_GROUPS].filter((g) => chosen.has(g)), ...lists.filter((l) => !chosen.has(l))];
+}
+
+// ------------------------------------------------------------------ decay histogram
+
+/** Whether a layer's scores span orders of magnitude (Mamba-2 heads): the histogram is then over log10(score). */
+export function decayLogScale(scores: readonly number[]): boolean {
+  if (!scores.length) return false;
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const s of scores) { lo = Math.min(lo, s); hi = Math.max(hi, s); }
+  return lo > 0 && hi / lo > 100;
+}
+
+export interface DecayBin {
+  /** [lo, hi) in display space (log10(score) on a log scale) */
+  lo: number;
+  hi: number;
+  counts: Record<DecayGroup, number>;
+  /** the features of the bin by group (ascending) */
+  units: Record<DecayGroup, number[]>;
+}
+
+export interface DecayHistogramSpec {
+  id: string;
+  title: string;
+  subtitle: string;
+  xLabel: string;
+  yLabel: string;
+  unit: AttentionUnit;
+  count: number;
+  layer: number;
+  nLayers: number;
+  log: boolean;
+  /** display-space range of the axis */
+  x0: number;
+  x1: number;
+  bins: DecayBin[];
+  /** the shaded regions (display space), in order fast, middle, slow; absent groups left out */
+  regions: { group: DecayGroup; from: number; to: number; count: number }[];
+  /** the group boundaries (display space) between adjacent regions */
+  boundaries: number[];
+  /** score thresholds: the highest fast score and the lowest slow score */
+  fastMax?: number;
+  slowMin?: number;
+}
+
+function niceStep(span: number, bins: number): number {
+  const raw = span / Math.max(1, bins);
+  const mag = 10 ** Math.floor(Math.log10(raw));
+  const norm = raw / mag;
+  return (norm <= 1 ? 1 : norm <= 2 ? 2 : norm <= 2.5 ? 2.5 : norm <= 5 ? 5 : 10) * mag;
+}
+
+/** The histogram of one layer's decay scores with its thirds (stacked bars, shaded regions, counts). */
+export function decayHistogram(p: FeaturesPayload, targetBins?: number): DecayHistogramSpec {
+  const { scores } = p.decay;
+  const n = scores.length;
+  const log = decayLogScale(scores);
+  const v = scores.map((s) => (log ? Math.log10(s) : s));
+  let lo = Math.min(...v);
+  let hi = Math.max(...v);
+  if (!Number.isFinite(lo)) { lo = 0; hi = 1; }
+  if (hi === lo) { const d = Math.abs(lo) * 0.05 || 0.5; lo -= d; hi += d; }
+  const want = targetBins ?? Math.max(8, Math.min(48, Math.round(3 * Math.sqrt(n))));
+  const step = niceStep(hi - lo, want);
+  const x0 = Math.floor(lo / step + 1e-9) * step;
+  let nb = Math.max(1, Math.ceil((hi - x0) / step - 1e-9));
+  if (x0 + nb * step <= hi) nb++;
+  const x1 = x0 + nb * step;
+  const groupOfUnit = new Array<DecayGroup>(n).fill('middle');
+  for (const g of DECAY_GROUPS) for (const u of p.decay[g]) if (u >= 0 && u < n) groupOfUnit[u] = g;
+  const bins: DecayBin[] = Array.from({ length: nb }, (_, b) => ({
+    lo: x0 + b * step,
+    hi: x0 + (b + 1) * step,
+    counts: { fast: 0, middle: 0, slow: 0 },
+    units: { fast: [], middle: [], slow: [] },
+  }));
+  v.forEach((x, u) => {
+    const b = Math.min(nb - 1, Math.max(0, Math.floor((x - x0) / step + 1e-12)));
+    const g = groupOfUnit[u];
+    bins[b].counts[g]++;
+    bins[b].units[g].push(u);
+  });
+  const ext = (g: DecayGroup) => {
+    const xs = p.decay[g].filter((u) => u < n).map((u) => v[u]);
+    return xs.length ? { min: Math.min(...xs), max: Math.max(...xs) } : undefined;
+  };
+  const present = DECAY_GROUPS.filter((g) => p.decay[g].length > 0);
+  const boundaries: number[] = [];
+  for (let i = 0; i + 1 < present.length; i++) {
+    const a = ext(present[i])!;
+    const b = ext(present[i + 1])!;
+    boundaries.push(a.max <= b.min ? (a.max + b.min) / 2 : a.max);
+  }
+  const edges = [x0, ...boundaries, x1];
+  const regions = present.map((g, i) => ({ group: g, from: edges[i], to: edges[i + 1], count: p.decay[g].length }));
+  const fastS = p.decay.fast.map((u) => scores[u]);
+  const slowS = p.decay.slow.map((u) => scores[u]);
+  const unitWord = p.unit === 'channel' ? 'channels' : 'heads';
+  const fmt = (x: number) => (x !== 0 && Math.abs(x) < 1e-3 ? x.toExponential(3) : Number(x.toPrecision(4)).toString());
+  const thresholds = fastS.length && slowS.length ? ` · fast ≤ ${fmt(Math.max(...fastS))}, slow ≥ ${fmt(Math.min(...slowS))}` : '';
+  return {
+    id: `decay-L${p.layer}`,
+    title: `Feature decay, layer ${p.layer} of ${p.nLayers}: ${n} ${unitWord}`,
+    subtitle: `Thirds by the static decay score (ties by index): fast ${p.decay.fast.length} · middle ${p.decay.middle.length} · slow ${p.decay.slow.length}${thresholds}${log ? ' · log scale' : ''}`,
+    xLabel: `${p.unit === 'channel' ? 'Decay score Σₙ exp(−exp(A_log[c, n]))' : 'Decay score exp(−exp(A_log[h]))'}${log ? ', log₁₀ scale' : ''}  (low = fast decay, high = slow decay)`,
+    yLabel: `Number of ${unitWord}`,
+    unit: p.unit,
+    count: n,
+    layer: p.layer,
+    nLayers: p.nLayers,
+    log,
+    x0,
+    x1,
+    bins,
+    regions,
+    boundaries,
+    ...(fastS.length ? { fastMax: Math.max(...fastS) } : {}),
+    ...(slowS.length ? { slowMin: Math.min(...slowS) } : {}),
+  };
+}
+
+/** Colour of a decay group (the overlay's colours: fast red, middle yellow, slow blue). */
+export function decayGroupColor(g: DecayGroup, theme: Theme): string {
+  return g === 'fast' ? theme.red : g === 'middle' ? theme.yellow : theme.blue;
+}
+
+export function provenanceOfFeatures(p: FeaturesPayload, toolVersion?: string): ProvenanceEntries {
+  const out: ProvenanceEntries = [];
+  if (toolVersion) out.push(['tool', `mamba-explain ${toolVersion}`]);
+  if (p.model) out.push(['model', p.model.path], ['model hash', p.model.hash], ['model family', modelFamily(p.model)]);
+  out.push(
+    ['layer', `${p.layer} of ${p.nLayers}`],
+    [p.unit === 'channel' ? 'channels' : 'heads', String(p.count)],
+    ['decay score', p.unit === 'channel' ? 's_c = Σ_n exp(−exp(A_log[c, n])) (exp(A) at Δ = 1, L1 over d_state)' : 's_h = exp(−exp(A_log[h])) (exp(A) at Δ = 1)'],
+    ['groups', `fast ${p.decay.fast.length}, middle ${p.decay.middle.length}, slow ${p.decay.slow.length} (sorted by score, ties by index; n // 3 fast and slow)`],
+  );
+  return out;
 }

@@ -1,8 +1,8 @@
 // SVG generator for the curves and heatmaps. PURE (strings only, no DOM): runs in the webviews and in
 // Node (the standalone report). Figures carry their provenance as <metadata> (JSON), <desc> and a caption.
 import { mix, roleColor, scaleColor, withAlpha, type Theme } from './colors';
-import type { HeatmapSpec, LineChartSpec, ProvenanceEntries } from './figures';
-import { provenanceCaption } from './figures';
+import type { DecayHistogramSpec, HeatmapSpec, LineChartSpec, ProvenanceEntries } from './figures';
+import { decayGroupColor, provenanceCaption } from './figures';
 
 export function escapeXml(s: string): string {
   return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' })[c] as string)
@@ -47,6 +47,8 @@ export interface SvgOptions {
   hidden?: string[];
   /** adds a background rectangle (default true) */
   background?: boolean;
+  /** leaves out the title, subtitle and caption (the webview shows them as HTML around the figure) */
+  bare?: boolean;
 }
 
 function header(width: number, height: number, title: string, desc: string, prov: ProvenanceEntries | undefined, theme: Theme, bg: boolean): string {
@@ -91,7 +93,12 @@ export function lineChartSvg(spec: LineChartSpec, o: SvgOptions): string {
   const H = o.height ?? 460;
   const hidden = o.hidden ?? [];
   const series = spec.series.filter((s) => !hidden.includes(s.key));
-  const m = { l: 72, r: 150, t: spec.subtitle ? 58 : 42, b: o.provenance ? 74 : 58 };
+  // the legend column grows with long labels ('Heads 3,5,8-11 (except)'), up to a third of the width
+  const longest = Math.max(0, ...series.map((s) => s.label.length));
+  const m = { l: 72, r: Math.round(Math.min(W * 0.4, Math.max(150, 60 + longest * 6.4))), t: spec.subtitle ? 58 : 42, b: o.provenance ? 74 : 58 };
+  // labels still too long for the column are cut
+  const legendChars = Math.max(8, Math.floor((m.r - 60) / 6.4));
+  const legendLabel = (t: string) => (t.length > legendChars && longest * 6.4 + 60 > m.r ? t.slice(0, legendChars - 1) + '…' : t);
   const pw = W - m.l - m.r;
   const ph = H - m.t - m.b;
   // ranges
@@ -159,7 +166,7 @@ export function lineChartSvg(spec: LineChartSpec, o: SvgOptions): string {
     const dash = s.dash ? ` stroke-dasharray="${s.dash.join(' ')}"` : '';
     if (s.band) out.push(`<rect x="${lx}" y="${ly - 7}" width="28" height="14" fill="${s.color}" fill-opacity="0.18"/>`);
     out.push(`<line x1="${lx}" x2="${lx + 28}" y1="${ly}" y2="${ly}" stroke="${s.color}" stroke-width="2"${dash}/>`);
-    out.push(`<text x="${lx + 34}" y="${ly + 4}">${escapeXml(s.label)}</text>`);
+    out.push(`<text x="${lx + 34}" y="${ly + 4}">${escapeXml(legendLabel(s.label))}</text>`);
   });
   if (series.some((s) => s.band)) out.push(`<text x="${lx}" y="${m.t + 10 + series.length * 22 + 4}" font-size="10" fill="${theme.muted}">band: 95% CI</text>`);
   out.push('</g>');
@@ -246,6 +253,104 @@ export function heatmapSvg(spec: HeatmapSpec, o: SvgOptions): string {
   }
   out.push('</g>');
   out.push(captionEl(o.provenance, 8, H - 8, W - 16, theme));
+  out.push('</svg>');
+  return out.join('');
+}
+
+/** '10⁻³' for log-scale ticks. */
+export function powerOfTen(k: number): string {
+  const sup: Record<string, string> = { '-': '⁻', '0': '⁰', '1': '¹', '2': '²', '3': '³', '4': '⁴', '5': '⁵', '6': '⁶', '7': '⁷', '8': '⁸', '9': '⁹', '.': '·' };
+  return '10' + String(Number(k.toPrecision(6))).split('').map((c) => sup[c] ?? c).join('');
+}
+
+/** A display-space value as the axis writes it: the score itself, or 10^v on a log scale. */
+export function decayTickLabel(v: number, log: boolean): string {
+  if (!log) return fmtTick(v);
+  return Number.isInteger(Math.round(v * 1e6) / 1e6) ? powerOfTen(Math.round(v)) : Number((10 ** v).toPrecision(2)).toExponential(0);
+}
+
+/** Text summary of a decay histogram (aria-label / <desc>). */
+export function summarizeDecayHistogram(spec: DecayHistogramSpec): string {
+  const regions = spec.regions.map((r) => `${r.group} ${r.count}`).join(', ');
+  const peak = spec.bins.reduce((best, b, i) => (total(b) > total(spec.bins[best]) ? i : best), 0);
+  const pb = spec.bins[peak];
+  return `${spec.title}. Histogram of ${spec.count} decay scores in ${spec.bins.length} bins${spec.log ? ' (log scale)' : ''}; groups ${regions}. Most ${spec.unit}s (${pb ? total(pb) : 0}) lie between ${decayTickLabel(pb?.lo ?? 0, spec.log)} and ${decayTickLabel(pb?.hi ?? 0, spec.log)}.`;
+}
+
+function total(b: { counts: Record<string, number> }): number {
+  return Object.values(b.counts).reduce((a, c) => a + c, 0);
+}
+
+/** The decay histogram: stacked bars by group over shaded fast / middle / slow regions, the counts on top. */
+export function decayHistogramSvg(spec: DecayHistogramSpec, o: SvgOptions): string {
+  const { theme } = o;
+  const W = o.width ?? 760;
+  const H = o.height ?? 400;
+  const bare = o.bare === true;
+  const m = { l: 64, r: 24, t: bare ? 26 : spec.subtitle ? 82 : 66, b: o.provenance && !bare ? 76 : 60 };
+  const pw = W - m.l - m.r;
+  const ph = H - m.t - m.b;
+  const ymax = Math.max(1, ...spec.bins.map(total));
+  // headroom above the highest bar
+  const yt = niceTicks(0, ymax + Math.max(1, Math.ceil(ymax * 0.06)), Math.min(6, ymax + 1)).filter((v) => Number.isInteger(v) && v >= 0);
+  const y1 = Math.max(ymax, yt[yt.length - 1] ?? 1);
+  const sx = (v: number) => m.l + ((v - spec.x0) / (spec.x1 - spec.x0 || 1)) * pw;
+  const sy = (v: number) => m.t + ph - (v / y1) * ph;
+  const out: string[] = [];
+  out.push(header(W, H, spec.title, summarizeDecayHistogram(spec) + describeProv(o.provenance), o.provenance, theme, o.background !== false));
+  if (!bare) {
+    out.push(`<text x="${m.l}" y="22" font-size="15" font-weight="600" fill="${theme.foreground}">${escapeXml(spec.title)}</text>`);
+    if (spec.subtitle) out.push(`<text x="${m.l}" y="40" font-size="11" fill="${theme.muted}">${escapeXml(spec.subtitle)}</text>`);
+  }
+  // shaded regions with their names and counts
+  out.push('<g class="regions">');
+  for (const r of spec.regions) {
+    const c = decayGroupColor(r.group, theme);
+    const xa = sx(r.from);
+    const xb = sx(r.to);
+    out.push(`<rect class="region" data-group="${r.group}" x="${n2(xa)}" y="${m.t}" width="${n2(Math.max(0, xb - xa))}" height="${ph}" fill="${c}" fill-opacity="0.10"><title>${escapeXml(`${r.group}: ${r.count} ${spec.unit}s`)}</title></rect>`);
+    out.push(`<rect x="${n2(xa)}" y="${m.t - 4}" width="${n2(Math.max(0, xb - xa))}" height="4" fill="${c}"/>`);
+    const label = `${r.group} · ${r.count}`;
+    const fits = xb - xa > label.length * 6.6 + 6;
+    out.push(`<text class="region-label" data-group="${r.group}" x="${n2((xa + xb) / 2)}" y="${m.t - 9}" font-size="11" font-weight="600" text-anchor="middle" fill="${c}">${escapeXml(fits ? label : String(r.count))}</text>`);
+  }
+  out.push('</g>');
+  // grid + y ticks
+  out.push(`<g class="grid" stroke="${theme.grid}" stroke-width="1">`);
+  for (const v of yt) out.push(`<line x1="${m.l}" x2="${m.l + pw}" y1="${n2(sy(v))}" y2="${n2(sy(v))}"/>`);
+  out.push('</g>');
+  out.push(`<g class="ticks" font-size="11" fill="${theme.muted}">`);
+  for (const v of yt) out.push(`<text x="${m.l - 6}" y="${n2(sy(v) + 4)}" text-anchor="end">${v}</text>`);
+  // x ticks: integer powers of ten on a log scale, else nice values
+  const span = spec.x1 - spec.x0;
+  let xt = spec.log ? niceTicks(spec.x0, spec.x1, 8).filter((v) => Number.isInteger(v)) : niceTicks(spec.x0, spec.x1, 8);
+  xt = xt.filter((v) => v >= spec.x0 - span * 1e-9 && v <= spec.x1 + span * 1e-9);
+  if (xt.length < 2) xt = [spec.x0, spec.x1];
+  for (const v of xt) out.push(`<text x="${n2(sx(v))}" y="${m.t + ph + 16}" text-anchor="middle">${escapeXml(decayTickLabel(v, spec.log))}</text>`);
+  out.push('</g>');
+  // stacked bars: fast, middle, slow from the bottom
+  out.push('<g class="bars">');
+  for (const b of spec.bins) {
+    let acc = 0;
+    const xa = sx(b.lo) + 0.5;
+    const w = Math.max(1, sx(b.hi) - sx(b.lo) - 1);
+    for (const g of ['fast', 'middle', 'slow'] as const) {
+      const k = b.counts[g];
+      if (!k) continue;
+      const ya = sy(acc + k);
+      const units = b.units[g];
+      const list = units.length <= 24 ? `: ${units.join(', ')}` : '';
+      out.push(`<rect class="bar" data-group="${g}" x="${n2(xa)}" y="${n2(ya)}" width="${n2(w)}" height="${n2(sy(acc) - ya)}" fill="${decayGroupColor(g, theme)}" fill-opacity="0.85"><title>${escapeXml(`${decayTickLabel(b.lo, spec.log)} – ${decayTickLabel(b.hi, spec.log)}: ${k} ${g} ${spec.unit}${k === 1 ? '' : 's'}${list}`)}</title></rect>`);
+      acc += k;
+    }
+  }
+  out.push('</g>');
+  // boundaries
+  for (const x of spec.boundaries) out.push(`<line class="boundary" x1="${n2(sx(x))}" x2="${n2(sx(x))}" y1="${m.t}" y2="${m.t + ph}" stroke="${theme.foreground}" stroke-width="1.2" stroke-dasharray="4 3"/>`);
+  out.push(`<rect x="${m.l}" y="${m.t}" width="${pw}" height="${ph}" fill="none" stroke="${theme.muted}" stroke-width="1"/>`);
+  out.push(`<text x="${m.l + pw / 2}" y="${m.t + ph + 38}" font-size="12" text-anchor="middle" fill="${theme.foreground}">${escapeXml(spec.xLabel)}</text>`);
+  out.push(`<text transform="translate(18 ${m.t + ph / 2}) rotate(-90)" font-size="12" text-anchor="middle" fill="${theme.foreground}">${escapeXml(spec.yLabel)}</text>`);
+  if (!bare) out.push(captionEl(o.provenance, 8, H - 8, W - 16, theme));
   out.push('</svg>');
   return out.join('');
 }

@@ -11,9 +11,49 @@ export function assertParentFolderExists(file: string, what = 'output file'): vo
   try {
     st = fs.statSync(dir);
   } catch {
-    throw new UserError(`${what} '${file}': folder '${dir}' does not exist`);
+    throw new UserError(`${what} '${file}': folder '${dir}' does not exist (create it first: mkdir -p ${shellQuote(dir)})`);
   }
   if (!st.isDirectory()) throw new UserError(`${what} '${file}': '${dir}' is not a folder`);
+}
+
+function shellQuote(s: string): string {
+  return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+/**
+ * Checks, before any work, that `file` can be written the way writeFileAtomic writes it: its folder exists and is a
+ * folder, `file` itself is not a folder (nor anything but a regular file), and a file can be created in the folder
+ * (a probe file is created and removed at once, so nothing is left behind). Each failure is one UserError naming
+ * `what`, the path and the reason. Returns the absolute path.
+ */
+export function checkOutputFile(file: string, what = 'output file'): string {
+  if (typeof file !== 'string' || file.trim() === '') throw new UserError(`${what}: no file name given`);
+  const abs = path.resolve(file);
+  let st: fs.Stats | undefined;
+  try {
+    st = fs.statSync(abs);
+  } catch {
+    st = undefined;
+  }
+  if (st?.isDirectory()) throw new UserError(`${what} '${file}' is a folder: give a file name inside it, e.g. '${path.join(file, 'results.json')}'`);
+  if (st && !st.isFile()) throw new UserError(`${what} '${file}' exists and is not a regular file`);
+  if (file.endsWith('/') || file.endsWith(path.sep)) throw new UserError(`${what} '${file}' names a folder: give a file name`);
+  assertParentFolderExists(abs, what);
+  const dir = path.dirname(abs);
+  const probe = path.join(dir, `.${path.basename(abs)}.${process.pid}.${Date.now()}.${counter++}.probe`);
+  try {
+    fs.closeSync(fs.openSync(probe, 'wx', 0o600));
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    const why = code === 'EACCES' || code === 'EPERM' ? 'no permission to create files there' : code === 'EROFS' ? 'the file system is read-only' : code === 'ENOSPC' ? 'no space left on the device' : (e as Error).message;
+    throw new UserError(`${what} '${file}' cannot be written: ${why} (folder '${dir}')`);
+  }
+  try {
+    fs.unlinkSync(probe);
+  } catch {
+    /* it was just created; nothing else to do */
+  }
+  return abs;
 }
 
 let counter = 0;

@@ -1,4 +1,4 @@
-// Small statistics helpers for aggregating knockout results (mean, Student-t 95% CI).
+// Small statistics helpers for aggregating knockout results: mean, Student-t and percentile-bootstrap 95% intervals.
 
 export function mean(xs: readonly number[]): number {
   if (xs.length === 0) return NaN;
@@ -113,4 +113,128 @@ export function meanCI(xs: readonly number[], level = 0.95): MeanCI {
   if (n === 1) return { n, mean: m, low: m, high: m };
   const half = (studentTCritical(n - 1, level) * sampleStd(xs)) / Math.sqrt(n);
   return { n, mean: m, low: m - half, high: m + half };
+}
+
+// ------------------------------------------------------------------ bootstrap percentile intervals
+
+/** How a confidence interval of a mean was computed (recorded in results files: settings.interval). */
+export type IntervalSpec =
+  | { method: 'bootstrap'; level: number; resamples: number; seed: number }
+  | { method: 't'; level: number };
+
+export const DEFAULT_BOOTSTRAP_RESAMPLES = 2000;
+export const DEFAULT_BOOTSTRAP_SEED = 0;
+
+/** Interval of `--ci bootstrap|t` (default bootstrap, 2000 resamples, seed 0, 95%). */
+export function intervalSpec(method: 'bootstrap' | 't' = 'bootstrap', opts: { resamples?: number; seed?: number; level?: number } = {}): IntervalSpec {
+  const level = opts.level ?? 0.95;
+  if (!(level > 0 && level < 1)) throw new RangeError(`confidence level must be in (0, 1), got ${level}`);
+  if (method === 't') return { method, level };
+  if (method !== 'bootstrap') throw new RangeError(`unknown interval method '${String(method)}'`);
+  const resamples = opts.resamples ?? DEFAULT_BOOTSTRAP_RESAMPLES;
+  const seed = opts.seed ?? DEFAULT_BOOTSTRAP_SEED;
+  if (!Number.isInteger(resamples) || resamples < 100) throw new RangeError(`bootstrap resamples must be an integer ≥ 100, got ${resamples}`);
+  if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) throw new RangeError(`bootstrap seed must be an integer in [0, 2^32), got ${seed}`);
+  return { method, level, resamples, seed };
+}
+
+/** Quantile q ∈ [0, 1] of sorted values, linear interpolation between order statistics (R type 7). */
+export function quantileSorted(sorted: ArrayLike<number>, q: number): number {
+  const n = sorted.length;
+  if (n === 0) return NaN;
+  const h = (n - 1) * q;
+  const lo = Math.floor(h);
+  const hi = Math.min(n - 1, lo + 1);
+  return sorted[lo] + (h - lo) * (sorted[hi] - sorted[lo]);
+}
+
+/**
+ * Percentile-bootstrap intervals of the mean for several statistics at once: rows[p][s] is prompt p's value of
+ * statistic s (e.g. the diff% at window start s). Each of the `resamples` resamples draws n prompts with replacement
+ * (mulberry32 seeded with `seed`, the same draws for every s), and the interval of s is the (1−level)/2 and
+ * (1+level)/2 quantiles of its resampled means. Every bound lies within [min, max] of the values, so a diff% interval
+ * never leaves [−100, max]. The same rows, resamples and seed always give the same bounds. n = 1 → [value, value];
+ * n = 0 → NaN.
+ */
+export function bootstrapMeanCIs(rows: readonly (readonly number[])[], spec: { resamples: number; seed: number; level: number }): { mean: number[]; low: number[]; high: number[] } {
+  const n = rows.length;
+  const S = n ? rows[0].length : 0;
+  if (n === 0) return { mean: [], low: [], high: [] };
+  // the same sum-then-divide as mean(), so that both methods report the identical mean
+  const mean = Array.from({ length: S }, (_, s) => {
+    let t = 0;
+    for (const r of rows) t += r[s];
+    return t / n;
+  });
+  if (n === 1) return { mean: rows[0].slice(), low: rows[0].slice(), high: rows[0].slice() };
+  const flat = new Float64Array(n * S);
+  rows.forEach((r, p) => {
+    for (let s = 0; s < S; s++) flat[p * S + s] = r[s];
+  });
+  const B = spec.resamples;
+  const means = new Float64Array(B * S);
+  const sums = new Float64Array(S);
+  // mulberry32 inline (src/engine/util/prng.ts), so that a hot loop does not pay a closure call per draw
+  let a = spec.seed >>> 0;
+  for (let b = 0; b < B; b++) {
+    sums.fill(0);
+    for (let k = 0; k < n; k++) {
+      a = (a + 0x6d2b79f5) >>> 0;
+      let t = a;
+      t = Math.imul(t ^ (t >>> 15), t | 1);
+      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+      const i = Math.floor((((t ^ (t >>> 14)) >>> 0) / 4294967296) * n) * S;
+      for (let s = 0; s < S; s++) sums[s] += flat[i + s];
+    }
+    for (let s = 0; s < S; s++) means[s * B + b] = sums[s] / n;
+  }
+  const alpha = (1 - spec.level) / 2;
+  const low: number[] = [];
+  const high: number[] = [];
+  for (let s = 0; s < S; s++) {
+    const sorted = means.slice(s * B, (s + 1) * B).sort();
+    // clamp to the data range: interpolation cannot leave it, but float rounding of the sums could by an ulp
+    let lo = Infinity;
+    let hi = -Infinity;
+    for (let p = 0; p < n; p++) {
+      lo = Math.min(lo, flat[p * S + s]);
+      hi = Math.max(hi, flat[p * S + s]);
+    }
+    low.push(Math.min(hi, Math.max(lo, quantileSorted(sorted, alpha))));
+    high.push(Math.min(hi, Math.max(lo, quantileSorted(sorted, 1 - alpha))));
+  }
+  return { mean, low, high };
+}
+
+/** Mean and percentile-bootstrap interval of one sample (see bootstrapMeanCIs). */
+export function bootstrapMeanCI(xs: readonly number[], spec: { resamples: number; seed: number; level: number }): MeanCI {
+  const n = xs.length;
+  if (n === 0) return { n, mean: NaN, low: NaN, high: NaN };
+  const r = bootstrapMeanCIs(
+    xs.map((x) => [x]),
+    spec,
+  );
+  return { n, mean: mean(xs), low: r.low[0], high: r.high[0] };
+}
+
+/**
+ * Mean and interval of every column of rows[p][s] by the given method: Student t per column, or the percentile
+ * bootstrap (one set of resamples for all columns).
+ */
+export function columnIntervals(rows: readonly (readonly number[])[], S: number, spec: IntervalSpec): { mean: number[]; low: number[]; high: number[] } {
+  if (rows.length === 0) return { mean: new Array(S).fill(NaN), low: new Array(S).fill(NaN), high: new Array(S).fill(NaN) };
+  if (spec.method === 'bootstrap') {
+    return bootstrapMeanCIs(rows, spec);
+  }
+  const out = { mean: [] as number[], low: [] as number[], high: [] as number[] };
+  for (let s = 0; s < S; s++) {
+    const ci = meanCI(
+      rows.map((v) => v[s]),
+      spec.level,
+    );
+    out.mean.push(ci.mean);
+    out.low.push(ci.low);
+    out.high.push(ci.high);
+  }
+  return out;
 }

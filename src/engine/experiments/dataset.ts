@@ -1,5 +1,6 @@
 // Dataset runs: filter to prompts the model gets right, group by token length, run macro or micro knockouts in chunks,
-// aggregate per window start (mean diff%, Student-t 95% CI, accuracy), checkpoint to <out>.partial.json, --resume.
+// aggregate per window start (mean diff%, 95% interval: percentile bootstrap by default or Student t, accuracy),
+// checkpoint to <out>.partial.json, --resume.
 //
 // Determinism: the chunks (prompts of one token length, `chunkSize` at a time, in selection order) are fixed by the
 // inputs before any work, and the partial file is written only at chunk boundaries; a resumed run recomputes exactly
@@ -14,16 +15,18 @@ import {
   type DatasetAggregate,
   type DatasetRunResult,
   type PromptRecord,
+  type ResultWarning,
   type SkippedPrompt,
   type SourceSetName,
 } from './resultTypes';
 import { loadDataset, sampleItems, type DatasetItem } from '../datasets/index';
-import { assertParentFolderExists, writeJsonAtomic } from '../util/atomicFile';
+import { checkOutputFile, writeJsonAtomic } from '../util/atomicFile';
 import { hashConfig } from '../util/hash';
-import { meanCI } from '../util/stats';
+import { columnIntervals, intervalSpec, type IntervalSpec } from '../util/stats';
+import { tokenPieces } from '../util/tokenText';
 import { DEFAULT_SETS, parseSets, subjectHasFirst, type PromptPositions } from './positions';
 import { cleanForward, diffPct, runVariants, type Variant } from './runner';
-import { checkWindows, defaultWindow, DEFAULT_MACRO_WINDOW, DEFAULT_MICRO_WINDOW, preparePrompt, provenance, startsFor, targetInfo } from './common';
+import { checkWindows, defaultMacroWindows, defaultWindow, DEFAULT_MICRO_WINDOW, preparePrompt, provenance, startsFor, targetInfo } from './common';
 import { macroVariants, macroWindows } from './macro';
 import { microGrid, microVariants } from './micro';
 import { TOOL_VERSION } from '../version';
@@ -33,7 +36,10 @@ export interface DatasetRunParams {
   /** dataset file (JSON) */
   dataset: string;
   experiment: 'macro' | 'micro';
-  /** window sizes (macro: several allowed; micro: exactly one). Default macro [9], micro [5] (clipped to the depth). */
+  /**
+   * window sizes (macro: several allowed; micro: exactly one). Default macro: defaultMacroWindows (9 on models of 24+
+   * layers, else a quarter and a half of the depth); micro: 5 (clipped to the depth).
+   */
   windows?: number[];
   /** macro source sets (default subject, relation, last) */
   sets?: string[];
@@ -56,7 +62,31 @@ export interface DatasetRunParams {
   checkpointSeconds?: number;
   /** the conv path of the knocked-out layers (SPEC §8), default 'keep' */
   conv?: ConvPath;
+  /** interval of the aggregate means: 'bootstrap' (default; percentile bootstrap, seeded) or 't' (Student t) */
+  ci?: 'bootstrap' | 't';
+  /** bootstrap resamples (default 2000, at least 100) */
+  ciResamples?: number;
+  /** bootstrap seed (default 0) */
+  ciSeed?: number;
 }
+
+/** A run whose filter keeps less than this fraction of the prompts warns ('few-prompts-kept'). */
+export const FEW_KEPT_FRACTION = 0.05;
+
+/** The interval of a dataset run from its params (UserError on bad values). */
+export function runInterval(params: Pick<DatasetRunParams, 'ci' | 'ciResamples' | 'ciSeed'>): IntervalSpec {
+  const method = params.ci ?? 'bootstrap';
+  if (method !== 'bootstrap' && method !== 't') throw new UserError(`--ci must be bootstrap or t, got '${String(method)}'`);
+  if (method === 't' && (params.ciResamples !== undefined || params.ciSeed !== undefined)) throw new UserError('--ci-resamples and --ci-seed go with --ci bootstrap');
+  try {
+    return intervalSpec(method, { resamples: params.ciResamples, seed: params.ciSeed });
+  } catch (e) {
+    throw new UserError(`--ci ${method}: ${(e as Error).message}`);
+  }
+}
+
+/** The Student-t interval the checkpoint file's provisional aggregate uses (cheap to recompute after every chunk). */
+const PARTIAL_INTERVAL: IntervalSpec = { method: 't', level: 0.95 };
 
 /** Micro aggregate categories (documented in docs/results-schema.md). */
 export const MICRO_CATEGORIES = ['first', 'subject', 'subject-last', 'relation', 'last'] as const;
@@ -64,8 +94,10 @@ export const MICRO_CATEGORIES = ['first', 'subject', 'subject-last', 'relation',
 interface Prepared {
   item: DatasetItem;
   ids: Int32Array;
+  offsets: [number, number][];
   pos: PromptPositions;
   targetId: number;
+  warnings: ResultWarning[];
 }
 
 interface Chunk {
@@ -78,18 +110,14 @@ export function partialPath(out: string): string {
   return out + '.partial.json';
 }
 
-function aggregateCurve(values: number[][], top1: number[][], S: number): AggregateCurve {
+function aggregateCurve(values: number[][], top1: number[][], S: number, interval: IntervalSpec): AggregateCurve {
   // values[prompt][start]; with no prompt every start has n = 0 and null (NaN) statistics
-  const c: AggregateCurve = { mean: [], ciLow: [], ciHigh: [], accuracy: [], n: [] };
+  const ci = columnIntervals(values, S, interval);
+  const c: AggregateCurve = { mean: ci.mean, ciLow: ci.low, ciHigh: ci.high, accuracy: [], n: [] };
   for (let s = 0; s < S; s++) {
-    const xs = values.map((v) => v[s]);
-    const ci = meanCI(xs);
-    c.mean.push(ci.mean);
-    c.ciLow.push(ci.low);
-    c.ciHigh.push(ci.high);
     const acc = top1.map((t) => t[s]);
     c.accuracy.push(acc.length ? acc.reduce((a, b) => a + b, 0) / acc.length : NaN);
-    c.n.push(xs.length);
+    c.n.push(values.length);
   }
   return c;
 }
@@ -101,15 +129,22 @@ function meanOver(rows: number[][], idx: number[]): number[] {
   return out.map((x) => x / idx.length);
 }
 
-/** Aggregates prompt records per window start. Exported for tests. */
-export function aggregateRecords(records: PromptRecord[], experiment: 'macro' | 'micro', windows: number[], sets: SourceSetName[], nLayer: number): AggregateWindow[] {
+/** Aggregates prompt records per window start (default interval: Student t, 95%). Exported for tests. */
+export function aggregateRecords(
+  records: PromptRecord[],
+  experiment: 'macro' | 'micro',
+  windows: number[],
+  sets: SourceSetName[],
+  nLayer: number,
+  interval: IntervalSpec = PARTIAL_INTERVAL,
+): AggregateWindow[] {
   if (experiment === 'macro') {
     return windows.map((k, wi) => {
       const curves: Record<SourceSetName, AggregateCurve> = {};
       for (const s of sets) {
         const vals = records.map((r) => r.windows![wi].curves[s].diffPct);
         const t1 = records.map((r) => r.windows![wi].curves[s].top1.map((b) => (b ? 1 : 0)));
-        curves[s] = aggregateCurve(vals, t1, startsFor(k, nLayer).length);
+        curves[s] = aggregateCurve(vals, t1, startsFor(k, nLayer).length, interval);
       }
       return { window: k, starts: startsFor(k, nLayer), curves };
     });
@@ -135,19 +170,19 @@ export function aggregateRecords(records: PromptRecord[], experiment: 'macro' | 
       const tops = (m.top1 ?? m.diffPct.map((row) => row.map(() => false))).map((row) => row.map((b) => (b ? 1 : 0)));
       t1.push(meanOver(tops, idx));
     }
-    curves[cat] = aggregateCurve(vals, t1, startsFor(k, nLayer).length);
+    curves[cat] = aggregateCurve(vals, t1, startsFor(k, nLayer).length, interval);
   }
   return [{ window: k, starts: startsFor(k, nLayer), curves }];
 }
 
-function aggregateAll(records: PromptRecord[], experiment: 'macro' | 'micro', windows: number[], sets: SourceSetName[], nLayer: number, split: boolean): DatasetAggregate {
-  const agg: DatasetAggregate = { windows: aggregateRecords(records, experiment, windows, sets, nLayer) };
+function aggregateAll(records: PromptRecord[], experiment: 'macro' | 'micro', windows: number[], sets: SourceSetName[], nLayer: number, split: boolean, interval: IntervalSpec): DatasetAggregate {
+  const agg: DatasetAggregate = { windows: aggregateRecords(records, experiment, windows, sets, nLayer, interval) };
   if (split) {
     const yes = records.filter((r) => r.subjectHasFirst);
     const no = records.filter((r) => !r.subjectHasFirst);
     agg.split = {
-      subjectHasFirst: aggregateRecords(yes, experiment, windows, sets, nLayer),
-      subjectLacksFirst: aggregateRecords(no, experiment, windows, sets, nLayer),
+      subjectHasFirst: aggregateRecords(yes, experiment, windows, sets, nLayer, interval),
+      subjectLacksFirst: aggregateRecords(no, experiment, windows, sets, nLayer, interval),
       counts: { subjectHasFirst: yes.length, subjectLacksFirst: no.length },
     };
   }
@@ -165,9 +200,11 @@ export async function runDataset(session: EngineSession, params: DatasetRunParam
   const experiment = params.experiment;
   if (experiment !== 'macro' && experiment !== 'micro') throw new UserError(`--experiment must be macro or micro, got '${String(experiment)}'`);
   if (typeof params.out !== 'string' || params.out === '') throw new UserError('missing results file (--out FILE)');
-  assertParentFolderExists(params.out, 'results file');
-  const dflt = experiment === 'macro' ? DEFAULT_MACRO_WINDOW : DEFAULT_MICRO_WINDOW;
-  const windows = checkWindows(params.windows && params.windows.length ? params.windows : [defaultWindow(dflt, L)], L);
+  checkOutputFile(params.out, 'results file');
+  checkOutputFile(partialPath(params.out), 'checkpoint file');
+  const interval = runInterval(params);
+  const dflt = experiment === 'macro' ? defaultMacroWindows(L) : [defaultWindow(DEFAULT_MICRO_WINDOW, L)];
+  const windows = checkWindows(params.windows && params.windows.length ? params.windows : dflt, L);
   if (experiment === 'micro' && windows.length !== 1) throw new UserError(`the micro experiment takes one window size, got ${windows.join(',')}`);
   const sets: SourceSetName[] = experiment === 'macro' ? (params.sets && params.sets.length ? parseSets(params.sets.join(',')) : DEFAULT_SETS.slice()) : [];
   for (const s of sets) if (s.startsWith('custom:') || s.startsWith('pos:')) throw new UserError(`custom source set '${s}' is not supported in dataset runs (prompts differ in length)`);
@@ -193,7 +230,9 @@ export async function runDataset(session: EngineSession, params: DatasetRunParam
 
   const ds = loadDataset(params.dataset);
   // conv is recorded only when it is not the default, so that runs of earlier versions resume
-  const settings: DatasetRunResult['settings'] = { windows, sets, filterCorrect: filter, limit: params.limit, seed: params.seed, split, ...(conv === 'block' ? { conv } : {}) };
+  const settings: DatasetRunResult['settings'] = { windows, sets, filterCorrect: filter, limit: params.limit, seed: params.seed, split, ...(conv === 'block' ? { conv } : {}), interval };
+  // the interval is left out of the hash: it only changes the aggregate, which is recomputed from the prompts at the
+  // end, so a resumed run may ask for another one
   const configHash = hashConfig({
     tool: TOOL_VERSION,
     model: session.identity.hash,
@@ -201,7 +240,7 @@ export async function runDataset(session: EngineSession, params: DatasetRunParam
     computeDType: session.computeDType,
     dataset: ds.sha256,
     experiment,
-    settings,
+    settings: { ...settings, interval: undefined },
     chunkSize,
     maxBatch: params.maxBatch ?? null,
   });
@@ -210,17 +249,19 @@ export async function runDataset(session: EngineSession, params: DatasetRunParam
 
   // prepare every selected row
   const selected = sampleItems(ds.items, params.limit, params.seed);
-  const prepSkipped: SkippedPrompt[] = ds.skipped.map((s) => ({ index: s.index, prompt: s.prompt, reason: s.reason }));
+  const unusable: SkippedPrompt[] = ds.skipped.map((s) => ({ index: s.index, prompt: s.prompt, reason: s.reason, cause: 'unusable' }));
+  const prepSkipped: SkippedPrompt[] = [];
   const prepared: Prepared[] = [];
   for (const item of selected) {
     try {
       const p = preparePrompt(session, item.prompt, item.subject, item.target);
-      prepared.push({ item, ids: Int32Array.from(p.enc.ids), pos: p.pos!, targetId: p.targetId! });
+      prepared.push({ item, ids: Int32Array.from(p.enc.ids), offsets: p.enc.offsets, pos: p.pos!, targetId: p.targetId!, warnings: p.warnings });
     } catch (e) {
       if (!(e instanceof UserError)) throw e;
-      prepSkipped.push({ index: item.index, prompt: item.prompt, reason: e.message });
+      prepSkipped.push({ index: item.index, prompt: item.prompt, reason: e.message, cause: 'skipped' });
     }
   }
+  const warningsOf = new Map<number, ResultWarning[]>(prepared.map((p) => [p.item.index, p.warnings]));
   // fixed chunks: group by token length (in order of first appearance), chunkSize prompts each
   const groups = new Map<number, Prepared[]>();
   for (const p of prepared) {
@@ -233,7 +274,7 @@ export async function runDataset(session: EngineSession, params: DatasetRunParam
 
   const doneChunks = new Set<number>(partial?.resume?.doneChunks ?? []);
   const records: PromptRecord[] = partial ? partial.prompts.slice() : [];
-  const runSkipped: SkippedPrompt[] = partial ? partial.skipped.filter((s) => s.reason.startsWith('filtered:')) : [];
+  const runSkipped: SkippedPrompt[] = partial ? partial.skipped.filter((s) => s.cause === 'filtered' || (s.cause === undefined && s.reason.startsWith('filtered:'))).map((s) => ({ ...s, cause: 'filtered' as const })) : [];
   const createdAt = partial?.provenance.createdAt ?? new Date().toISOString();
   const total = prepared.length;
   let done = 0;
@@ -246,21 +287,24 @@ export async function runDataset(session: EngineSession, params: DatasetRunParam
 
   const build = (status: 'complete' | 'partial'): DatasetRunResult => {
     const prompts = records.slice().sort((a, b) => a.index - b.index);
-    const skipped = [...prepSkipped, ...runSkipped].sort((a, b) => a.index - b.index);
+    const skipped = [...unusable, ...prepSkipped, ...runSkipped].sort((a, b) => a.index - b.index);
     const filteredOut = runSkipped.length;
+    const agg = status === 'complete' ? interval : PARTIAL_INTERVAL;
+    const warnings = runWarnings(prompts, warningsOf, filter, filteredOut);
     const r: DatasetRunResult = {
       kind: 'dataset-run',
       schemaVersion: RESULTS_SCHEMA_VERSION,
       provenance: provenance(session, createdAt, conv),
       experiment,
       dataset: { file: ds.file, sha256: ds.sha256, format: ds.format, rows: ds.rows },
-      settings,
+      settings: status === 'complete' ? settings : { ...settings, interval: agg },
       status,
       prompts,
       skipped,
-      aggregate: aggregateAll(prompts, experiment, windows, sets, L, split),
+      aggregate: aggregateAll(prompts, experiment, windows, sets, L, split, agg),
       configHash,
-      counts: { selected: selected.length, measured: prompts.length, skipped: skipped.length, filteredOut },
+      counts: { selected: selected.length, measured: prompts.length, skipped: prepSkipped.length, filteredOut, unusable: unusable.length, rows: ds.rows },
+      ...(warnings.length ? { warnings } : {}),
     };
     if (status === 'partial') r.resume = { chunkSize, doneChunks: Array.from(doneChunks).sort((a, b) => a - b), totalChunks: chunks.length };
     const secs = (Date.now() - t0) / 1000;
@@ -292,6 +336,7 @@ export async function runDataset(session: EngineSession, params: DatasetRunParam
           index: m.item.index,
           prompt: m.item.prompt,
           reason: `filtered: clean top-1 '${tok.decode([clean.top1[i]])}' is not the target '${tok.decode([m.targetId])}'`,
+          cause: 'filtered',
         });
     });
     const variants: Variant[] = [];
@@ -321,7 +366,11 @@ export async function runDataset(session: EngineSession, params: DatasetRunParam
           window: windows[0],
           starts: g.starts,
           diffPct: g.diffPct,
-          tokens: Array.from(m.ids, (id) => tok.decode([id])),
+          tokens: tokenPieces(
+            m.item.prompt,
+            m.offsets.map(([start, end]) => ({ start, end })),
+            Array.from(m.ids, (id) => tok.decode([id])),
+          ),
           top1: g.top1,
           subjectPositions: m.pos.subject,
         };
@@ -336,6 +385,14 @@ export async function runDataset(session: EngineSession, params: DatasetRunParam
     }
     report();
   }
+  if (records.length === 0) {
+    try {
+      fs.unlinkSync(ppath);
+    } catch {
+      /* none */
+    }
+    throw new UserError(nothingMeasured(selected.length, prepSkipped, runSkipped.length, filter));
+  }
   const final = build('complete');
   writeJsonAtomic(params.out, final);
   try {
@@ -344,6 +401,55 @@ export async function runDataset(session: EngineSession, params: DatasetRunParam
     /* none */
   }
   return final;
+}
+
+/** The UserError message of a run that measured no prompt (no results file is written). */
+function nothingMeasured(selected: number, skipped: SkippedPrompt[], filteredOut: number, filter: boolean): string {
+  if (selected === 0) return 'no prompt was measured: the selection is empty (the dataset has no usable row)';
+  const usable = selected - skipped.length;
+  if (usable === 0) {
+    const reasons = new Map<string, number>();
+    for (const s of skipped) {
+      const r = s.reason.replace(/'[^']*'/g, "'…'");
+      reasons.set(r, (reasons.get(r) ?? 0) + 1);
+    }
+    const top = [...reasons.entries()].sort((a, b) => b[1] - a[1]).slice(0, 2).map(([r, n]) => `${n}× ${r}`);
+    return `no prompt was measured: none of the ${selected} selected rows can be used (${top.join('; ')}); no results file was written`;
+  }
+  if (filter && filteredOut === usable)
+    return (
+      `no prompt was measured: the model's clean top-1 is the target for none of the ${usable} prompts (it knows 0 of ${usable} facts), ` +
+      `and the filter keeps only those; run with --no-filter to measure them anyway, or use a model that knows these facts; no results file was written`
+    );
+  return 'no prompt was measured; no results file was written';
+}
+
+/** Warnings of a run: the per-prompt warnings counted over the measured prompts, and a filter that kept < 5%. */
+function runWarnings(prompts: PromptRecord[], warningsOf: Map<number, ResultWarning[]>, filter: boolean, filteredOut: number): ResultWarning[] {
+  const out: ResultWarning[] = [];
+  const n = prompts.length;
+  const reached = n + filteredOut;
+  if (filter && reached > 0 && n / reached < FEW_KEPT_FRACTION) {
+    out.push({
+      code: 'few-prompts-kept',
+      message:
+        `the filter kept ${n} of ${reached} prompts (${((100 * n) / reached).toFixed(1)}%): the model's clean top-1 is the target for only ${n} of them, ` +
+        `so every mean rests on n = ${n}; run with --no-filter to measure all ${reached}, or use a model that knows these facts`,
+      count: n,
+    });
+  }
+  const byCode = new Map<string, number[]>();
+  for (const p of prompts) for (const w of warningsOf.get(p.index) ?? []) byCode.set(w.code, [...(byCode.get(w.code) ?? []), p.index]);
+  const what: Record<string, string> = {
+    'multi-token-target': 'have a target of several tokens; only its first token is followed',
+    'subject-covers-last': 'have a subject that covers the last position; their subject set contains the prediction position',
+    'empty-relation': 'have no relation position; their relation curve blocks nothing',
+    'trailing-whitespace': 'end in whitespace, which changes their tokenisation and prediction',
+  };
+  for (const [code, idx] of byCode) {
+    out.push({ code, message: `${idx.length} of ${n} measured prompts ${what[code] ?? code}`, count: idx.length, indices: idx.slice(0, 10) });
+  }
+  return out;
 }
 
 /** diff% helper re-exported for the CLI summaries */

@@ -4,12 +4,14 @@ import { RESULTS_SCHEMA_VERSION, type Curve, type MacroWindow, type SourceSetNam
 import { DEFAULT_SETS, resolveSet, tokenInfos, type PromptPositions } from './positions';
 import { cleanForward, diffPct, runVariants, type CleanRun, type RunnerOptions, type Variant, type VariantResult } from './runner';
 import { parseConvPath, type ConvPath } from '../interventions/spec';
-import { baseTop, checkWindows, defaultWindow, DEFAULT_MACRO_WINDOW, preparePrompt, provenance, startsFor, targetInfo } from './common';
+import { resolveFeatureParams, variantsPerGroup } from './features';
+import { baseTop, checkWindows, defaultMacroWindows, preparePrompt, provenance, startsFor, targetInfo } from './common';
 
 export interface TraceParams {
   prompt: string;
   subject: string;
   target?: string;
+  /** window sizes; default defaultMacroWindows(L): 9 on models of 24+ layers, else a quarter and a half of the depth */
   windows?: number[];
   sets?: SourceSetName[];
   /** custom sets by name: sets 'custom:<name>' */
@@ -17,6 +19,10 @@ export interface TraceParams {
   maxBatch?: number;
   /** the conv path of the knocked-out layers (SPEC §8): 'keep' (default, the papers') or 'block' (complete knockout) */
   conv?: ConvPath;
+  /** feature knockout (SPEC §4): groups all, fast, middle, slow, heads:LIST, channels:LIST (several: each computed in the same call) */
+  features?: string | string[];
+  /** 'only' (default): cut the edges in the group's features; 'except': in every feature but the group's */
+  featureMode?: 'only' | 'except';
 }
 
 export interface MacroPlanItem {
@@ -89,16 +95,19 @@ export function progressFromSteps(ctx: MethodContext | undefined): RunnerOptions
 export async function runTrace(session: EngineSession, params: TraceParams, ctx?: MethodContext): Promise<TraceResult> {
   const L = session.backend.config.nLayer;
   if (typeof params.subject !== 'string' || params.subject.trim() === '') throw new UserError('trace needs a subject (--subject)');
-  const windows = checkWindows(params.windows && params.windows.length ? params.windows : [defaultWindow(DEFAULT_MACRO_WINDOW, L)], L);
+  const windows = checkWindows(params.windows && params.windows.length ? params.windows : defaultMacroWindows(L), L);
   const sets = params.sets && params.sets.length ? Array.from(new Set(params.sets)) : DEFAULT_SETS.slice();
   const prep = preparePrompt(session, params.prompt, params.subject, params.target);
   const pos = prep.pos!;
   const conv = parseConvPath(params.conv);
-  const { variants } = macroVariants(0, pos, windows, sets, L, params.customSets, conv);
+  const groups = resolveFeatureParams(session.checkpoint, params.features, params.featureMode, conv);
+  const { variants: plain } = macroVariants(0, pos, windows, sets, L, params.customSets, conv);
+  const variants = variantsPerGroup(groups, plain);
   const opts: RunnerOptions = { ctx, maxBatch: params.maxBatch, onStep: progressFromSteps(ctx) };
   const clean: CleanRun = await cleanForward(session.backend, [{ ids: Int32Array.from(prep.enc.ids), target: prep.targetId }], opts);
   const results = await runVariants(session.backend, clean, variants, opts);
   const baseProb = clean.baseProbs[0];
+  const perGroup = (groups ?? [undefined]).map((_, g) => macroWindows(windows, sets, L, baseProb, results, g * plain.length));
   return {
     kind: 'trace',
     schemaVersion: RESULTS_SCHEMA_VERSION,
@@ -112,6 +121,9 @@ export async function runTrace(session: EngineSession, params: TraceParams, ctx?
     subjectPositions: pos.subject,
     relationPositions: pos.relation,
     lastPosition: pos.last,
-    windows: macroWindows(windows, sets, L, baseProb, results),
+    windows: perGroup[0],
+    ...(groups?.length === 1 ? { features: groups[0].info } : {}),
+    ...(groups && groups.length > 1 ? { groups: groups.map((g, i) => ({ ...g.info, windows: perGroup[i] })) } : {}),
+    ...(prep.warnings.length ? { warnings: prep.warnings } : {}),
   };
 }

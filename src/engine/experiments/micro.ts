@@ -16,6 +16,7 @@ import {
 } from './common';
 import { progressFromSteps } from './macro';
 import { parseConvPath, type ConvPath } from '../interventions/spec';
+import { resolveFeatureParams, variantsPerGroup } from './features';
 
 export interface MicroParams {
   prompt: string;
@@ -25,6 +26,9 @@ export interface MicroParams {
   maxBatch?: number;
   /** the conv path of the knocked-out layers (SPEC §8), default 'keep' */
   conv?: ConvPath;
+  /** feature knockout (SPEC §4), as TraceParams.features */
+  features?: string | string[];
+  featureMode?: 'only' | 'except';
 }
 
 export function microVariants(p: number, n: number, k: number, nLayer: number, conv: ConvPath = 'keep'): Variant[] {
@@ -65,9 +69,12 @@ export async function runMicro(session: EngineSession, params: MicroParams, ctx?
   const opts: RunnerOptions = { ctx, maxBatch: params.maxBatch, onStep: progressFromSteps(ctx) };
   const clean = await cleanForward(session.backend, [{ ids: Int32Array.from(prep.enc.ids), target: prep.targetId }], opts);
   const conv = parseConvPath(params.conv);
-  const results = await runVariants(session.backend, clean, microVariants(0, n, k, L, conv), opts);
+  const groups = resolveFeatureParams(session.checkpoint, params.features, params.featureMode, conv);
+  const plain = microVariants(0, n, k, L, conv);
+  const results = await runVariants(session.backend, clean, variantsPerGroup(groups, plain), opts);
   const baseProb = clean.baseProbs[0];
-  const grid = microGrid(n, k, L, baseProb, results);
+  const grids = (groups ?? [undefined]).map((_, g) => microGrid(n, k, L, baseProb, results, g * plain.length));
+  const grid = grids[0];
   return {
     kind: 'micro',
     schemaVersion: RESULTS_SCHEMA_VERSION,
@@ -83,5 +90,8 @@ export async function runMicro(session: EngineSession, params: MicroParams, ctx?
     probs: grid.probs,
     diffPct: grid.diffPct,
     top1: grid.top1,
+    ...(groups?.length === 1 ? { features: groups[0].info } : {}),
+    ...(groups && groups.length > 1 ? { groups: groups.map((g, i) => ({ ...g.info, probs: grids[i].probs, diffPct: grids[i].diffPct, top1: grids[i].top1 })) } : {}),
+    ...(prep.warnings.length ? { warnings: prep.warnings } : {}),
   };
 }

@@ -1,8 +1,31 @@
 // Result shapes of the experiments, shared by the engine, the CLI (--json), the results file
 // (docs/results-schema.md) and the webviews. Keep them plain JSON.
 import type { ModelIdentity } from '../types';
+import type { IntervalSpec } from '../util/stats';
 
-export const RESULTS_SCHEMA_VERSION = 1;
+export type { IntervalSpec };
+
+/**
+ * 2: dataset runs record their interval (settings.interval; bootstrap by default, 1 = Student t only), `counts` with
+ * disjoint skipped / filteredOut / unusable, skipped[].cause, warnings[]. Readers accept 1 and 2 (see docs/results-schema.md).
+ */
+export const RESULTS_SCHEMA_VERSION = 2;
+/** The oldest schema version this code still reads. */
+export const OLDEST_READABLE_SCHEMA_VERSION = 1;
+
+/**
+ * Something about the inputs that silently changes the experiment (docs/results-schema.md lists the codes):
+ * 'multi-token-target', 'subject-covers-last', 'empty-relation', 'trailing-whitespace', 'few-prompts-kept'.
+ * In a dataset run one warning per code, with the number of prompts it concerns and the first few of their indices.
+ */
+export interface ResultWarning {
+  code: string;
+  message: string;
+  /** dataset runs: how many prompts the warning concerns */
+  count?: number;
+  /** dataset runs: the first (at most 10) row indices it concerns */
+  indices?: number[];
+}
 
 /** Named source sets of SPEC §3, plus custom ones ('custom:<name>'). */
 export type SourceSetName = 'subject' | 'relation' | 'last' | 'first' | 'all' | string;
@@ -55,7 +78,24 @@ export interface Provenance {
   computeDType: 'float32' | 'float16';
   /** the conv path of the knocked-out layers (SPEC §8): 'keep' (edge knockout, the papers') or 'block' (complete); absent in older files = 'keep' */
   conv?: 'keep' | 'block';
+  /** CUDA only: 'float32' (exact: NVIDIA_TF32_OVERRIDE=0, the default) or 'tf32' (--tf32: faster, about 1e-3 relative), and the GPU */
+  cudaMath?: 'float32' | 'tf32';
+  device?: number;
+  /** steering applied to the model (SPEC §5): channels of layer `layer`'s mixer output multiplied by `scale`; absent = none */
+  steer?: { layer: number; channels: number[]; scale: number }[];
   createdAt: string;
+}
+
+/** A feature group of a feature-knockout result (SPEC §4): the group as named (all, fast, slow, heads:3,5, …) and the mode. */
+export interface FeatureInfo {
+  features: string;
+  /** 'only': the edges are cut in the group's features; 'except': in every feature but the group's */
+  mode: 'only' | 'except';
+}
+
+/** The curves of one feature group (several groups computed in one call). */
+export interface FeatureGroupWindows extends FeatureInfo {
+  windows: MacroWindow[];
 }
 
 /** One prompt, macro experiment (trace). */
@@ -73,7 +113,14 @@ export interface TraceResult {
   subjectPositions: number[];
   relationPositions: number[];
   lastPosition: number;
+  /** the curves (of the first feature group when there are several) */
   windows: MacroWindow[];
+  /** with --features: the group (one group) … */
+  features?: FeatureInfo;
+  /** … or every group, each with its curves (several groups; windows = groups[0].windows) */
+  groups?: FeatureGroupWindows[];
+  /** inputs that change the experiment (optional; absent = none) */
+  warnings?: ResultWarning[];
 }
 
 /** One prompt, micro experiment: per position × window start. */
@@ -94,6 +141,12 @@ export interface MicroResult {
   diffPct: number[][];
   /** top1[c][s]: whether the target is still the argmax (optional extra) */
   top1?: boolean[][];
+  /** with --features: the group (one group) … */
+  features?: FeatureInfo;
+  /** … or every group with its grid (several groups; probs/diffPct/top1 = the first group's) */
+  groups?: (FeatureInfo & { probs: number[][]; diffPct: number[][]; top1: boolean[][] })[];
+  /** inputs that change the experiment (optional; absent = none) */
+  warnings?: ResultWarning[];
 }
 
 export interface AggregateCurve {
@@ -121,6 +174,12 @@ export interface SkippedPrompt {
   index: number;
   prompt?: string;
   reason: string;
+  /**
+   * why the row is not measured (schema 2): 'unusable' (a row of the file without prompt, subject or target; never
+   * selected), 'skipped' (a selected row that cannot be measured: subject not in the prompt, …) or 'filtered' (its clean
+   * top-1 is not the target). Absent in schema 1: 'filtered' when the reason starts with 'filtered:'.
+   */
+  cause?: 'unusable' | 'skipped' | 'filtered';
 }
 
 export interface PromptRecord {
@@ -153,6 +212,8 @@ export interface DatasetRunResult {
     split: boolean;
     /** 'block' when the run cut the conv taps too (complete knockout, SPEC §8); absent = 'keep' */
     conv?: 'keep' | 'block';
+    /** how aggregate.ciLow / ciHigh were computed (schema 2; absent in schema 1 = Student t, 95%) */
+    interval?: IntervalSpec;
   };
   status: 'complete' | 'partial';
   prompts: PromptRecord[];
@@ -160,8 +221,13 @@ export interface DatasetRunResult {
   aggregate: DatasetAggregate;
   /** sha256 over the canonical JSON of everything that determines the results (optional extra, see docs/results-schema.md) */
   configHash?: string;
-  /** counts of rows through the pipeline (optional extra) */
-  counts?: { selected: number; measured: number; skipped: number; filteredOut: number };
+  /**
+   * rows through the pipeline (optional extra). Schema 2: selected = measured + filteredOut + skipped, and
+   * `unusable` rows of the file are outside the selection. Schema 1: `skipped` counted every skipped[] entry.
+   */
+  counts?: { selected: number; measured: number; skipped: number; filteredOut: number; unusable?: number; rows?: number };
+  /** inputs that change the experiment, one per code with its count (optional; absent = none) */
+  warnings?: ResultWarning[];
   /** wall-clock figures; NOT deterministic, excluded from reproducibility comparisons (optional extra) */
   timing?: { seconds: number; promptsPerSecond: number; resumed: boolean };
   /** only in `<out>.partial.json` (status 'partial'): what --resume needs (optional extra) */
@@ -169,3 +235,19 @@ export interface DatasetRunResult {
 }
 
 export type AnyResult = TraceResult | MicroResult | DatasetRunResult;
+
+/** The kinds of AnyResult (results files the report, the panel and `report` read). */
+export const RESULT_KINDS = ['trace', 'micro', 'dataset-run'] as const;
+
+/**
+ * Provenance of a CLI result that does not come from a knockout experiment (`tokenize`, `download`, `report`):
+ * the tool and the time, plus what it used.
+ */
+export interface ToolProvenance {
+  tool: { name: 'mamba-explain'; version: string };
+  createdAt: string;
+  /** tokenize: the tokenizer.json used */
+  tokenizer?: { file: string; sha256: string };
+  /** download: the Hub endpoint */
+  endpoint?: string;
+}

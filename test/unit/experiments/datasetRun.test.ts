@@ -64,18 +64,110 @@ test('dataset run (macro, no filter, split): records equal single-prompt traces;
   assert.match(res.dataset.sha256, /^[0-9a-f]{64}$/);
 });
 
-test('dataset run filter keeps only prompts whose clean top-1 is the target', async () => {
+test('dataset run filter: a model that knows none of the facts measures nothing: one UserError, no results file', async () => {
   const fx = await makeFixture({ nLayer: 3, seed: 32 });
   const session = makeSession(fx.ref, fx.ckpt);
   const dir = tmpDir('run');
   const ds = writeDataset(dir, 12);
-  const res = await runDataset(session, { dataset: ds, experiment: 'micro', windows: [2], out: path.join(dir, 'r.json') });
+  const out = path.join(dir, 'r.json');
+  await assert.rejects(
+    runDataset(session, { dataset: ds, experiment: 'micro', windows: [2], out, chunkSize: 2, checkpointSeconds: 0 }),
+    (e: unknown) =>
+      e instanceof UserError &&
+      /^no prompt was measured: the model's clean top-1 is the target for none of the 12 prompts \(it knows 0 of 12 facts\).*--no-filter.*another|--no-filter/.test(e.message) &&
+      /no results file was written/.test(e.message),
+  );
+  assert.deepEqual(fs.readdirSync(dir).sort(), ['ds.json'], 'neither a results file nor a checkpoint is left');
+  // without the filter every usable prompt is measured; micro categories
+  const res = await runDataset(session, { dataset: ds, experiment: 'micro', windows: [2], filter: false, out });
   for (const p of res.prompts) assert.ok(p.micro && p.micro.diffPct.length === p.tokenCount);
-  const filtered = res.skipped.filter((s) => s.reason.startsWith('filtered:'));
-  assert.equal(res.prompts.length + filtered.length, 12);
-  assert.ok(filtered.length > 0, 'a random model gets most targets wrong');
-  for (const f of filtered) assert.match(f.reason, /^filtered: clean top-1 '.*' is not the target ' (French|English)'$/);
+  assert.equal(res.prompts.length, 12);
   assert.deepEqual(Object.keys(res.aggregate.windows[0].curves).sort(), ['first', 'last', 'relation', 'subject', 'subject-last']);
+  // micro records keep each token's own characters, its leading space included
+  assert.equal(res.prompts[0].micro!.tokens.join(''), res.prompts[0].prompt);
+});
+
+test('dataset run counts: selected = measured + filtered out + skipped; unusable rows apart; causes; schema 2', async () => {
+  const fx = await makeFixture({ nLayer: 3, seed: 35 });
+  const session = makeSession(fx.ref, fx.ckpt);
+  const dir = tmpDir('run');
+  const ds = writeDataset(dir, 9);
+  // rows of the file that are never selected: an empty target and a row of another format (plus writeDataset's broken row)
+  const rows = JSON.parse(fs.readFileSync(ds, 'utf8'));
+  rows.push({ prompt: 'Toyota is made in', subject: 'Toyota', target_true: '' }, { prompt: 'no subject here' });
+  fs.writeFileSync(ds, JSON.stringify(rows));
+  const out = path.join(dir, 'r.json');
+  const res = await runDataset(session, { dataset: ds, experiment: 'macro', windows: [2], filter: false, out });
+  const c = res.counts!;
+  assert.equal(res.schemaVersion, 2);
+  assert.equal(c.selected, c.measured + c.filteredOut + c.skipped);
+  assert.equal(c.rows, res.dataset.rows);
+  const causes = (k: string) => res.skipped.filter((x) => x.cause === k).length;
+  assert.equal(causes('skipped'), c.skipped);
+  assert.equal(causes('filtered'), c.filteredOut);
+  assert.equal(causes('unusable'), c.unusable);
+  assert.equal(c.unusable, 3, JSON.stringify(res.skipped));
+  assert.equal(c.selected, 9);
+  assert.equal(res.skipped.length, c.skipped + c.filteredOut + (c.unusable ?? 0));
+});
+
+test('dataset run intervals: bootstrap by default (recorded, within the data range, seeded), t on request', async () => {
+  const fx = await makeFixture({ nLayer: 4, seed: 36 });
+  const session = makeSession(fx.ref, fx.ckpt);
+  const dir = tmpDir('run');
+  const ds = writeDataset(dir, 12);
+  const base = { dataset: ds, experiment: 'macro' as const, windows: [2], filter: false };
+  const a = await runDataset(session, { ...base, out: path.join(dir, 'a.json') });
+  assert.deepEqual(a.settings.interval, { method: 'bootstrap', level: 0.95, resamples: 2000, seed: 0 });
+  const b = await runDataset(session, { ...base, out: path.join(dir, 'b.json') });
+  assert.deepEqual(b.aggregate, a.aggregate, 'the same seed gives the same intervals');
+  const c = await runDataset(session, { ...base, ciSeed: 7, out: path.join(dir, 'c.json') });
+  assert.equal(c.settings.interval!.method === 'bootstrap' && c.settings.interval!.seed, 7);
+  assert.notDeepEqual(c.aggregate.windows[0].curves.subject.ciLow, a.aggregate.windows[0].curves.subject.ciLow);
+  assert.equal(c.configHash, a.configHash, 'the interval is not part of the config hash');
+  const t = await runDataset(session, { ...base, ci: 't', out: path.join(dir, 't.json') });
+  assert.deepEqual(t.settings.interval, { method: 't', level: 0.95 });
+  for (const [name, curve] of Object.entries(a.aggregate.windows[0].curves)) {
+    curve.mean.forEach((m, s) => {
+      const vals = a.prompts.map((p) => p.windows![0].curves[name].diffPct[s]);
+      assert.ok(curve.ciLow[s] >= Math.min(...vals) - 1e-9 && curve.ciHigh[s] <= Math.max(...vals) + 1e-9, `${name}@${s} within the data`);
+      assert.ok(curve.ciLow[s] <= m + 1e-9 && m <= curve.ciHigh[s] + 1e-9);
+      assert.ok(curve.ciLow[s] >= -100);
+      assert.equal(t.aggregate.windows[0].curves[name].mean[s], m, 'the same mean');
+    });
+  }
+  const bad = (params: object, re: RegExp) => assert.rejects(runDataset(session, { ...base, out: path.join(dir, 'x.json'), ...params }), (e: unknown) => e instanceof UserError && re.test(e.message));
+  await bad({ ci: 'normal' }, /--ci must be bootstrap or t/);
+  await bad({ ciResamples: 10 }, /resamples must be an integer ≥ 100/);
+  await bad({ ci: 't', ciSeed: 3 }, /go with --ci bootstrap/);
+  assert.equal(fs.existsSync(path.join(dir, 'x.json')), false);
+});
+
+test('dataset run warnings: several-token targets, trailing whitespace, and a filter keeping < 5% are counted', async () => {
+  const { openEngineSession, closeEngineSession } = await import('../../../src/engine/engine');
+  const session = await openEngineSession(path.resolve(__dirname, '../../../models/demo'), { ep: 'cpu', cacheRoot: tmpDir('onnx') });
+  try {
+    const dir = tmpDir('run');
+    const rows: object[] = [{ prompt: 'The capital of France is', subject: 'France', target_true: ' Paris' }];
+    for (let i = 0; i < 29; i++) rows.push({ prompt: 'The capital of Germany is', subject: 'Germany', target_true: i === 0 ? ' Eiffel Tower' : ' Rome' });
+    rows.push({ prompt: 'The capital of Spain is ', subject: 'Spain', target_true: ' Madrid' });
+    const ds = path.join(dir, 'ds.json');
+    fs.writeFileSync(ds, JSON.stringify(rows));
+    const res = await runDataset(session, { dataset: ds, experiment: 'macro', windows: [2], out: path.join(dir, 'r.json') });
+    const few = res.warnings!.find((w) => w.code === 'few-prompts-kept')!;
+    assert.ok(few, JSON.stringify(res.warnings));
+    assert.match(few.message, /^the filter kept \d+ of 31 prompts \(\d+\.\d%\).*--no-filter.*a model that knows these facts$/);
+    assert.equal(few.count, res.prompts.length);
+    const all = await runDataset(session, { dataset: ds, experiment: 'macro', windows: [2], filter: false, out: path.join(dir, 'all.json') });
+    const multi = all.warnings!.find((w) => w.code === 'multi-token-target')!;
+    assert.equal(multi.count, 1);
+    assert.deepEqual(multi.indices, [1]);
+    const ws = all.warnings!.find((w) => w.code === 'trailing-whitespace')!;
+    assert.deepEqual(ws.indices, [30]);
+    assert.equal(all.warnings!.some((w) => w.code === 'few-prompts-kept'), false, 'no filter, no such warning');
+  } finally {
+    await closeEngineSession(session);
+  }
 });
 
 test('interrupted run: no results file, partial checkpoint present, --resume gives the same results', async () => {
@@ -118,7 +210,7 @@ test('dataset run bad input: missing output folder (before any work), bad datase
   const isUser = (re: RegExp) => (e: unknown) => e instanceof UserError && re.test(e.message);
   await assert.rejects(
     runDataset(session, { dataset: path.join(dir, 'nope.json'), experiment: 'macro', out: path.join(dir, 'missing', 'r.json') }),
-    isUser(/results file '.*r\.json': folder '.*missing' does not exist/),
+    isUser(/results file '.*r\.json': folder '.*missing' does not exist \(create it first: mkdir -p .*missing\)$/),
   );
   fs.writeFileSync(path.join(dir, 'bad.json'), 'not json');
   await assert.rejects(runDataset(session, { dataset: path.join(dir, 'bad.json'), experiment: 'macro', out: path.join(dir, 'r.json') }), isUser(/is not valid JSON/));

@@ -47,7 +47,7 @@ test('micro report: heatmap with token labels and scale', () => {
   const [s] = svgs(html);
   assert.ok(s);
   assert.match(s, /class="legend-bar"/);
-  assert.match(s, /1: E/);
+  assert.match(s, /1: ·E/, 'tokens show their leading space');
   assert.ok((s.match(/<rect x=/g) ?? []).length >= 11 * 20);
 });
 
@@ -59,7 +59,8 @@ test('dataset report: CI bands per split group with counts', () => {
   assert.match(html, /n = 60/);
   assert.match(html, /n = 120/);
   assert.match(html, /counterfact-tracing\.json/);
-  assert.match(html, /1 skipped prompt/);
+  assert.match(html, /1 skipped \(selected, but cannot be measured\)/);
+  assert.match(html, /95% Student-t CI/, 'a schema-1 file without settings.interval used Student t');
 });
 
 test('escapes hostile text', () => {

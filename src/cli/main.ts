@@ -31,7 +31,7 @@ export async function main(argv: string[]): Promise<number> {
     if (!cmd) throw new UserError(`unknown command '${name}' (try --help)`);
     const flags = new Set([...COMMON_FLAGS, ...(cmd.flags ?? [])]);
     const known = new Set([...flags, ...(cmd.options ?? [])]);
-    const opts = new Options(parseArgs(rest, flags), known);
+    const opts = new Options(parseArgs(rest, flags, known), known);
     if (opts.flag('help')) {
       process.stdout.write(`${cmd.usage}\n`);
       return 0;

@@ -10,8 +10,12 @@ import type { TraceResult } from '../../engine/experiments/resultTypes';
 import type { TraceParams } from '../../engine/experiments/macro';
 import { renderTrace } from '../../engine/experiments/render';
 import { resolveModelRef } from '../../engine/hub/index';
-import { convPath, progressPrinter } from './trace';
+import { checkNotAFile, CONV_HELP, convPath, printWarnings, progressPrinter } from './trace';
 import { familyLabel, renderReportHtml } from '../../report/renderReport';
+import { checkOutputFile, writeFileAtomic } from '../../engine/util/atomicFile';
+import { defaultMacroWindows } from '../../engine/experiments/common';
+import { RESULTS_SCHEMA_VERSION } from '../../engine/experiments/resultTypes';
+import { checkProviderChoice } from '../../engine/util/providers';
 
 export interface DemoFact {
   prompt: string;
@@ -63,8 +67,7 @@ export function loadDemoFacts(file: string): DemoFact[] {
  * a half of the depth, so that each curve has several starts to show.
  */
 export function demoWindows(nLayer: number): number[] {
-  if (nLayer >= 24) return [9];
-  return [...new Set([Math.max(1, Math.round(nLayer / 4)), Math.max(1, Math.round(nLayer / 2))])];
+  return defaultMacroWindows(nLayer);
 }
 
 /** The fact the demo traces by default: the built-in one when the prompts file holds it, else the first. */
@@ -81,18 +84,23 @@ export const demoCommand: Command = {
   name: 'demo',
   summary: 'trace a demo fact on the embedded demo model and write an HTML report',
   usage: [
-    'mamba-explain demo [--report FILE] [--index N] [--prompt TEXT --subject TEXT [--target TEXT]] [--model DIR|HUB_ID]',
-    '                   [--prompts FILE] [--window K[,K…]] [--ep auto|cpu|cuda|webgpu] [--tokenizer FILE] [--max-batch N] [--backend ort|reference] [--json]',
+    'mamba-explain demo [--report FILE] [--index N] [--prompt TEXT --subject TEXT [--target TEXT]] [--model DIR|HUB-ID[,…]]',
+    '                   [--prompts FILE] [--window K[,K…]] [--conv keep|block] [--ep auto|cpu|cuda|webgpu] [--tokenizer FILE] [--max-batch N]',
+    '                   [--backend ort|reference] [--json]',
     '',
     `Runs the macro attention-knockout trace of one fact (default: ${JSON.stringify(BUILTIN_FACT.prompt)} → ${JSON.stringify(BUILTIN_FACT.target)},`,
     'taken from examples/demo-prompts.json when it is there, else its first entry) on the demo model (models/demo),',
     'prints the knockout curves and writes a standalone HTML report.',
     '  --window K     window sizes (default: 9 on deep models; a quarter and a half of the depth on shallow ones)',
-    '  --report FILE  where to write the report (default demo-report.html in the current folder)',
-    '  --index N      which fact of the prompts file (0-based)',
-    '  --model M[,M…] the model: demo (the Mamba-2 demo model, default), demo-mamba1 (the Mamba-1 demo model), a model folder,',
-    '                 or a downloaded Hub id (see `mamba-explain download`). Several, comma-separated (e.g. demo,demo-mamba1):',
+    '  --report FILE  where to write the report (default demo-report.html in the current folder; its folder must exist)',
+    '  --index N      which fact of the prompts file (0-based; default: the Eiffel Tower fact, else 0)',
+    '  --prompts FILE the facts to choose from (default examples/demo-prompts.json)',
+    '  --model DIR|HUB-ID[,…]  the model: demo (the Mamba-2 demo model, default), demo-mamba1 (the Mamba-1 demo model), a model',
+    '                 folder, or a downloaded Hub id (see `mamba-explain download`). Several, comma-separated (e.g. demo,demo-mamba1):',
     '                 the fact is traced on each and the report shows them one after the other.',
+    CONV_HELP,
+    '  --ep auto|cpu|cuda|webgpu  execution provider (default auto: CUDA → WebGPU → CPU); --tokenizer FILE instead of DIR/tokenizer.json;',
+    '  --max-batch N  rows per backend call (default 512); --backend ort|reference (default ort; reference = float64 oracle, slow)',
   ].join('\n'),
   options: ['report', 'index', 'prompt', 'subject', 'target', 'model', 'prompts', 'window', 'conv', 'ep', 'backend', 'tokenizer', 'max-batch'],
   async run(opts, io) {
@@ -102,6 +110,7 @@ export const demoCommand: Command = {
     const modelDirs = refs.map((m) => {
       const shipped = demoModelDir(m);
       const dir = shipped ?? resolveModelRef(m);
+      checkNotAFile(dir, m);
       if (!fs.existsSync(path.join(dir, 'config.json'))) {
         throw new UserError(
           shipped
@@ -136,29 +145,33 @@ export const demoCommand: Command = {
     if (backend !== undefined && backend !== 'ort' && backend !== 'reference') throw new UserError(`--backend must be ort or reference, got '${backend}'`);
     const tok = opts.string('tokenizer');
     const windowOpt = opts.intList('window');
-    const reportFile = path.resolve(opts.string('report') ?? 'demo-report.html');
+    const reportFile = checkOutputFile(opts.string('report') ?? 'demo-report.html', 'report file');
+    const ep = parseEp(opts.string('ep'));
+    if (backend !== 'reference') checkProviderChoice(ep, undefined);
 
     const results: TraceResult[] = [];
+    const warned = new Set<string>();
     for (const modelDir of modelDirs) {
       if (!io.json) io.err(`demo: ${JSON.stringify(fact.prompt)} (subject ${JSON.stringify(fact.subject)}${fact.target ? `, target ${JSON.stringify(fact.target)}` : ''}) on ${modelDir}`);
       const client = await EngineClient.start({
         modelDir,
-        ep: parseEp(opts.string('ep')),
+        ep,
         tokenizerFile: tok ? path.resolve(tok) : undefined,
         backend: backend as 'ort' | 'reference' | undefined,
         onProgress: io.json ? undefined : progressPrinter(io, 'steps (opening model)'),
       });
       try {
         const params: TraceParams = { prompt: fact.prompt, subject: fact.subject, target: fact.target, windows: windowOpt ?? demoWindows(client.info.config.nLayer), maxBatch, conv: convPath(opts) };
-        results.push(await client.call<TraceResult>('trace', params, { signal: io.signal, onProgress: io.json ? undefined : progressPrinter(io, 'layer steps') }));
+        const result = await client.call<TraceResult>('trace', params, { signal: io.signal, onProgress: io.json ? undefined : progressPrinter(io, 'layer steps') });
+        // the warnings are about the inputs: each once, also when several models (tokenizers) raise the same one
+        printWarnings(io, (result.warnings ?? []).filter((w) => !warned.has(w.message) && warned.add(w.message)));
+        results.push(result);
       } finally {
         await client.dispose();
       }
     }
     const html = renderReportHtml(results.length === 1 ? results[0] : results, { title: `Mamba Explain demo: ${fact.prompt}` });
-    fs.mkdirSync(path.dirname(reportFile), { recursive: true });
-    fs.writeFileSync(`${reportFile}.tmp`, html);
-    fs.renameSync(`${reportFile}.tmp`, reportFile);
+    writeFileAtomic(reportFile, html);
     if (!io.json) {
       for (const [i, result] of results.entries()) {
         if (results.length > 1) io.out(`${i > 0 ? '\n' : ''}== ${familyLabel(result)}: ${result.provenance.model.path}`);
@@ -166,7 +179,8 @@ export const demoCommand: Command = {
       }
       io.out(`\nreport written to ${reportFile}`);
     }
-    return results.length === 1 ? { fact, report: reportFile, result: results[0] } : { fact, report: reportFile, results };
+    const head = { kind: 'demo', schemaVersion: RESULTS_SCHEMA_VERSION, provenance: results[0].provenance };
+    return results.length === 1 ? { ...head, fact, report: reportFile, result: results[0] } : { ...head, fact, report: reportFile, results };
   },
 };
 

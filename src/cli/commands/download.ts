@@ -2,7 +2,13 @@
 // (shared with Python tools), verified and resumable. Progress on stderr; the result on stdout.
 import type { Command, CommandIO } from '../command';
 import { UserError } from '../../engine/types';
-import { downloadModel, type DownloadProgress, KNOWN_MODELS } from '../../engine/hub/index';
+import { downloadModel, hubEndpoint, isOfflineEnv, type DownloadProgress, type DownloadResult, KNOWN_MODELS } from '../../engine/hub/index';
+import { RESULTS_SCHEMA_VERSION, type ToolProvenance } from '../../engine/experiments/resultTypes';
+import { TOOL_VERSION } from '../../engine/version';
+import { checkReachable } from '../../engine/util/reachable';
+
+/** How long the reachability check of the Hub waits for a connection before calling it unreachable. */
+export const REACH_TIMEOUT_MS = 5000;
 
 function formatBytes(n: number): string {
   if (n < 1024) return `${n} B`;
@@ -70,15 +76,39 @@ export const downloadCommand: Command = {
     const [id, ...extra] = opts.positionals;
     if (!id) throw new UserError('missing model id, e.g. `mamba-explain download state-spaces/mamba2-130m`');
     if (extra.length) throw new UserError(`unexpected argument '${extra[0]}' (one model id at a time)`);
-    const r = await downloadModel(id, {
+    const dl = {
       revision: opts.string('revision'),
       cacheDir: opts.string('cache-dir'),
       endpoint: opts.string('endpoint'),
       offline: opts.flag('offline') ? true : undefined,
       signal: io.signal,
       onProgress: printer(io),
-    });
+    };
+    const endpoint = hubEndpoint(dl.endpoint);
+    const offline = dl.offline ?? isOfflineEnv();
+    // one quick check (name lookup + TCP connect) instead of the downloader's retries with backoff: without a network
+    // the answer comes at once; a model that is complete in the cache is still served from it
+    const unreachable = !offline && /^https?:\/\//i.test(endpoint) ? await checkReachable(endpoint, REACH_TIMEOUT_MS, io.signal) : undefined;
+    let r: DownloadResult;
+    if (unreachable) {
+      try {
+        r = await downloadModel(id, { ...dl, offline: true });
+      } catch (e) {
+        if (!(e instanceof UserError)) throw e;
+        throw new UserError(
+          `cannot reach the Hub at ${endpoint} (${unreachable.reason}): no network connection?${unreachable.stage === 'dns' ? ' (the host name does not resolve)' : ''} ` +
+            `${id} is not complete in the cache either; connect and run the command again, or set --endpoint / HF_ENDPOINT to a reachable mirror`,
+        );
+      }
+      io.err(`mamba-explain: warning: cannot reach the Hub at ${endpoint} (${unreachable.reason}); ${id} was taken from the cache only`);
+    } else {
+      r = await downloadModel(id, dl);
+    }
+    const provenance: ToolProvenance = { tool: { name: 'mamba-explain', version: TOOL_VERSION }, createdAt: new Date().toISOString(), endpoint };
     const result = {
+      kind: 'download',
+      schemaVersion: RESULTS_SCHEMA_VERSION,
+      provenance,
       id: r.id,
       commit: r.commit,
       snapshotDir: r.snapshotDir,

@@ -8,6 +8,7 @@ import { demoCommand } from './demo';
 import { predictCommand } from './predict';
 import { attentionCommand } from './attention';
 import { tokenizeCommand } from './tokenize';
+import { reportCommand } from './report';
 import { featuresCommand } from './features';
 
 export const commands: Command[] = [
@@ -19,5 +20,6 @@ export const commands: Command[] = [
   predictCommand,
   attentionCommand,
   tokenizeCommand,
+  reportCommand,
   featuresCommand,
 ];

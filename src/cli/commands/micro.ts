@@ -3,21 +3,26 @@ import type { Command } from '../command';
 import type { MicroResult } from '../../engine/experiments/resultTypes';
 import type { MicroParams } from '../../engine/experiments/micro';
 import { renderMicro } from '../../engine/experiments/render';
-import { CONV_HELP, convPath, ENGINE_HELP, ENGINE_OPTIONS, maxBatch, progressPrinter, withEngine } from './trace';
+import { CONV_HELP, convPath, featureParams, FEATURE_HELP, steerParams, ENGINE_HELP, ENGINE_OPTIONS, maxBatch, printWarnings, progressPrinter, withEngine } from './trace';
 
 export const microCommand: Command = {
   name: 'micro',
   summary: 'micro attention knockout: position × window-start heatmap for one prompt',
   usage: [
-    'mamba-explain micro [--model DIR|HUB-ID] --prompt TEXT [--target TEXT] [--subject TEXT] [--window K] [--ep auto|cpu|cuda|webgpu] [--json]',
+    'mamba-explain micro [--model DIR|HUB-ID] --prompt TEXT [--target TEXT] [--subject TEXT] [--window K] [--conv keep|block]',
+    '                    [--ep auto|cpu|cuda|webgpu] [--json]',
     '',
     'For each single position c and each start ℓ = 0 … L−K, blocks (last ← c) in layers ℓ … ℓ+K−1 (every head) and reports p′',
-    'and diff%. --target: a leading space is added when missing; default the clean top-1. --window default 5 (or the depth).',
+    'and diff%.',
+    '  --target TEXT  a leading space is added when missing; its first token is the target (default: the clean top-1)',
+    '  --subject TEXT marks the subject\'s tokens (optional)',
+    '  --window K     one window size (default 5, or the model depth when smaller)',
     CONV_HELP,
+    FEATURE_HELP,
     '',
     ENGINE_HELP,
   ].join('\n'),
-  options: ['prompt', 'subject', 'target', 'window', 'conv', ...ENGINE_OPTIONS],
+  options: ['prompt', 'subject', 'target', 'window', 'conv', 'features', 'feature-mode', 'steer', ...ENGINE_OPTIONS],
   async run(opts, io) {
     const params: MicroParams = {
       prompt: opts.required('prompt'),
@@ -26,10 +31,13 @@ export const microCommand: Command = {
       window: opts.int('window'),
       maxBatch: maxBatch(opts),
       conv: convPath(opts),
+      ...featureParams(opts),
+      ...steerParams(opts),
     };
     const r = await withEngine(opts, io, (client) =>
       client.call<MicroResult>('micro', params, { signal: io.signal, onProgress: io.json ? undefined : progressPrinter(io, 'layer steps') }),
     );
+    printWarnings(io, r.warnings);
     if (!io.json) io.out(renderMicro(r));
     return r;
   },

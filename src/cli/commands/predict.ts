@@ -2,7 +2,12 @@
 import type { Command } from '../command';
 import { UserError } from '../../engine/types';
 import { openEngineSession, closeEngineSession, parseEp } from '../../engine/engine';
-import { computeDType, modelDir } from './trace';
+import { computeDType, MODEL_HELP, modelDir, printWarnings } from './trace';
+import { checkProviderChoice } from '../../engine/util/providers';
+import { provenance, promptWarnings } from '../../engine/experiments/common';
+import { RESULTS_SCHEMA_VERSION } from '../../engine/experiments/resultTypes';
+import { targetText } from '../../engine/experiments/render';
+import { CONTINUATION, tokenLabels } from '../../engine/util/tokenText';
 import { compareFloat16, formatFloat16Parity, type Float16Parity } from '../../engine/runtime/float16Parity';
 import { predict, type PredictResult } from '../../engine/runtime/methods';
 import type { Options } from '../args';
@@ -11,9 +16,13 @@ import type { EngineSession, MethodContext } from '../../engine/types';
 
 export async function openForCli(opts: Options, io: CommandIO): Promise<EngineSession> {
   let last = 0;
-  return openEngineSession(modelDir(opts), {
-    ep: parseEp(opts.string('ep')),
-    computeDType: computeDType(opts),
+  const dir = modelDir(opts);
+  const ep = parseEp(opts.string('ep'));
+  const dtype = computeDType(opts);
+  checkProviderChoice(ep, dtype);
+  return openEngineSession(dir, {
+    ep,
+    computeDType: dtype,
     tokenizerFile: opts.string('tokenizer'),
     onProgress: (p) => {
       const now = Date.now();
@@ -29,17 +38,23 @@ export function cliContext(io: CommandIO): MethodContext {
   return { progress: () => undefined, cancelled: () => io.signal.aborted };
 }
 
+/** The engine options of predict and attention (they open the model in-process), with their defaults. */
+export const PREDICT_ENGINE_HELP = [
+  MODEL_HELP,
+  '  --tokenizer FILE  tokenizer.json to use instead of DIR/tokenizer.json',
+  '  --ep EP           execution provider: auto (default; cuda → webgpu → cpu), cuda, webgpu or cpu',
+  '  --dtype D         compute precision: float32 (default) or float16 (GPU providers only)',
+].join('\n');
+
 export const predictCommand: Command = {
   name: 'predict',
   summary: 'Next-token prediction of a prompt (top-N tokens and probabilities)',
   usage: [
-    'Usage: mamba-explain predict --prompt TEXT [--model DIR] [--top N] [--tokenizer FILE] [--ep auto|cuda|webgpu|cpu] [--json]',
+    'Usage: mamba-explain predict --prompt TEXT [--model DIR|HUB-ID] [--top N] [--tokenizer FILE] [--ep auto|cuda|webgpu|cpu] [--dtype float32|float16] [--json]',
     '',
-    '  --model DIR       model folder (config.json + weights [+ tokenizer.json]); default: the bundled demo model',
     '  --prompt TEXT     the prompt (no BOS is prepended)',
     '  --top N           how many tokens to list (default 10)',
-    '  --tokenizer FILE  tokenizer.json to use instead of DIR/tokenizer.json',
-    '  --ep EP           execution provider: auto (cuda → webgpu → cpu), cuda, webgpu or cpu',
+    PREDICT_ENGINE_HELP,
   ].join('\n'),
   options: ['model', 'prompt', 'top', 'tokenizer', 'ep', 'dtype'],
   async run(opts, io) {
@@ -51,9 +66,12 @@ export const predictCommand: Command = {
     let open = true;
     try {
       r = await predict(session, { prompt, top }, cliContext(io));
+      const warnings = promptWarnings(session, prompt, session.tokenizer.encode(prompt), undefined, undefined);
+      printWarnings(io, warnings);
+      const prov = provenance(session);
       if (!io.json) {
-        io.out(`tokens: ${r.tokens.map((t) => JSON.stringify(t.text)).join(' ')}`);
-        for (const t of r.top) io.out(`${(t.prob * 100).toFixed(2).padStart(6)}%  ${JSON.stringify(t.text)}  (id ${t.id})`);
+        io.out(`tokens: ${tokenLabels(prompt, r.tokens, r.tokens.map((t) => t.text)).map((t, i) => `${i}:${t === CONTINUATION ? t : JSON.stringify(t)}`).join(' ')}`);
+        for (const t of r.top) io.out(`${(t.prob * 100).toFixed(2).padStart(6)}%  ${targetText(t.text)}  (id ${t.id})`);
         io.out(`ep ${r.ep}, forward ${r.timing_ms.forward.toFixed(1)} ms, total ${r.timing_ms.total.toFixed(1)} ms`);
       }
       if (session.computeDType === 'float16') {
@@ -68,7 +86,7 @@ export const predictCommand: Command = {
           await closeEngineSession(ref);
         }
       }
-      return r;
+      return { kind: 'prediction', schemaVersion: RESULTS_SCHEMA_VERSION, provenance: prov, prompt, ...r, ...(warnings.length ? { warnings } : {}) };
     } finally {
       if (open) await closeEngineSession(session);
     }

@@ -4,38 +4,49 @@ import * as path from 'node:path';
 import type { Command } from '../command';
 import { UserError, CancelledError } from '../../engine/types';
 import type { DatasetRunResult } from '../../engine/experiments/resultTypes';
-import { partialPath, type DatasetRunParams } from '../../engine/experiments/dataset';
+import { partialPath, runInterval, type DatasetRunParams } from '../../engine/experiments/dataset';
 import { parseSets } from '../../engine/experiments/positions';
 import { renderDatasetRun } from '../../engine/experiments/render';
-import { assertParentFolderExists } from '../../engine/util/atomicFile';
-import { CONV_HELP, convPath, ENGINE_HELP, ENGINE_OPTIONS, maxBatch, progressPrinter, withEngine } from './trace';
+import { checkOutputFile } from '../../engine/util/atomicFile';
+import { RESULTS_SCHEMA_VERSION } from '../../engine/experiments/resultTypes';
+import { CONV_HELP, convPath, ENGINE_HELP, ENGINE_OPTIONS, maxBatch, printWarnings, progressPrinter, steerParams, withEngine } from './trace';
 
 export const runCommand: Command = {
   name: 'run',
   summary: 'run a macro or micro knockout experiment over a dataset (COUNTERFACT, known_1000, ROME COUNTERFACT)',
   usage: [
     'mamba-explain run [--model DIR|HUB-ID] --dataset FILE --experiment macro|micro [--window K[,K…]] [--limit N] [--seed S]',
-    '                  [--no-filter] [--split] [--sets …] --out FILE [--resume] [--ep auto|cpu|cuda|webgpu] [--json]',
+    '                  [--no-filter] [--split] [--sets …] [--ci bootstrap|t] --out FILE [--resume] [--ep auto|cpu|cuda|webgpu] [--json]',
     '',
-    '  --limit N     use N rows of the dataset (the first N, or N sampled with --seed S); the filter applies after.',
+    '  --window K    window sizes (macro default: 9 on models of 24+ layers, else a quarter and a half of the depth;',
+    '                micro: one size, default 5 or the depth when smaller).',
+    '  --limit N     use N rows of the dataset (default all; the first N, or N sampled with --seed S); the filter applies after.',
     '  --no-filter   keep prompts whose clean top-1 is not the target (default: drop them, as the seed paper).',
     '  --split       also aggregate separately by whether the subject contains position 0.',
-    '  --out FILE    results file (its folder must exist); progress is checkpointed to FILE.partial.json.',
-    '  --resume      continue an interrupted run from FILE.partial.json (same settings required).',
+    '  --sets …      macro source sets (default subject,relation,last; also first, all).',
+    '  --ci M        95% interval of the means: bootstrap (default; percentile bootstrap of the prompts, seeded) or t (Student t).',
+    '  --ci-resamples N  bootstrap resamples (default 2000);  --ci-seed S  bootstrap seed (default 0). Both are recorded in the file.',
+    '  --out FILE    results file (its folder must exist; checked before any work); progress is checkpointed to FILE.partial.json.',
+    '  --resume      continue an interrupted run from FILE.partial.json (same settings required; --ci may differ).',
     '  --chunk N     prompts per chunk (batching and checkpoint unit, default 8).',
     CONV_HELP,
     '',
     ENGINE_HELP,
   ].join('\n'),
   flags: ['no-filter', 'split', 'resume'],
-  options: ['dataset', 'experiment', 'window', 'limit', 'seed', 'sets', 'out', 'chunk', 'conv', ...ENGINE_OPTIONS],
+  options: ['dataset', 'experiment', 'window', 'limit', 'seed', 'sets', 'out', 'chunk', 'conv', 'ci', 'ci-resamples', 'ci-seed', 'steer', ...ENGINE_OPTIONS],
   async run(opts, io) {
     const experiment = opts.required('experiment');
     if (experiment !== 'macro' && experiment !== 'micro') throw new UserError(`--experiment must be macro or micro, got '${experiment}'`);
-    const out = path.resolve(opts.required('out'));
-    assertParentFolderExists(out, 'results file');
+    const outOpt = opts.required('out');
+    const out = checkOutputFile(outOpt, 'results file');
+    checkOutputFile(partialPath(out), 'checkpoint file');
     const dataset = path.resolve(opts.required('dataset'));
     if (!fs.existsSync(dataset)) throw new UserError(`dataset '${dataset}' cannot be read: no such file`);
+    if (fs.statSync(dataset).isDirectory()) throw new UserError(`dataset '${dataset}' is a folder: give a JSON file`);
+    if (dataset === out) throw new UserError(`--out '${outOpt}' is the dataset file itself: give another results file`);
+    const ci = opts.string('ci');
+    if (ci !== undefined && ci !== 'bootstrap' && ci !== 't') throw new UserError(`--ci must be bootstrap or t, got '${ci}'`);
     const sets = opts.string('sets');
     const params: DatasetRunParams = {
       dataset,
@@ -51,7 +62,13 @@ export const runCommand: Command = {
       maxBatch: maxBatch(opts),
       chunkSize: opts.int('chunk'),
       conv: convPath(opts),
+      ...steerParams(opts),
+      ci: ci as 'bootstrap' | 't' | undefined,
+      ciResamples: opts.int('ci-resamples'),
+      ciSeed: opts.int('ci-seed'),
     };
+    // the interval settings are checked here too, so that a bad value fails before the model is opened
+    runInterval(params);
     let result: DatasetRunResult;
     try {
       result = await withEngine(opts, io, (client) => client.call<DatasetRunResult>('runDataset', params, { signal: io.signal, onProgress: progressPrinter(io, 'prompts') }));
@@ -60,9 +77,11 @@ export const runCommand: Command = {
         io.err(`progress kept in ${partialPath(out)}: continue with the same command and --resume`);
       throw e;
     }
+    printWarnings(io, result.warnings);
     if (!io.json) io.out(renderDatasetRun(result, out));
-    const { prompts, skipped, ...summary } = result;
-    return { out, ...summary, prompts: prompts.length, skipped: skipped.length };
+    // --json: a summary (the whole result is in the file): counts instead of the prompts and skipped lists
+    const { prompts, skipped, kind: _kind, schemaVersion: _v, ...summary } = result;
+    return { kind: 'dataset-run-summary', schemaVersion: RESULTS_SCHEMA_VERSION, out, ...summary, prompts: prompts.length, skipped: skipped.length };
   },
 };
 

@@ -1,4 +1,5 @@
 // `mamba-explain trace`: macro attention-knockout curves for one prompt (SPEC §3), run in the engine worker.
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Command, CommandIO } from '../command';
 import type { Options } from '../args';
@@ -8,20 +9,31 @@ import { compareFloat16, formatFloat16Parity } from '../../engine/runtime/float1
 import { defaultModelDir, demoModelDir, parseEp, type SweepMode } from '../../engine/engine';
 import { resolveModelRef } from '../../engine/hub/index';
 import { UserError, type ProgressEvent } from '../../engine/types';
-import type { TraceResult } from '../../engine/experiments/resultTypes';
+import type { ResultWarning, TraceResult } from '../../engine/experiments/resultTypes';
+import { checkProviderChoice } from '../../engine/util/providers';
 import { parseSets } from '../../engine/experiments/positions';
 import { renderTrace } from '../../engine/experiments/render';
 import type { TraceParams } from '../../engine/experiments/macro';
 import { parseConvPath, type ConvPath } from '../../engine/interventions/spec';
+import { parseSteer } from '../../engine/interventions/steering';
 
 /** Options every knockout command shares. */
 export const ENGINE_OPTIONS = ['model', 'ep', 'tokenizer', 'backend', 'max-batch', 'dtype', 'sweep'];
+/** The --model line of every command's help. */
+export const MODEL_HELP =
+  '  --model DIR|HUB-ID  a model folder (config.json, weights, tokenizer.json), a downloaded Hub id (see `mamba-explain download`),\n' +
+  '                 or a bundled demo model by name: demo (Mamba-2, the default) or demo-mamba1 (Mamba-1)';
 export const ENGINE_HELP = [
-  'Engine options: --model DIR|HUB-ID|demo|demo-mamba1 (default: the bundled Mamba-2 demo model; demo-mamba1: the Mamba-1 one), --tokenizer FILE (instead of DIR/tokenizer.json), --ep auto|cpu|cuda|webgpu,',
-  '  --max-batch N (per backend call: whole prompts, default 64; last-position rows, default 512 (2048 on a GPU layer by layer)),',
-  '  --sweep auto|fused|layers (knockout rows through all layers + head in one call (fused: the rows stay on the GPU, the weights',
-  '  are loaded twice) or one call per layer; auto = fused on GPU providers and for models of ≤ 1 GiB of weights on the CPU),',
-  '  --dtype float32|float16 (float16 compute: GPU providers only), --backend ort|reference (reference = float64 TypeScript oracle, slow).',
+  'Engine options:',
+  MODEL_HELP,
+  '  --tokenizer FILE   tokenizer.json to use instead of DIR/tokenizer.json',
+  '  --ep auto|cpu|cuda|webgpu  execution provider (default auto: CUDA → WebGPU → CPU)',
+  '  --dtype float32|float16    compute precision (default float32; float16: GPU providers only)',
+  '  --max-batch N      per backend call: whole prompts (default 64); last-position rows (default 512, 2048 on a GPU layer by layer)',
+  '  --sweep auto|fused|layers  knockout rows through all layers + head in one call (fused: the rows stay on the GPU, the weights',
+  '                     are loaded twice) or one call per layer (default auto = fused on GPU providers and for models of ≤ 1 GiB',
+  '                     of weights on the CPU)',
+  '  --backend ort|reference    ONNX Runtime (default) or the float64 TypeScript oracle (slow)',
 ].join('\n');
 
 /** --conv keep|block: the conv path of the knocked-out layers (SPEC §8). */
@@ -42,7 +54,29 @@ export function modelDir(opts: Options): string {
 
 /** A model reference: a shipped demo model by name (demo, demo-mamba1), a folder, or a downloaded Hub id. */
 export function modelRef(m: string): string {
-  return demoModelDir(m) ?? resolveModelRef(m);
+  const dir = demoModelDir(m) ?? resolveModelRef(m);
+  checkNotAFile(dir, m);
+  return dir;
+}
+
+const MODEL_FILES = /^(config\.json|tokenizer\.json|.*\.safetensors|.*\.safetensors\.index\.json|pytorch_model\.bin|.*\.bin)$/;
+
+/** `--model FILE` is one clear error (a model is a folder), naming the folder when the file is one of a model's. */
+export function checkNotAFile(dir: string, given: string): void {
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(dir);
+  } catch {
+    return; // a missing folder is reported when the model is opened
+  }
+  if (st.isDirectory()) return;
+  const hint = MODEL_FILES.test(path.basename(dir)) ? ` (this one is in the model folder '${path.dirname(dir)}': pass that folder)` : '';
+  throw new UserError(`--model '${given}' is a file, not a model folder: pass the folder that holds config.json, the weights and tokenizer.json${hint}`);
+}
+
+/** Prints a result's warnings on stderr, one line each (also with --json, where they are in the result too). */
+export function printWarnings(io: CommandIO, warnings: readonly ResultWarning[] | undefined): void {
+  for (const w of warnings ?? []) io.err(`mamba-explain: warning: ${w.message}`);
 }
 
 /** --dtype float32|float16: float16 compute graphs are a GPU-only option (--ep webgpu or cuda). */
@@ -92,6 +126,7 @@ export async function withEngine<R>(opts: Options, io: CommandIO, fn: (client: E
   if (backend !== undefined && backend !== 'ort' && backend !== 'reference') throw new UserError(`--backend must be ort or reference, got '${backend}'`);
   const tok = opts.string('tokenizer');
   const dtype = computeDType(opts);
+  if (backend !== 'reference') checkProviderChoice(parseEp(opts.string('ep')), dtype);
   const start = {
     modelDir: dir,
     ep: parseEp(opts.string('ep')),
@@ -133,8 +168,31 @@ export function maxBatch(opts: Options): number | undefined {
 export function traceJson(r: TraceResult): unknown {
   const head = { target: r.target, baseProb: r.baseProb, subjectPositions: r.subjectPositions };
   const wins = r.windows.map((w) => ({ ...head, window: w.window, starts: w.starts, curves: w.curves }));
-  if (wins.length === 1) return { ...r, ...wins[0], windows: wins };
-  return { ...r, windows: wins };
+  // several feature groups: each group with its windows, and its curves when there is one window
+  const groups = r.groups?.map((g) => ({ ...g, ...(g.windows.length === 1 ? { starts: g.windows[0].starts, curves: g.windows[0].curves } : {}) }));
+  const out = { ...r, windows: wins, ...(groups ? { groups } : {}) };
+  if (wins.length === 1 && !groups) return { ...out, ...wins[0], windows: wins };
+  return out;
+}
+
+/** --steer L:CHANNELS:S (repeatable) → the worker's `steer` param, checked here for a one-line error before any work. */
+export function steerParams(opts: Options): { steer?: string[] } {
+  const steer = opts.strings('steer');
+  for (const s of steer) parseSteer(s);
+  return steer.length ? { steer } : {};
+}
+
+/** --features G[,G…] and --feature-mode only|except (feature knockout, SPEC §4). */
+export const FEATURE_HELP =
+  '  --features G[,G…]  restrict the knockout to a feature group (Mamba-2 heads, Mamba-1 channels): all, fast, middle, slow\n' +
+  '                 (thirds by decay score, see `mamba-explain features`), heads:LIST or channels:LIST (LIST = 3,5,8-11); several\n' +
+  '                 groups are computed in the same call ("groups" in the JSON). --feature-mode only (default: cut the edges in\n' +
+  "                 the group's features) or except (in every feature but the group's; the Mamba Knockout paper's code).";
+
+export function featureParams(opts: Options): { features?: string; featureMode?: 'only' | 'except' } {
+  const features = opts.string('features');
+  const mode = opts.string('feature-mode');
+  return { ...(features !== undefined ? { features } : {}), ...(mode !== undefined ? { featureMode: mode as 'only' | 'except' } : {}) };
 }
 
 export const traceCommand: Command = {
@@ -142,18 +200,21 @@ export const traceCommand: Command = {
   summary: 'macro attention knockout: subject / relation / last curves for one prompt',
   usage: [
     'mamba-explain trace [--model DIR|HUB-ID] --prompt TEXT --subject TEXT [--target TEXT] [--window K[,K…]]',
-    '                    [--sets subject,relation,last,first,all,custom:P+P…] [--ep auto|cpu|cuda|webgpu] [--json]',
+    '                    [--sets subject,relation,last,first,all,custom:P+P…] [--conv keep|block] [--ep auto|cpu|cuda|webgpu] [--json]',
     '',
     'Blocks the edges (last ← c) for every c of a source set, in every head of layers ℓ … ℓ+K−1, for each start ℓ = 0 … L−K,',
     'and reports p′ of the target and diff% = (p′ − p)/p · 100.',
     '  --target TEXT  the target word; a leading space is added when missing (\'Paris\' → \' Paris\'), its first token is the target.',
     '                 Default: the model\'s clean top-1 prediction.',
-    '  --window K     window sizes (default 9, or the model depth when smaller). K larger than the layer count is an error.',
+    '  --window K     window sizes (default: 9 on models of 24+ layers, else a quarter and a half of the depth, e.g. 2,4 on the',
+    '                 8-layer demo model). K larger than the layer count is an error.',
+    '  --sets …       source sets (default subject,relation,last); also first, all, custom:P+P… (0-based positions)',
     CONV_HELP,
+    FEATURE_HELP,
     '',
     ENGINE_HELP,
   ].join('\n'),
-  options: ['prompt', 'subject', 'target', 'window', 'sets', 'conv', ...ENGINE_OPTIONS],
+  options: ['prompt', 'subject', 'target', 'window', 'sets', 'conv', 'features', 'feature-mode', 'steer', ...ENGINE_OPTIONS],
   async run(opts, io) {
     const params: TraceParams = {
       prompt: opts.required('prompt'),
@@ -163,10 +224,13 @@ export const traceCommand: Command = {
       sets: parseSets(opts.string('sets')),
       maxBatch: maxBatch(opts),
       conv: convPath(opts),
+      ...featureParams(opts),
+      ...steerParams(opts),
     };
     const result = await withEngine(opts, io, (client) =>
       client.call<TraceResult>('trace', params, { signal: io.signal, onProgress: io.json ? undefined : progressPrinter(io, 'layer steps') }),
     );
+    printWarnings(io, result.warnings);
     if (!io.json) io.out(renderTrace(result));
     return traceJson(result);
   },

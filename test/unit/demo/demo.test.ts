@@ -44,6 +44,7 @@ test('demo traces a fact and writes the HTML report', { skip: !fs.existsSync(NEO
   const prompts = path.join(tmp, 'prompts.json');
   fs.writeFileSync(prompts, JSON.stringify([{ prompt: 'The Eiffel Tower is located in the city of', subject: 'The Eiffel Tower', target: ' Paris' }]));
   const report = path.join(tmp, 'out', 'report.html');
+  fs.mkdirSync(path.dirname(report)); // the report's folder must exist (checked before any work, as for run --out)
   // The engine worker runs from a bundle (as with `npm run demo`): bundle the CLI + worker into test-output/.
   const outdir = path.resolve('test-output', `demo-bundle-${process.pid}`);
   const common = { bundle: true, platform: 'node' as const, format: 'cjs' as const, target: 'es2022', logLevel: 'silent' as const, external: ['vscode', 'onnxruntime-node'], define: { __MAMBA_EXPLAIN_VERSION__: '"0.0.0-test"' } };

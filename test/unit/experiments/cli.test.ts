@@ -71,7 +71,7 @@ test('CLI bad input: one line, exit 1', () => {
     [['trace', '--prompt', PROMPT, '--subject', 'Big Ben'], /^mamba-explain: subject 'Big Ben' not found in prompt 'The mother tongue of Danielle Darrieux is'\n$/],
     [['trace', '--prompt', PROMPT, '--subject', 'Danielle', '--window', '30'], /^mamba-explain: window 30 is larger than the model's 4 layers\n$/],
     [['micro', '--prompt', '', '--window', '2'], /^mamba-explain: the prompt is empty\n$/],
-    [['run', '--dataset', 'x.json', '--experiment', 'macro', '--out', '/nonexistent/dir/r.json'], /^mamba-explain: results file '.*r\.json': folder '\/nonexistent\/dir' does not exist\n$/],
+    [['run', '--dataset', 'x.json', '--experiment', 'macro', '--out', '/nonexistent/dir/r.json'], /^mamba-explain: results file '.*r\.json': folder '\/nonexistent\/dir' does not exist \(create it first: mkdir -p \/nonexistent\/dir\)\n$/],
   ];
   for (const [args, re] of cases) {
     const r = cli([...args, '--model', model, '--ep', 'cpu']);

@@ -46,9 +46,12 @@ test('tokenize --json prints ids, tokens and UTF-16 offsets equal to HF', async 
   const r = run(['tokenize', '--tokenizer', tiny, '--text', text, '--json']);
   assert.equal(r.code, 0, r.stderr);
   const out = JSON.parse(r.stdout);
-  assert.deepEqual(Object.keys(out), ['ids', 'tokens', 'offsets']);
+  // every --json result carries kind, schemaVersion and provenance (the tokenizer used and its sha256)
+  assert.deepEqual(Object.keys(out), ['kind', 'schemaVersion', 'provenance', 'text', 'ids', 'tokens', 'offsets']);
+  assert.equal(out.kind, 'tokenization');
+  assert.equal(out.provenance.tokenizer.file, tiny);
   const want = await new Oracle(tiny).encode(text);
-  assert.deepEqual(out, want);
+  assert.deepEqual({ ids: out.ids, tokens: out.tokens, offsets: out.offsets }, want);
   assert.equal(r.stdout.trim().split('\n').length, 1);
 });
 

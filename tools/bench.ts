@@ -4,7 +4,7 @@
 // and the naive way (one full forward per variant, batch 1) in the same run, as a ratio.
 //   npm run bench -- [--shapes 130m,m1-130m,1.3b,m1-1.4b] [--prompts 8] [--naive-prompts 8] [--threads N] [--dir FOLDER]
 //                    [--ep cpu|webgpu|cuda] [--dtype float32|float16] [--max-batch N] [--checkpoint NAME=DIR]
-//                    [--compare-ep cpu] [--fused on|off] [--prepare] [--tf32]
+//                    [--compare-ep cpu] [--fused on|off] [--prepare] [--tf32] [--no-extras]
 // --checkpoint uses an existing checkpoint folder for a shape (e.g. one written by tools/make_random_hf_checkpoint.py);
 // --compare-ep reruns the trace on a second provider (float32) and prints the largest differences (parity on the GPU);
 // --fused on|off forces the sweep graph (all layers + head in one call) on or off (default: on for GPU providers).
@@ -20,6 +20,11 @@ import { cleanForward, diffPct, runVariants, runVariantsNaive, topK, type CleanP
 import { macroVariants } from '../src/engine/experiments/macro';
 import { describeConfig } from '../src/engine/onnx/builder';
 import { applyCudaMathMode } from '../src/engine/runtime/tf32';
+import { resolveFeatureParams, variantsPerGroup } from '../src/engine/experiments/features';
+import { greedy } from '../src/engine/experiments/generate';
+import { runSteerSweep } from '../src/engine/experiments/steerSweep';
+import { compileSteering } from '../src/engine/interventions/steering';
+import { makeSession } from '../test/unit/experiments/fixtures';
 import { writeRandomCheckpoint } from '../test/helpers/checkpointWriter';
 import type { PromptPositions } from '../src/engine/experiments/positions';
 
@@ -81,6 +86,8 @@ interface BenchOptions {
   checkpoints: Map<string, string>;
   /** only write the checkpoints and their ONNX caches (e.g. on a GPU machine before the timed run) */
   prepare?: boolean;
+  /** skip the feature / generation / steering figures */
+  noExtras?: boolean;
 }
 
 async function benchShape(name: string, root: string, o: BenchOptions): Promise<void> {
@@ -187,6 +194,7 @@ async function benchShape(name: string, root: string, o: BenchOptions): Promise<
   console.log(`   dataset throughput      ${fastRate.toFixed(2)} prompts/s over ${nPrompts} prompts   (naive ${naiveRate.toFixed(3)} prompts/s over ${np}, ${(fastRate / naiveRate).toFixed(1)}× faster)`);
   console.log(`      of which inside ORT run(): ${dsRunS.toFixed(2)} s in ${dsRuns} calls (${((1000 * dsRunS) / Math.max(1, dsRuns)).toFixed(1)} ms per call)`);
   console.log(`      phases: ${Object.entries(profile).map(([k, v]) => `${k} ${(v / 1000).toFixed(2)} s`).join(', ')}`);
+  if (!o.noExtras) await benchExtras(backend, ckpt, p0, variantsFor, ropts, root, name);
   await backend.dispose();
   if (o.compareEp) {
     phase(`parity: the trace again on ${o.compareEp} (float32)`);
@@ -212,6 +220,49 @@ async function benchShape(name: string, root: string, o: BenchOptions): Promise<
   ckpt.close();
 }
 
+/**
+ * Feature knockout, generation and steering figures on the same backend (issues 11 and 12): a trace of three feature
+ * groups (all, fast, slow) in one call beside a single-group trace; greedy generation tokens/s through the step graphs,
+ * steered and not; steer-sweep throughput (prompts × scales per second).
+ */
+async function benchExtras(
+  backend: OrtBackend,
+  ckpt: Awaited<ReturnType<typeof openCheckpoint>>,
+  p0: CleanPrompt[],
+  variantsFor: (p: number) => Variant[],
+  ropts: RunnerOptions,
+  root: string,
+  name: string,
+): Promise<void> {
+  const c = ckpt.config;
+  const session = makeSession(backend, ckpt);
+  // 1. feature groups: all + fast + slow in one call vs one group
+  const groups = resolveFeatureParams(ckpt, 'all,fast,slow', 'except', 'keep')!;
+  const single = variantsFor(0);
+  const three = variantsPerGroup(groups, single);
+  let t1 = Infinity, t3 = Infinity;
+  for (let r = 0; r < 2; r++) {
+    t1 = Math.min(t1, (await time(async () => runVariants(backend, await cleanForward(backend, p0, ropts), single, ropts)))[1]);
+    t3 = Math.min(t3, (await time(async () => runVariants(backend, await cleanForward(backend, p0, ropts), three, ropts)))[1]);
+  }
+  console.log(`   feature knockout        trace of 3 groups (all, fast, slow; --feature-mode except) ${t3.toFixed(3)} s vs one group ${t1.toFixed(3)} s (${(t3 / t1).toFixed(2)}×)`);
+  // 2. generation through the step graphs: 32 tokens after a 12-token prompt, clean and steered
+  const prompt = Array.from(p0[0].ids);
+  await greedy(session, prompt, 2, 1); // load the step graphs
+  const [, gClean] = await time(() => greedy(session, prompt, 32, 5));
+  backend.setSteering(compileSteering(c, [{ layer: Math.floor(c.nLayer * 0.8), channels: Array.from({ length: 16 }, (_, i) => i * 7), scale: 5 }]));
+  const [, gSteer] = await time(() => greedy(session, prompt, 32, 5));
+  backend.setSteering(undefined);
+  console.log(`   generation              ${(32 / gClean).toFixed(1)} tokens/s clean, ${(32 / gSteer).toFixed(1)} steered (12-token prompt + 32 tokens, step graphs, batch 1)`);
+  // 3. steer-sweep: 32 prompts × 6 scales
+  const ds = path.join(root, `steer-sweep-${name}.json`);
+  const words = ['alpha', 'beta', 'gamma', 'delta', 'omega', 'sigma', 'kappa', 'theta'];
+  const rows = Array.from({ length: 32 }, (_, i) => ({ prompt: `${words[i % 8]} ${words[(i * 3) % 8]} is near the ${words[(i * 5) % 8]} of`, subject: words[i % 8], target_true: ' ' + words[(i + 1) % 8], target_false: ' x' }));
+  fs.writeFileSync(ds, JSON.stringify(rows));
+  const [sw, swS] = await time(() => runSteerSweep(session, { dataset: ds, layer: Math.floor(c.nLayer * 0.8), channels: Array.from({ length: 16 }, (_, i) => i * 7), scales: [0, 0.5, 1, 2, 5, 10] }));
+  console.log(`   steer-sweep             ${((sw.prompts * sw.scales.length) / swS).toFixed(1)} prompt-scales/s (${sw.prompts} prompts × ${sw.scales.length} scales in ${swS.toFixed(2)} s, prefix below layer ${sw.layer} shared)`);
+}
+
 async function main(): Promise<void> {
   const shapes = (arg('shapes', '130m,m1-130m') ?? '130m,m1-130m').split(',').map((s) => s.trim());
   const checkpoints = new Map<string, string>();
@@ -231,6 +282,7 @@ async function main(): Promise<void> {
     fused: arg('fused') === undefined ? undefined : arg('fused') === 'on',
     checkpoints,
     prepare: process.argv.includes('--prepare'),
+    noExtras: process.argv.includes('--no-extras'),
   };
   // exact float32 on CUDA unless --tf32 (as the product: src/engine/runtime/tf32.ts), before any CUDA session
   const cudaMath = applyCudaMathMode(process.argv.includes('--tf32'));

@@ -10,6 +10,9 @@ import { attentionCommand } from './attention';
 import { tokenizeCommand } from './tokenize';
 import { reportCommand } from './report';
 import { featuresCommand } from './features';
+import { generateCommand } from './generate';
+import { bottlenecksCommand } from './bottlenecks';
+import { steerSweepCommand } from './steer-sweep';
 
 export const commands: Command[] = [
   downloadCommand,
@@ -22,4 +25,7 @@ export const commands: Command[] = [
   tokenizeCommand,
   reportCommand,
   featuresCommand,
+  generateCommand,
+  bottlenecksCommand,
+  steerSweepCommand,
 ];

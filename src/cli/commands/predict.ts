@@ -2,14 +2,14 @@
 import type { Command } from '../command';
 import { UserError } from '../../engine/types';
 import { openEngineSession, closeEngineSession, parseEp } from '../../engine/engine';
-import { computeDType, MODEL_HELP, modelDir, printWarnings } from './trace';
+import { computeDType, MODEL_HELP, modelDir, printWarnings, steerParams } from './trace';
 import { checkProviderChoice } from '../../engine/util/providers';
 import { provenance, promptWarnings } from '../../engine/experiments/common';
 import { RESULTS_SCHEMA_VERSION } from '../../engine/experiments/resultTypes';
 import { targetText } from '../../engine/experiments/render';
 import { CONTINUATION, tokenLabels } from '../../engine/util/tokenText';
 import { compareFloat16, formatFloat16Parity, type Float16Parity } from '../../engine/runtime/float16Parity';
-import { predict, type PredictResult } from '../../engine/runtime/methods';
+import { predict, steerable, type PredictResult } from '../../engine/runtime/methods';
 import type { Options } from '../args';
 import type { CommandIO } from '../command';
 import type { EngineSession, MethodContext } from '../../engine/types';
@@ -56,7 +56,7 @@ export const predictCommand: Command = {
     '  --top N           how many tokens to list (default 10)',
     PREDICT_ENGINE_HELP,
   ].join('\n'),
-  options: ['model', 'prompt', 'top', 'tokenizer', 'ep', 'dtype'],
+  options: ['model', 'prompt', 'top', 'steer', 'tokenizer', 'ep', 'dtype'],
   async run(opts, io) {
     const prompt = opts.required('prompt');
     if (prompt.trim().length === 0) throw new UserError('the prompt is empty');
@@ -65,7 +65,7 @@ export const predictCommand: Command = {
     let r: PredictResult & { float16Parity?: Float16Parity };
     let open = true;
     try {
-      r = await predict(session, { prompt, top }, cliContext(io));
+      r = await steerable(predict)(session, { prompt, top, ...steerParams(opts) }, cliContext(io));
       const warnings = promptWarnings(session, prompt, session.tokenizer.encode(prompt), undefined, undefined);
       printWarnings(io, warnings);
       const prov = provenance(session);

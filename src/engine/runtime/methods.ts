@@ -173,7 +173,7 @@ export function steerTriples(v: SteerParam): SteerTriple[] {
  * Wraps a method so that `params.steer` steers the model for the whole call (clean runs and knockout variants alike)
  * and is recorded in the results' provenance (session.steering); the backend is unsteered again afterwards.
  */
-export function steerable<P extends { steer?: SteerParam }, R>(handler: MethodHandler<P, R>): MethodHandler<P, R> {
+export function steerable<P, R>(handler: MethodHandler<P, R>): MethodHandler<P & { steer?: SteerParam }, R> {
   return async (session, params, ctx) => {
     const triples = steerTriples(params?.steer);
     if (triples.length === 0) return handler(session, params, ctx);

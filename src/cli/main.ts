@@ -29,7 +29,8 @@ export async function main(argv: string[]): Promise<number> {
   process.on('SIGINT', onSigint);
   try {
     if (!cmd) throw new UserError(`unknown command '${name}' (try --help)`);
-    const flags = new Set([...COMMON_FLAGS, ...(cmd.flags ?? [])]);
+    // --tf32 goes with every command that opens an engine (the ones with --ep)
+    const flags = new Set([...COMMON_FLAGS, ...(cmd.flags ?? []), ...((cmd.options ?? []).includes('ep') ? ['tf32'] : [])]);
     const known = new Set([...flags, ...(cmd.options ?? [])]);
     const opts = new Options(parseArgs(rest, flags, known), known);
     if (opts.flag('help')) {

@@ -9,6 +9,7 @@ import { OrtBackend } from './runtime/ortBackend';
 import { ReferenceBackend } from './reference/referenceBackend';
 import { UserError } from './types';
 import { applyCudaMathMode } from './runtime/tf32';
+import { checkProviderChoice } from './util/providers';
 import type { Checkpoint, EngineSession, ExecutionProviderChoice, ModelBackend, ProgressEvent } from './types';
 
 export interface OpenSessionOptions {
@@ -52,6 +53,8 @@ export async function openEngineSession(modelDir: string, opts: OpenSessionOptio
     );
   }
   const computeDType = opts.computeDType ?? 'float32';
+  // float16 without a GPU provider fails here, before any conversion (the extension opens sessions this way too)
+  if (opts.backend !== 'reference') checkProviderChoice(opts.ep ?? 'auto', computeDType);
   const cudaMath = applyCudaMathMode(opts.tf32);
   if (opts.device !== undefined && !(Number.isInteger(opts.device) && opts.device >= 0)) throw new UserError(`--device must be a GPU index (0, 1, …), got ${opts.device}`);
   const ckpt: Checkpoint = await openCheckpoint(dir);

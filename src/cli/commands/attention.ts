@@ -52,7 +52,7 @@ export const attentionCommand: Command = {
     '                 with channels[k][i][j] = α_c[i,j] for c = channelIds[k], mean / maxAbs = mean α / max |α| over them',
     '  Every JSON result also has kind "attention", schemaVersion and provenance; with --head: "head" and "matrix" (the selection).',
   ].join('\n'),
-  options: ['model', 'prompt', 'layer', 'head', 'channels', 'tokenizer', 'ep', 'dtype'],
+  options: ['model', 'prompt', 'layer', 'head', 'channels', 'tokenizer', 'ep', 'dtype', 'device'],
   async run(opts, io) {
     const prompt = opts.required('prompt');
     if (prompt.trim().length === 0) throw new UserError('the prompt is empty');

@@ -2,7 +2,7 @@
 import type { Command } from '../command';
 import { UserError } from '../../engine/types';
 import { openEngineSession, closeEngineSession, parseEp } from '../../engine/engine';
-import { computeDType, MODEL_HELP, modelDir, printWarnings, steerParams } from './trace';
+import { computeDType, cudaOptions, MODEL_HELP, modelDir, printWarnings, steerParams } from './trace';
 import { checkProviderChoice } from '../../engine/util/providers';
 import { provenance, promptWarnings } from '../../engine/experiments/common';
 import { RESULTS_SCHEMA_VERSION } from '../../engine/experiments/resultTypes';
@@ -21,6 +21,7 @@ export async function openForCli(opts: Options, io: CommandIO): Promise<EngineSe
   const dtype = computeDType(opts);
   checkProviderChoice(ep, dtype);
   return openEngineSession(dir, {
+    ...cudaOptions(opts),
     ep,
     computeDType: dtype,
     tokenizerFile: opts.string('tokenizer'),
@@ -56,7 +57,7 @@ export const predictCommand: Command = {
     '  --top N           how many tokens to list (default 10)',
     PREDICT_ENGINE_HELP,
   ].join('\n'),
-  options: ['model', 'prompt', 'top', 'steer', 'tokenizer', 'ep', 'dtype'],
+  options: ['model', 'prompt', 'top', 'steer', 'tokenizer', 'ep', 'dtype', 'device'],
   async run(opts, io) {
     const prompt = opts.required('prompt');
     if (prompt.trim().length === 0) throw new UserError('the prompt is empty');

@@ -9,7 +9,7 @@ import { parseSets } from '../../engine/experiments/positions';
 import { renderDatasetRun } from '../../engine/experiments/render';
 import { checkOutputFile } from '../../engine/util/atomicFile';
 import { RESULTS_SCHEMA_VERSION } from '../../engine/experiments/resultTypes';
-import { CONV_HELP, convPath, ENGINE_HELP, ENGINE_OPTIONS, maxBatch, printWarnings, progressPrinter, steerParams, withEngine } from './trace';
+import { CONV_HELP, convPath, featureParams, FEATURE_HELP, ENGINE_HELP, ENGINE_OPTIONS, maxBatch, printWarnings, progressPrinter, steerParams, withEngine } from './trace';
 
 export const runCommand: Command = {
   name: 'run',
@@ -30,11 +30,12 @@ export const runCommand: Command = {
     '  --resume      continue an interrupted run from FILE.partial.json (same settings required; --ci may differ).',
     '  --chunk N     prompts per chunk (batching and checkpoint unit, default 8).',
     CONV_HELP,
+    FEATURE_HELP,
     '',
     ENGINE_HELP,
   ].join('\n'),
   flags: ['no-filter', 'split', 'resume'],
-  options: ['dataset', 'experiment', 'window', 'limit', 'seed', 'sets', 'out', 'chunk', 'conv', 'ci', 'ci-resamples', 'ci-seed', 'steer', ...ENGINE_OPTIONS],
+  options: ['dataset', 'experiment', 'window', 'limit', 'seed', 'sets', 'out', 'chunk', 'conv', 'ci', 'ci-resamples', 'ci-seed', 'steer', 'features', 'feature-mode', ...ENGINE_OPTIONS],
   async run(opts, io) {
     const experiment = opts.required('experiment');
     if (experiment !== 'macro' && experiment !== 'micro') throw new UserError(`--experiment must be macro or micro, got '${experiment}'`);
@@ -62,6 +63,7 @@ export const runCommand: Command = {
       maxBatch: maxBatch(opts),
       chunkSize: opts.int('chunk'),
       conv: convPath(opts),
+      ...featureParams(opts),
       ...steerParams(opts),
       ci: ci as 'bootstrap' | 't' | undefined,
       ciResamples: opts.int('ci-resamples'),

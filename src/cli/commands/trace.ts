@@ -18,7 +18,7 @@ import { parseConvPath, type ConvPath } from '../../engine/interventions/spec';
 import { parseSteer } from '../../engine/interventions/steering';
 
 /** Options every knockout command shares. */
-export const ENGINE_OPTIONS = ['model', 'ep', 'tokenizer', 'backend', 'max-batch', 'dtype', 'sweep'];
+export const ENGINE_OPTIONS = ['model', 'ep', 'tokenizer', 'backend', 'max-batch', 'dtype', 'sweep', 'device'];
 /** The --model line of every command's help. */
 export const MODEL_HELP =
   '  --model DIR|HUB-ID  a model folder (config.json, weights, tokenizer.json), a downloaded Hub id (see `mamba-explain download`),\n' +
@@ -28,6 +28,8 @@ export const ENGINE_HELP = [
   MODEL_HELP,
   '  --tokenizer FILE   tokenizer.json to use instead of DIR/tokenizer.json',
   '  --ep auto|cpu|cuda|webgpu  execution provider (default auto: CUDA → WebGPU → CPU)',
+  '  --device N         GPU index for the CUDA provider (default 0)',
+  '  --tf32             CUDA: allow TF32 for float32 matrix products (faster, not exact; default: exact float32, NVIDIA_TF32_OVERRIDE=0)',
   '  --dtype float32|float16    compute precision (default float32; float16: GPU providers only)',
   '  --max-batch N      per backend call: whole prompts (default 64); last-position rows (default 512, 2048 on a GPU layer by layer)',
   '  --sweep auto|fused|layers  knockout rows through all layers + head in one call (fused: the rows stay on the GPU, the weights',
@@ -44,6 +46,13 @@ export const CONV_HELP =
 export function convPath(opts: Options): ConvPath | undefined {
   const v = opts.string('conv');
   return v === undefined ? undefined : parseConvPath(v);
+}
+
+/** --tf32 and --device N (CUDA; see src/engine/runtime/tf32.ts). */
+export function cudaOptions(opts: Options): { tf32?: boolean; device?: number } {
+  const device = opts.int('device');
+  if (device !== undefined && device < 0) throw new UserError(`--device must be a GPU index (0, 1, …), got ${device}`);
+  return { ...(opts.flag('tf32') ? { tf32: true } : {}), ...(device !== undefined ? { device } : {}) };
 }
 
 /** --model: a folder, or a downloaded Hub id (`mamba-explain download ID`); default the bundled demo model. */
@@ -133,6 +142,7 @@ export async function withEngine<R>(opts: Options, io: CommandIO, fn: (client: E
     tokenizerFile: tok ? path.resolve(tok) : undefined,
     backend: backend as 'ort' | 'reference' | undefined,
     sweep: sweepMode(opts),
+    ...cudaOptions(opts),
   };
   const client = await EngineClient.start({ ...start, computeDType: dtype, onProgress: io.json ? undefined : progressPrinter(io, 'steps (opening model)') });
   let result: R;

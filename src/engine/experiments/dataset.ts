@@ -28,6 +28,12 @@ import { DEFAULT_SETS, parseSets, subjectHasFirst, type PromptPositions } from '
 import { cleanForward, diffPct, runVariants, type Variant } from './runner';
 import { checkWindows, defaultMacroWindows, defaultWindow, DEFAULT_MICRO_WINDOW, preparePrompt, provenance, startsFor, targetInfo } from './common';
 import { macroVariants, macroWindows } from './macro';
+import { resolveFeatureParams, variantsPerGroup } from './features';
+
+/** Variants per prompt of the macro experiment: windows × sets × starts. */
+function macroVariantCount(windows: readonly number[], sets: readonly string[], nLayer: number): number {
+  return windows.reduce((a, k) => a + sets.length * (nLayer - k + 1), 0);
+}
 import { microGrid, microVariants } from './micro';
 import { TOOL_VERSION } from '../version';
 import { parseConvPath, type ConvPath } from '../interventions/spec';
@@ -62,6 +68,9 @@ export interface DatasetRunParams {
   checkpointSeconds?: number;
   /** the conv path of the knocked-out layers (SPEC §8), default 'keep' */
   conv?: ConvPath;
+  /** feature knockout (SPEC §4, macro only for several groups): groups all, fast, middle, slow, heads:LIST, channels:LIST */
+  features?: string | string[];
+  featureMode?: 'only' | 'except';
   /** interval of the aggregate means: 'bootstrap' (default; percentile bootstrap, seeded) or 't' (Student t) */
   ci?: 'bootstrap' | 't';
   /** bootstrap resamples (default 2000, at least 100) */
@@ -211,6 +220,8 @@ export async function runDataset(session: EngineSession, params: DatasetRunParam
   const filter = params.filter !== false;
   const split = params.split === true;
   const conv = parseConvPath(params.conv);
+  const featureGroups = resolveFeatureParams(session.checkpoint, params.features, params.featureMode, conv);
+  if (featureGroups && featureGroups.length > 1 && params.experiment === 'micro') throw new UserError('several --features groups need --experiment macro (a micro run takes one group)');
   const chunkSize = params.chunkSize ?? 8;
   if (!Number.isInteger(chunkSize) || chunkSize < 1) throw new UserError(`chunk size must be a positive integer, got ${chunkSize}`);
   if (params.limit !== undefined && (!Number.isInteger(params.limit) || params.limit < 1)) throw new UserError(`--limit must be a positive integer, got ${params.limit}`);
@@ -230,7 +241,7 @@ export async function runDataset(session: EngineSession, params: DatasetRunParam
 
   const ds = loadDataset(params.dataset);
   // conv is recorded only when it is not the default, so that runs of earlier versions resume
-  const settings: DatasetRunResult['settings'] = { windows, sets, filterCorrect: filter, limit: params.limit, seed: params.seed, split, ...(conv === 'block' ? { conv } : {}), interval };
+  const settings: DatasetRunResult['settings'] = { windows, sets, filterCorrect: filter, limit: params.limit, seed: params.seed, split, ...(conv === 'block' ? { conv } : {}), ...(featureGroups ? { features: featureGroups.map((g) => g.info.features), featureMode: featureGroups[0].info.mode } : {}), interval };
   // the interval is left out of the hash: it only changes the aggregate, which is recomputed from the prompts at the
   // end, so a resumed run may ask for another one
   const configHash = hashConfig({
@@ -301,7 +312,12 @@ export async function runDataset(session: EngineSession, params: DatasetRunParam
       status,
       prompts,
       skipped,
-      aggregate: aggregateAll(prompts, experiment, windows, sets, L, split, agg),
+      aggregate: {
+        ...aggregateAll(prompts, experiment, windows, sets, L, split, agg),
+        ...(featureGroups && featureGroups.length > 1
+          ? { groups: featureGroups.map((g, gi) => ({ ...g.info, windows: aggregateRecords(prompts.map((r) => ({ ...r, windows: r.groups![gi].windows })), experiment, windows, sets, L, agg) })) }
+          : {}),
+      },
       configHash,
       counts: { selected: selected.length, measured: prompts.length, skipped: prepSkipped.length, filteredOut, unusable: unusable.length, rows: ds.rows },
       ...(warnings.length ? { warnings } : {}),
@@ -343,8 +359,9 @@ export async function runDataset(session: EngineSession, params: DatasetRunParam
     const offsets: number[] = [];
     for (const i of kept) {
       offsets.push(variants.length);
-      if (experiment === 'macro') variants.push(...macroVariants(i, chunk.members[i].pos, windows, sets, L, undefined, conv).variants);
-      else variants.push(...microVariants(i, chunk.n, windows[0], L, conv));
+      // one block of variants per feature group (the prompt's first group's block first)
+      if (experiment === 'macro') variants.push(...variantsPerGroup(featureGroups, macroVariants(i, chunk.members[i].pos, windows, sets, L, undefined, conv).variants));
+      else variants.push(...variantsPerGroup(featureGroups, microVariants(i, chunk.n, windows[0], L, conv)));
     }
     const results = variants.length ? await runVariants(session.backend, clean, variants, opts) : [];
     kept.forEach((i, ki) => {
@@ -359,7 +376,11 @@ export async function runDataset(session: EngineSession, params: DatasetRunParam
         subjectHasFirst: subjectHasFirst(m.pos),
         tokenCount: chunk.n,
       };
-      if (experiment === 'macro') rec.windows = macroWindows(windows, sets, L, baseProb, results, offsets[ki]);
+      if (experiment === 'macro') {
+        const per = macroVariantCount(windows, sets, L);
+        rec.windows = macroWindows(windows, sets, L, baseProb, results, offsets[ki]);
+        if (featureGroups && featureGroups.length > 1) rec.groups = featureGroups.map((g, gi) => ({ ...g.info, windows: macroWindows(windows, sets, L, baseProb, results, offsets[ki] + gi * per) }));
+      }
       else {
         const g = microGrid(chunk.n, windows[0], L, baseProb, results, offsets[ki]);
         rec.micro = {

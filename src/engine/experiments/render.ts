@@ -89,16 +89,22 @@ export function renderTrace(r: TraceResult): string {
   lines.push(`prompt   ${JSON.stringify(r.prompt)}`);
   lines.push(`tokens   ${tokenList(r.prompt, r.tokens, (t) => (t.role === 'subject' || (t.role === 'last' && r.subjectPositions.includes(r.lastPosition)) ? '*' : ''))}   (* subject)`);
   lines.push(`target   ${targetText(r.target.text)} (id ${r.target.id})   p = ${r.baseProb.toPrecision(4)}   ep ${r.provenance.ep}`);
-  for (const w of r.windows) {
-    const range = commonRange(Object.values(w.curves).map((c) => c.diffPct));
-    lines.push('', `window k=${w.window}, starts ℓ=${w.starts[0]}…${w.starts[w.starts.length - 1]} (${windowCaption(w.window)})`);
+  // feature knockout: one block of curves per group, on one scale per window
+  const groups = r.groups ?? [{ features: r.features?.features, mode: r.features?.mode, windows: r.windows }];
+  r.windows.forEach((w0, wi) => {
+    const range = commonRange(groups.flatMap((g) => Object.values(g.windows[wi].curves).map((c) => c.diffPct)));
+    lines.push('', `window k=${w0.window}, starts ℓ=${w0.starts[0]}…${w0.starts[w0.starts.length - 1]} (${windowCaption(w0.window)})`);
     lines.push(`  diff% of p′ vs p; bars ${sparkScale(range)}`);
-    const width = Math.max(...Object.keys(w.curves).map((s) => s.length));
-    for (const [set, c] of Object.entries(w.curves)) {
-      lines.push(`  ${set.padEnd(width)}  ${sparkline(c.diffPct, range)}  ${minAt(c.diffPct, w.starts, w.window)}; still top-1 at ${c.top1.filter(Boolean).length}/${c.top1.length}`);
+    for (const g of groups) {
+      const w = g.windows[wi];
+      if (g.features !== undefined) lines.push(`  features ${g.features}${g.features === 'all' ? ' (every feature)' : ` (--feature-mode ${g.mode})`}`);
+      const width = Math.max(...Object.keys(w.curves).map((s) => s.length));
+      for (const [set, c] of Object.entries(w.curves)) {
+        lines.push(`  ${set.padEnd(width)}  ${sparkline(c.diffPct, range)}  ${minAt(c.diffPct, w.starts, w.window)}; still top-1 at ${c.top1.filter(Boolean).length}/${c.top1.length}`);
+      }
+      lines.push(`  ${'ℓ'.padEnd(width)}  ${startAxis(w.starts)}`);
     }
-    lines.push(`  ${'ℓ'.padEnd(width)}  ${startAxis(w.starts)}`);
-  }
+  });
   return lines.join('\n');
 }
 
@@ -170,7 +176,13 @@ export function renderDatasetRun(r: DatasetRunResult, out: string): string {
   const counts = countsLine(r);
   if (counts) lines.push(counts);
   const interval = r.settings.interval;
-  lines.push(...renderAggWindows(r.aggregate.windows, interval));
+  if (r.aggregate.groups) {
+    // feature knockout: each group's mean curves (the paper's figure: all vs fast vs slow)
+    for (const g of r.aggregate.groups) lines.push(`features ${g.features}${g.features === 'all' ? ' (every feature)' : ` (--feature-mode ${g.mode})`}:`, ...renderAggWindows(g.windows, interval, '    '));
+  } else {
+    if (r.settings.features?.length) lines.push(`features ${r.settings.features[0]} (--feature-mode ${r.settings.featureMode ?? 'only'}):`);
+    lines.push(...renderAggWindows(r.aggregate.windows, interval));
+  }
   if (r.aggregate.split) {
     lines.push(`subject contains position 0 (n=${r.aggregate.split.counts.subjectHasFirst}):`, ...renderAggWindows(r.aggregate.split.subjectHasFirst, interval, '    '));
     lines.push(`subject does not contain position 0 (n=${r.aggregate.split.counts.subjectLacksFirst}):`, ...renderAggWindows(r.aggregate.split.subjectLacksFirst, interval, '    '));

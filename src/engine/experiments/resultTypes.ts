@@ -168,6 +168,8 @@ export interface DatasetAggregate {
   windows: AggregateWindow[];
   /** SPEC §3: split by whether the subject contains position 0 */
   split?: { subjectHasFirst: AggregateWindow[]; subjectLacksFirst: AggregateWindow[]; counts: { subjectHasFirst: number; subjectLacksFirst: number } };
+  /** several feature groups (SPEC §4): each group's aggregate (windows = groups[0]'s) */
+  groups?: (FeatureInfo & { windows: AggregateWindow[] })[];
 }
 
 export interface SkippedPrompt {
@@ -191,6 +193,8 @@ export interface PromptRecord {
   subjectHasFirst: boolean;
   /** macro: per window; micro: per position × start (diffPct only) */
   windows?: MacroWindow[];
+  /** several feature groups: each group's curves (windows = groups[0]'s) */
+  groups?: FeatureGroupWindows[];
   micro?: { window: number; starts: number[]; diffPct: number[][]; tokens: string[]; top1?: boolean[][]; subjectPositions?: number[] };
   /** number of tokens of the prompt (optional extra) */
   tokenCount?: number;
@@ -212,6 +216,9 @@ export interface DatasetRunResult {
     split: boolean;
     /** 'block' when the run cut the conv taps too (complete knockout, SPEC §8); absent = 'keep' */
     conv?: 'keep' | 'block';
+    /** feature knockout (SPEC §4): the groups and their mode; absent = every feature */
+    features?: string[];
+    featureMode?: 'only' | 'except';
     /** how aggregate.ciLow / ciHigh were computed (schema 2; absent in schema 1 = Student t, 95%) */
     interval?: IntervalSpec;
   };

@@ -16,7 +16,9 @@ export const CUDA_HELP =
   'i.e. npm_config_onnxruntime_node_install=cuda12; older switch: --onnxruntime-node-install-cuda). Or use --ep cpu.';
 /** On the CPU, `fusedSweep` defaults to on for models whose weights.bin is at most this (the second copy is cheap there). */
 export const CPU_FUSED_SWEEP_MAX_BYTES = 1 << 30;
-export const WEBGPU_HELP = 'the WebGPU execution provider is not available in this build of onnxruntime-node or no WebGPU adapter was found. Use --ep cpu.';
+export const WEBGPU_HELP =
+  'the WebGPU execution provider is not available in this build of onnxruntime-node or no WebGPU adapter was found ' +
+  '(on Linux it needs the Vulkan loader: Debian/Ubuntu package libvulkan1, and a Vulkan driver). Use --ep cpu.';
 
 export interface OrtBackendOptions {
   ep: ExecutionProviderChoice;

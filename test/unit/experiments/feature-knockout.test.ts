@@ -90,3 +90,37 @@ for (const { label, load } of cases) {
     if (fx.dir === 'models/demo-mamba1') fx.ckpt.close();
   });
 }
+
+test('dataset run with feature groups: one aggregate per group, "all" equals the unrestricted run, settings record them', async () => {
+  const { openEngineSession, closeEngineSession } = await import('../../../src/engine/engine');
+  const { runDataset } = await import('../../../src/engine/experiments/dataset');
+  const { UserError } = await import('../../../src/engine/types');
+  const fs = await import('node:fs');
+  const path = await import('node:path');
+  const dir = fs.mkdtempSync(path.join((await import('node:os')).tmpdir(), 'me-fk-ds-'));
+  const session = await openEngineSession('models/demo-mamba1', { ep: 'cpu', cacheRoot: path.join(dir, 'cache'), threads: 2 });
+  try {
+    const base = { dataset: 'examples/demo-facts.json', experiment: 'macro' as const, windows: [3], sets: ['subject', 'last'], limit: 6, seed: 1 };
+    const plain = await runDataset(session, { ...base, out: path.join(dir, 'plain.json') });
+    const fk = await runDataset(session, { ...base, out: path.join(dir, 'fk.json'), features: 'all,fast,slow', featureMode: 'except' });
+    assert.deepEqual(fk.settings.features, ['all', 'fast', 'slow']);
+    assert.equal(fk.settings.featureMode, 'except');
+    const groups = fk.aggregate.groups!;
+    assert.deepEqual(groups.map((g) => g.features), ['all', 'fast', 'slow']);
+    const a = groups[0].windows[0].curves.subject.mean;
+    const b = plain.aggregate.windows[0].curves.subject.mean;
+    a.forEach((v, i) => assert.ok(Math.abs(v - b[i]) < 1e-6, `all group start ${i}: ${v} vs ${b[i]}`));
+    // the slow-exempt knockout removes less than the full one at the top window (the demo model reads the subject late)
+    const last = a.length - 1;
+    assert.ok(groups[2].windows[0].curves.subject.mean[last] > a[last], 'except slow keeps more of p than every feature');
+    assert.equal(fk.prompts[0].groups!.length, 3);
+    const written = JSON.parse(fs.readFileSync(path.join(dir, 'fk.json'), 'utf8'));
+    assert.equal(written.aggregate.groups.length, 3);
+    await assert.rejects(runDataset(session, { ...base, experiment: 'micro', windows: [3], out: path.join(dir, 'm.json'), features: 'fast,slow' }), (e: unknown) => e instanceof UserError && /need --experiment macro/.test((e as Error).message));
+    await assert.rejects(runDataset(session, { ...base, out: path.join(dir, 'x.json'), featureMode: 'only' }), /--feature-mode needs --features/);
+    await assert.rejects(runDataset(session, { ...base, out: path.join(dir, 'y.json'), features: 'heads:1' }), /has channels, not heads/);
+  } finally {
+    await closeEngineSession(session);
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -8,7 +8,8 @@ const COMMON_FLAGS = ['json', 'help'];
 
 function usage(): string {
   const lines = [`mamba-explain ${TOOL_VERSION}`, '', 'Usage: mamba-explain <command> [options] [--json]', '', 'Commands:'];
-  for (const c of commands) lines.push(`  ${c.name.padEnd(10)} ${c.summary}`);
+  const width = Math.max(...commands.map((c) => c.name.length));
+  for (const c of commands) lines.push(`  ${c.name.padEnd(width)} ${c.summary}`);
   lines.push('', 'Run `mamba-explain <command> --help` for the options of a command.');
   return lines.join('\n');
 }
@@ -64,9 +65,13 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
+/** Exits once stdout has drained: process.exit right after a large write to a pipe would cut the output (64 KiB). */
+function exitAfterFlush(code: number): void {
+  process.exitCode = code;
+  if (process.stdout.writableLength === 0) process.exit(code);
+  else process.stdout.once('drain', () => process.exit(code));
+}
+
 if (require.main === module) {
-  main(process.argv.slice(2)).then(
-    (code) => process.exit(code),
-    () => process.exit(3),
-  );
+  main(process.argv.slice(2)).then(exitAfterFlush, () => exitAfterFlush(3));
 }

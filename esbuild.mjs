@@ -14,6 +14,7 @@ const entries = [
   { ...node, entryPoints: ['src/extension/extension.ts'], outfile: 'dist/extension.js' },
   { ...common, minify: true, platform: 'browser', format: 'iife', entryPoints: ['webview/panel/main.ts'], outfile: 'dist/webview/panel.js' },
   { ...common, minify: true, platform: 'browser', format: 'iife', entryPoints: ['webview/heatmap/main.ts'], outfile: 'dist/webview/heatmap.js' },
+  { ...common, minify: true, platform: 'browser', format: 'iife', entryPoints: ['webview/steering/main.ts'], outfile: 'dist/webview/steering.js' },
 ].filter((e) => e.entryPoints.every((p) => existsSync(p)));
 
 if (watch) {

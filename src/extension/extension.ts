@@ -10,6 +10,8 @@ import { downloadModel, KNOWN_MODELS } from '../engine/hub/index';
 import { convSetting, EngineManager, isTrusted, showEngineError } from './engineManager';
 import { HeatmapViewProvider, HEATMAP_VIEW_ID } from './heatmap';
 import { KnockoutPanel } from './panel';
+import { SteeringPanel, type SteeringHooks } from './steering';
+import { steeringArgs } from './logic/steering';
 import { findTraceableRecords } from './logic/counterfact';
 import { formatRate } from './logic/modelRef';
 import { resultsFilePath, runsDir } from './logic/resultsPath';
@@ -58,6 +60,9 @@ export interface MambaExplainApi {
   /** feeds a raw message through the panel's / heatmap's validation and handler, as if the webview sent it */
   simulatePanelMessage(raw: unknown): Promise<boolean>;
   simulateHeatmapMessage(raw: unknown): Promise<boolean>;
+  steeringMessages(): unknown[];
+  steeringReceived(): unknown[];
+  simulateSteeringMessage(raw: unknown): Promise<boolean>;
 }
 
 let log: vscode.OutputChannel;
@@ -70,6 +75,7 @@ export function activate(context: vscode.ExtensionContext): MambaExplainApi {
   const heatmap = new HeatmapViewProvider(context, engine, log);
   const callbacks = {
     rerun: (t: TraceResult, windows: number[], features?: string[], featureMode?: FeatureMode) => rerunTrace(t, windows, features, featureMode),
+    steering: (prompt?: string) => vscode.commands.executeCommand('mambaExplain.openSteering', prompt ? { prompt } : {}),
     decay: async (layer: number) => {
       try {
         await sendDecay(layer);
@@ -480,6 +486,33 @@ export function activate(context: vscode.ExtensionContext): MambaExplainApi {
       return undefined;
     }
   });
+  // ------------------------------------------------------------ Steering
+  const steeringHooks: SteeringHooks = {
+    pickCorpus: async () => {
+      const root = vscode.workspace.workspaceFolders?.[0]?.uri;
+      const uris = await vscode.window.showOpenDialog({ canSelectMany: false, defaultUri: root, filters: { 'Corpus (text, JSON Lines, COUNTERFACT JSON)': ['txt', 'md', 'jsonl', 'json'], 'All files': ['*'] }, title: 'Corpus for the bottleneck finder' });
+      return uris?.[0]?.fsPath;
+    },
+    pickDataset: () => pickDataset(),
+    showError: (e) => void showEngineError(e, context, log),
+  };
+  cmd('mambaExplain.openSteering', async (arg?: unknown) => {
+    const args = steeringArgs(arg);
+    if (args.prompt === undefined && !isArgs(arg)) {
+      const editor = vscode.window.activeTextEditor;
+      const sel = editor && !editor.selection.isEmpty ? editor.document.getText(editor.selection).trim() : '';
+      if (sel && sel.length <= 4000) args.prompt = sel;
+    }
+    try {
+      await SteeringPanel.show(context, engine, log, steeringHooks, args);
+      return true;
+    } catch (e) {
+      void showEngineError(e, context, log);
+      if (isArgs(arg)) throw e;
+      return false;
+    }
+  });
+
   cmd('mambaExplain.predict', async (prompt?: string) => {
     const client = await engine.get();
     return client.call<PredictResult>('predict', { prompt, top: 5 });
@@ -490,6 +523,7 @@ export function activate(context: vscode.ExtensionContext): MambaExplainApi {
     log,
     vscode.window.registerWebviewViewProvider(HEATMAP_VIEW_ID, heatmap),
     KnockoutPanel.registerSerializer(context, log, callbacks),
+    SteeringPanel.registerSerializer(context, engine, log, steeringHooks),
   );
 
   return {
@@ -500,6 +534,9 @@ export function activate(context: vscode.ExtensionContext): MambaExplainApi {
     heatmapReceived: () => [...(HeatmapViewProvider.lastChannel?.received ?? [])],
     simulatePanelMessage: async (raw) => (await KnockoutPanel.lastChannel?.handle(raw)) ?? false,
     simulateHeatmapMessage: async (raw) => (await HeatmapViewProvider.lastChannel?.handle(raw)) ?? false,
+    steeringMessages: () => [...(SteeringPanel.lastChannel?.posted ?? [])],
+    steeringReceived: () => [...(SteeringPanel.lastChannel?.received ?? [])],
+    simulateSteeringMessage: async (raw) => (await SteeringPanel.lastChannel?.handle(raw)) ?? false,
   };
 }
 

@@ -16,6 +16,8 @@ export interface PanelCallbacks {
   rerun(trace: TraceResult, windows: number[], features?: string[], featureMode?: FeatureMode): Promise<void>;
   /** send the decay scores of this layer of the current model ('features') */
   decay(layer: number): Promise<void>;
+  /** open the Steering view (on this prompt) */
+  steering?(prompt?: string): Thenable<unknown>;
 }
 
 export class KnockoutPanel {
@@ -130,6 +132,9 @@ export class KnockoutPanel {
       }
       case 'requestDecay':
         await this.callbacks.decay(m.layer);
+        return;
+      case 'openSteering':
+        await this.callbacks.steering?.(m.prompt ?? (this.result?.kind === 'trace' || this.result?.kind === 'micro' ? this.result.prompt : undefined));
         return;
       case 'export':
         await this.export(m);

@@ -20,6 +20,8 @@ export class WebviewChannel implements vscode.Disposable {
     private readonly log: vscode.OutputChannel,
     private readonly name: string,
     onMessage: (m: WebviewToHost) => void | Promise<void>,
+    /** message types whose latest is re-sent when the document (re)loads */
+    private readonly stickyTypes: readonly HostToWebview['type'][] = ['showResult', 'attention', 'features'],
   ) {
     this.onMessage = onMessage;
     this.subs.push(webview.onDidReceiveMessage((raw: unknown) => this.handle(raw)));
@@ -78,12 +80,12 @@ export class WebviewChannel implements vscode.Disposable {
   }
 
   post(m: HostToWebview): void {
-    if (m.type === 'showResult' || m.type === 'attention' || m.type === 'features') this.sticky.set(m.type, m);
+    if (this.stickyTypes.includes(m.type)) this.sticky.set(m.type, m);
     this.posted.push(m);
     if (this.posted.length > 50) this.posted.splice(0, this.posted.length - 50);
     if (!this.ready) {
       // only the latest result (and decay layer) matters while waiting
-      if (m.type === 'showResult' || m.type === 'features') this.queue = this.queue.filter((q) => q.type !== m.type);
+      if (m.type === 'showResult' || m.type === 'features' || this.stickyTypes.includes(m.type) && m.type !== 'attention') this.queue = this.queue.filter((q) => q.type !== m.type);
       this.queue.push(m);
       return;
     }

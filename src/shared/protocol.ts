@@ -7,6 +7,9 @@
 // Every webview→host message is untrusted input: the host must pass it through
 // `parseWebviewMessage` and ignore `undefined` (malformed or unknown), never act on the raw value.
 import type { AnyResult, TokenRole } from '../engine/experiments/resultTypes';
+import type { GenerateResult } from '../engine/experiments/generate';
+import type { BottleneckResult } from '../engine/experiments/bottlenecks';
+import type { SteerSweepResult } from '../engine/experiments/steerSweep';
 
 /** The decay thirds of the feature knockout (SPEC §4). */
 export const DECAY_GROUPS = ['fast', 'middle', 'slow'] as const;
@@ -16,7 +19,7 @@ export type FeatureMode = 'only' | 'except';
 export const PROTOCOL_VERSION = 1;
 
 /** Which webview a message belongs to. */
-export type WebviewKind = 'panel' | 'heatmap';
+export type WebviewKind = 'panel' | 'heatmap' | 'steering';
 
 // ---------------------------------------------------------------- host → webview
 
@@ -110,7 +113,46 @@ export interface FeaturesPayload {
   model?: PayloadModel;
 }
 
+/** One steering triple (SPEC §5): channels of layer `layer`'s mixer output multiplied by `scale`. */
+export interface SteerSpec {
+  layer: number;
+  /** ascending, distinct */
+  channels: number[];
+  scale: number;
+}
+
+/** One entry of a next-token distribution. */
+export interface SteerTop {
+  id: number;
+  text: string;
+  prob: number;
+}
+
+/** What the Steering view needs to know about the open model, and what to start with. */
+export interface SteeringInit {
+  prompt: string;
+  nLayer: number;
+  /** width of the mixer output: channels are 0 … dModel − 1 */
+  dModel: number;
+  model?: PayloadModel;
+  ep?: string;
+  /** initial controls (from the command's arguments, or the defaults) */
+  initial?: { layer?: number; channels?: number[]; scale?: number; maxTokens?: number };
+  /** presets that fit this model (the steering paper's mamba-130m preset needs 21+ layers and 687+ channels) */
+  presets?: { name: string; layer: number; channels: number[]; scale: number }[];
+}
+
 export type HostToWebview =
+  /** Steering view: the model and the initial controls (also after a reload). */
+  | { type: 'steerInit'; payload: SteeringInit }
+  /** Steering view: the next-token distribution of request `requestId`, clean and steered. */
+  | { type: 'steerPredict'; requestId: number; steer: SteerSpec; clean: SteerTop[]; steered: SteerTop[] }
+  /** Steering view: the greedy continuation of request `requestId`, clean and steered. */
+  | { type: 'steerGenerate'; requestId: number; steer: SteerSpec; result: GenerateResult }
+  /** Steering view: the bottleneck finder's result (effective rank per layer, channels ranked by variance). */
+  | { type: 'bottlenecks'; result: BottleneckResult }
+  /** Steering view: a scale sweep's result. */
+  | { type: 'steerSweep'; result: SteerSweepResult }
   /** Show a result in the knockout panel (replaces the current one). */
   | { type: 'showResult'; result: AnyResult }
   /** Long work under way (message shown with a progress indicator); `message: undefined` clears it. */
@@ -182,7 +224,54 @@ export interface LogMessage {
   message: string;
 }
 
-export type WebviewToHost = ReadyMessage | RerunMessage | RequestLayerMessage | RequestDecayMessage | ExportMessage | OpenFileMessage | LogMessage;
+/**
+ * Steering view: the next-token distribution (clean and steered) and the greedy continuation of `prompt` with
+ * `channels` of layer `layer` scaled by `scale`. `requestId` increases; the host answers with the same id and drops
+ * (or aborts) requests that a newer one superseded.
+ */
+export interface SteerRequestMessage {
+  type: 'steer';
+  requestId: number;
+  prompt: string;
+  layer: number;
+  channels: number[];
+  scale: number;
+  /** tokens of the greedy continuation; 0 = no continuation */
+  maxTokens: number;
+  top: number;
+}
+/** Steering view: run the bottleneck finder (the host asks for the corpus file unless `file` is given). */
+export interface FindBottleneckMessage {
+  type: 'findBottleneck';
+  /** the layer whose channels are ranked (absent = the bottleneck) */
+  layer?: number;
+  texts?: number;
+  file?: string;
+}
+/** Steering view: sweep the scales over a dataset (the host asks for the file unless `file` is given). */
+export interface SweepScalesMessage {
+  type: 'sweepScales';
+  layer: number;
+  channels: number[];
+  scales: number[];
+  metric: 'accuracy' | 'logprob';
+  leaveOneOut: boolean;
+  limit?: number;
+  file?: string;
+}
+/** Steering view: cancel the long work under way (bottleneck finder, sweep). */
+export interface CancelMessage {
+  type: 'cancel';
+}
+/** Knockout panel: open the Steering view on this prompt. */
+export interface OpenSteeringMessage {
+  type: 'openSteering';
+  prompt?: string;
+}
+
+export type WebviewToHost =
+  | ReadyMessage | RerunMessage | RequestLayerMessage | RequestDecayMessage | ExportMessage | OpenFileMessage | LogMessage
+  | SteerRequestMessage | FindBottleneckMessage | SweepScalesMessage | CancelMessage | OpenSteeringMessage;
 export type WebviewToHostType = WebviewToHost['type'];
 
 // ---------------------------------------------------------------- limits
@@ -204,7 +293,36 @@ export const LIMITS = {
   maxFeatureGroups: 16,
   /** characters of one feature group ('heads:3,5,8-11') */
   maxFeatureGroupChars: 2000,
+  /** steering: prompt characters */
+  maxPromptChars: 4000,
+  /** steering: channels of one triple */
+  maxSteerChannels: 16384,
+  /** steering: |scale| */
+  maxScale: 1000,
+  /** steering: tokens of a continuation */
+  maxGenerateTokens: 256,
+  /** steering: top-k */
+  maxTop: 50,
+  /** steering: scales of one sweep */
+  maxScales: 64,
+  /** steering: prompts of a sweep, texts of the bottleneck finder */
+  maxItems: 1_000_000,
 } as const;
+
+/** Whether v is a list of distinct channel indices (0 … maxChannel), non-empty, at most maxSteerChannels. */
+function isChannelList(v: unknown): v is number[] {
+  return Array.isArray(v) && v.length > 0 && v.length <= LIMITS.maxSteerChannels && v.every((c) => isIntIn(c, 0, LIMITS.maxChannel));
+}
+
+function isScale(v: unknown): v is number {
+  return typeof v === 'number' && Number.isFinite(v) && Math.abs(v) <= LIMITS.maxScale;
+}
+
+function isPath(p: unknown): p is string {
+  return typeof p === 'string' && p.length > 0 && p.length <= LIMITS.maxPathChars && !p.includes('\0');
+}
+
+const sortedUnique = (xs: number[]) => [...new Set(xs)].sort((a, b) => a - b);
 
 /** A head / channel list: indices and ranges, '3,5,8-11'. */
 const UNIT_LIST = /^\d{1,7}(-\d{1,7})?(,\d{1,7}(-\d{1,7})?)*$/;
@@ -252,7 +370,7 @@ export function parseWebviewMessage(raw: unknown): WebviewToHost | undefined {
       case 'ready': {
         if (!hasOnlyKeys(raw, ['type', 'view'])) return undefined;
         if (raw.view === undefined) return { type: 'ready' };
-        if (raw.view !== 'panel' && raw.view !== 'heatmap') return undefined;
+        if (raw.view !== 'panel' && raw.view !== 'heatmap' && raw.view !== 'steering') return undefined;
         return { type: 'ready', view: raw.view };
       }
       case 'rerun': {
@@ -308,6 +426,48 @@ export function parseWebviewMessage(raw: unknown): WebviewToHost | undefined {
         if (level !== 'info' && level !== 'warn' && level !== 'error') return undefined;
         if (typeof message !== 'string' || message.length > LIMITS.maxLogChars) return undefined;
         return { type: 'log', level, message };
+      }
+      case 'steer': {
+        if (!hasOnlyKeys(raw, ['type', 'requestId', 'prompt', 'layer', 'channels', 'scale', 'maxTokens', 'top'])) return undefined;
+        const { requestId, prompt, layer, channels, scale, maxTokens, top } = raw;
+        if (!isIntIn(requestId, 0, Number.MAX_SAFE_INTEGER)) return undefined;
+        if (typeof prompt !== 'string' || prompt.trim().length === 0 || prompt.length > LIMITS.maxPromptChars || prompt.includes('\0')) return undefined;
+        if (!isIntIn(layer, 0, LIMITS.maxLayer) || !isChannelList(channels) || !isScale(scale)) return undefined;
+        if (!isIntIn(maxTokens, 0, LIMITS.maxGenerateTokens) || !isIntIn(top, 1, LIMITS.maxTop)) return undefined;
+        return { type: 'steer', requestId, prompt, layer, channels: sortedUnique(channels), scale, maxTokens, top };
+      }
+      case 'findBottleneck': {
+        if (!hasOnlyKeys(raw, ['type', 'layer', 'texts', 'file'])) return undefined;
+        const { layer, texts, file } = raw;
+        if (layer !== undefined && !isIntIn(layer, 0, LIMITS.maxLayer)) return undefined;
+        if (texts !== undefined && !isIntIn(texts, 1, LIMITS.maxItems)) return undefined;
+        if (file !== undefined && !isPath(file)) return undefined;
+        return { type: 'findBottleneck', ...(layer !== undefined ? { layer } : {}), ...(texts !== undefined ? { texts } : {}), ...(file !== undefined ? { file } : {}) };
+      }
+      case 'sweepScales': {
+        if (!hasOnlyKeys(raw, ['type', 'layer', 'channels', 'scales', 'metric', 'leaveOneOut', 'limit', 'file'])) return undefined;
+        const { layer, channels, scales, metric, leaveOneOut, limit, file } = raw;
+        if (!isIntIn(layer, 0, LIMITS.maxLayer) || !isChannelList(channels)) return undefined;
+        if (!Array.isArray(scales) || scales.length === 0 || scales.length > LIMITS.maxScales || !scales.every(isScale)) return undefined;
+        if (metric !== 'accuracy' && metric !== 'logprob') return undefined;
+        if (typeof leaveOneOut !== 'boolean') return undefined;
+        if (limit !== undefined && !isIntIn(limit, 1, LIMITS.maxItems)) return undefined;
+        if (file !== undefined && !isPath(file)) return undefined;
+        return {
+          type: 'sweepScales', layer, channels: sortedUnique(channels), scales: sortedUnique(scales as number[]), metric, leaveOneOut,
+          ...(limit !== undefined ? { limit } : {}), ...(file !== undefined ? { file } : {}),
+        };
+      }
+      case 'cancel': {
+        if (!hasOnlyKeys(raw, ['type'])) return undefined;
+        return { type: 'cancel' };
+      }
+      case 'openSteering': {
+        if (!hasOnlyKeys(raw, ['type', 'prompt'])) return undefined;
+        const { prompt } = raw;
+        if (prompt === undefined) return { type: 'openSteering' };
+        if (typeof prompt !== 'string' || prompt.length > LIMITS.maxPromptChars || prompt.includes('\0')) return undefined;
+        return { type: 'openSteering', prompt };
       }
       default:
         return undefined;

@@ -16,6 +16,7 @@ export async function buildBundles(): Promise<void> {
   await Promise.all([
     esbuild.build({ ...common, entryPoints: ['webview/panel/main.ts'], outfile: 'dist/webview/panel.js' }),
     esbuild.build({ ...common, entryPoints: ['webview/heatmap/main.ts'], outfile: 'dist/webview/heatmap.js' }),
+    esbuild.build({ ...common, entryPoints: ['webview/steering/main.ts'], outfile: 'dist/webview/steering.js' }),
   ]);
 }
 
@@ -167,14 +168,14 @@ window.__setTheme = (name, css) => {
 };
 `;
 
-function page(view: 'panel' | 'heatmap', theme: ThemeName, origin: string): string {
+function page(view: 'panel' | 'heatmap' | 'steering', theme: ThemeName, origin: string): string {
   const nonce = makeNonce();
   const html = buildWebviewHtml({
     scriptUri: `${origin}/dist/webview/${view}.js`,
     styleUri: `${origin}/media/webview.css`,
     cspSource: origin,
     nonce,
-    title: view === 'panel' ? 'Knockout' : 'Attention heatmap',
+    title: view === 'panel' ? 'Knockout' : view === 'steering' ? 'Steering' : 'Attention heatmap',
     bodyClass: theme === 'dark' ? 'vscode-dark' : 'vscode-light',
   });
   // what VS Code adds to every webview: theme variables on <html> and a script defining acquireVsCodeApi
@@ -189,10 +190,10 @@ export async function startServer(): Promise<{ server: Server; origin: string }>
   let origin = '';
   const server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', origin);
-    const m = /^\/(panel|heatmap)\.html$/.exec(url.pathname);
+    const m = /^\/(panel|heatmap|steering)\.html$/.exec(url.pathname);
     if (m) {
       res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
-      res.end(page(m[1] as 'panel' | 'heatmap', url.searchParams.get('theme') === 'light' ? 'light' : 'dark', origin));
+      res.end(page(m[1] as 'panel' | 'heatmap' | 'steering', url.searchParams.get('theme') === 'light' ? 'light' : 'dark', origin));
       return;
     }
     const allowed = /^\/(dist\/webview\/[\w.-]+|media\/[\w.-]+)$/.exec(url.pathname);

@@ -952,3 +952,6 @@ describe('screenshots for the README', () => {
     writeFileSync(join(SHOTS, 'README.txt'), 'Screenshots written by npm run test:webview (dark and light themes).\n');
   });
 });
+
+// the Steering view's tests (test/webview/steering.test.ts) run in the same process
+import './steering.test';

@@ -778,6 +778,11 @@ function render(): void {
     const info = el('p', { class: 'target-info' });
     info.append('Target ', el('code', { text: JSON.stringify(r.target.text) }), ` · p = ${formatProb(r.baseProb)}`);
     if (r.subject) info.append(' · subject ', el('code', { text: JSON.stringify(r.subject) }));
+    // the Steering view on this prompt (SPEC §5)
+    const steerBtn = el('button', { type: 'button', class: 'export-button', id: 'open-steering', title: 'Open the Steering view on this prompt', text: 'Steering…' });
+    const prompt = r.prompt;
+    steerBtn.addEventListener('click', () => host.post({ type: 'openSteering', prompt }));
+    info.append(' ', steerBtn);
     content.append(section('Prompt', tokensView(r.tokens), info), section('Clean prediction', topkTable(r.baseTop, r.target.id)));
   } else {
     const d = el('p', { class: 'dataset-info' });

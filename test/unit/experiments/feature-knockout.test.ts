@@ -124,3 +124,29 @@ test('dataset run with feature groups: one aggregate per group, "all" equals the
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('decay thirds: sorted by (score, index) — ties broken by index; group parsing and bad input', async () => {
+  const { decayThirds, parseFeatureGroups } = await import('../../../src/engine/experiments/features');
+  const { UserError } = await import('../../../src/engine/types');
+  // scores with ties: the lower index goes to the faster third
+  const t = decayThirds([0.5, 0.1, 0.5, 0.1, 0.9, 0.5, 0.3]);
+  assert.deepEqual(t, { fast: [1, 3], middle: [0, 2, 6], slow: [4, 5] });
+  assert.deepEqual(decayThirds([1, 1, 1, 1, 1, 1]), { fast: [0, 1], middle: [2, 3], slow: [4, 5] });
+  assert.deepEqual(parseFeatureGroups('all,heads:3,5,8-10,fast').map((g) => g.name), ['all', 'heads:3,5,8-10', 'fast']);
+  assert.deepEqual(parseFeatureGroups('channels:0-2')[0].list, [0, 1, 2]);
+  for (const [v, re] of [
+    ['fastest', /unknown group 'fastest'/],
+    ['heads:', /needs a list of indices/],
+    ['heads:5-3', /range 5-3 is empty/],
+    ['all,,slow', /empty group/],
+  ] as [string, RegExp][]) {
+    assert.throws(() => parseFeatureGroups(v), (e: unknown) => e instanceof UserError && re.test((e as Error).message) && !(e as Error).message.includes('\n'), v);
+  }
+  const fx = await makeFixture({ dModel: 16, nLayer: 2, headdim: 8, dState: 4, nGroups: 1, seed: 5 });
+  const { resolveFeatureParams } = await import('../../../src/engine/experiments/features');
+  assert.throws(() => resolveFeatureParams(fx.ckpt, 'heads:4', undefined, 'keep'), /head 4 is out of range: the model has heads 0\.\.3/);
+  assert.throws(() => resolveFeatureParams(fx.ckpt, 'channels:1', undefined, 'keep'), /has heads, not channels/);
+  assert.throws(() => resolveFeatureParams(fx.ckpt, 'fast', 'some', 'keep'), /--feature-mode must be only or except/);
+  assert.throws(() => resolveFeatureParams(fx.ckpt, 'fast', undefined, 'block'), /--conv block cuts the conv taps of every channel/);
+  assert.equal(resolveFeatureParams(fx.ckpt, 'all', undefined, 'block')![0].selection, undefined);
+});

@@ -147,13 +147,27 @@ export async function withEngine<R>(opts: Options, io: CommandIO, fn: (client: E
   const client = await EngineClient.start({ ...start, computeDType: dtype, onProgress: io.json ? undefined : progressPrinter(io, 'steps (opening model)') });
   let result: R;
   let p16: PredictResult | undefined;
+  let tf32Parity: ReturnType<typeof compareFloat16> | undefined;
   const prompt = opts.string('prompt');
   try {
     result = await fn(client);
     if (dtype === 'float16' && prompt) p16 = await client.call<PredictResult>('predict', { prompt, top: 50 }, { signal: io.signal });
+    // TF32 on CUDA: the error against exact float32 (computed on the CPU: the CUDA libraries of this process keep TF32)
+    else if (client.info.cudaMath === 'tf32' && prompt) {
+      const pTf = await client.call<PredictResult>('predict', { prompt, top: 50 }, { signal: io.signal });
+      const ref = await EngineClient.start({ ...start, ep: 'cpu', computeDType: 'float32', onProgress: io.json ? undefined : progressPrinter(io, 'steps (float32 reference on the CPU)') });
+      try {
+        const parity = compareFloat16(prompt, pTf, await ref.call<PredictResult>('predict', { prompt, top: 5 }, { signal: io.signal }));
+        io.err(formatFloat16Parity(parity, 'TF32 on CUDA', 'float32 on the CPU'));
+        tf32Parity = parity;
+      } finally {
+        await ref.dispose();
+      }
+    }
   } finally {
     await client.dispose();
   }
+  if (tf32Parity && result !== null && typeof result === 'object') (result as Record<string, unknown>).tf32Parity = tf32Parity;
   if (p16 && prompt) {
     const ref = await EngineClient.start({ ...start, computeDType: 'float32', onProgress: io.json ? undefined : progressPrinter(io, 'steps (float32 reference)') });
     try {

@@ -28,9 +28,10 @@ export function compareFloat16(prompt: string, p16: PredictResult, p32: PredictR
   };
 }
 
-export function formatFloat16Parity(p: Float16Parity): string {
+/** `what` names the inexact compute (default float16 compute; TF32 on CUDA uses 'TF32 on CUDA' against the CPU's float32). */
+export function formatFloat16Parity(p: Float16Parity, what = 'float16 compute', reference = 'float32'): string {
   return (
-    `float16 compute vs float32 on this prompt: top-1 ${JSON.stringify(p.top1.text)} p ${p.top1.prob16.toPrecision(4)} vs ${p.top1.prob32.toPrecision(4)}` +
-    `${p.sameTop1 ? '' : ' (float16 predicts another token!)'}; largest |Δp| over the top ${p.k}: ${p.maxAbsProbDiff.toExponential(2)}`
+    `${what} vs ${reference} on this prompt: top-1 ${JSON.stringify(p.top1.text)} p ${p.top1.prob16.toPrecision(4)} vs ${p.top1.prob32.toPrecision(4)}` +
+    `${p.sameTop1 ? ` (${what} predicts another token!)` : ''}; largest |Δp| over the top ${p.k}: ${p.maxAbsProbDiff.toExponential(2)}`.replace(' (float16 compute predicts', ' (float16 predicts')
   );
 }

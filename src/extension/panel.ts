@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { AnyResult, TraceResult } from '../engine/experiments/resultTypes';
 import type { ExportMessage, FeatureMode, FeaturesPayload, HostToWebview, WebviewToHost } from '../shared/protocol';
+import { reportFileName, writePanelReport } from './logic/report';
 import { WebviewChannel, webviewOptions } from './webviewChannel';
 
 export const PANEL_VIEW_TYPE = 'mambaExplain.knockout';
@@ -139,6 +140,9 @@ export class KnockoutPanel {
       case 'export':
         await this.export(m);
         return;
+      case 'exportReport':
+        await this.exportReport();
+        return;
       case 'openFile': {
         if (!fs.existsSync(m.path)) {
           this.log.appendLine(`knockout panel: openFile ignored, no such file ${m.path}`);
@@ -157,6 +161,42 @@ export class KnockoutPanel {
         return;
     }
   }
+
+  /** "Export report…": a save dialog, then the standalone HTML report of the result shown. */
+  private async exportReport(): Promise<void> {
+    const result = this.result;
+    if (!result) {
+      this.channel.post({ type: 'exported', figure: 'report', format: 'html', ok: false, message: 'There is no result in the panel to export.' });
+      return;
+    }
+    const folder = vscode.workspace.workspaceFolders?.[0]?.uri;
+    const name = reportFileName(result);
+    const target = await (KnockoutPanel.saveDialog ?? vscode.window.showSaveDialog)({
+      defaultUri: folder ? vscode.Uri.joinPath(folder, name) : undefined,
+      filters: { 'HTML report': ['html'] },
+      saveLabel: 'Export report',
+      title: 'Export the knockout report',
+    });
+    if (!target) {
+      this.channel.post({ type: 'exported', figure: 'report', format: 'html', ok: false, message: 'cancelled' });
+      return;
+    }
+    const kind = vscode.window.activeColorTheme.kind;
+    const dark = kind === vscode.ColorThemeKind.Dark || kind === vscode.ColorThemeKind.HighContrast;
+    const outcome = writePanelReport(result, target.fsPath, dark);
+    if (outcome.ok) {
+      this.log.appendLine(`knockout panel: report written to ${outcome.path}`);
+      this.channel.post({ type: 'exported', figure: 'report', format: 'html', ok: true, path: outcome.path });
+      void vscode.window.showInformationMessage(`Mamba Explain: saved the report ${path.basename(outcome.path)}`);
+    } else {
+      this.log.appendLine(`knockout panel: ${outcome.message}`);
+      this.channel.post({ type: 'exported', figure: 'report', format: 'html', ok: false, message: outcome.message });
+      void vscode.window.showErrorMessage(`Mamba Explain: ${outcome.message}`);
+    }
+  }
+
+  /** test hook: replaces the save dialog of "Export report…" */
+  static saveDialog?: (o: vscode.SaveDialogOptions) => Thenable<vscode.Uri | undefined>;
 
   private async export(m: ExportMessage): Promise<void> {
     const folder = vscode.workspace.workspaceFolders?.[0]?.uri;

@@ -166,7 +166,7 @@ export type HostToWebview =
   /** Theme changed (webviews also watch body class; this is a nudge). */
   | { type: 'theme'; kind?: 'light' | 'dark' | 'high-contrast' | 'high-contrast-light' }
   /** Result of an export request. */
-  | { type: 'exported'; figure: string; format: ExportFormat; path?: string; ok: boolean; message?: string };
+  | { type: 'exported'; figure: string; format: ExportFormat | 'html'; path?: string; ok: boolean; message?: string };
 
 // ---------------------------------------------------------------- webview → host
 
@@ -263,6 +263,10 @@ export interface SweepScalesMessage {
 export interface CancelMessage {
   type: 'cancel';
 }
+/** Knockout panel: save the standalone HTML report of the result shown (the host asks where, then writes it). */
+export interface ExportReportMessage {
+  type: 'exportReport';
+}
 /** Knockout panel: open the Steering view on this prompt. */
 export interface OpenSteeringMessage {
   type: 'openSteering';
@@ -271,7 +275,7 @@ export interface OpenSteeringMessage {
 
 export type WebviewToHost =
   | ReadyMessage | RerunMessage | RequestLayerMessage | RequestDecayMessage | ExportMessage | OpenFileMessage | LogMessage
-  | SteerRequestMessage | FindBottleneckMessage | SweepScalesMessage | CancelMessage | OpenSteeringMessage;
+  | SteerRequestMessage | FindBottleneckMessage | SweepScalesMessage | CancelMessage | OpenSteeringMessage | ExportReportMessage;
 export type WebviewToHostType = WebviewToHost['type'];
 
 // ---------------------------------------------------------------- limits
@@ -461,6 +465,10 @@ export function parseWebviewMessage(raw: unknown): WebviewToHost | undefined {
       case 'cancel': {
         if (!hasOnlyKeys(raw, ['type'])) return undefined;
         return { type: 'cancel' };
+      }
+      case 'exportReport': {
+        if (!hasOnlyKeys(raw, ['type'])) return undefined;
+        return { type: 'exportReport' };
       }
       case 'openSteering': {
         if (!hasOnlyKeys(raw, ['type', 'prompt'])) return undefined;

@@ -355,6 +355,48 @@ describe('knockout panel', () => {
     await noProblems(page);
     await page.context().close();
   });
+  test('warnings, the interval of a dataset run, and Export report… (issue 15)', async () => {
+    const page = await open('panel', 'dark');
+    // a trace with warnings: each is shown, as text
+    const trace = sampleTrace([9]);
+    trace.warnings = [
+      { code: 'multi-token-target', message: 'the target " Paris France" has 2 tokens: only the first is followed' },
+      { code: 'trailing-whitespace', message: 'the prompt ends in whitespace <b>x</b>' },
+    ];
+    await send(page, { type: 'showResult', result: trace });
+    await page.waitForSelector('#result-warnings');
+    const items = await page.$$eval('#result-warnings .result-warning', (els) => els.map((e) => ({ code: (e as HTMLElement).dataset.code, text: e.textContent })));
+    assert.deepEqual(items.map((i) => i.code), ['multi-token-target', 'trailing-whitespace']);
+    assert.match(items[0].text!, /only the first is followed/);
+    assert.match(items[1].text!, /<b>x<\/b>/, 'a warning renders as text');
+    assert.equal(await page.locator('#result-warnings b').count(), 0);
+    assert.equal(await page.locator('#interval-info').count(), 0, 'a trace has no interval line');
+    // Export report… asks the host
+    await clearPosted(page);
+    await page.click('#export-report');
+    await page.waitForFunction(() => (window as any).__posted.length > 0);
+    assert.deepEqual(await posted(page), [{ type: 'exportReport' }]);
+    await send(page, { type: 'exported', figure: 'report', format: 'html', ok: true, path: '/tmp/r.html' });
+    await page.waitForFunction(() => /Saved \/tmp\/r\.html/.test(document.body.textContent ?? ''));
+    await send(page, { type: 'exported', figure: 'report', format: 'html', ok: false, message: 'Could not export the report to r.html: no such folder' });
+    await page.waitForFunction(() => /Could not export the report/.test(document.body.textContent ?? ''));
+    // a dataset run: the interval used and counted warnings
+    const run = sampleDataset();
+    run.settings.interval = { method: 'bootstrap', level: 0.95, resamples: 2000, seed: 7 };
+    run.warnings = [{ code: 'few-known', message: 'the filter kept 3 of 200 prompts', count: 12, indices: [1, 4, 9] }];
+    await send(page, { type: 'showResult', result: run });
+    await page.waitForSelector('#interval-info');
+    assert.match((await page.textContent('#interval-info'))!, /95% bootstrap CI \(2000 resamples, seed 7\)/);
+    assert.match((await page.textContent('#result-warnings'))!, /12 prompts: rows 1, 4, 9, …/);
+    assert.equal(await page.locator('#export-report').count(), 1);
+    await page.screenshot({ path: join(SHOTS, 'panel-warnings-dark.png'), fullPage: true });
+    // older files without settings.interval were Student t
+    const old = sampleDataset();
+    delete (old.settings as any).interval;
+    await send(page, { type: 'showResult', result: old });
+    await page.waitForFunction(() => /Student-t/.test(document.querySelector('#interval-info')?.textContent ?? ''));
+    await noProblems(page);
+  });
 });
 
 describe('heatmap viewer', () => {

@@ -18,6 +18,7 @@ import {
 import { datasetCsv, decayCsv, featureGroupsCsv, jsonExport, macroCsv, microCsv } from '../shared/exportData';
 import { decayHistogramSvg, heatmapSvg, lineChartSvg, summarizeDecayHistogram, summarizeLineChart } from '../shared/svg';
 import { el, exportBar, handleCommonMessage, Host, onThemeChange, readTheme } from '../shared/vscode';
+import { intervalLabel } from '../../src/engine/experiments/render';
 
 Chart.register(LineController, LineElement, PointElement, LinearScale, Filler, Tooltip);
 
@@ -773,7 +774,21 @@ function render(): void {
   const conv = convModeOf(r);
   const label = knockoutModeLabel(conv);
   const mode = el('p', { class: 'knockout-mode', id: 'knockout-mode', 'data-conv': conv, title: knockoutModeHint(conv) }, el('strong', { text: label.charAt(0).toUpperCase() + label.slice(1) }), ` — ${knockoutModeHint(conv)}`);
-  content.append(el('header', { class: 'page-head' }, el('h1', { text: heading }), meta, mode));
+  // the standalone HTML report of this result (the host asks where to save it)
+  const reportBtn = el('button', { type: 'button', class: 'export-button', id: 'export-report', title: 'Save this result as a standalone HTML report (figures, clean prediction, provenance)', text: 'Export report…' });
+  reportBtn.addEventListener('click', () => host.post({ type: 'exportReport' }));
+  content.append(el('header', { class: 'page-head' }, el('h1', { text: heading }), meta, mode, el('p', { class: 'meta report-actions' }, reportBtn)));
+  const warnings = r.warnings ?? [];
+  if (warnings.length) {
+    const list = el('ul', { class: 'result-warnings', id: 'result-warnings', role: 'list' });
+    for (const w of warnings) {
+      const item = el('li', { class: 'result-warning', 'data-code': w.code });
+      item.append(el('span', { class: 'warning-icon', 'aria-hidden': 'true', text: '⚠ ' }), w.message);
+      if (w.count !== undefined) item.append(` (${w.count} prompt${w.count === 1 ? '' : 's'}${w.indices?.length ? `: rows ${w.indices.join(', ')}${w.count > w.indices.length ? ', …' : ''}` : ''})`);
+      list.append(item);
+    }
+    content.append(section(warnings.length === 1 ? 'Warning' : `Warnings (${warnings.length})`, list));
+  }
   if (r.kind !== 'dataset-run') {
     const info = el('p', { class: 'target-info' });
     info.append('Target ', el('code', { text: JSON.stringify(r.target.text) }), ` · p = ${formatProb(r.baseProb)}`);
@@ -787,7 +802,8 @@ function render(): void {
   } else {
     const d = el('p', { class: 'dataset-info' });
     d.append(el('code', { text: r.dataset.file }), ` · ${r.dataset.rows} rows · ${r.prompts.length} prompt(s) used · ${r.skipped.length} skipped · ${r.status}`);
-    content.append(section('Dataset', d));
+    const interval = el('p', { class: 'hint interval-info', id: 'interval-info', text: `Bands: ${intervalLabel(r.settings.interval)} of the mean` });
+    content.append(section('Dataset', d, interval));
   }
   if (r.kind === 'trace' || (r.kind === 'dataset-run' && r.aggregate.windows.length)) {
     const s = curvesSection(r);

@@ -10,6 +10,7 @@ import type { PayloadModel } from '../shared/protocol';
 import { resolveModelRef } from '../engine/hub/index';
 import { UserError, type ExecutionProviderChoice } from '../engine/types';
 import { modelLabel, modelSetting } from './logic/modelRef';
+import { fusedSweepNotice, sweepTooltipLine } from './logic/sweep';
 import { checkModelTrust } from './logic/trust';
 import { knockoutModeLabel, modelFamily } from '../../webview/shared/figures';
 
@@ -107,6 +108,11 @@ export class EngineManager implements vscode.Disposable {
     };
   }
 
+  /** the (model, reason) pairs whose fused-sweep failure was shown */
+  private readonly sweepNoticesShown = new Set<string>();
+  /** test hook: the fused-sweep notices shown */
+  readonly sweepNotices: string[] = [];
+
   get info(): SessionInfo | undefined {
     return this.client?.info;
   }
@@ -117,7 +123,7 @@ export class EngineManager implements vscode.Disposable {
     const ep = this.client ? this.client.ep : c.ep;
     this.status.text = `$(pulse) Mamba: ${label} · ${ep}`;
     this.status.tooltip = this.client
-      ? `Mamba Explain: ${this.client.info.identity.path}\n${modelFamily({ arch: this.client.info.config.arch, variant: this.client.info.identity.variant })}, ${this.client.info.config.nLayer} layers, d_model ${this.client.info.config.dModel}\nexecution provider in use: ${this.client.ep} (setting: ${c.ep}), compute ${this.client.info.computeDType}, knockout sweep ${this.client.info.sweep}, ${knockoutModeLabel(convSetting())}\nClick to select a model.`
+      ? `Mamba Explain: ${this.client.info.identity.path}\n${modelFamily({ arch: this.client.info.config.arch, variant: this.client.info.identity.variant })}, ${this.client.info.config.nLayer} layers, d_model ${this.client.info.config.dModel}\nexecution provider in use: ${this.client.ep} (setting: ${c.ep}), compute ${this.client.info.computeDType}, ${sweepTooltipLine(this.client.info)}, ${knockoutModeLabel(convSetting())}\nClick to select a model.`
       : `Mamba Explain: ${c.ref} (not loaded yet; provider setting: ${c.ep}). Click to select a model.`;
   }
 
@@ -173,6 +179,12 @@ export class EngineManager implements vscode.Disposable {
       }
       this.client = client;
       this.log.appendLine(`model ready: ${client.info.config.nLayer} layers, provider ${client.ep}`);
+      const notice = fusedSweepNotice(client.info, this.sweepNoticesShown);
+      if (notice) {
+        this.log.appendLine(`fused sweep graph not loaded: ${client.info.fusedSweepError}`);
+        this.sweepNotices.push(notice);
+        void vscode.window.showInformationMessage(notice);
+      }
       return client;
     } catch (e) {
       if (this.key === key) this.key = undefined;

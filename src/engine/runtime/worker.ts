@@ -25,7 +25,15 @@ async function main(): Promise<void> {
     port.close();
     return;
   }
-  post({ type: 'ready', info: { identity: session.identity, ep: session.backend.ep, computeDType: session.computeDType, sweep: sweepInUse(session.backend), config: session.backend.config, ...(session.cudaMath ? { cudaMath: session.cudaMath, device: session.device } : {}) } });
+  const fusedSweepError = (session.backend as { fusedSweepError?: unknown }).fusedSweepError;
+  post({
+    type: 'ready',
+    info: {
+      identity: session.identity, ep: session.backend.ep, computeDType: session.computeDType, sweep: sweepInUse(session.backend), config: session.backend.config,
+      ...(typeof fusedSweepError === 'string' && fusedSweepError ? { fusedSweepError } : {}),
+      ...(session.cudaMath ? { cudaMath: session.cudaMath, device: session.device } : {}),
+    },
+  });
 
   let queue: Promise<void> = Promise.resolve();
   port.on('message', (msg: ToWorker) => {

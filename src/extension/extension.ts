@@ -72,7 +72,7 @@ const FAMILY_LABEL: Record<string, string> = { mamba2: 'Mamba-2', mamba1: 'Mamba
 export function activate(context: vscode.ExtensionContext): MambaExplainApi {
   log = vscode.window.createOutputChannel('Mamba Explain');
   const engine = new EngineManager(context, log);
-  const heatmap = new HeatmapViewProvider(context, engine, log);
+  const heatmap = new HeatmapViewProvider(context, engine, log, (t) => rerunTrace(t, t.windows.map((w) => w.window)));
   const callbacks = {
     rerun: (t: TraceResult, windows: number[], features?: string[], featureMode?: FeatureMode) => rerunTrace(t, windows, features, featureMode),
     steering: (prompt?: string) => vscode.commands.executeCommand('mambaExplain.openSteering', prompt ? { prompt } : {}),

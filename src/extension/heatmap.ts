@@ -12,6 +12,7 @@ import type { FeaturesReport } from '../engine/experiments/features';
 import type { AttentionPayload, AttentionToken, ChannelAttention, DecayGroup, GroupMean, WebviewToHost } from '../shared/protocol';
 import type { EngineManager } from './engineManager';
 import { groupMeans } from './logic/featureGroups';
+import { modelMismatchMessage } from './logic/heatmapModel';
 import { WebviewChannel, webviewOptions } from './webviewChannel';
 
 export const HEATMAP_VIEW_ID = 'mambaExplain.heatmap';
@@ -22,6 +23,8 @@ interface CurrentPrompt {
   nLayers: number;
   blocked?: { layers: number[]; edges: [number, number][] };
   model?: AttentionPayload['model'];
+  /** the trace shown (re-run on the current engine after a model mismatch) */
+  trace: TraceResult;
   /** the layer shown last */
   layer: number;
   /** channel models: the channel asked for last (sent along with later layers) */
@@ -37,7 +40,13 @@ export class HeatmapViewProvider implements vscode.WebviewViewProvider {
   private current?: CurrentPrompt;
   private generation = 0;
 
-  constructor(private readonly context: vscode.ExtensionContext, private readonly engine: EngineManager, private readonly log: vscode.OutputChannel) {}
+  constructor(
+    private readonly context: vscode.ExtensionContext,
+    private readonly engine: EngineManager,
+    private readonly log: vscode.OutputChannel,
+    /** re-runs a trace on the current engine (and shows it here): the "Re-trace with the current model" action */
+    private readonly retrace?: (trace: TraceResult) => Promise<void>,
+  ) {}
 
   resolveWebviewView(view: vscode.WebviewView): void {
     this.view = view;
@@ -70,7 +79,7 @@ export class HeatmapViewProvider implements vscode.WebviewViewProvider {
     const model: AttentionPayload['model'] = { path: m.path, hash: m.hash, ...(m.arch ? { arch: m.arch } : {}), ...(m.variant ? { variant: m.variant } : {}) };
     // the channel shown before is kept when the next trace is on a channel model too (checked against its count)
     const channel = this.current?.model?.arch === 'mamba1' && m.arch === 'mamba1' ? this.current.channel : undefined;
-    this.current = { prompt: trace.prompt, tokens, nLayers, blocked, model, layer, channel, summaries: new Map() };
+    this.current = { prompt: trace.prompt, tokens, nLayers, blocked, model, trace, layer, channel, summaries: new Map() };
     this.generation++;
     if (this.view) await this.sendLayer(layer, channel);
   }
@@ -83,6 +92,9 @@ export class HeatmapViewProvider implements vscode.WebviewViewProvider {
         return;
       }
       await this.sendLayer(m.layer, m.channel, m.channel !== undefined);
+    } else if (m.type === 'retrace') {
+      if (!this.current || !this.retrace) return;
+      await this.retrace(this.current.trace);
     } else if (m.type === 'log') this.log.appendLine(`heatmap viewer [${m.level}]: ${m.message}`);
   }
 
@@ -97,6 +109,16 @@ export class HeatmapViewProvider implements vscode.WebviewViewProvider {
     this.channel.post({ type: 'busy', message: channel === undefined ? `attention of layer ${layer}…` : `attention of layer ${layer}, channel ${channel}…` });
     try {
       const client = await this.engine.get();
+      // the traced model or nothing: never the matrices of another model than the trace's
+      const id = client.info.identity;
+      const mismatch = modelMismatchMessage({ path: cur.model?.path ?? cur.trace.provenance.model.path, hash: cur.model?.hash }, { path: id.path, hash: id.hash });
+      if (mismatch) {
+        if (gen !== this.generation) return;
+        this.log.appendLine(`heatmap viewer: ${mismatch}`);
+        this.channel?.post({ type: 'busy' });
+        this.channel?.post({ type: 'modelMismatch', message: mismatch, traced: { path: cur.model?.path ?? '', hash: cur.model?.hash ?? '' }, current: { path: id.path, hash: id.hash } });
+        return;
+      }
       const isChannelModel = client.info.config.arch === 'mamba1';
       const report = await this.decayReport();
       let payload: AttentionPayload;

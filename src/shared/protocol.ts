@@ -165,6 +165,11 @@ export type HostToWebview =
   | { type: 'features'; payload: FeaturesPayload }
   /** Theme changed (webviews also watch body class; this is a nudge). */
   | { type: 'theme'; kind?: 'light' | 'dark' | 'high-contrast' | 'high-contrast-light' }
+  /**
+   * Heatmap: the shown trace comes from another model than the engine's (provenance.model.hash ≠ the engine's hash):
+   * nothing of it is shown; the view offers to re-trace ('retrace').
+   */
+  | { type: 'modelMismatch'; message: string; traced: { path: string; hash: string }; current: { path: string; hash: string } }
   /** Result of an export request. */
   | { type: 'exported'; figure: string; format: ExportFormat | 'html'; path?: string; ok: boolean; message?: string };
 
@@ -267,6 +272,10 @@ export interface CancelMessage {
 export interface ExportReportMessage {
   type: 'exportReport';
 }
+/** Heatmap: re-run the shown trace on the current engine (after a model mismatch). */
+export interface RetraceMessage {
+  type: 'retrace';
+}
 /** Knockout panel: open the Steering view on this prompt. */
 export interface OpenSteeringMessage {
   type: 'openSteering';
@@ -275,7 +284,7 @@ export interface OpenSteeringMessage {
 
 export type WebviewToHost =
   | ReadyMessage | RerunMessage | RequestLayerMessage | RequestDecayMessage | ExportMessage | OpenFileMessage | LogMessage
-  | SteerRequestMessage | FindBottleneckMessage | SweepScalesMessage | CancelMessage | OpenSteeringMessage | ExportReportMessage;
+  | SteerRequestMessage | FindBottleneckMessage | SweepScalesMessage | CancelMessage | OpenSteeringMessage | ExportReportMessage | RetraceMessage;
 export type WebviewToHostType = WebviewToHost['type'];
 
 // ---------------------------------------------------------------- limits
@@ -469,6 +478,10 @@ export function parseWebviewMessage(raw: unknown): WebviewToHost | undefined {
       case 'exportReport': {
         if (!hasOnlyKeys(raw, ['type'])) return undefined;
         return { type: 'exportReport' };
+      }
+      case 'retrace': {
+        if (!hasOnlyKeys(raw, ['type'])) return undefined;
+        return { type: 'retrace' };
       }
       case 'openSteering': {
         if (!hasOnlyKeys(raw, ['type', 'prompt'])) return undefined;

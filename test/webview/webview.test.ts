@@ -481,6 +481,29 @@ describe('heatmap viewer', () => {
     await page.context().close();
   });
 
+  test('a trace of another model: nothing of it, a message and Re-trace with the current model (issue 16)', async () => {
+    const page = await open('heatmap', 'dark');
+    await send(page, { type: 'attention', payload: sampleAttention(3) });
+    await page.waitForFunction(() => (window as any).__viewer.cache.size > 0);
+    assert.ok(await page.isVisible('#attention'));
+    await send(page, { type: 'modelMismatch', message: 'This trace was made with another model (/m/a, hash aaaa) than the one loaded now (/m/b, hash bbbb)', traced: { path: '/m/a', hash: 'aaaa' }, current: { path: '/m/b', hash: 'bbbb' } });
+    await page.waitForSelector('#model-mismatch');
+    assert.match((await page.textContent('#model-mismatch'))!, /another model/);
+    assert.equal(await page.isVisible('#attention'), false, 'no matrix of the other model');
+    assert.equal(await page.locator('.tokens .tok').count(), 0, 'no tokens of the other trace');
+    assert.equal(await page.evaluate(() => (window as any).__viewer.cache.size), 0);
+    await page.screenshot({ path: join(SHOTS, 'heatmap-model-mismatch-dark.png'), fullPage: true });
+    await clearPosted(page);
+    await page.click('#retrace');
+    await page.waitForFunction(() => (window as any).__posted.length > 0);
+    assert.deepEqual(await posted(page), [{ type: 'retrace' }]);
+    // the re-trace's attention shows again
+    await send(page, { type: 'attention', payload: sampleAttention(2) });
+    await page.waitForFunction(() => !document.querySelector('#model-mismatch'));
+    assert.ok(await page.isVisible('#attention'));
+    await noProblems(page);
+  });
+
   test('light theme rendering', async () => {
     const page = await open('heatmap', 'light');
     await send(page, { type: 'attention', payload: sampleAttention(9) });

@@ -344,9 +344,31 @@ document.addEventListener('keydown', (e) => {
   }
 });
 
+/** The trace comes from another model than the engine's: show nothing of it, only the message and the re-trace action. */
+function showMismatch(message: string): void {
+  cache.clear();
+  channelCache.clear();
+  requested.clear();
+  unitsShown = '';
+  state.payload = undefined;
+  host.setState({ ...state });
+  setStatus(undefined);
+  for (const e of [controls, hint, figure]) e.hidden = true;
+  const btn = el('button', { type: 'button', class: 'run-button', id: 'retrace', text: 'Re-trace with the current model' });
+  btn.addEventListener('click', () => {
+    btn.disabled = true;
+    host.post({ type: 'retrace' });
+  });
+  header.replaceChildren(el('h1', { text: 'Attention heatmap' }), el('p', { class: 'placeholder', id: 'model-mismatch', role: 'alert', text: message }), el('p', {}, btn));
+}
+
 host.onMessage((m: HostToWebview) => {
   switch (m.type) {
+    case 'modelMismatch':
+      showMismatch(m.message);
+      break;
     case 'attention': {
+      for (const e of [controls, hint, figure]) e.hidden = false;
       const p = m.payload;
       const prev = state.payload;
       const samePrompt = prev && p.prompt === prev.prompt;

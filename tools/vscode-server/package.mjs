@@ -24,7 +24,18 @@ run(process.execPath, ['esbuild.mjs']);
 for (const f of ['dist/extension.js', 'dist/worker.js']) if (!existsSync(f)) { console.error(`[package] ${f} is missing after the build`); process.exit(1); }
 if (!existsSync('models/demo/config.json')) console.warn('[package] warning: models/demo/ is missing: the VSIX has no embedded demo model');
 rmSync(vsix, { force: true });
-run(process.execPath, [join('node_modules', '@vscode', 'vsce', 'vsce'), 'package', '--target', target, '--out', vsix, '--allow-missing-repository', '--no-rewrite-relative-links']);
+// The README's relative links (docs, CHANGELOG, the demo models' TRAINING.md…) must work in the Extensions view: the
+// manifest has no confirmed `repository` to make them absolute, so the linked files ship in the VSIX (an ignore file
+// = .vscodeignore + one '!' line per linked file) and the links stay relative (--no-rewrite-relative-links).
+const readmeLinks = [...readFileSync('README.md', 'utf8').matchAll(/\]\(([^)\s#]+)(?:#[^)]*)?\)/gu)].map((m) => m[1])
+  .filter((l) => !/^[a-z][a-z0-9+.-]*:/iu.test(l) && !l.startsWith('/')).map((l) => decodeURIComponent(l).replace(/^\.\//u, ''));
+const linked = [...new Set(readmeLinks)];
+const missingLinks = linked.filter((l) => !existsSync(l));
+if (missingLinks.length) { console.error(`[package] README.md links to missing files: ${missingLinks.join(', ')}`); process.exit(1); }
+const ignoreFile = join(mkdtempSync(join(tmpdir(), 'mamba-vscodeignore-')), '.vscodeignore');
+writeFileSync(ignoreFile, `${readFileSync('.vscodeignore', 'utf8').trimEnd()}\n# the README's linked files (tools/vscode-server/package.mjs)\n${linked.map((l) => `!${l}`).join('\n')}\n`);
+run(process.execPath, [join('node_modules', '@vscode', 'vsce', 'vsce'), 'package', '--target', target, '--out', vsix, '--allow-missing-repository', '--no-rewrite-relative-links', '--ignoreFile', ignoreFile]);
+rmSync(dirname(ignoreFile), { recursive: true, force: true });
 
 // ---- contents
 const list = spawnSync('unzip', ['-Z1', vsix], { encoding: 'utf8' });
@@ -38,10 +49,17 @@ if (existsSync('dist/webview/panel.js')) must.push('extension/dist/webview/panel
 if (existsSync('models/demo/config.json')) must.push('extension/models/demo/config.json');
 if (existsSync('models/demo-mamba1/config.json')) must.push('extension/models/demo-mamba1/config.json', 'extension/models/demo-mamba1/model.safetensors', 'extension/models/demo-mamba1/tokenizer.json');
 for (const m of must) if (!files.includes(m)) problems.push(`missing ${m}`);
+// every relative link of the packaged README resolves inside the VSIX (vsce stores LICENSE as LICENSE.txt, README.md as readme.md)
+const lower = new Set(files.map((f) => f.toLowerCase()));
+for (const l of linked) {
+  const e = `extension/${l}`.toLowerCase();
+  if (!lower.has(e) && !lower.has(`${e}.txt`)) problems.push(`README link ${l} is not in the VSIX`);
+}
 const forbidden = [/^extension\/src\//, /^extension\/test\//, /^extension\/tools\//, /^extension\/out\//, /\.map$/, /^extension\/\.cache\//,
   /onnxruntime-node\/bin\/napi-v6\/(darwin|win32)\//, /onnxruntime-node\/bin\/napi-v6\/linux\/arm64\//,
   /^extension\/node_modules\/(?!onnxruntime-node\/|onnxruntime-common\/)/];
-for (const f of files) for (const re of forbidden) if (re.test(f)) { problems.push(`unexpected ${f}`); break; }
+const linkedEntries = new Set(linked.map((l) => `extension/${l}`));
+for (const f of files) for (const re of forbidden) if (!linkedEntries.has(f) && re.test(f)) { problems.push(`unexpected ${f}`); break; }
 const size = spawnSync('du', ['-h', vsix], { encoding: 'utf8' }).stdout.split('\t')[0];
 console.log(`[package] ${vsix}: ${files.length} entries, ${size}`);
 if (problems.length) { console.error('[package] VSIX contents are wrong:\n  ' + problems.join('\n  ')); process.exit(1); }

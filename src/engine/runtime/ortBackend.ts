@@ -147,12 +147,15 @@ export class OrtBackend implements ModelBackend {
           try {
             b.sweep = await createOn(join(dir, manifest.sweep), ep, threads);
           } catch (e) {
-            // e.g. no room on the device for the second copy of the weights: the layer-by-layer sweep still works
+            // asked for explicitly (--sweep fused): an error; by default (e.g. no room on the device for the second
+            // copy of the weights) the layer-by-layer sweep still works, and the reason is reported (SessionInfo)
+            if (opts.fusedSweep === true) throw new UserError(`--sweep fused: the sweep graph cannot be loaded on ${ep} (${(e as Error).message.split('\n')[0]}); use --sweep layers or auto`);
             b.fusedSweepError = (e as Error).message.split('\n')[0];
           }
         }
         return b;
       } catch (e) {
+        if (e instanceof UserError) throw e;
         errors.push(`${ep}: ${(e as Error).message.split('\n')[0]}`);
       }
     }

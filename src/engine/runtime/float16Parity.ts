@@ -32,6 +32,6 @@ export function compareFloat16(prompt: string, p16: PredictResult, p32: PredictR
 export function formatFloat16Parity(p: Float16Parity, what = 'float16 compute', reference = 'float32'): string {
   return (
     `${what} vs ${reference} on this prompt: top-1 ${JSON.stringify(p.top1.text)} p ${p.top1.prob16.toPrecision(4)} vs ${p.top1.prob32.toPrecision(4)}` +
-    `${p.sameTop1 ? ` (${what} predicts another token!)` : ''}; largest |Δp| over the top ${p.k}: ${p.maxAbsProbDiff.toExponential(2)}`.replace(' (float16 compute predicts', ' (float16 predicts')
+    `${p.sameTop1 ? '' : ` (${what === 'float16 compute' ? 'float16' : what} predicts another token!)`}; largest |Δp| over the top ${p.k}: ${p.maxAbsProbDiff.toExponential(2)}`
   );
 }

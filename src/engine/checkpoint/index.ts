@@ -8,7 +8,7 @@ import { Checkpoint, DType, ModelConfig, TensorInfo, UserError } from '../types'
 import { familyOf, parseModelConfig as parseConfig } from '../arch/index';
 import { parsePythonJson } from './pythonJson';
 import { bytesPerElement, bf16ToF32, f16ToF32 } from './dtype';
-import { StoredTensor, product, readExact } from './io';
+import { StoredTensor, clean, product, quoted, readExact, shapeText } from './io';
 import { readSafetensorsHeader } from './safetensors';
 import { readTorchZip } from './pytorch';
 
@@ -47,12 +47,12 @@ function readJson(file: string, what: string): unknown {
   try {
     text = fs.readFileSync(file, 'utf8');
   } catch (e) {
-    throw new UserError(`${file}: cannot read ${what} (${(e as Error).message})`);
+    throw new UserError(`${file}: cannot read ${what} (${clean((e as Error).message, 200)})`);
   }
   try {
     return JSON.parse(text);
   } catch (e) {
-    throw new UserError(`${file}: ${what} is not valid JSON (${(e as Error).message})`);
+    throw new UserError(`${file}: ${what} is not valid JSON (${clean((e as Error).message, 200)})`);
   }
 }
 
@@ -90,8 +90,9 @@ function loadIndex(dir: string, indexFile: string, files: Files, kind: 'safetens
   }
   const byShard = new Map<string, string[]>();
   for (const [key, shard] of Object.entries(wm as Record<string, unknown>)) {
-    if (typeof shard !== 'string' || shard.includes('/') || shard.includes('\\') || shard.startsWith('.')) {
-      throw new UserError(`${indexFile}: bad shard file name for tensor '${key}'`);
+    // a plain file name of the model folder: no folder part, no '..', nothing a message cannot show on one line
+    if (typeof shard !== 'string' || shard === '' || shard.length > 255 || shard.includes('/') || shard.includes('\\') || shard.startsWith('.') || clean(shard) !== shard) {
+      throw new UserError(`${indexFile}: bad shard file name for tensor ${quoted(key)}`);
     }
     if (!byShard.has(shard)) byShard.set(shard, []);
     byShard.get(shard)!.push(key);
@@ -107,7 +108,7 @@ function loadIndex(dir: string, indexFile: string, files: Files, kind: 'safetens
     const byKey = new Map(inShard.map((t) => [t.key, t]));
     for (const key of byShard.get(shard)!) {
       const t = byKey.get(key);
-      if (!t) throw new UserError(`${p}: tensor '${key}' listed in ${path.basename(indexFile)} is not in this file`);
+      if (!t) throw new UserError(`${p}: tensor ${quoted(key)} listed in ${path.basename(indexFile)} is not in this file`);
       tensors.push(t);
     }
   }
@@ -146,7 +147,7 @@ function computeHash(configBytes: Buffer, weightFiles: string[], files: Files): 
 }
 
 function shapeStr(s: number[]): string {
-  return `[${s.join(', ')}]`;
+  return shapeText(s);
 }
 
 class OpenCheckpoint implements Checkpoint {
@@ -211,6 +212,17 @@ class OpenCheckpoint implements Checkpoint {
   }
 }
 
+/** The text of a config.json → its config (Python's NaN / Infinity accepted); every problem is one UserError naming `file`. */
+export function parseConfigText(text: string, file: string): ModelConfig {
+  let json: unknown;
+  try {
+    json = parsePythonJson(text);
+  } catch (e) {
+    throw new UserError(`${file}: not valid JSON (${clean((e as Error).message, 200)})`);
+  }
+  return parseConfig(json, file);
+}
+
 /** Opens and validates a checkpoint folder. Throws UserError naming the file for any problem with the input. */
 export async function openCheckpoint(dir: string): Promise<Checkpoint> {
   const abs = path.resolve(dir);
@@ -224,13 +236,7 @@ export async function openCheckpoint(dir: string): Promise<Checkpoint> {
   const configFile = path.join(abs, 'config.json');
   if (!exists(configFile)) throw new UserError(`${configFile}: config.json not found in the model folder`);
   const configBytes = fs.readFileSync(configFile);
-  let json: unknown;
-  try {
-    json = parsePythonJson(configBytes.toString('utf8'));
-  } catch (e) {
-    throw new UserError(`${configFile}: not valid JSON (${(e as Error).message})`);
-  }
-  let config = parseConfig(json, configFile);
+  let config = parseConfigText(configBytes.toString('utf8'), configFile);
 
   const files = new Files();
   try {
@@ -239,17 +245,17 @@ export async function openCheckpoint(dir: string): Promise<Checkpoint> {
     for (const t of weights.tensors) {
       const name = canonicalName(t.key);
       const prev = byName.get(name);
-      if (prev) throw new UserError(`${t.file}: tensors '${prev.key}' and '${t.key}' both map to '${name}'`);
+      if (prev) throw new UserError(`${t.file}: tensors ${quoted(prev.key)} and ${quoted(t.key)} both map to ${quoted(name)}`);
       byName.set(name, t);
     }
     const emb = byName.get('embedding.weight');
     if (!emb) throw new UserError(`${weights.describe}: tensor 'backbone.embedding.weight' (or 'backbone.embeddings.weight') is missing`);
     if (emb.shape.length !== 2 || emb.shape[1] !== config.dModel) {
-      throw new UserError(`${emb.file}: tensor '${emb.key}' has shape ${shapeStr(emb.shape)}, expected [${config.paddedVocabSize}, ${config.dModel}]`);
+      throw new UserError(`${emb.file}: tensor ${quoted(emb.key)} has shape ${shapeStr(emb.shape)}, expected [${config.paddedVocabSize}, ${config.dModel}]`);
     }
     if (config.format === 'hf') {
       if (emb.shape[0] < config.vocabSize) {
-        throw new UserError(`${emb.file}: tensor '${emb.key}' has ${emb.shape[0]} rows, fewer than vocab_size ${config.vocabSize}`);
+        throw new UserError(`${emb.file}: tensor ${quoted(emb.key)} has ${emb.shape[0]} rows, fewer than vocab_size ${config.vocabSize}`);
       }
       config = { ...config, paddedVocabSize: emb.shape[0] };
     }
@@ -257,6 +263,12 @@ export async function openCheckpoint(dir: string): Promise<Checkpoint> {
     config = { ...config, tieEmbeddings: tie };
 
     const family = familyOf(config);
+    // Every layer has several tensors: a layer count above the number of stored tensors cannot match, and building
+    // its expected shapes (a few entries per layer) would take minutes and fail for a huge n_layer.
+    if (config.nLayer > byName.size) {
+      const key = config.format === 'hf' ? 'num_hidden_layers' : 'n_layer';
+      throw new UserError(`${configFile}: "${key}" is ${config.nLayer}, but ${weights.describe} holds only ${byName.size} tensors (a ${family.label(config)} layer has several)`);
+    }
     const expected = family.expectedShapes(config);
     if (tie) expected.delete('lm_head.weight');
     const tensors = new Map<string, StoredTensor & { dtype: DType }>();
@@ -264,16 +276,16 @@ export async function openCheckpoint(dir: string): Promise<Checkpoint> {
       const t = byName.get(name);
       if (!t) throw new UserError(`${weights.describe}: tensor '${family.storedName(name, config.format)}' is missing`);
       if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) {
-        throw new UserError(`${t.file}: tensor '${t.key}' has shape ${shapeStr(t.shape)}, expected ${shapeStr(shape)} from config.json`);
+        throw new UserError(`${t.file}: tensor ${quoted(t.key)} has shape ${shapeStr(t.shape)}, expected ${shapeStr(shape)} from config.json`);
       }
       if (t.dtype === null) {
-        throw new UserError(`${t.file}: tensor '${t.key}' has unsupported dtype ${t.rawDType} (supported: float32, float16, bfloat16)`);
+        throw new UserError(`${t.file}: tensor ${quoted(t.key)} has unsupported dtype ${clean(t.rawDType)} (supported: float32, float16, bfloat16)`);
       }
       tensors.set(name, t as StoredTensor & { dtype: DType });
     }
     for (const [name, t] of byName) {
       if (!expected.has(name) && !(name === 'lm_head.weight' && tie)) {
-        throw new UserError(`${t.file}: unexpected tensor '${t.key}' (not part of a ${family.label(config)} model with this config.json)`);
+        throw new UserError(`${t.file}: unexpected tensor ${quoted(t.key)} (not part of a ${family.label(config)} model with this config.json)`);
       }
     }
     let largest: StoredTensor & { dtype: DType } = tensors.get('embedding.weight')!;

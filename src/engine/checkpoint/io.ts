@@ -38,3 +38,26 @@ export function product(shape: number[]): number {
   for (const s of shape) n *= s;
   return n;
 }
+
+/**
+ * A name from an input file (tensor key, zip member, pickle global, dtype …) made fit for a one-line error message:
+ * control characters and line separators are escaped, and a long name is cut to its first `max` characters with its
+ * length. An ordinary name comes back unchanged.
+ */
+export function clean(name: string, max = 120): string {
+  // eslint-disable-next-line no-control-regex
+  let s = name.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => (c === '\n' ? '\\n' : c === '\r' ? '\\r' : c === '\t' ? '\\t' : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`));
+  if (s.length > max) s = `${s.slice(0, max)}… (${name.length} characters)`;
+  return s;
+}
+
+/** clean(name) in single quotes. */
+export function quoted(name: string): string {
+  return `'${clean(name)}'`;
+}
+
+/** A shape for a message: '[2, 3]', or its first dimensions and its rank when it has many. */
+export function shapeText(shape: readonly unknown[]): string {
+  const dims = shape.slice(0, 8).map((d) => (typeof d === 'number' ? String(d) : clean(String(d), 20)));
+  return `[${dims.join(', ')}${shape.length > 8 ? `, … (${shape.length} dimensions)` : ''}]`;
+}

@@ -2,6 +2,7 @@
 // never executes anything. Globals are resolved through an allow-list supplied by the caller; everything else
 // is refused with a UserError.
 import { UserError } from '../types';
+import { quoted } from './io';
 
 export class PyTuple {
   constructor(readonly items: PyValue[]) {}
@@ -87,7 +88,7 @@ export function unpickle(data: Buffer, file: string, hooks: UnpickleHooks): PyVa
     return s;
   };
   const global = (module: string, name: string): PyGlobal => {
-    if (!hooks.allowGlobal(module, name)) fail(`pickle refers to forbidden global '${module}.${name}'`);
+    if (!hooks.allowGlobal(module, name)) fail(`pickle refers to forbidden global ${quoted(`${module}.${name}`)}`);
     return new PyGlobal(module, name);
   };
   const setItems = (d: PyValue, items: PyValue[]): void => {
@@ -103,7 +104,8 @@ export function unpickle(data: Buffer, file: string, hooks: UnpickleHooks): PyVa
   };
   const appendItems = (l: PyValue, items: PyValue[]): void => {
     if (!Array.isArray(l)) fail('malformed pickle (APPEND on a non-list)');
-    (l as PyValue[]).push(...items);
+    // one by one: push(...items) overflows the call stack for a MARK group of some 100k items
+    for (const x of items) (l as PyValue[]).push(x);
   };
 
   for (;;) {

@@ -1,8 +1,9 @@
 // config.json files written by Python's json module (transformers < 5 among them) may hold the bare literals
 // Infinity, -Infinity and NaN, which strict JSON does not allow; transformers ≥ 5 writes {"__float__": "Infinity"}.
-// parsePythonJson accepts both spellings and returns plain numbers.
+// parsePythonJson accepts both spellings and returns plain numbers (NaN included).
 
-/** Rewrites bare Infinity / -Infinity / NaN outside strings into forms JSON.parse accepts (1e999 parses to Infinity). */
+/** Rewrites bare Infinity / -Infinity / NaN outside strings into forms JSON.parse accepts (1e999 parses to Infinity;
+ * NaN becomes transformers 5's {"__float__": "NaN"}, so that it stays NaN and is not taken for an absent value). */
 export function toStrictJson(text: string): string {
   let out = '';
   let i = 0;
@@ -21,7 +22,7 @@ export function toStrictJson(text: string): string {
       out += '1e999';
       i += 8;
     } else if (text.startsWith('NaN', i)) {
-      out += 'null';
+      out += '{"__float__":"NaN"}';
       i += 3;
     } else {
       out += ch;
@@ -31,7 +32,8 @@ export function toStrictJson(text: string): string {
   return out;
 }
 
-function revive(_key: string, v: unknown): unknown {
+/** The number a transformers 5 {"__float__": …} object stands for, or the value itself. */
+function revive(v: unknown): unknown {
   if (typeof v === 'object' && v !== null && !Array.isArray(v)) {
     const keys = Object.keys(v);
     const f = (v as Record<string, unknown>).__float__;
@@ -44,14 +46,37 @@ function revive(_key: string, v: unknown): unknown {
   return v;
 }
 
+/**
+ * Applies `revive` to every value of a parsed document, iteratively: JSON.parse's own reviver recurses and overflows
+ * the call stack on deeply nested (but valid) JSON.
+ */
+function reviveAll(root: unknown): unknown {
+  const top = revive(root);
+  const stack: unknown[] = [top];
+  while (stack.length > 0) {
+    const v = stack.pop();
+    if (typeof v !== 'object' || v === null) continue;
+    const obj = v as Record<string, unknown>;
+    for (const k of Object.keys(obj)) {
+      const x = obj[k];
+      const y = revive(x);
+      // defineProperty: a key "__proto__" (an own property after JSON.parse) must stay an own property
+      if (y !== x) Object.defineProperty(obj, k, { value: y, writable: true, enumerable: true, configurable: true });
+      if (typeof y === 'object' && y !== null) stack.push(y);
+    }
+  }
+  return top;
+}
+
 /** JSON.parse that also accepts Python's Infinity/NaN literals and transformers 5's {"__float__": …} objects. */
 export function parsePythonJson(text: string): unknown {
-  let s = text;
+  let v: unknown;
   try {
-    return JSON.parse(s, revive);
+    v = JSON.parse(text);
   } catch (e) {
-    s = toStrictJson(text);
+    const s = toStrictJson(text);
     if (s === text) throw e;
+    v = JSON.parse(s);
   }
-  return JSON.parse(s, revive);
+  return reviveAll(v);
 }

@@ -2,7 +2,7 @@
 // safe unpickler) and <prefix>/data/<key> (raw little-endian storages, stored uncompressed and read by offset).
 import * as fs from 'node:fs';
 import { DType, UserError } from '../types';
-import { StoredTensor, product, readExact } from './io';
+import { StoredTensor, product, quoted, readExact, shapeText } from './io';
 import { PyDict, PyGlobal, PyOpaque, PyTuple, PyValue, unpickle } from './pickle';
 import { ZipReader } from './zip';
 
@@ -43,8 +43,13 @@ interface TensorRef {
   stride: number[];
 }
 
+/** A storage size, storage offset, size or stride: a non-negative integer (not a float, not a huge LONG). */
+function isCount(x: PyValue): x is number {
+  return typeof x === 'number' && Number.isSafeInteger(x) && x >= 0;
+}
+
 function intTuple(v: PyValue, what: string, file: string): number[] {
-  if (!(v instanceof PyTuple) || !v.items.every((x) => typeof x === 'number' && Number.isInteger(x) && x >= 0)) {
+  if (!(v instanceof PyTuple) || !v.items.every(isCount)) {
     throw new UserError(`${file}: malformed tensor in pickle (${what} is not a tuple of integers)`);
   }
   return v.items as number[];
@@ -77,7 +82,7 @@ export function readTorchZip(fd: number, file: string): StoredTensor[] {
       const [tag, cls, key, , numel] = t;
       if (
         t.length < 5 || tag !== 'storage' || !(cls instanceof PyGlobal) || !(cls.name in STORAGES) ||
-        typeof key !== 'string' || typeof numel !== 'number'
+        typeof key !== 'string' || !isCount(numel)
       ) {
         throw new UserError(`${file}: malformed persistent id in pickle`);
       }
@@ -92,7 +97,7 @@ export function readTorchZip(fd: number, file: string): StoredTensor[] {
           return new PyDict();
         case 'torch._utils._rebuild_tensor_v2': {
           const [storage, offset, size, stride] = args;
-          if (args.length < 6 || !(storage instanceof PyOpaque) || storage.kind !== 'storage' || typeof offset !== 'number') {
+          if (args.length < 6 || !(storage instanceof PyOpaque) || storage.kind !== 'storage' || !isCount(offset)) {
             throw new UserError(`${file}: malformed tensor in pickle`);
           }
           const ref: TensorRef = {
@@ -107,7 +112,7 @@ export function readTorchZip(fd: number, file: string): StoredTensor[] {
           if (!(args[0] instanceof PyOpaque) || args[0].kind !== 'tensor') throw new UserError(`${file}: malformed parameter in pickle`);
           return args[0];
         default:
-          throw new UserError(`${file}: pickle calls '${fn.qualified}', which is not allowed here`);
+          throw new UserError(`${file}: pickle calls ${quoted(fn.qualified)}, which is not allowed here`);
       }
     },
   };
@@ -121,31 +126,31 @@ export function readTorchZip(fd: number, file: string): StoredTensor[] {
   for (const [k, v] of root.map) {
     if (typeof k !== 'string') throw new UserError(`${file}: state dict has a non-string key`);
     if (!(v instanceof PyOpaque) || v.kind !== 'tensor') {
-      throw new UserError(`${file}: state dict entry '${k}' is not a tensor`);
+      throw new UserError(`${file}: state dict entry ${quoted(k)} is not a tensor`);
     }
     const t = v.value as TensorRef;
-    if (t.size.length !== t.stride.length) throw new UserError(`${file}: tensor '${k}' has mismatched size and stride`);
+    if (t.size.length !== t.stride.length) throw new UserError(`${file}: tensor ${quoted(k)} has mismatched size and stride`);
     // contiguous (row-major) check; dimensions of size 1 may carry any stride
     let expect = 1;
     for (let i = t.size.length - 1; i >= 0; i--) {
       if (t.size[i] !== 1 && t.stride[i] !== expect) {
-        throw new UserError(`${file}: tensor '${k}' is not contiguous (size [${t.size}], stride [${t.stride}]); save it with .contiguous()`);
+        throw new UserError(`${file}: tensor ${quoted(k)} is not contiguous (size ${shapeText(t.size)}, stride ${shapeText(t.stride)}); save it with .contiguous()`);
       }
       expect *= t.size[i];
     }
     const numel = product(t.size);
     const s = t.storage;
-    if (t.offset + numel > s.numel) throw new UserError(`${file}: tensor '${k}' extends past the end of its storage`);
+    if (t.offset + numel > s.numel) throw new UserError(`${file}: tensor ${quoted(k)} extends past the end of its storage`);
     let loc = dataOffsets.get(s.key);
     if (!loc) {
       const e = zip.entries.get(`${prefix}data/${s.key}`);
-      if (!e) throw new UserError(`${file}: storage '${prefix}data/${s.key}' of tensor '${k}' is missing from the zip`);
-      if (e.method !== 0) throw new UserError(`${file}: storage '${e.name}' is compressed; only stored members are supported`);
+      if (!e) throw new UserError(`${file}: storage ${quoted(`${prefix}data/${s.key}`)} of tensor ${quoted(k)} is missing from the zip`);
+      if (e.method !== 0) throw new UserError(`${file}: storage ${quoted(e.name)} is compressed; only stored members are supported`);
       loc = { offset: zip.dataOffset(e), size: e.size };
       dataOffsets.set(s.key, loc);
     }
     if ((t.offset + numel) * s.bpe > loc.size) {
-      throw new UserError(`${file}: tensor '${k}' needs ${(t.offset + numel) * s.bpe} bytes but its storage has ${loc.size}`);
+      throw new UserError(`${file}: tensor ${quoted(k)} needs ${(t.offset + numel) * s.bpe} bytes but its storage has ${loc.size}`);
     }
     out.push({
       key: k,

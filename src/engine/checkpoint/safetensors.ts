@@ -2,7 +2,7 @@
 // Only the header is read here; tensor bytes are read later by offset.
 import * as fs from 'node:fs';
 import { DType, UserError } from '../types';
-import { StoredTensor, product, readExact } from './io';
+import { StoredTensor, clean, product, quoted, readExact, shapeText } from './io';
 
 const DTYPES: Record<string, DType> = { F32: 'float32', F16: 'float16', BF16: 'bfloat16' };
 const ELEMENT_BYTES: Record<string, number> = {
@@ -43,19 +43,19 @@ export function readSafetensorsHeader(fd: number, file: string): StoredTensor[] 
       !e.shape.every((d) => Number.isInteger(d) && d >= 0) || !Array.isArray(e.data_offsets) || e.data_offsets.length !== 2 ||
       !e.data_offsets.every((d) => Number.isInteger(d) && d >= 0)
     ) {
-      throw new UserError(`${file}: malformed safetensors header entry for tensor '${key}'`);
+      throw new UserError(`${file}: malformed safetensors header entry for tensor ${quoted(key)}`);
     }
     const shape = e.shape as number[];
     const [begin, end] = e.data_offsets as number[];
-    if (end < begin) throw new UserError(`${file}: malformed data_offsets for tensor '${key}'`);
+    if (end < begin) throw new UserError(`${file}: malformed data_offsets for tensor ${quoted(key)}`);
     if (end > dataLen) {
       throw new UserError(
-        `${file}: file is truncated: tensor '${key}' needs ${end - dataLen} more bytes than the file holds (${size} bytes)`,
+        `${file}: file is truncated: tensor ${quoted(key)} needs ${end - dataLen} more bytes than the file holds (${size} bytes)`,
       );
     }
     const eb = ELEMENT_BYTES[e.dtype];
     if (eb !== undefined && product(shape) * eb !== end - begin) {
-      throw new UserError(`${file}: tensor '${key}' has ${end - begin} bytes, but ${e.dtype}${JSON.stringify(shape)} needs ${product(shape) * eb}`);
+      throw new UserError(`${file}: tensor ${quoted(key)} has ${end - begin} bytes, but ${clean(e.dtype)}${shapeText(shape)} needs ${product(shape) * eb}`);
     }
     out.push({
       key,

@@ -3,7 +3,7 @@
 import * as fs from 'node:fs';
 import * as zlib from 'node:zlib';
 import { UserError } from '../types';
-import { readExact } from './io';
+import { quoted, readExact } from './io';
 
 export interface ZipEntry {
   name: string;
@@ -96,7 +96,7 @@ export class ZipReader {
         if (id === 0x0001) {
           let q = x + 4;
           const need = (): number => {
-            if (q + 8 > x + 4 + len) this.bad(`zip64 extra field of '${name}' too short`);
+            if (q + 8 > x + 4 + len) this.bad(`zip64 extra field of ${quoted(name)} too short`);
             const v = u64(cd, q, file);
             q += 8;
             return v;
@@ -114,28 +114,28 @@ export class ZipReader {
 
   /** Absolute offset of an entry's (compressed) data, from its local header. */
   dataOffset(e: ZipEntry): number {
-    if (e.localHeaderOffset + 30 > this.size) this.bad(`local header of '${e.name}' out of range`);
+    if (e.localHeaderOffset + 30 > this.size) this.bad(`local header of ${quoted(e.name)} out of range`);
     const h = readExact(this.fd, this.file, e.localHeaderOffset, 30);
-    if (h.readUInt32LE(0) !== SIG_LOC) this.bad(`local header signature of '${e.name}'`);
+    if (h.readUInt32LE(0) !== SIG_LOC) this.bad(`local header signature of ${quoted(e.name)}`);
     const off = e.localHeaderOffset + 30 + h.readUInt16LE(26) + h.readUInt16LE(28);
     if (off + e.compressedSize > this.size) {
-      throw new UserError(`${this.file}: file is truncated (zip member '${e.name}' ends past the end of the file)`);
+      throw new UserError(`${this.file}: file is truncated (zip member ${quoted(e.name)} ends past the end of the file)`);
     }
     return off;
   }
 
   /** Reads a whole (small) entry, inflating it if needed. */
   read(e: ZipEntry, maxBytes = 512 * 1024 * 1024): Buffer {
-    if (e.size > maxBytes) this.bad(`member '${e.name}' is too large (${e.size} bytes)`);
+    if (e.size > maxBytes) this.bad(`member ${quoted(e.name)} is too large (${e.size} bytes)`);
     const raw = readExact(this.fd, this.file, this.dataOffset(e), e.compressedSize);
     if (e.method === 0) return raw;
     if (e.method === 8) {
       try {
         return zlib.inflateRawSync(raw, { maxOutputLength: maxBytes });
       } catch {
-        this.bad(`member '${e.name}' does not inflate`);
+        this.bad(`member ${quoted(e.name)} does not inflate`);
       }
     }
-    this.bad(`member '${e.name}' uses unsupported compression method ${e.method}`);
+    this.bad(`member ${quoted(e.name)} uses unsupported compression method ${e.method}`);
   }
 }

@@ -56,6 +56,21 @@ export function detectRowFormat(row: unknown): DatasetFormat | undefined {
   return undefined;
 }
 
+/**
+ * `tpl` with its first '{}' replaced by `subject`, literally: String.replace with a string would read '$&', '$1', "$'"
+ * … in the subject as replacement patterns (a subject '$&x' would become '{}x').
+ */
+function fillTemplate(tpl: string, subject: string): string {
+  return tpl.replace('{}', () => subject);
+}
+
+/** Control characters and line separators escaped, cut after `max` characters: fit for a one-line message. */
+function oneLine(s: string, max: number): string {
+  // eslint-disable-next-line no-control-regex
+  const t = s.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return t.length > max ? `${t.slice(0, max)}…` : t;
+}
+
 /** Converts one row to an item, or returns the reason it cannot be used. */
 export function rowToItem(row: unknown, index: number): DatasetItem | RowProblem {
   const fmt = detectRowFormat(row);
@@ -76,12 +91,12 @@ export function rowToItem(row: unknown, index: number): DatasetItem | RowProblem
     subject = str(r.subject);
     const attr = str(r.attribute);
     target = attr === undefined ? undefined : /^\s/.test(attr) ? attr : ' ' + attr;
-    if (prompt === undefined && typeof r.template === 'string' && subject !== undefined) prompt = r.template.replace('{}', subject);
+    if (prompt === undefined && typeof r.template === 'string' && subject !== undefined) prompt = fillTemplate(r.template, subject);
   } else {
     const rr = r.requested_rewrite as Row;
     subject = str(rr.subject);
     const tpl = str(rr.prompt);
-    prompt = tpl !== undefined && subject !== undefined ? (tpl.includes('{}') ? tpl.replace('{}', subject) : undefined) : undefined;
+    prompt = tpl !== undefined && subject !== undefined ? (tpl.includes('{}') ? fillTemplate(tpl, subject) : undefined) : undefined;
     if (tpl !== undefined && !tpl.includes('{}')) return { index, reason: `row ${index}: requested_rewrite.prompt has no '{}' placeholder`, prompt: tpl };
     const t = targetText(rr.target_true);
     target = t === undefined ? undefined : /^\s/.test(t) ? t : ' ' + t;
@@ -100,7 +115,7 @@ export function parseDataset(text: string, file: string, sha256 = sha256Hex(text
   try {
     data = JSON.parse(text);
   } catch (e) {
-    throw new UserError(`dataset '${file}' is not valid JSON: ${(e as Error).message}`);
+    throw new UserError(`dataset '${file}' is not valid JSON: ${oneLine((e as Error).message, 200)}`);
   }
   if (data && typeof data === 'object' && !Array.isArray(data)) {
     const o = data as Row;
@@ -119,7 +134,8 @@ export function parseDataset(text: string, file: string, sha256 = sha256Hex(text
     if (f) formats.set(f, (formats.get(f) ?? 0) + 1);
   });
   if (items.length === 0) {
-    const first = skipped.slice(0, 3).map((s) => s.reason);
+    // the reasons quote the rows' text: one line each, and not a whole prompt of any length
+    const first = skipped.slice(0, 3).map((s) => oneLine(s.reason, 300));
     throw new UserError(
       `dataset '${file}' has no usable rows${data.length === 0 ? ' (the array is empty)' : ''}${first.length ? ': ' + first.join('; ') + (skipped.length > 3 ? `; … ${skipped.length - 3} more` : '') : ''}`,
     );

@@ -19,41 +19,73 @@ const WORD_START = /^[\p{Alphabetic}\p{M}\p{Nd}\p{Pc}\p{Join_Control}]/u; // `^\
 const SPACE_AT_END = /\p{White_Space}*$/u; // `\s*$`
 const SPACE_AT_START = /^\p{White_Space}*/u; // `^\s*`
 
-export class Matcher {
-  /** patterns by first UTF-16 unit, longest first */
-  private readonly byFirst = new Map<number, { text: string; tok: AddedToken }[]>();
+type Pattern = { text: string; tok: AddedToken };
 
-  constructor(patterns: { text: string; tok: AddedToken }[]) {
+/** Patterns longer than this are stored at the trie node of their first DEPTH units and compared there. */
+const DEPTH = 64;
+
+export class Matcher {
+  /**
+   * The patterns as a trie of UTF-16 units, compact: node ids, one map of edges keyed node · 2^16 + unit. The longest
+   * match at a position is one walk from the root (HF uses an Aho-Corasick automaton): a scan of every pattern per
+   * position, or a list per first unit, is quadratic with tens of thousands of added tokens.
+   */
+  private readonly edges = new Map<number, number>();
+  private readonly hits = new Map<number, Pattern>();
+  /** patterns longer than DEPTH, by the node of their first DEPTH units, longest first */
+  private readonly long = new Map<number, Pattern[]>();
+  private nodes = 1; // 0 = the root
+
+  constructor(patterns: Pattern[]) {
+    const seen = new Set<string>();
     for (const p of patterns) {
-      if (p.text.length === 0) continue;
-      const k = p.text.charCodeAt(0);
-      let list = this.byFirst.get(k);
-      if (!list) this.byFirst.set(k, (list = []));
       // the first pattern given wins among equal texts
-      if (!list.some((q) => q.text === p.text)) list.push(p);
+      if (p.text.length === 0 || seen.has(p.text)) continue;
+      seen.add(p.text);
+      let node = 0;
+      const n = Math.min(p.text.length, DEPTH);
+      for (let i = 0; i < n; i++) {
+        const key = node * 65536 + p.text.charCodeAt(i);
+        let child = this.edges.get(key);
+        if (child === undefined) this.edges.set(key, (child = this.nodes++));
+        node = child;
+      }
+      if (p.text.length <= DEPTH) this.hits.set(node, p);
+      else {
+        const list = this.long.get(node) ?? [];
+        list.push(p);
+        this.long.set(node, list);
+      }
     }
-    for (const list of this.byFirst.values()) list.sort((a, b) => b.text.length - a.text.length);
+    for (const list of this.long.values()) list.sort((a, b) => b.text.length - a.text.length);
   }
 
   get empty(): boolean {
-    return this.byFirst.size === 0;
+    return this.nodes === 1;
   }
 
   /** Leftmost-longest non-overlapping matches: [start, end, token] in UTF-16 units. */
   scan(s: string): [number, number, AddedToken][] {
     const out: [number, number, AddedToken][] = [];
-    if (this.byFirst.size === 0) return out;
+    if (this.empty) return out;
     let i = 0;
     while (i < s.length) {
-      const list = this.byFirst.get(s.charCodeAt(i));
-      let hit: { text: string; tok: AddedToken } | undefined;
-      if (list) for (const p of list) if (s.startsWith(p.text, i)) {
-        hit = p;
-        break;
+      let node = 0;
+      let best: Pattern | undefined;
+      for (let j = i; j < s.length && j - i < DEPTH; j++) {
+        const next = this.edges.get(node * 65536 + s.charCodeAt(j));
+        if (next === undefined) break;
+        node = next;
+        const hit = this.hits.get(node);
+        if (hit) best = hit;
+        if (j - i === DEPTH - 1) {
+          const longer = this.long.get(node)?.find((p) => s.startsWith(p.text, i));
+          if (longer) best = longer;
+        }
       }
-      if (hit) {
-        out.push([i, i + hit.text.length, hit.tok]);
-        i += hit.text.length;
+      if (best) {
+        out.push([i, i + best.text.length, best.tok]);
+        i += best.text.length;
       } else i++;
     }
     return out;

@@ -22,6 +22,9 @@ export interface BpeToken {
 
 const PAIR = 0x4000000; // 2^26: ids must stay below this
 
+/** A word the model cannot tokenise because of its file (HF: UnkTokenOutOfVocabulary), thrown by tokenize. */
+export class BpeInputError extends Error {}
+
 export class Bpe {
   readonly vocab: Map<string, number>;
   readonly vocabR: Map<number, string>;
@@ -35,7 +38,11 @@ export class Bpe {
     this.vocab = o.vocab;
     this.vocabR = new Map();
     for (const [t, id] of o.vocab) {
-      if (!Number.isInteger(id) || id < 0 || id >= PAIR) fail(`vocabulary id ${id} of token '${t}' is not a valid id`);
+      if (!Number.isInteger(id) || id < 0 || id >= PAIR) {
+        // not String(id): a (hostile) nested list would overflow the call stack on its way into the message
+        const shown = typeof id === 'number' ? String(id) : typeof id === 'string' ? JSON.stringify(id) : Array.isArray(id) ? '(a list)' : `(${id === null ? 'null' : typeof id})`;
+        fail(`vocabulary id ${shown} of token '${t}' is not a valid id`);
+      }
       this.vocabR.set(id, t);
     }
     const prefixLen = o.continuingSubwordPrefix?.length ?? 0;
@@ -117,7 +124,7 @@ export class Bpe {
       }
       if (o.unkToken !== null) {
         const u = this.vocab.get(o.unkToken);
-        if (u === undefined) throw new Error(`unk_token '${o.unkToken}' is not in the vocabulary`);
+        if (u === undefined) throw new BpeInputError(`unk_token '${o.unkToken}' is not in the vocabulary`);
         if (unkId >= 0 && o.fuseUnk) unkLen += byteLen;
         else {
           if (unkId >= 0) {

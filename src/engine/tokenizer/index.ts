@@ -10,7 +10,7 @@
 // aligned to their first original character only).
 import { readFileSync } from 'node:fs';
 import { Encoding, Tokenizer, UserError } from '../types';
-import { Bpe, BpeOptions } from './bpe';
+import { Bpe, BpeInputError, BpeOptions, BpeToken } from './bpe';
 import { byteLevelDecode } from './byteLevel';
 import { AddedToken, Matcher } from './addedVocabulary';
 import { lowercase, NormalizerFn, Piece, pieceText, unicodeNormalize } from './normalize';
@@ -79,6 +79,7 @@ class HfTokenizer implements Tokenizer {
     // HF re-derives the ids of added tokens: the model's id when the content is in the vocabulary,
     // otherwise the next free id after the vocabulary (the ids in the file are only checked).
     const modelSize = model.vocab.size;
+    let max = -1; // the largest id of addedByContent so far (kept up to date: a scan per token is quadratic)
     for (const a of added) {
       if (a.content.length === 0) continue;
       const prevId = this.addedByContent.get(a.content);
@@ -87,13 +88,10 @@ class HfTokenizer implements Tokenizer {
         if (sameToken(prev, a)) continue;
       }
       let id = prevId ?? model.vocab.get(a.content);
-      if (id === undefined) {
-        let max = -1;
-        for (const v of this.addedByContent.values()) max = Math.max(max, v);
-        id = max < 0 ? modelSize : max >= modelSize || modelSize === 0 ? max + 1 : modelSize;
-      }
+      if (id === undefined) id = max < 0 ? modelSize : max >= modelSize || modelSize === 0 ? max + 1 : modelSize;
       const tok: AddedToken = { ...a, id };
       this.addedByContent.set(a.content, id);
+      max = Math.max(max, id);
       this.addedById.set(id, tok);
     }
     // special tokens first, then the others (HF order), each split by `normalized`
@@ -155,7 +153,7 @@ class HfTokenizer implements Tokenizer {
         continue;
       }
       const word = pieceText(p);
-      for (const t of this.model.tokenize(word)) {
+      for (const t of this.tokenizeWord(word)) {
         const token = this.model.vocabR.get(t.id)!;
         let start: number;
         let end: number;
@@ -174,6 +172,16 @@ class HfTokenizer implements Tokenizer {
       tokens: toks.map((t) => t.token),
       offsets: toks.map((t) => [cpToU16[t.start] ?? text.length, cpToU16[t.end] ?? text.length] as [number, number]),
     };
+  }
+
+  /** The model's tokens of one word; a word the file's model cannot tokenise is a UserError naming the file. */
+  private tokenizeWord(word: string): BpeToken[] {
+    try {
+      return this.model.tokenize(word);
+    } catch (e) {
+      if (e instanceof BpeInputError) throw new UserError(`tokenizer file ${this.file}: ${oneLine(e.message)}`);
+      throw e;
+    }
   }
 
   /** HF `decode(ids, skip_special_tokens)`: unknown ids are dropped; special tokens are kept unless asked. */
@@ -237,82 +245,167 @@ function fail(msg: string): never {
   throw new Unsupported(msg);
 }
 
-function buildNormalizer(j: Json): NormalizerFn | null {
+/** Control characters and line separators escaped, cut after `max` characters: fit for a one-line message. */
+function oneLine(msg: string, max = 300): string {
+  // eslint-disable-next-line no-control-regex
+  const s = msg.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return s.length > max ? `${s.slice(0, max)}…` : s;
+}
+
+/**
+ * A value of the file for a message: JSON cut after 60 characters; a value too deeply nested to write is described
+ * instead (String() and JSON.stringify recurse, and overflow the call stack on it).
+ */
+function show(v: unknown): string {
+  let s: string;
+  try {
+    s = JSON.stringify(v) ?? String(v);
+  } catch {
+    s = Array.isArray(v) ? '(a deeply nested list)' : '(a deeply nested object)';
+  }
+  return oneLine(s, 60);
+}
+
+/** A name from the file in quotes ('WordPiece'), or show(v) when it is not a string. */
+function named(v: unknown): string {
+  return typeof v === 'string' ? `'${oneLine(v, 60)}'` : show(v);
+}
+
+const isObj = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** A component object (normalizer, pre-tokenizer …) with a string "type", or a clear failure naming `what`. */
+function component(j: unknown, what: string): Json {
+  if (!isObj(j)) fail(`${what} must be an object (got ${show(j)})`);
+  if (typeof j.type !== 'string') fail(`${what} has no "type" (got ${show(j.type)})`);
+  return j;
+}
+
+/** An optional list field: absent → [], otherwise it must be a list. */
+function list(v: unknown, what: string): unknown[] {
+  if (v === undefined || v === null) return [];
+  if (!Array.isArray(v)) fail(`${what} must be a list (got ${show(v)})`);
+  return v;
+}
+
+/** An optional boolean field (a string 'false' is not false). */
+function flag(v: unknown, dflt: boolean, what: string): boolean {
+  if (v === undefined || v === null) return dflt;
+  if (typeof v !== 'boolean') fail(`${what} must be true or false (got ${show(v)})`);
+  return v;
+}
+
+/** An optional string field (null = absent). */
+function optString(v: unknown, what: string): string | null {
+  if (v === undefined || v === null) return null;
+  if (typeof v !== 'string') fail(`${what} must be a string (got ${show(v)})`);
+  return v;
+}
+
+/** Sequences nest: a limit keeps a hostile file from overflowing the call stack. */
+const MAX_DEPTH = 32;
+
+function buildNormalizer(j: Json, depth = 0): NormalizerFn | null {
   if (j === null || j === undefined) return null;
-  switch (j.type) {
+  if (depth > MAX_DEPTH) fail(`normalizer Sequences nested more than ${MAX_DEPTH} deep`);
+  const c = component(j, 'normalizer');
+  switch (c.type) {
     case 'NFC':
     case 'NFD':
     case 'NFKC':
     case 'NFKD': {
-      const form = j.type;
+      const form = c.type;
       return (p) => unicodeNormalize(p, form);
     }
     case 'Lowercase':
       return lowercase;
     case 'Sequence': {
-      const list = (j.normalizers ?? []).map(buildNormalizer).filter((f: NormalizerFn | null) => f !== null) as NormalizerFn[];
+      const fns = list(c.normalizers, 'normalizer Sequence "normalizers"')
+        .map((x) => buildNormalizer(x, depth + 1))
+        .filter((f): f is NormalizerFn => f !== null);
       return (p) => {
-        for (const f of list) f(p);
+        for (const f of fns) f(p);
       };
     }
     default:
-      return fail(`unsupported normalizer '${j.type}' (supported: NFC, NFD, NFKC, NFKD, Lowercase, Sequence)`);
+      return fail(`unsupported normalizer ${named(c.type)} (supported: NFC, NFD, NFKC, NFKD, Lowercase, Sequence)`);
   }
 }
 
-function buildPreTokenizer(j: Json): PreTokenizerFn | null {
+function buildPreTokenizer(j: Json, depth = 0): PreTokenizerFn | null {
   if (j === null || j === undefined) return null;
-  switch (j.type) {
+  if (depth > MAX_DEPTH) fail(`pre-tokenizer Sequences nested more than ${MAX_DEPTH} deep`);
+  const c = component(j, 'pre-tokenizer');
+  switch (c.type) {
     case 'ByteLevel':
-      return byteLevelPreTokenizer(j.add_prefix_space ?? true, j.use_regex ?? true);
+      return byteLevelPreTokenizer(flag(c.add_prefix_space, true, 'ByteLevel "add_prefix_space"'), flag(c.use_regex, true, 'ByteLevel "use_regex"'));
     case 'Split': {
-      const pat = j.pattern ?? {};
+      const pat = c.pattern;
+      if (!isObj(pat)) fail(`Split pre-tokenizer "pattern" must be an object with a String or Regex (got ${show(pat)})`);
       let re: RegExp;
       try {
         if (typeof pat.String === 'string') re = new RegExp(pat.String.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'), 'gu');
         else if (typeof pat.Regex === 'string') re = translateRegex(pat.Regex);
         else return fail('Split pre-tokenizer without a String or Regex pattern');
       } catch (e) {
-        return fail(`unsupported Split pre-tokenizer regex (${(e as Error).message})`);
+        if (e instanceof Unsupported) throw e;
+        return fail(`unsupported Split pre-tokenizer regex (${oneLine((e as Error).message, 200)})`);
       }
       const behaviors: SplitBehavior[] = ['Removed', 'Isolated', 'MergedWithPrevious', 'MergedWithNext', 'Contiguous'];
-      if (!behaviors.includes(j.behavior)) return fail(`unsupported Split behavior '${j.behavior}'`);
-      return splitPreTokenizer(re, j.behavior, !!j.invert);
+      if (!behaviors.includes(c.behavior)) return fail(`unsupported Split behavior ${named(c.behavior)}`);
+      return splitPreTokenizer(re, c.behavior, flag(c.invert, false, 'Split "invert"'));
     }
     case 'Sequence': {
-      const list = (j.pretokenizers ?? []).map(buildPreTokenizer).filter((f: PreTokenizerFn | null) => f !== null) as PreTokenizerFn[];
-      return (pieces) => list.reduce((acc, f) => f(acc), pieces);
+      const fns = list(c.pretokenizers, 'pre-tokenizer Sequence "pretokenizers"')
+        .map((x) => buildPreTokenizer(x, depth + 1))
+        .filter((f): f is PreTokenizerFn => f !== null);
+      return (pieces) => fns.reduce((acc, f) => f(acc), pieces);
     }
     default:
-      return fail(`unsupported pre-tokenizer '${j.type}' (supported: ByteLevel, Split, Sequence)`);
+      return fail(`unsupported pre-tokenizer ${named(c.type)} (supported: ByteLevel, Split, Sequence)`);
   }
 }
 
-function buildPostProcessor(j: Json): PostProcessorFn | null {
+/** `templateIds` collects the ids of template special tokens, checked once the tokenizer's ids are known. */
+function buildPostProcessor(j: Json, templateIds: number[], depth = 0): PostProcessorFn | null {
   if (j === null || j === undefined) return null;
-  switch (j.type) {
+  if (depth > MAX_DEPTH) fail(`post-processor Sequences nested more than ${MAX_DEPTH} deep`);
+  const c = component(j, 'post-processor');
+  switch (c.type) {
     case 'ByteLevel': {
-      const trim = j.trim_offsets ?? true;
-      const aps = j.add_prefix_space ?? true;
+      const trim = flag(c.trim_offsets, true, 'ByteLevel "trim_offsets"');
+      const aps = flag(c.add_prefix_space, true, 'ByteLevel "add_prefix_space"');
       return (toks) => {
         if (trim) trimOffsets(toks, aps);
         return toks;
       };
     }
     case 'TemplateProcessing': {
-      const single: Json[] = Array.isArray(j.single) ? j.single : [];
-      const specials: Json = j.special_tokens ?? {};
-      const items = single.map((it: Json) => {
-        if (it.Sequence) {
-          if (it.Sequence.id !== 'A') fail(`unsupported TemplateProcessing sequence '${it.Sequence.id}'`);
+      const single = list(c.single, 'TemplateProcessing "single"');
+      const specials = c.special_tokens ?? {};
+      if (!isObj(specials)) fail(`TemplateProcessing "special_tokens" must be an object (got ${show(specials)})`);
+      const items = single.map((it) => {
+        if (!isObj(it)) fail(`unsupported TemplateProcessing item ${show(it)}`);
+        if (it.Sequence !== undefined) {
+          const id = isObj(it.Sequence) ? it.Sequence.id : undefined;
+          if (id !== 'A') fail(`unsupported TemplateProcessing sequence ${named(id)}`);
           return null;
         }
-        if (it.SpecialToken) {
-          const sp = specials[it.SpecialToken.id];
-          if (!sp || !Array.isArray(sp.ids) || !Array.isArray(sp.tokens)) fail(`template special token '${it.SpecialToken.id}' is not defined`);
-          return { ids: sp.ids as number[], tokens: sp.tokens as string[] };
+        if (it.SpecialToken !== undefined) {
+          const name = isObj(it.SpecialToken) ? it.SpecialToken.id : undefined;
+          const sp = typeof name === 'string' && Object.hasOwn(specials, name) ? specials[name] : undefined;
+          if (!isObj(sp) || !Array.isArray(sp.ids) || !Array.isArray(sp.tokens)) fail(`template special token ${named(name)} is not defined`);
+          const ids = sp.ids as unknown[];
+          const tokens = sp.tokens as unknown[];
+          if (ids.length !== tokens.length || !tokens.every((t) => typeof t === 'string')) {
+            fail(`template special token ${named(name)} must have as many token strings as ids`);
+          }
+          for (const id of ids) {
+            if (typeof id !== 'number' || !Number.isInteger(id)) fail(`template special token ${named(name)} has id ${show(id)}, which is not an integer`);
+            templateIds.push(id);
+          }
+          return { ids: ids as number[], tokens: tokens as string[] };
         }
-        return fail('unsupported TemplateProcessing item');
+        return fail(`unsupported TemplateProcessing item ${show(it)}`);
       });
       return (toks) => {
         const out: RawTok[] = [];
@@ -324,42 +417,45 @@ function buildPostProcessor(j: Json): PostProcessorFn | null {
       };
     }
     case 'Sequence': {
-      const list = (j.processors ?? []).map((p: Json) => buildPostProcessor(p)).filter((f: PostProcessorFn | null) => f !== null) as PostProcessorFn[];
-      return (toks) => list.reduce((acc, f) => f(acc), toks);
+      const fns = list(c.processors, 'post-processor Sequence "processors"')
+        .map((p) => buildPostProcessor(p, templateIds, depth + 1))
+        .filter((f): f is PostProcessorFn => f !== null);
+      return (toks) => fns.reduce((acc, f) => f(acc), toks);
     }
     default:
-      return fail(`unsupported post-processor '${j.type}' (supported: ByteLevel, TemplateProcessing, Sequence)`);
+      return fail(`unsupported post-processor ${named(c.type)} (supported: ByteLevel, TemplateProcessing, Sequence)`);
   }
 }
 
 function buildDecoder(j: Json): ((tokens: string[]) => string) | null {
   if (j === null || j === undefined) return null;
-  if (j.type === 'ByteLevel') return byteLevelDecode;
-  return fail(`unsupported decoder '${j.type}' (supported: ByteLevel)`);
+  const c = component(j, 'decoder');
+  if (c.type === 'ByteLevel') return byteLevelDecode;
+  return fail(`unsupported decoder ${named(c.type)} (supported: ByteLevel)`);
 }
 
 function buildModel(j: Json): Bpe {
-  if (!j || typeof j !== 'object') return fail('no model');
+  if (!isObj(j)) return fail('no model');
   const type = j.type ?? (j.merges !== undefined ? 'BPE' : undefined);
-  if (type !== 'BPE') return fail(`unsupported model type '${type}' (only BPE)`);
+  if (type !== 'BPE') return fail(`unsupported model type ${named(type)} (only BPE)`);
   if (j.dropout !== null && j.dropout !== undefined && j.dropout !== 0) fail('BPE dropout is not supported');
-  if (!j.vocab || typeof j.vocab !== 'object') fail('BPE model without a vocab');
+  if (!isObj(j.vocab)) fail('BPE model without a vocab');
   const vocab = new Map<string, number>(Object.entries(j.vocab as Record<string, number>));
   const merges: [string, string][] = [];
-  for (const m of (j.merges ?? []) as Json[]) {
+  for (const m of list(j.merges, 'BPE "merges"')) {
     if (typeof m === 'string') {
       const parts = m.split(' ');
-      if (parts.length !== 2) fail(`bad merge '${m}' (expected "a b")`);
+      if (parts.length !== 2) fail(`bad merge ${named(m)} (expected "a b")`);
       merges.push([parts[0], parts[1]]);
     } else if (Array.isArray(m) && m.length === 2 && typeof m[0] === 'string' && typeof m[1] === 'string') merges.push([m[0], m[1]]);
-    else fail(`bad merge ${JSON.stringify(m)}`);
+    else fail(`bad merge ${show(m)}`);
   }
   const o: BpeOptions = {
     vocab,
     merges,
-    unkToken: j.unk_token ?? null,
-    continuingSubwordPrefix: j.continuing_subword_prefix ?? null,
-    endOfWordSuffix: j.end_of_word_suffix ?? null,
+    unkToken: optString(j.unk_token, 'BPE "unk_token"'),
+    continuingSubwordPrefix: optString(j.continuing_subword_prefix, 'BPE "continuing_subword_prefix"'),
+    endOfWordSuffix: optString(j.end_of_word_suffix, 'BPE "end_of_word_suffix"'),
     fuseUnk: !!j.fuse_unk,
     byteFallback: !!j.byte_fallback,
     ignoreMerges: !!j.ignore_merges,
@@ -371,28 +467,33 @@ function buildModel(j: Json): Bpe {
 export function tokenizerFromJson(json: unknown, file = '<tokenizer.json>'): Tokenizer {
   try {
     const j = json as Json;
-    if (!j || typeof j !== 'object' || Array.isArray(j)) fail('not a tokenizer.json object');
+    if (!isObj(j)) fail('not a tokenizer.json object');
     if (j.truncation) fail('truncation is not supported');
     if (j.padding) fail('padding is not supported');
     const model = buildModel(j.model);
-    const added = ((j.added_tokens ?? []) as Json[]).map((a) => {
-      if (!a || typeof a.content !== 'string') fail('added token without content');
+    const added = list(j.added_tokens, '"added_tokens"').map((a: Json) => {
+      if (!isObj(a) || typeof a.content !== 'string') fail(`added token without content (${show(a)})`);
+      const special = flag(a.special, false, `added token ${named(a.content)} "special"`);
       return {
         content: a.content as string,
-        singleWord: !!a.single_word,
-        lstrip: !!a.lstrip,
-        rstrip: !!a.rstrip,
-        normalized: a.normalized ?? !a.special,
-        special: !!a.special,
+        singleWord: flag(a.single_word, false, `added token ${named(a.content)} "single_word"`),
+        lstrip: flag(a.lstrip, false, `added token ${named(a.content)} "lstrip"`),
+        rstrip: flag(a.rstrip, false, `added token ${named(a.content)} "rstrip"`),
+        normalized: flag(a.normalized, !special, `added token ${named(a.content)} "normalized"`),
+        special,
       };
     });
     const normalizer = buildNormalizer(j.normalizer);
     const pre = buildPreTokenizer(j.pre_tokenizer);
     const decoder = buildDecoder(j.decoder);
-    const post = buildPostProcessor(j.post_processor);
-    return new HfTokenizer(file, model, added, normalizer, pre, post, decoder);
+    const templateIds: number[] = [];
+    const post = buildPostProcessor(j.post_processor, templateIds);
+    const tok = new HfTokenizer(file, model, added, normalizer, pre, post, decoder);
+    // a template token must be one of the tokenizer's (vocabulary or added tokens): its id indexes the embedding
+    for (const id of templateIds) if (tok.idToToken(id) === undefined) fail(`TemplateProcessing special token id ${id} is not an id of the tokenizer`);
+    return tok;
   } catch (e) {
-    if (e instanceof Unsupported) throw new UserError(`tokenizer file ${file}: ${e.message}`);
+    if (e instanceof Unsupported) throw new UserError(`tokenizer file ${file}: ${oneLine(e.message)}`);
     throw e;
   }
 }
@@ -409,7 +510,7 @@ export function loadTokenizer(file: string): Tokenizer {
   try {
     json = JSON.parse(text);
   } catch (e) {
-    throw new UserError(`tokenizer file ${file} is not valid JSON (${(e as Error).message})`);
+    throw new UserError(`tokenizer file ${file} is not valid JSON (${oneLine((e as Error).message)})`);
   }
   return tokenizerFromJson(json, file);
 }

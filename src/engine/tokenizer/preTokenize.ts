@@ -187,9 +187,77 @@ export function byteLevelPreTokenizer(addPrefixSpace: boolean, useRegex: boolean
   };
 }
 
+/**
+ * Refuses a regex that repeats a group which itself contains a repetition or an alternation, e.g. `(a+)+$` or
+ * `(a|a)*`: JavaScript's backtracking engine takes exponential time on some texts with those (Oniguruma gives up after
+ * a retry limit; we cannot), so a tokenizer.json holding one could hang the encoder. The Split regexes of real
+ * byte-level BPE tokenizers repeat only single atoms and classes, or groups at most once (`(?i:'s|'t)?`).
+ */
+export function assertLinearRegex(src: string): void {
+  const stack: { quant: boolean; alt: boolean }[] = [{ quant: false, alt: false }];
+  /** [repeats more than once, end index] of a quantifier at i, or undefined */
+  const quantifierAt = (i: number): [boolean, number] | undefined => {
+    const c = src[i];
+    if (c === '*' || c === '+') return [true, i + 1];
+    if (c === '?') return [false, i + 1];
+    if (c === '{') {
+      const m = /^\{(\d*)(,?)(\d*)\}/.exec(src.slice(i));
+      if (!m || (m[1] === '' && m[3] === '')) return undefined;
+      const lo = m[1] === '' ? 0 : Number(m[1]);
+      const hi = m[2] === '' ? lo : m[3] === '' ? Infinity : Number(m[3]);
+      return [hi > 1, i + m[0].length];
+    }
+    return undefined;
+  };
+  let i = 0;
+  while (i < src.length) {
+    const c = src[i];
+    if (c === '\\') {
+      i += 2;
+      if (/[pPux]/.test(src[i - 1] ?? '') && src[i] === '{') while (i < src.length && src[i] !== '}') i++;
+      if (src[i - 1] === 'k' && src[i] === '<') while (i < src.length && src[i] !== '>') i++;
+      if (src[i] === '}' || src[i] === '>') i++;
+    } else if (c === '[') {
+      i++;
+      if (src[i] === '^') i++;
+      if (src[i] === ']') i++;
+      while (i < src.length && src[i] !== ']') i += src[i] === '\\' ? 2 : 1;
+      i++;
+    } else if (c === '(') {
+      stack.push({ quant: false, alt: false });
+      i++;
+      continue;
+    } else if (c === ')') {
+      const g = stack.length > 1 ? stack.pop()! : { quant: false, alt: false };
+      const q = quantifierAt(i + 1);
+      if (q && q[0] && (g.quant || g.alt)) {
+        throw new Error(`it repeats a group that holds a repetition or an alternation, which can take exponential time: ${src.slice(0, i + 2)}`);
+      }
+      const top = stack[stack.length - 1];
+      top.quant ||= g.quant || q !== undefined;
+      top.alt ||= g.alt;
+      i = q ? q[1] : i + 1;
+      if (src[i] === '?' || src[i] === '+') i++; // lazy / possessive suffix
+      continue;
+    } else if (c === '|') {
+      stack[stack.length - 1].alt = true;
+      i++;
+      continue;
+    } else i++;
+    // after an atom: its quantifier, if any
+    const q = quantifierAt(i);
+    if (q) {
+      stack[stack.length - 1].quant = true;
+      i = q[1];
+      if (src[i] === '?' || src[i] === '+') i++;
+    }
+  }
+}
+
 /** Translates an Oniguruma regex of a Split pre-tokenizer to JavaScript (`\s`/`\S` as Unicode White_Space,
  * `\p{L}`/`\p{N}` as HF's tables). */
 export function translateRegex(src: string): RegExp {
+  assertLinearRegex(src);
   let out = '';
   let inClass = false;
   for (let i = 0; i < src.length; i++) {

@@ -1,7 +1,7 @@
 // Parses a Mamba-1 / Falcon-Mamba config.json (state-spaces/mamba_ssm original or HF transformers "mamba" /
 // "falcon_mamba") into Mamba1Config (SPEC §2). Which family a config.json belongs to is decided by arch/index.ts.
 import { Mamba1Config, UserError } from '../../types';
-import { ConfigReader, Json, roundUp } from '../configReader';
+import { ConfigReader, Json, MAX_DIM, preview, roundUp } from '../configReader';
 
 /** mamba_ssm / transformers defaults of a Mamba-1 block. */
 export const MAMBA1_DEFAULTS = {
@@ -25,6 +25,7 @@ function dtRankOf(r: ConfigReader, key: string, dModel: number): number {
 }
 
 function finish(file: string, c: Omit<Mamba1Config, 'dInner' | 'arch'>): Mamba1Config {
+  if (c.expand * c.dModel > MAX_DIM) throw new UserError(`${file}: d_inner = expand·d_model = ${c.expand}·${c.dModel} is too large (at most ${MAX_DIM})`);
   if (c.paddedVocabSize < c.vocabSize) {
     throw new UserError(`${file}: padded vocabulary ${c.paddedVocabSize} is smaller than vocab_size ${c.vocabSize}`);
   }
@@ -68,7 +69,7 @@ export function parseMamba1Hf(o: Json, file: string, variant: 'mamba' | 'falcon_
   if (r.bool('use_bias', false)) unsupported(file, '"use_bias": true (projection biases) is not supported');
   if (!r.bool('use_conv_bias', true)) unsupported(file, '"use_conv_bias": false is not supported');
   const act = r.str('hidden_act');
-  if (act !== undefined && act !== 'silu' && act !== 'swish') unsupported(file, `"hidden_act": ${JSON.stringify(act)} is not supported (only "silu")`);
+  if (act !== undefined && act !== 'silu' && act !== 'swish') unsupported(file, `"hidden_act": ${preview(act)} is not supported (only "silu")`);
   const dModel = r.int('hidden_size');
   const expand = r.int('expand', MAMBA1_DEFAULTS.expand);
   if (r.has('intermediate_size') && r.int('intermediate_size') !== expand * dModel) {

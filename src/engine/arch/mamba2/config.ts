@@ -1,7 +1,7 @@
 // Parses a Mamba-2 config.json (state-spaces/mamba_ssm or HF transformers "-hf" layout) into Mamba2Config (SPEC §1).
 // Which family a config.json belongs to is decided by the registry (arch/index.ts).
 import { Mamba2Config, UserError } from '../../types';
-import { ConfigReader as Reader, Json, roundUp } from '../configReader';
+import { ConfigReader as Reader, Json, MAX_DIM, preview, roundUp } from '../configReader';
 
 /** mamba_ssm defaults (SPEC §1). */
 export const MAMBA2_DEFAULTS = {
@@ -21,7 +21,7 @@ export const MAMBA2_DEFAULTS = {
 function checkNoDtLimit(v: unknown, file: string, key: string): void {
   if (v === undefined || v === null) return;
   const ok = Array.isArray(v) && v.length === 2 && v[0] === 0 && (v[1] === Infinity || v[1] === 'Infinity' || v[1] === 'inf');
-  if (!ok) unsupported(file, `"${key}": ${JSON.stringify(v)} clamps the time step, which is not supported (only [0, Infinity])`);
+  if (!ok) unsupported(file, `"${key}": ${preview(v)} clamps the time step, which is not supported (only [0, Infinity])`);
 }
 
 function unsupported(file: string, what: string): never {
@@ -30,6 +30,7 @@ function unsupported(file: string, what: string): never {
 
 function finish(file: string, c: Omit<Mamba2Config, 'dInner' | 'nHeads' | 'arch'>, explicitHeads?: number): Mamba2Config {
   const dInner = c.expand * c.dModel;
+  if (dInner > MAX_DIM) throw new UserError(`${file}: d_inner = expand·d_model = ${c.expand}·${c.dModel} is too large (at most ${MAX_DIM})`);
   if (dInner % c.headdim !== 0) {
     throw new UserError(`${file}: d_inner = expand·d_model = ${dInner} is not a multiple of headdim ${c.headdim}`);
   }

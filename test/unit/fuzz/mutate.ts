@@ -292,9 +292,9 @@ export function applyJsonOps(value: unknown, ops: readonly JsonOp[]): unknown {
         setSlot(doc, s, [getSlot(doc, s)]);
         break;
       case 'grow': {
-        // the copies share their elements: a later operation changes them all, which is fine for a fuzzer
+        // copies, not shared elements: a later operation on one must not change them all (and the size be hidden)
         const v = getSlot(doc, s);
-        if (Array.isArray(v) && v.length > 0) setSlot(doc, s, Array.from({ length: o.count }, (_, i) => v[i % v.length]));
+        if (Array.isArray(v) && v.length > 0) setSlot(doc, s, Array.from({ length: o.count }, (_, i) => structuredCloneSafe(v[i % v.length])));
         break;
       }
     }

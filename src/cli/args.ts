@@ -1,5 +1,6 @@
 // Minimal, strict argument parsing for the CLI: `--name value`, `--flag`, positionals.
 import { UserError } from '../engine/types';
+import { expandRangeList } from '../engine/util/rangeList';
 
 export interface ParsedArgs {
   positionals: string[];
@@ -124,16 +125,9 @@ export class Options {
 
 /** `3,5,8-11` → [3, 5, 8, 9, 10, 11]; a bad item is one UserError naming the option. */
 export function parseRangeList(v: string, what: string): number[] {
-  const out: number[] = [];
-  for (const part of v.split(',')) {
-    const s = part.trim();
-    const m = /^(\d+)(?:-(\d+))?$/.exec(s);
-    if (!m) throw new UserError(`${what} must be a list of integers and ranges such as 3,5,8-11, got '${v}'`);
-    const a = Number(m[1]);
-    const b = m[2] === undefined ? a : Number(m[2]);
-    if (b < a) throw new UserError(`${what}: range ${s} is empty (its end is below its start)`);
-    if (b - a > 1_000_000) throw new UserError(`${what}: range ${s} is too long`);
-    for (let x = a; x <= b; x++) out.push(x);
-  }
-  return out;
+  return expandRangeList(v, {
+    notAList: () => `${what} must be a list of integers and ranges such as 3,5,8-11, got '${v}'`,
+    empty: (r) => `${what}: range ${r} is empty (its end is below its start)`,
+    tooLong: (r) => `${what}: range ${r} is too long`,
+  });
 }

@@ -3,6 +3,7 @@
 import { familyOf } from '../arch/index';
 import { FEATURE_MODES, type FeatureMode, type FeatureSelection } from '../interventions/spec';
 import { UserError, type Checkpoint } from '../types';
+import { expandRangeList } from '../util/rangeList';
 
 export const DECAY_GROUPS = ['fast', 'middle', 'slow'] as const;
 export type DecayGroup = (typeof DECAY_GROUPS)[number];
@@ -53,17 +54,15 @@ export interface FeatureGroupSpec {
 }
 
 function parseList(v: string, what: string): number[] {
-  const out: number[] = [];
-  for (const part of v.split(',')) {
-    const m = /^\s*(\d+)\s*(?:-\s*(\d+)\s*)?$/.exec(part);
-    if (!m) throw new UserError(`--features ${what}: '${v}' is not a list of indices and ranges such as 3,5,8-11`);
-    const a = Number(m[1]);
-    const b = m[2] === undefined ? a : Number(m[2]);
-    if (b < a) throw new UserError(`--features ${what}: range ${part.trim()} is empty (its end is below its start)`);
-    if (b - a > 1_000_000) throw new UserError(`--features ${what}: range ${part.trim()} is too long`);
-    for (let x = a; x <= b; x++) out.push(x);
-  }
-  return Array.from(new Set(out)).sort((a, b) => a - b);
+  return expandRangeList(
+    v,
+    {
+      notAList: () => `--features ${what}: '${v}' is not a list of indices and ranges such as 3,5,8-11`,
+      empty: (r) => `--features ${what}: range ${r} is empty (its end is below its start)`,
+      tooLong: (r) => `--features ${what}: range ${r} is too long`,
+    },
+    { spaced: true, unique: true },
+  );
 }
 
 /**

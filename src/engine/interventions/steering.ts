@@ -4,6 +4,7 @@
 // graphs take as `out_scale`; it applies to the clean run and to every knockout variant alike, so the last-position
 // fast path still holds (the steered model is the model that is knocked out).
 import { UserError, type ModelConfig } from '../types';
+import { expandRangeList } from '../util/rangeList';
 
 export interface SteerTriple {
   layer: number;
@@ -17,17 +18,15 @@ export const STEER_PRESETS: Record<string, SteerTriple> = {
 };
 
 function channelList(v: string, spec: string): number[] {
-  const out: number[] = [];
-  for (const part of v.split(',')) {
-    const m = /^\s*(\d+)\s*(?:-\s*(\d+)\s*)?$/.exec(part);
-    if (!m) throw new UserError(`--steer ${spec}: channels must be a list such as 4,38,84 or 10-20, got '${v}'`);
-    const a = Number(m[1]);
-    const b = m[2] === undefined ? a : Number(m[2]);
-    if (b < a) throw new UserError(`--steer ${spec}: channel range ${part.trim()} is empty`);
-    if (b - a > 1_000_000) throw new UserError(`--steer ${spec}: channel range ${part.trim()} is too long`);
-    for (let x = a; x <= b; x++) out.push(x);
-  }
-  return Array.from(new Set(out)).sort((a, b) => a - b);
+  return expandRangeList(
+    v,
+    {
+      notAList: () => `--steer ${spec}: channels must be a list such as 4,38,84 or 10-20, got '${v}'`,
+      empty: (r) => `--steer ${spec}: channel range ${r} is empty`,
+      tooLong: (r) => `--steer ${spec}: channel range ${r} is too long`,
+    },
+    { spaced: true, unique: true },
+  );
 }
 
 /** Parses --steer values: 'LAYER:CHANNELS:SCALE' (CHANNELS = 4,38,84 or ranges) or 'preset:NAME'. */

@@ -108,3 +108,36 @@ export function linear(g: GraphBuilder, x: string, w: string, inDim: number, out
   return lead ? g.n('Reshape', [y, g.n('Concat', [lead, g.constI64([outDim])], { axis: 0 })]) : y;
 }
 
+
+/**
+ * A depthwise conv1d weight `${prefix}mixer.conv1d.weight` [width, 1, K] as K tap vectors [width] (tap k multiplies
+ * input t − (K−1) + k), each streamed into weights.bin once and declared by every graph that uses it.
+ */
+export function convTaps(g: GraphBuilder, store: WeightStore, read: (name: string) => Float32Array, prefix: string, width: number, K: number): string[] {
+  let convW: Float32Array | undefined;
+  return Array.from({ length: K }, (_, k) =>
+    store.use(g, `${prefix}conv1d.tap${k}`, [width], () => {
+      convW ??= read(`${prefix}mixer.conv1d.weight`);
+      const v = new Float32Array(width);
+      for (let ch = 0; ch < width; ch++) v[ch] = convW[ch * K + k];
+      return v;
+    }),
+  );
+}
+
+/**
+ * Causal depthwise conv1d as K shifted multiply-adds (ORT's CPU grouped Conv with group = C is slow):
+ * conv[t] = bias + Σ_k keep[t,k] · tap_k · xpad[t + k] over xpad [b, K−1+m, C] (the K−1 rows before ++ the m rows), giving
+ * [b, m, C]. `convMask` [b, m, K] is keep (0 cuts the tap: the complete knockout of SPEC §8); without it every tap is kept.
+ */
+export function causalConv(g: GraphBuilder, xpad: string, taps: readonly string[], bias: string, convMask?: string): string {
+  const K = taps.length;
+  let conv = bias;
+  for (let k = 0; k < K; k++) {
+    const shifted = g.n('Slice', [xpad, g.constI64([k]), g.constI64([k === K - 1 ? Number.MAX_SAFE_INTEGER : k - (K - 1)]), g.constI64([1])]);
+    let term = g.n('Mul', [shifted, taps[k]]);
+    if (convMask) term = g.n('Mul', [term, g.n('Slice', [convMask, g.constI64([k]), g.constI64([k + 1]), g.constI64([2])])]); // [b,m,1]
+    conv = g.n('Add', [conv, term]);
+  }
+  return conv;
+}

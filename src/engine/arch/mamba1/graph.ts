@@ -14,7 +14,7 @@
 // delta [c, p, dInner] Δ, B [c, p, S].
 import type { Checkpoint, Mamba1Config } from '../../types';
 import { DataType, type GraphBuilder } from '../../onnx/graph';
-import { ComputeDType, linear, rmsNorm, WeightStore } from '../../onnx/ops';
+import { causalConv, ComputeDType, convTaps, linear, rmsNorm, WeightStore } from '../../onnx/ops';
 import type { LayerIo, LayerOutputNames, StepIo, StepOut } from '../types';
 
 const END = Number.MAX_SAFE_INTEGER;
@@ -27,15 +27,7 @@ function mamba1Weights(g: GraphBuilder, ckpt: Checkpoint, i: number, store: Weig
   const rd = (n: string) => () => ckpt.readF32(p + n);
   const wNorm = store.use(g, `${p}norm.weight`, [d], rd('norm.weight'));
   const wIn = store.use(g, `${p}in_proj.weight`, [2 * dI, d], rd('mixer.in_proj.weight'), dtype);
-  let convW: Float32Array | undefined;
-  const taps = Array.from({ length: K }, (_, k) =>
-    store.use(g, `${p}conv1d.tap${k}`, [dI], () => {
-      convW ??= ckpt.readF32(p + 'mixer.conv1d.weight');
-      const v = new Float32Array(dI);
-      for (let ch = 0; ch < dI; ch++) v[ch] = convW[ch * K + k];
-      return v;
-    }),
-  );
+  const taps = convTaps(g, store, (n) => ckpt.readF32(n), p, dI, K);
   const bConv = store.use(g, `${p}conv1d.bias`, [dI], rd('mixer.conv1d.bias'));
   const wX = store.use(g, `${p}x_proj.weight`, [R + 2 * S, dI], rd('mixer.x_proj.weight'), dtype);
   const wDt = store.use(g, `${p}dt_proj.weight`, [dI, R], rd('mixer.dt_proj.weight'));
@@ -61,12 +53,7 @@ function emitInputSide(g: GraphBuilder, ckpt: Checkpoint, i: number, store: Weig
   if (out.raw) g.n('Identity', [xr], {}, out.raw);
   // 3. causal depthwise conv1d as K shifted multiply-adds, each tap cut where conv_mask is 0 (SPEC §8) ; SiLU
   const xpad = g.n('Concat', [g.n('Gather', [io.ctx.raw, io.ctxIndex], { axis: 0 }), xr], { axis: 1 });
-  let conv = bConv;
-  for (let k = 0; k < K; k++) {
-    const shifted = g.n('Slice', [xpad, g.constI64([k]), g.constI64([k === K - 1 ? END : k - (K - 1)]), g.constI64([1])]);
-    const tapMask = g.n('Slice', [io.convMask, g.constI64([k]), g.constI64([k + 1]), g.constI64([2])]); // [b,m,1]
-    conv = g.n('Add', [conv, g.n('Mul', [g.n('Mul', [shifted, taps[k]]), tapMask])]);
-  }
+  const conv = causalConv(g, xpad, taps, bConv, io.convMask);
   const xc = g.n('Mul', [conv, g.n('Sigmoid', [conv])], {}, out.x); // [b,m,dI]
   // 4. x_proj → dt | B | C ; Falcon-Mamba: each RMS-normalised without a weight
   let [dtr, Bm, Cm] = g.op('Split', [linear(g, xc, wX, dI, R + 2 * S, dtype, lead), g.constI64([R, S, S])], { axis: -1 }, 3);
@@ -187,8 +174,7 @@ export function emitMamba1Step(g: GraphBuilder, ckpt: Checkpoint, i: number, sto
   const [xr, z] = g.op('Split', [linear(g, u, wIn, d, 2 * dI, dtype), g.constI64([dI, dI])], { axis: -1 }, 2); // [b,dI]
   const xpad = g.n('Concat', [io.convState, g.n('Unsqueeze', [xr, g.constI64([1])])], { axis: 1 }); // [b,K,dI]
   const convState = g.n('Slice', [xpad, g.constI64([1]), g.constI64([K]), g.constI64([1])]);
-  let conv = bConv;
-  for (let k = 0; k < K; k++) conv = g.n('Add', [conv, g.n('Mul', [g.n('Squeeze', [g.n('Slice', [xpad, g.constI64([k]), g.constI64([k + 1]), g.constI64([1])]), g.constI64([1])]), taps[k]])]);
+  const conv = g.n('Squeeze', [causalConv(g, xpad, taps, bConv), g.constI64([1])]); // [b,dI]
   const xc = g.n('Mul', [conv, g.n('Sigmoid', [conv])]); // [b,dI]
   let [dtr, Bm, Cm] = g.op('Split', [linear(g, xc, wX, dI, R + 2 * S, dtype), g.constI64([R, S, S])], { axis: -1 }, 3);
   if (c.mixerRmsEps !== null) {

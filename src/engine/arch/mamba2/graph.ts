@@ -8,7 +8,7 @@
 // position 0), xbc [c, p, convDim] conv output after SiLU, delta [c, p, H] Δ.
 import type { Checkpoint, Mamba2Config } from '../../types';
 import type { GraphBuilder } from '../../onnx/graph';
-import { ComputeDType, linear, rmsNorm, WeightStore } from '../../onnx/ops';
+import { causalConv, ComputeDType, convTaps, linear, rmsNorm, WeightStore } from '../../onnx/ops';
 import type { LayerIo, LayerOutputNames, StepIo, StepOut } from '../types';
 
 /** Layer i's weights as graph initializers, streamed into weights.bin on first use (shared by every graph). */
@@ -22,15 +22,7 @@ function mamba2Weights(g: GraphBuilder, ckpt: Checkpoint, i: number, store: Weig
   const wNorm = store.use(g, `${p}norm.weight`, [d], rd('norm.weight'));
   const wIn = store.use(g, `${p}in_proj.weight`, [projDim, d], rd('mixer.in_proj.weight'), dtype);
   // conv taps as K vectors [convDim] (tap k multiplies input t − (K−1) + k)
-  let convW: Float32Array | undefined;
-  const taps = Array.from({ length: K }, (_, k) =>
-    store.use(g, `${p}conv1d.tap${k}`, [convDim], () => {
-      convW ??= ckpt.readF32(p + 'mixer.conv1d.weight');
-      const v = new Float32Array(convDim);
-      for (let ch = 0; ch < convDim; ch++) v[ch] = convW[ch * K + k];
-      return v;
-    }),
-  );
+  const taps = convTaps(g, store, (n) => ckpt.readF32(n), p, convDim, K);
   const bConv = store.use(g, `${p}conv1d.bias`, [convDim], rd('mixer.conv1d.bias'));
   const dtBias = store.use(g, `${p}dt_bias`, [H], rd('mixer.dt_bias'));
   const A = store.use(g, `${p}A`, [H], () => ckpt.readF32(p + 'mixer.A_log').map((v) => -Math.exp(v)));
@@ -64,13 +56,7 @@ export function emitMamba2Layer(g: GraphBuilder, ckpt: Checkpoint, i: number, st
   //    group = C is slow): conv[t] = bias + Σ_k keep[t,k] · tap_k · xpad[t + k], xpad = (K−1 context rows) ++ suffix rows;
   //    keep = conv_mask (0 cuts the tap: the complete knockout of SPEC §8).
   const xpad = g.n('Concat', [g.n('Gather', [ctxRaw, ctxIndex], { axis: 0 }), xBCraw], { axis: 1 });
-  let conv = bConv;
-  for (let k = 0; k < K; k++) {
-    const end = k === K - 1 ? Number.MAX_SAFE_INTEGER : k - (K - 1);
-    const shifted = g.n('Slice', [xpad, g.constI64([k]), g.constI64([end]), g.constI64([1])]);
-    const tapMask = g.n('Slice', [convMask, g.constI64([k]), g.constI64([k + 1]), g.constI64([2])]); // [b,m,1]
-    conv = g.n('Add', [conv, g.n('Mul', [g.n('Mul', [shifted, taps[k]]), tapMask])]);
-  }
+  const conv = causalConv(g, xpad, taps, bConv, convMask);
   const xBC = g.n('Mul', [conv, g.n('Sigmoid', [conv])], {}, out.xbc);
 
   // 5. Δ = softplus(dt + dt_bias)
@@ -151,8 +137,7 @@ export function emitMamba2Step(g: GraphBuilder, ckpt: Checkpoint, i: number, sto
   const [z, xBCraw, dt] = g.op('Split', [linear(g, u, wIn, d, projDim, dtype), g.constI64([dInner, convDim, H])], { axis: -1 }, 3); // [b,·]
   const xpad = g.n('Concat', [io.convState, g.n('Unsqueeze', [xBCraw, g.constI64([1])])], { axis: 1 }); // [b,K,convDim]
   const convState = g.n('Slice', [xpad, g.constI64([1]), g.constI64([K]), g.constI64([1])]);
-  let conv = bConv;
-  for (let k = 0; k < K; k++) conv = g.n('Add', [conv, g.n('Mul', [g.n('Squeeze', [g.n('Slice', [xpad, g.constI64([k]), g.constI64([k + 1]), g.constI64([1])]), g.constI64([1])]), taps[k]])]);
+  const conv = g.n('Squeeze', [causalConv(g, xpad, taps, bConv), g.constI64([1])]); // [b,convDim]
   const xBC = g.n('Mul', [conv, g.n('Sigmoid', [conv])]); // [b,convDim]
   const [xs, Bs, Cs] = g.op('Split', [xBC, g.constI64([dInner, G * S, G * S])], { axis: -1 }, 3);
   const delta = g.n('Softplus', [g.n('Add', [dt, dtBias])]); // [b,H]

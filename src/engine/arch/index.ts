@@ -1,7 +1,7 @@
 // The family registry: which family a config.json belongs to, and the family of an open model's config.
 // A new family = a new folder + one entry in FAMILIES (and its detection below).
 import { ModelConfig, UserError } from '../types';
-import { isObject, type Json } from './configReader';
+import { isObject, preview, type Json } from './configReader';
 import type { ConfigKind, ModelFamily } from './types';
 import { mamba1 } from './mamba1/index';
 import { mamba2 } from './mamba2/index';
@@ -27,14 +27,14 @@ export function detectFamily(json: Json, file: string): { family: ModelFamily<an
     const layer = isObject(ssm) ? ssm.layer : undefined;
     if (layer === 'Mamba2') return { family: mamba2, kind: 'state-spaces' };
     if (layer === undefined || layer === null || layer === 'Mamba1') return { family: mamba1, kind: 'state-spaces' };
-    throw new UserError(`${file}: "ssm_cfg.layer" is ${JSON.stringify(layer)}, an SSM layer this version does not know (known: "Mamba1", "Mamba2")`);
+    throw new UserError(`${file}: "ssm_cfg.layer" is ${preview(layer)}, an SSM layer this version does not know (known: "Mamba1", "Mamba2")`);
   };
   if (modelType !== undefined) {
     if (modelType === 'mamba2') return { family: mamba2, kind: 'hf' };
     if (modelType === 'mamba') return { family: mamba1, kind: 'hf' };
     if (modelType === 'falcon_mamba') return { family: mamba1, kind: 'hf-falcon' };
     if (modelType === 'mamba_ssm' && 'd_model' in json) return stateSpaces();
-    throw new UserError(`${file}: model_type ${JSON.stringify(modelType)} is not a supported model (${SUPPORTED})`);
+    throw new UserError(`${file}: model_type ${preview(modelType)} is not a supported model (${SUPPORTED})`);
   }
   if ('d_model' in json || 'ssm_cfg' in json) return stateSpaces();
   if ('hidden_size' in json && 'state_size' in json) {

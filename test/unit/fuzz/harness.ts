@@ -248,11 +248,6 @@ export interface KnownDefect {
 }
 export const KNOWN_DEFECTS: KnownDefect[] = [
   {
-    id: 'arch-index-preview',
-    files: ['src/engine/arch/index.ts'],
-    what: 'detectFamily writes "ssm_cfg.layer" and "model_type" with JSON.stringify: a deeply nested value throws RangeError, a large one makes a message of any length',
-  },
-  {
     id: 'results-messages',
     files: ['src/report/loadResult.ts'],
     what: 'readResultsFile puts JSON.parse\'s message (which quotes the file\'s text, newlines included) into the UserError, and parseResults the file\'s "kind" (of any length)',

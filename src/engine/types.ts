@@ -2,7 +2,7 @@
 // Every module of the engine codes against these interfaces, so keep them stable.
 
 /** Architecture family of a checkpoint (one folder per family under src/engine/arch/). */
-export type ArchitectureKind = 'mamba2' | 'mamba1';
+export type ArchitectureKind = 'mamba2' | 'mamba1' | 'gpt2' | 'gptneox';
 
 /** Where a config.json came from. */
 export type CheckpointFormat = 'state-spaces' | 'hf';
@@ -20,9 +20,9 @@ export interface BaseModelConfig {
   vocabSize: number;
   /** Rows of the embedding matrix actually stored (vocab padded to pad_vocab_size_multiple). */
   paddedVocabSize: number;
-  /** depthwise conv kernel width (the conv path of SPEC §8) */
+  /** depthwise conv kernel width (the conv path of SPEC §8); 1 for families without a conv path (transformers) */
   dConv: number;
-  /** rms-norm epsilon of the blocks and norm_f */
+  /** norm epsilon of the blocks and norm_f (RMSNorm for Mamba, LayerNorm for transformers) */
   eps: number;
   tieEmbeddings: boolean;
 }
@@ -56,8 +56,26 @@ export interface Mamba1Config extends BaseModelConfig {
   mixerRmsEps: number | null;
 }
 
+/** Normalised GPT-2 / GPT-NeoX (Pythia) hyper-parameters (SPEC §7). */
+export interface TransformerConfig extends BaseModelConfig {
+  arch: 'gpt2' | 'gptneox';
+  /** attention heads (the attention units) */
+  nHead: number;
+  /** MLP width */
+  dFf: number;
+  /** most positions: GPT-2's learned table (n_positions), GPT-NeoX's max_position_embeddings */
+  maxPositions: number;
+  /** 'gelu_new' (tanh approximation, GPT-2) or 'gelu' (exact, GPT-NeoX) */
+  activation: 'gelu_new' | 'gelu';
+  /** GPT-NeoX: rotary dims = floor(headDim · rotaryPct) (0 for GPT-2) and base */
+  rotaryPct: number;
+  rotaryBase: number;
+  /** GPT-NeoX use_parallel_residual: x + attn(ln1(x)) + mlp(ln2(x)) */
+  parallelResidual: boolean;
+}
+
 /** The config of any supported family. Code outside a family folder reads only BaseModelConfig's fields. */
-export type ModelConfig = Mamba2Config | Mamba1Config;
+export type ModelConfig = Mamba2Config | Mamba1Config | TransformerConfig;
 
 export type DType = 'float32' | 'float16' | 'bfloat16';
 

@@ -84,7 +84,7 @@ export interface AttentionPayload {
 export interface PayloadModel {
   path: string;
   hash: string;
-  arch?: 'mamba2' | 'mamba1';
+  arch?: 'mamba2' | 'mamba1' | 'gpt2' | 'gptneox';
   variant?: 'mamba' | 'falcon_mamba';
 }
 

@@ -5,11 +5,13 @@ import { isObject, preview, type Json } from './configReader';
 import type { ConfigKind, ModelFamily } from './types';
 import { mamba1 } from './mamba1/index';
 import { mamba2 } from './mamba2/index';
+import { gpt2 } from './gpt2/index';
+import { gptneox } from './gptneox/index';
 
-export const FAMILIES: readonly ModelFamily<any>[] = [mamba2, mamba1];
+export const FAMILIES: readonly ModelFamily<any>[] = [mamba2, mamba1, gpt2, gptneox];
 
 /** The names users see in "not supported" errors. */
-const SUPPORTED = 'supported: Mamba-2, Mamba-1 and Falcon-Mamba (state-spaces originals or HF transformers "mamba2", "mamba", "falcon_mamba")';
+const SUPPORTED = 'supported: Mamba-2, Mamba-1 and Falcon-Mamba (state-spaces originals or HF transformers "mamba2", "mamba", "falcon_mamba"), and the transformer baselines GPT-2 ("gpt2") and GPT-NeoX / Pythia ("gpt_neox")';
 
 export function familyOf<C extends ModelConfig>(c: C): ModelFamily<C> {
   const f = FAMILIES.find((x) => x.arch === c.arch);
@@ -33,6 +35,8 @@ export function detectFamily(json: Json, file: string): { family: ModelFamily<an
     if (modelType === 'mamba2') return { family: mamba2, kind: 'hf' };
     if (modelType === 'mamba') return { family: mamba1, kind: 'hf' };
     if (modelType === 'falcon_mamba') return { family: mamba1, kind: 'hf-falcon' };
+    if (modelType === 'gpt2') return { family: gpt2, kind: 'hf' };
+    if (modelType === 'gpt_neox') return { family: gptneox, kind: 'hf' };
     if (modelType === 'mamba_ssm' && 'd_model' in json) return stateSpaces();
     throw new UserError(`${file}: model_type ${preview(modelType)} is not a supported model (${SUPPORTED})`);
   }

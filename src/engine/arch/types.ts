@@ -7,8 +7,8 @@ import type { Json } from './configReader';
 
 /**
  * The graph inputs of one layer, as tensor names inside a GraphBuilder. A layer computes a SUFFIX of m positions on
- * the clean CONTEXT of the p positions before it (T = p + m): a whole prompt is p = 1 all-zero context position plus
- * m = N positions; a knockout row is m = 1 on its prompt's clean context, p = N − 1.
+ * the clean CONTEXT of the p positions before it (T = p + m): a whole prompt is m = N positions on p = 1 all-zero context position (families
+ * with zeroContextRow) or on none; a knockout row is m = 1 on its prompt's clean context, p = N − 1.
  */
 export interface LayerIo {
   /** [b, m, d] residual at the suffix */
@@ -25,6 +25,8 @@ export interface LayerIo {
   ctx: Record<string, string>;
   /** int64 [b] which context each batch item reads */
   ctxIndex: string;
+  /** int64 [m] absolute position of each suffix row (families with usesPositions: rotary embeddings) */
+  positions?: string;
 }
 
 /** Names to give the tensors a layer produces (graph outputs); fresh names where not given. */
@@ -63,15 +65,15 @@ export interface FamilyGraphs {
    * general layer is much dearer there. Without it, emitLayer serves the rows (one graph file per layer).
    */
   emitRow?(g: GraphBuilder, ckpt: Checkpoint, i: number, store: WeightStore, dtype: ComputeDType, io: LayerIo): string;
-  /** one position in recurrent form (generation), with its conv and SSM states */
-  emitStep(g: GraphBuilder, ckpt: Checkpoint, i: number, store: WeightStore, dtype: ComputeDType, io: StepIo): StepOut;
+  /** one position in recurrent form (generation), with its conv and SSM states; absent: generation by full forwards */
+  emitStep?(g: GraphBuilder, ckpt: Checkpoint, i: number, store: WeightStore, dtype: ComputeDType, io: StepIo): StepOut;
 }
 
 /** The float64 oracle of one layer (SPEC maths in plain loops). */
 export interface FamilyReference {
   /**
    * One block on float64 hidden [batch, N, d]; mask [batch, N, N] (1 keep, 0 block), convMask [batch, N, dConv].
-   * Returns the new hidden and, when asked, the attention [batch, units, N, N] after the mask.
+   * Returns the new hidden and, when asked, the attention [batch, units, N, N] after the mask. Positions start at 0.
    */
   layer64(
     index: number,
@@ -99,17 +101,37 @@ export interface ModelFamily<C extends ModelConfig = ModelConfig> {
   expectedShapes(c: C): Map<string, number[]>;
   /** the key a checkpoint of `format` stores for a canonical name (for "tensor … is missing" errors) */
   storedName(canonical: string, format: CheckpointFormat): string;
+  /**
+   * The canonical name of a stored tensor key, or null for a stored buffer the family ignores (GPT-2's attn.bias,
+   * GPT-NeoX's rotary inv_freq). Absent: the Mamba mapping ("backbone." dropped, embeddings → embedding).
+   */
+  canonicalName?(key: string): string | null;
+  /** the norm before the head: 'rms' (norm_f.weight) or 'layer' (LayerNorm: norm_f.weight and norm_f.bias) */
+  finalNorm: 'rms' | 'layer';
+  /** canonical name of a learned position table [positions, d] added to the token embedding (GPT-2), if any */
+  positionTable?(c: C): string;
+  /** whether layer graphs read the absolute positions of their suffix rows (LayerIo.positions: rotary embeddings) */
+  usesPositions: boolean;
+  /**
+   * Whole prompts run on one all-zero context position (true: Mamba, whose zero position adds exactly nothing and keeps
+   * every context tensor non-empty) or on an empty context (false: attention, where a zero key would take softmax
+   * weight).
+   */
+  zeroContextRow: boolean;
+  /** whether the family has the conv token path of SPEC §8 (what `--conv block` removes) */
+  convPath: boolean;
   /** what one attention matrix belongs to, and how many there are per layer */
   attentionUnits(c: C): { unit: 'head' | 'channel'; count: number };
   /**
    * Static decay score of every feature of layer `layer` (SPEC §4, input-independent: exp(A) at Δ = 1): Mamba-2 heads
-   * exp(−exp(A_log[h])), Mamba-1 channels Σ_n exp(−exp(A_log[c, n])). One per attention unit.
+   * exp(−exp(A_log[h])), Mamba-1 channels Σ_n exp(−exp(A_log[c, n])). One per attention unit. Absent for families
+   * without a decay (transformers: only explicit head lists are feature groups).
    */
-  decayScores(ckpt: Checkpoint, layer: number): Float64Array;
+  decayScores?(ckpt: Checkpoint, layer: number): Float64Array;
   /** the per-position values the last position reads of earlier ones (the clean context of the fast path) */
   contextSpec(c: C): ContextTensorSpec[];
   /** the recurrent state of one layer per sequence: conv [K−1, width] and SSM dims (Mamba-2 [H, P, S], Mamba-1 [dInner, S]) */
-  stateShape(c: C): { conv: [number, number]; ssm: number[] };
+  stateShape?(c: C): { conv: [number, number]; ssm: number[] };
   /** rough working memory of a whole-prompt layer call per prompt of n tokens, bytes (batch caps) */
   bytesPerItem(c: C, n: number): number;
   /** rough working memory of a last-row call per row for prompts of n tokens, bytes (batch caps) */
@@ -120,3 +142,4 @@ export interface ModelFamily<C extends ModelConfig = ModelConfig> {
 
 /** What the registry recognised in a config.json. */
 export type ConfigKind = 'state-spaces' | 'hf' | 'hf-falcon';
+

@@ -242,14 +242,20 @@ export async function openCheckpoint(dir: string): Promise<Checkpoint> {
   try {
     const weights = loadWeights(abs, files);
     const byName = new Map<string, StoredTensor>();
+    const family0 = familyOf(config);
+    const canonical = family0.canonicalName ?? canonicalName;
     for (const t of weights.tensors) {
-      const name = canonicalName(t.key);
+      const name = canonical(t.key);
+      if (name === null) continue; // a buffer the family ignores (e.g. GPT-2's attn.bias causal mask)
       const prev = byName.get(name);
       if (prev) throw new UserError(`${t.file}: tensors ${quoted(prev.key)} and ${quoted(t.key)} both map to ${quoted(name)}`);
       byName.set(name, t);
     }
     const emb = byName.get('embedding.weight');
-    if (!emb) throw new UserError(`${weights.describe}: tensor 'backbone.embedding.weight' (or 'backbone.embeddings.weight') is missing`);
+    if (!emb) {
+      const stored = family0.canonicalName ? `'${family0.storedName('embedding.weight', config.format)}'` : `'backbone.embedding.weight' (or 'backbone.embeddings.weight')`;
+      throw new UserError(`${weights.describe}: tensor ${stored} is missing`);
+    }
     if (emb.shape.length !== 2 || emb.shape[1] !== config.dModel) {
       throw new UserError(`${emb.file}: tensor ${quoted(emb.key)} has shape ${shapeStr(emb.shape)}, expected [${config.paddedVocabSize}, ${config.dModel}]`);
     }

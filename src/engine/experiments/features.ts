@@ -39,6 +39,9 @@ export function featuresReport(ckpt: Checkpoint): FeaturesReport {
   const family = familyOf(c);
   const { unit, count } = family.attentionUnits(c);
   const layers: LayerDecay[] = [];
+  if (!family.decayScores) {
+    throw new UserError(`${family.label(c)} ${unit}s have no decay (no A in attention), so there are no fast / middle / slow groups; use an explicit list such as --features heads:0,3`);
+  }
   for (let l = 0; l < c.nLayer; l++) {
     const scores = family.decayScores(ckpt, l);
     layers.push({ scores: Array.from(scores), ...decayThirds(scores) });

@@ -42,9 +42,11 @@ export interface GenerateResult {
 /** Greedy decoding of `maxTokens` tokens after the prompt with the backend's current steering. */
 export async function greedy(session: EngineSession, ids: readonly number[], maxTokens: number, k: number, ctx?: MethodContext): Promise<GenerationRun & { seconds: number }> {
   const b = session.backend;
-  if (!b.step) throw new UserError(`the ${b.ep} backend has no recurrent step graphs: generation needs the ONNX Runtime backend`);
   const c = b.config;
-  const st = familyOf(c).stateShape(c);
+  const family = familyOf(c);
+  if (!family.stateShape) return greedyFull(session, ids, maxTokens, k, ctx);
+  if (!b.step) throw new UserError(`the ${b.ep} backend has no recurrent step graphs: generation needs the ONNX Runtime backend`);
+  const st = family.stateShape(c);
   const conv: Float32Array[] = Array.from({ length: c.nLayer }, () => new Float32Array(st.conv[0] * st.conv[1]));
   const ssm: Float32Array[] = Array.from({ length: c.nLayer }, () => new Float32Array(st.ssm.reduce((x, y) => x * y, 1)));
   const t0 = performance.now();
@@ -73,6 +75,32 @@ export async function greedy(session: EngineSession, ids: readonly number[], max
     steps.push({ id, text: session.tokenizer.decode([id]), top: top.map((t) => ({ ...t, text: session.tokenizer.decode([t.id]) })) });
     ctx?.progress({ done: s + 1, total: maxTokens, message: 'tokens' });
     if (s + 1 < maxTokens) logits = await feed(id);
+  }
+  return { ids: out, text: session.tokenizer.decode(out), steps, seconds: (performance.now() - t0) / 1000 };
+}
+
+/**
+ * Greedy decoding for families without a recurrent state (transformers): every token is one whole forward of the
+ * prompt and the tokens so far (the same numbers as a key/value cache, at quadratic cost; generation is not what
+ * these models are here for).
+ */
+async function greedyFull(session: EngineSession, ids: readonly number[], maxTokens: number, k: number, ctx?: MethodContext): Promise<GenerationRun & { seconds: number }> {
+  const b = session.backend;
+  const c = b.config;
+  const t0 = performance.now();
+  const seq = [...ids];
+  const out: number[] = [];
+  const steps: GenerationStep[] = [];
+  for (let s = 0; s < maxTokens; s++) {
+    if (ctx?.cancelled()) throw new CancelledError();
+    let h = await b.embed(Int32Array.from(seq), 1, seq.length);
+    for (let l = 0; l < c.nLayer; l++) h = (await b.layer(l, h, 1, seq.length)).hidden;
+    const top = topK(await b.headLast(h, 1, seq.length), 0, c.vocabSize, k);
+    const id = top[0].id;
+    out.push(id);
+    seq.push(id);
+    steps.push({ id, text: session.tokenizer.decode([id]), top: top.map((t) => ({ ...t, text: session.tokenizer.decode([t.id]) })) });
+    ctx?.progress({ done: s + 1, total: maxTokens, message: 'tokens' });
   }
   return { ids: out, text: session.tokenizer.decode(out), steps, seconds: (performance.now() - t0) / 1000 };
 }

@@ -19,13 +19,13 @@ import type { Checkpoint, ContextTensorSpec, ModelConfig } from '../types';
 import { familyOf } from '../arch/index';
 import type { LayerIo } from '../arch/types';
 import { DataType, GraphBuilder } from './graph';
-import { bytesOf, ComputeDType, linear, rmsNorm, toF16, WeightStore } from './ops';
+import { bytesOf, ComputeDType, layerNorm, linear, rmsNorm, toF16, WeightStore } from './ops';
 
 export { transpose2d, f32ToF16Bits, toF16, WeightStore } from './ops';
 export type { ComputeDType } from './ops';
 
 /** Bump whenever the graphs change: it is part of the cache key. */
-export const BUILDER_VERSION = 10;
+export const BUILDER_VERSION = 11;
 
 /** Dims of a context tensor: [contexts, K−1 | prefix, width]. */
 function ctxDims(c: ModelConfig, s: ContextTensorSpec, lead: (string | number)[] = []): (string | number)[] {
@@ -41,7 +41,10 @@ function layerInputs(g: GraphBuilder, c: ModelConfig): LayerIo {
   const outScale = g.input('out_scale', DataType.FLOAT, [c.dModel]);
   const ctx: Record<string, string> = {};
   for (const s of familyOf(c).contextSpec(c)) ctx[s.name] = g.input(`ctx_${s.name}`, DataType.FLOAT, ctxDims(c, s));
-  return { hidden, mask, convMask, unitMask, outScale, ctx, ctxIndex: g.input('ctx_index', DataType.INT64, ['batch']) };
+  const ctxIndex = g.input('ctx_index', DataType.INT64, ['batch']);
+  // absolute positions of the suffix rows, for families that read them (rotary embeddings)
+  const positions = familyOf(c).usesPositions ? g.input('positions', DataType.INT64, ['seq']) : undefined;
+  return { hidden, mask, convMask, unitMask, outScale, ctx, ctxIndex, positions };
 }
 
 /** Builds layer `i`'s graph (the family's general layer), its weights written through `store`. */
@@ -68,6 +71,7 @@ export function buildLayerGraph(ckpt: Checkpoint, i: number, store: WeightStore,
 export function buildStepGraph(ckpt: Checkpoint, i: number, store: WeightStore, dtype: ComputeDType = 'float32'): Uint8Array {
   const c = ckpt.config;
   const family = familyOf(c);
+  if (!family.graphs.emitStep || !family.stateShape) throw new Error(`${family.label(c)} has no recurrent step graph`);
   const st = family.stateShape(c);
   const g = new GraphBuilder(`${c.arch}_step_${i}`);
   const io = {
@@ -84,6 +88,11 @@ export function buildStepGraph(ckpt: Checkpoint, i: number, store: WeightStore, 
   g.output('conv_state_out', DataType.FLOAT, ['batch', ...st.conv]);
   g.output('ssm_state_out', DataType.FLOAT, ['batch', ...st.ssm]);
   return g.encode(`${family.label(c)} layer ${i}, recurrent step (generation), builder v${BUILDER_VERSION}, compute ${dtype}`);
+}
+
+/** Whether the family has a recurrent step graph per layer (generation one token at a time). */
+export function hasStepGraphs(c: ModelConfig): boolean {
+  return familyOf(c).graphs.emitStep !== undefined;
 }
 
 /** Whether the family has a separate row graph per layer (otherwise the layer graph serves the knockout rows). */
@@ -120,7 +129,9 @@ export function buildHeadGraph(ckpt: Checkpoint, store: WeightStore, dtype: Comp
 export function emitHead(g: GraphBuilder, ckpt: Checkpoint, store: WeightStore, dtype: ComputeDType, hidden: string, target: string, withLogits: boolean): { untied: boolean } {
   const c = ckpt.config;
   const d = c.dModel, V = c.paddedVocabSize;
+  const family = familyOf(c);
   const wNorm = store.use(g, 'norm_f.weight', [d], () => ckpt.readF32('norm_f.weight'));
+  const bNorm = family.finalNorm === 'layer' ? store.use(g, 'norm_f.bias', [d], () => ckpt.readF32('norm_f.bias')) : undefined;
   const untied = !c.tieEmbeddings && ckpt.tensorNames().includes('lm_head.weight');
   const headName = untied ? 'lm_head.weight' : 'embedding.weight';
   // streamed in row blocks: never the whole [V, d] matrix in memory
@@ -136,7 +147,7 @@ export function emitHead(g: GraphBuilder, ckpt: Checkpoint, store: WeightStore, 
     return where!;
   });
   const last = g.n('Squeeze', [g.n('Slice', [hidden, g.constI64([-1]), g.constI64([Number.MAX_SAFE_INTEGER]), g.constI64([1])]), g.constI64([1])]);
-  const u = rmsNorm(g, last, c.eps, wNorm);
+  const u = bNorm ? layerNorm(g, last, c.eps, wNorm, bNorm) : rmsNorm(g, last, c.eps, wNorm);
   const logits = linear(g, u, wHead, d, V, dtype);
   if (withLogits) {
     g.n('Identity', [logits], {}, 'logits');
@@ -192,6 +203,8 @@ export function buildSweepGraph(ckpt: Checkpoint, store: WeightStore, dtype: Com
   const target = g.input('target', DataType.INT64, ['rows']);
   const zero = g.constI64([0]);
   const one = g.constI64([1]);
+  // every row is the last position: total − 1 (families that read positions)
+  const positions = family.usesPositions ? g.n('Sub', [g.n('Slice', [g.n('Shape', [mask]), g.constI64([2]), g.constI64([3])]), one]) : undefined;
   let prev: string | undefined; // [r_{j−1}, d]
   for (let j = 0; j < L; j++) {
     const rj = g.n('Shape', [sels[j]]); // [r_j]
@@ -208,6 +221,7 @@ export function buildSweepGraph(ckpt: Checkpoint, store: WeightStore, dtype: Com
       outScale: g.n('Gather', [outScale, layerJ], { axis: 0 }), // [d]
       ctx,
       ctxIndex: firstRows(ctxIndex),
+      positions,
     };
     prev = g.n('Squeeze', [emitRow(g, ckpt, j, store, dtype, io), one]);
   }

@@ -5,7 +5,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync 
 import { managedCacheDir } from '../hub/cache';
 import { join } from 'node:path';
 import type { Checkpoint, ModelConfig, ProgressEvent } from '../types';
-import { BUILDER_VERSION, buildHeadGraph, buildLayerGraph, buildRowGraph, buildStepGraph, buildSweepGraph, ComputeDType, hasRowGraphs, WeightStore } from './builder';
+import { BUILDER_VERSION, buildHeadGraph, buildLayerGraph, buildRowGraph, buildStepGraph, buildSweepGraph, ComputeDType, hasRowGraphs, hasStepGraphs, WeightStore } from './builder';
 import { WeightsFile } from './graph';
 
 export interface OnnxManifest {
@@ -83,8 +83,10 @@ export function ensureOnnxCache(ckpt: Checkpoint, opts: ConvertOptions = {}): { 
         writeFileSync(join(tmp, `row_${i}.onnx`), buildRowGraph(ckpt, i, store, dtype));
         rows.push(`row_${i}.onnx`);
       }
-      writeFileSync(join(tmp, `step_${i}.onnx`), buildStepGraph(ckpt, i, store, dtype));
-      steps.push(`step_${i}.onnx`);
+      if (hasStepGraphs(ckpt.config)) {
+        writeFileSync(join(tmp, `step_${i}.onnx`), buildStepGraph(ckpt, i, store, dtype));
+        steps.push(`step_${i}.onnx`);
+      }
       opts.onProgress?.({ done: i + 1, total: L + 1, message: `converting layer ${i + 1}/${L} to ONNX` });
     }
     writeFileSync(join(tmp, 'head.onnx'), buildHeadGraph(ckpt, store, dtype));

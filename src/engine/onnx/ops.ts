@@ -94,6 +94,14 @@ export function rmsNorm(g: GraphBuilder, x: string, eps: number, weight?: string
   return weight ? g.n('Mul', [y, weight]) : y;
 }
 
+/** LayerNorm over the last axis (biased variance, as torch): (x − mean) / sqrt(var + eps) · w + b. */
+export function layerNorm(g: GraphBuilder, x: string, eps: number, w: string, b: string): string {
+  const mu = g.n('ReduceMean', [x], { axes: [-1], keepdims: 1 });
+  const xc = g.n('Sub', [x, mu]);
+  const v = g.n('ReduceMean', [g.n('Mul', [xc, xc])], { axes: [-1], keepdims: 1 });
+  return g.n('Add', [g.n('Mul', [g.n('Div', [xc, g.n('Sqrt', [g.n('Add', [v, g.constF32([eps], [])])])]), w]), b]);
+}
+
 /**
  * x · Wᵀ for a weight stored as in the checkpoint ([out, in], PyTorch Linear layout): Gemm with transB = 1, so the
  * converter never transposes (it streams the checkpoint's rows straight into weights.bin). A 3-D x [b, n, in] is

@@ -5,6 +5,7 @@
 import type { BackendHints, Checkpoint, Mamba2Config, ModelBackend, ModelConfig } from '../types';
 import type { FamilyReference } from '../arch/types';
 import { familyOf } from '../arch/index';
+import { Embedder } from '../arch/embedding';
 
 export { softplus } from '../arch/mamba2/reference';
 export type { ReferenceLayerWeights } from '../arch/mamba2/reference';
@@ -18,13 +19,15 @@ export class ReferenceBackend<C extends ModelConfig = Mamba2Config> implements M
   readonly config: C;
   private readonly family: FamilyReference;
   private normF?: Float64Array;
+  private normFBias?: Float64Array | null;
   private head?: Float64Array;
-  private readonly embRows = new Map<number, Float64Array>();
+  private readonly embedder: Embedder;
   private steering: readonly (Float32Array | undefined)[] | undefined;
 
   constructor(private readonly ckpt: Checkpoint) {
     this.config = ckpt.config as C;
     this.family = familyOf(ckpt.config).reference(ckpt);
+    this.embedder = new Embedder(ckpt);
   }
 
   /** The family's float64 weights of layer i (Mamba-2: ReferenceLayerWeights), for tests. */
@@ -32,22 +35,8 @@ export class ReferenceBackend<C extends ModelConfig = Mamba2Config> implements M
     return (this.family as unknown as { weights(i: number): never }).weights(i);
   }
 
-  private embRow(id: number): Float64Array {
-    let row = this.embRows.get(id);
-    if (!row) {
-      const c = this.config;
-      if (!Number.isInteger(id) || id < 0 || id >= c.paddedVocabSize) throw new RangeError(`token id ${id} out of range [0, ${c.paddedVocabSize})`);
-      row = f64(this.ckpt.readRowsF32('embedding.weight', id, 1));
-      this.embRows.set(id, row);
-    }
-    return row;
-  }
-
   embed64(ids: Int32Array, batch: number, seqLen: number): Float64Array {
-    const d = this.config.dModel;
-    const out = new Float64Array(batch * seqLen * d);
-    for (let t = 0; t < batch * seqLen; t++) out.set(this.embRow(ids[t]), t * d);
-    return out;
+    return this.embedder.embed64(ids, batch, seqLen);
   }
 
   async embed(ids: Int32Array, batch: number, seqLen: number): Promise<Float32Array> {
@@ -82,6 +71,7 @@ export class ReferenceBackend<C extends ModelConfig = Mamba2Config> implements M
     const c = this.config;
     const d = c.dModel, V = c.paddedVocabSize;
     if (!this.normF) this.normF = f64(this.ckpt.readF32('norm_f.weight'));
+    if (this.normFBias === undefined) this.normFBias = familyOf(c).finalNorm === 'layer' ? f64(this.ckpt.readF32('norm_f.bias')) : null;
     if (!this.head) {
       const untied = !c.tieEmbeddings && this.ckpt.tensorNames().includes('lm_head.weight');
       this.head = f64(this.ckpt.readF32(untied ? 'lm_head.weight' : 'embedding.weight'));
@@ -90,10 +80,17 @@ export class ReferenceBackend<C extends ModelConfig = Mamba2Config> implements M
     const u = new Float64Array(d);
     for (let b = 0; b < batch; b++) {
       const o = (b * N + N - 1) * d;
+      const bias = this.normFBias;
+      // RMSNorm (Mamba) or LayerNorm (transformers: centred, plus the bias)
+      let mu = 0;
+      if (bias) {
+        for (let k = 0; k < d; k++) mu += hidden[o + k];
+        mu /= d;
+      }
       let ss = 0;
-      for (let k = 0; k < d; k++) ss += hidden[o + k] ** 2;
+      for (let k = 0; k < d; k++) ss += (hidden[o + k] - mu) ** 2;
       const r = 1 / Math.sqrt(ss / d + c.eps);
-      for (let k = 0; k < d; k++) u[k] = hidden[o + k] * r * this.normF[k];
+      for (let k = 0; k < d; k++) u[k] = (hidden[o + k] - mu) * r * this.normF[k] + (bias ? bias[k] : 0);
       for (let v = 0; v < V; v++) {
         let s = 0;
         for (let k = 0; k < d; k++) s += u[k] * this.head[v * d + k];
@@ -133,7 +130,7 @@ export class ReferenceBackend<C extends ModelConfig = Mamba2Config> implements M
 
   async dispose(): Promise<void> {
     this.family.dispose();
-    this.embRows.clear();
+    this.embedder.clear();
     this.head = undefined;
   }
 }

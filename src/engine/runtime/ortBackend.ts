@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import type { BackendHints, Checkpoint, ContextTensorSpec, ExecutionProvider, ExecutionProviderChoice, HeadTargetStats, LastRowSweep, LayerContextBatch, LayerContextRows, ModelBackend, ModelConfig } from '../types';
 import { familyOf } from '../arch/index';
+import { Embedder } from '../arch/embedding';
 import { UserError } from '../types';
 import type { OnnxManifest } from '../onnx/cache';
 
@@ -94,7 +95,11 @@ export class OrtBackend implements ModelBackend {
   private rowSessions: (ort.InferenceSession | undefined)[];
   private readonly ctxSpec: ContextTensorSpec[];
   private readonly units: number;
-  private embRows = new Map<number, Float32Array>();
+  private readonly embedder: Embedder;
+  /** whether the layer graphs read the positions of their rows (rotary) */
+  private readonly usesPositions: boolean;
+  /** context positions of a whole-prompt call: 1 all-zero one (Mamba) or none (attention) */
+  private readonly zeroRow: number;
   private sweep?: ort.InferenceSession;
   /** why the sweep graph could not be loaded, when fusedSweep was asked for and failed */
   fusedSweepError?: string;
@@ -116,6 +121,9 @@ export class OrtBackend implements ModelBackend {
     const family = familyOf(ckpt.config);
     this.ctxSpec = family.contextSpec(ckpt.config);
     this.units = family.attentionUnits(ckpt.config).count;
+    this.embedder = new Embedder(ckpt);
+    this.usesPositions = family.usesPositions;
+    this.zeroRow = family.zeroContextRow ? 1 : 0;
   }
 
   /**
@@ -194,7 +202,9 @@ export class OrtBackend implements ModelBackend {
   /** ModelBackend.step through layer i's step graph (loaded on first use). */
   async step(index: number, hidden: Float32Array, batch: number, convState: Float32Array, ssmState: Float32Array) {
     const c = this.config;
-    const st = familyOf(c).stateShape(c);
+    const family = familyOf(c);
+    if (!family.stateShape) throw new UserError(`${family.label(c)} has no recurrent state`);
+    const st = family.stateShape(c);
     const convN = st.conv[0] * st.conv[1];
     const ssmN = st.ssm.reduce((a, b) => a * b, 1);
     if (hidden.length !== batch * c.dModel || convState.length !== batch * convN || ssmState.length !== batch * ssmN) {
@@ -227,20 +237,7 @@ export class OrtBackend implements ModelBackend {
   }
 
   async embed(ids: Int32Array, batch: number, seqLen: number): Promise<Float32Array> {
-    const d = this.config.dModel;
-    const V = this.config.paddedVocabSize;
-    const out = new Float32Array(batch * seqLen * d);
-    for (let t = 0; t < batch * seqLen; t++) {
-      const id = ids[t];
-      let row = this.embRows.get(id);
-      if (!row) {
-        if (!Number.isInteger(id) || id < 0 || id >= V) throw new RangeError(`token id ${id} out of range [0, ${V})`);
-        row = this.ckpt.readRowsF32('embedding.weight', id, 1);
-        this.embRows.set(id, row);
-      }
-      out.set(row, t * d);
-    }
-    return out;
+    return this.embedder.embed(ids, batch, seqLen);
   }
 
   private cached(key: string, make: () => ort.Tensor): ort.Tensor {
@@ -277,7 +274,7 @@ export class OrtBackend implements ModelBackend {
     return out;
   }
 
-  /** Whole prompts: the layer graph with one all-zero context position (see LayerIo). */
+  /** Whole prompts: the layer graph on one all-zero context position or on none (family zeroContextRow, see LayerIo). */
   private steering: readonly (Float32Array | undefined)[] | undefined;
 
   setSteering(perLayer: readonly (Float32Array | undefined)[] | undefined): void {
@@ -311,14 +308,17 @@ export class OrtBackend implements ModelBackend {
     const s = await this.session(index);
     const Pb = this.paddedBatch(batch);
     const h = padTo(hidden, Pb * n * d);
-    // mask [Pb, n, 1 + n]: column 0 is the zero context position (its entries are 0 whatever the mask)
+    // mask [Pb, n, z + n]: the z = 0 or 1 context positions of a whole prompt first (see zeroContextRow), kept (its
+    // terms are exactly 0)
+    const z = this.zeroRow;
+    const w = n + z;
     let maskT: ort.Tensor;
     if (mask) {
-      const m = new Float32Array(Pb * n * (n + 1)).fill(1);
-      for (let r = 0; r < batch * n; r++) m.set(mask.subarray(r * n, (r + 1) * n), r * (n + 1) + 1);
-      maskT = new ort.Tensor('float32', m, [Pb, n, n + 1]);
+      const m = new Float32Array(Pb * n * w).fill(1);
+      for (let r = 0; r < batch * n; r++) m.set(mask.subarray(r * n, (r + 1) * n), r * w + z);
+      maskT = new ort.Tensor('float32', m, [Pb, n, w]);
     } else {
-      maskT = this.cached(`ones${Pb}x${n}`, () => new ort.Tensor('float32', new Float32Array(Pb * n * (n + 1)).fill(1), [Pb, n, n + 1]));
+      maskT = this.cached(`ones${Pb}x${n}`, () => new ort.Tensor('float32', new Float32Array(Pb * n * w).fill(1), [Pb, n, w]));
     }
     const feeds: Record<string, ort.Tensor> = {
       hidden: new ort.Tensor('float32', h, [Pb, n, d]),
@@ -330,8 +330,9 @@ export class OrtBackend implements ModelBackend {
       out_scale: this.scaleFeed(index),
       ctx_index: this.cached(`zidx${Pb}`, () => new ort.Tensor('int64', new BigInt64Array(Pb), [Pb])),
     };
+    if (this.usesPositions) feeds.positions = this.cached(`pos0_${n}`, () => new ort.Tensor('int64', BigInt64Array.from({ length: n }, (_, t) => BigInt(t)), [n]));
     for (const c of this.ctxSpec) {
-      const rows = this.ctxRows(c, 1);
+      const rows = this.ctxRows(c, z);
       feeds[`ctx_${c.name}`] = this.cached(`z_${c.name}`, () => new ort.Tensor('float32', new Float32Array(rows * c.width), [1, rows, c.width]));
     }
     const outputs = ['hidden_out'];
@@ -341,10 +342,10 @@ export class OrtBackend implements ModelBackend {
     const part = (name: string, per: number) => (out[name].data as Float32Array).subarray(0, batch * per);
     let attention: Float32Array | undefined;
     if (wantAttention) {
-      // drop the context column: [batch, U, n, 1 + n] → [batch, U, n, n]
+      // drop the context column: [batch, U, n, z + n] → [batch, U, n, n]
       const a = out.attention.data as Float32Array;
       attention = new Float32Array(batch * U * n * n);
-      for (let r = 0; r < batch * U * n; r++) attention.set(a.subarray(r * (n + 1) + 1, (r + 1) * (n + 1)), r * n);
+      for (let r = 0; r < batch * U * n; r++) attention.set(a.subarray(r * w + z, (r + 1) * w), r * n);
     }
     let context: LayerContextRows | undefined;
     if (wantContext) {
@@ -386,6 +387,7 @@ export class OrtBackend implements ModelBackend {
       out_scale: this.scaleFeed(index),
       ctx_index: new ort.Tensor('int64', idx, [Pb]),
     };
+    if (this.usesPositions) feeds.positions = this.cached(`posLast_${n}`, () => new ort.Tensor('int64', BigInt64Array.of(BigInt(n - 1)), [1]));
     for (const c of this.ctxSpec) {
       const rows = this.ctxRows(c, n - 1);
       feeds[`ctx_${c.name}`] = new ort.Tensor('float32', padTo(ctx.tensors[c.name], Pc * rows * c.width), [Pc, rows, c.width]);
@@ -542,7 +544,7 @@ export class OrtBackend implements ModelBackend {
     await this.sweep?.release();
     this.layerSessions = [];
     this.rowSessions = [];
-    this.embRows.clear();
+    this.embedder.clear();
     this.ones.clear();
   }
 }

@@ -50,7 +50,7 @@ test('HF mamba2 config', () => {
 test('refuses unsupported configs with a UserError naming the file', () => {
   const bad: unknown[] = [
     { d_model: 768, n_layer: 24, vocab_size: 50277, ssm_cfg: { layer: 'Mamba3' } },
-    { model_type: 'gpt2', n_embd: 768, n_layer: 12 },
+    { model_type: 'llama', hidden_size: 768, num_hidden_layers: 12 },
     { d_model: 768, n_layer: 24, vocab_size: 50277, d_intermediate: 3072, ssm_cfg: { layer: 'Mamba2' } },
     { d_model: 768, n_layer: 24, vocab_size: 50277, attn_layer_idx: [3], ssm_cfg: { layer: 'Mamba2' } },
     [],
@@ -60,7 +60,7 @@ test('refuses unsupported configs with a UserError naming the file', () => {
     assert.throws(() => parseConfig(j, F), (e: unknown) => e instanceof UserError && e.message.startsWith(F), JSON.stringify(j));
   }
   assert.throws(() => parseConfig(bad[0], F), /"ssm_cfg.layer" is "Mamba3", an SSM layer this version does not know/);
-  assert.throws(() => parseConfig(bad[1], F), /model_type "gpt2" is not a supported model/);
+  assert.throws(() => parseConfig(bad[1], F), /model_type "llama" is not a supported model/);
 });
 
 test('validates consistency', () => {

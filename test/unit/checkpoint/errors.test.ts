@@ -57,8 +57,8 @@ test('config.json of an unsupported model, or of another family than the weights
   const f = path.join(w.dir, 'config.json');
   fs.writeFileSync(f, JSON.stringify({ d_model: 16, n_layer: 2, vocab_size: 30, ssm_cfg: { layer: 'Mamba3' } }));
   await rejects(w.dir, f, /"ssm_cfg.layer" is "Mamba3"/);
-  fs.writeFileSync(f, JSON.stringify({ model_type: 'gpt2', n_embd: 16 }));
-  await rejects(w.dir, f, /model_type "gpt2" is not a supported model/);
+  fs.writeFileSync(f, JSON.stringify({ model_type: 'llama', hidden_size: 16 }));
+  await rejects(w.dir, f, /model_type "llama" is not a supported model/);
   // a Mamba-1 config.json beside Mamba-2 weights: the first Mamba-1 tensor is named as missing
   fs.writeFileSync(f, JSON.stringify({ d_model: 16, n_layer: 2, vocab_size: 30, ssm_cfg: {} }));
   await assert.rejects(openCheckpoint(w.dir), (e: unknown) => e instanceof UserError && /tensor 'backbone\.layers\.0\.mixer\.(x_proj|in_proj|conv1d|A_log)/.test(e.message) && /missing|shape/.test(e.message));

@@ -64,7 +64,9 @@ test('Mamba-1 configs that are not supported, each one line naming the file and 
     [{ d_model: 64, n_layer: 2, vocab_size: 10, ssm_cfg: { dt_rank: 0 } }, /"ssm_cfg.dt_rank" must be at least 1/],
     [{ d_model: 64, n_layer: 2, vocab_size: 10, ssm_cfg: { layer: 'Mamba3' } }, /"ssm_cfg.layer" is "Mamba3"/],
     [{ d_model: 64, n_layer: 2, vocab_size: 10, ssm_cfg: 'x' }, /"ssm_cfg" must be an object/],
-    [{ model_type: 'gpt_neox', hidden_size: 64 }, /model_type "gpt_neox" is not a supported model/],
+    [{ model_type: 'bert', hidden_size: 64 }, /model_type "bert" is not a supported model/],
+    [{ model_type: 'gpt2', n_embd: 64, n_layer: 2, n_head: 4, vocab_size: 10, scale_attn_by_inverse_layer_idx: true }, /scale_attn_by_inverse_layer_idx.*GPT-2 model/],
+    [{ model_type: 'gpt_neox', hidden_size: 64, num_hidden_layers: 2, num_attention_heads: 4, intermediate_size: 256, vocab_size: 10, rope_scaling: { type: 'linear', factor: 2 } }, /rope_scaling.*GPT-NeoX model/],
   ];
   for (const [json, re] of bad) {
     assert.throws(

@@ -11,7 +11,7 @@ import * as path from 'node:path';
 import fc from 'fast-check';
 import { openCheckpoint, parseConfig, parseConfigText } from '../../../src/engine/checkpoint';
 import { parsePythonJson } from '../../../src/engine/checkpoint/pythonJson';
-import type { ModelConfig } from '../../../src/engine/types';
+import type { Mamba1Config, Mamba2Config, ModelConfig } from '../../../src/engine/types';
 import { applyJsonOps, applyTextOps, enormous, Entries, hostileValue, jsonOps, nonFinite, Raw, serialize, textOp } from './mutate';
 import { Base, checkOpened, folderOracle, makeBases, PARITY, PARITY_M1, CKPT_FIXTURES, writeCase } from './bases';
 import { check, guard, show, tempDir } from './harness';
@@ -54,6 +54,15 @@ const POSITIVE = ['dModel', 'nLayer', 'vocabSize', 'paddedVocabSize', 'dConv', '
 
 /** What a parsed config must satisfy, whatever the input was. */
 function checkConfig(c: ModelConfig, label: string): void {
+  if (c.arch === 'gpt2' || c.arch === 'gptneox') {
+    for (const k of ['dModel', 'nLayer', 'vocabSize', 'paddedVocabSize', 'nHead', 'dFf', 'maxPositions'] as const) assert.ok(Number.isSafeInteger(c[k]) && c[k] > 0, `${label}: ${k} = ${c[k]}`);
+    assert.equal(c.dModel % c.nHead, 0, `${label}: heads`);
+    return;
+  }
+  checkMambaConfig(c as Mamba2Config | Mamba1Config, label);
+}
+
+function checkMambaConfig(c: Mamba2Config | Mamba1Config, label: string): void {
   for (const k of POSITIVE) assert.ok(Number.isSafeInteger(c[k]) && c[k] > 0, `${label}: ${k} = ${c[k]}`);
   assert.equal(c.dInner, c.expand * c.dModel, `${label}: dInner`);
   assert.ok(c.paddedVocabSize >= c.vocabSize, `${label}: padded vocab`);

@@ -16,6 +16,10 @@ export const mamba1: ModelFamily<Mamba1Config> = {
     kind === 'state-spaces' ? parseMamba1StateSpaces(json, file) : parseMamba1Hf(json, file, kind === 'hf-falcon' ? 'falcon_mamba' : 'mamba'),
   expectedShapes: mamba1Shapes,
   storedName: mambaStoredName,
+  finalNorm: 'rms',
+  usesPositions: false,
+  convPath: true,
+  zeroContextRow: true,
   attentionUnits: (c) => ({ unit: 'channel', count: c.dInner }),
   decayScores: (ckpt, layer) => {
     const c = ckpt.config as Mamba1Config;

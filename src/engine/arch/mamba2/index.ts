@@ -16,6 +16,10 @@ export const mamba2: ModelFamily<Mamba2Config> = {
   parseConfig: (json, file, kind) => (kind === 'state-spaces' ? parseMamba2StateSpaces(json, file) : parseMamba2Hf(json, file)),
   expectedShapes: mamba2Shapes,
   storedName: mambaStoredName,
+  finalNorm: 'rms',
+  usesPositions: false,
+  convPath: true,
+  zeroContextRow: true,
   attentionUnits: (c) => ({ unit: 'head', count: c.nHeads }),
   decayScores: (ckpt, layer) => Float64Array.from(ckpt.readF32(`layers.${layer}.mixer.A_log`), (a) => Math.exp(-Math.exp(a))),
   contextSpec: (c) => [

@@ -67,7 +67,7 @@ export interface MambaExplainApi {
 
 let log: vscode.OutputChannel;
 
-const FAMILY_LABEL: Record<string, string> = { mamba2: 'Mamba-2', mamba1: 'Mamba-1', 'falcon-mamba': 'Falcon-Mamba' };
+const FAMILY_LABEL: Record<string, string> = { mamba2: 'Mamba-2', mamba1: 'Mamba-1', 'falcon-mamba': 'Falcon-Mamba', gpt2: 'GPT-2', gptneox: 'GPT-NeoX (Pythia)' };
 
 export function activate(context: vscode.ExtensionContext): MambaExplainApi {
   log = vscode.window.createOutputChannel('Mamba Explain');

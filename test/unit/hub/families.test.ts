@@ -1,6 +1,7 @@
-// Mamba-1 and Falcon-Mamba catalog entries through the local fake Hub (nothing reaches the network): a state-spaces
-// original (GPT-NeoX tokenizer paired), a transformers -hf conversion, the sharded tiiuae/falcon-mamba-7b and an
-// unpinned sharded -hf repo. The files are tiny stand-ins; download.ts does not parse config.json.
+// Mamba-1, Falcon-Mamba and transformer-baseline (GPT-2, Pythia) catalog entries through the local fake Hub (nothing
+// reaches the network): a state-spaces original (GPT-NeoX tokenizer paired), a transformers -hf conversion, the
+// sharded tiiuae/falcon-mamba-7b, an unpinned sharded -hf repo and pinned GPT-2 / Pythia repos. The files are tiny
+// stand-ins; download.ts does not parse config.json.
 import { test, before, after, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
@@ -22,6 +23,12 @@ const M1_HF_SHARDED = 'state-spaces/mamba-1.4b-hf';
 const PIN_SS = knownModel(M1_SS)!.commit!;
 const PIN_HF = knownModel(M1_HF)!.commit!;
 const PIN_FALCON = knownModel(FALCON)!.commit!;
+const PYTHIA = 'EleutherAI/pythia-160m';
+const GPT2 = 'openai-community/gpt2';
+const PIN_PYTHIA = knownModel(PYTHIA)!.commit!;
+const PIN_GPT2 = knownModel(GPT2)!.commit!;
+const GPT2_IDS = ['openai-community/gpt2', 'openai-community/gpt2-medium', 'openai-community/gpt2-large', 'openai-community/gpt2-xl'];
+const PYTHIA_IDS = ['70m', '160m', '410m', '1b', '1.4b', '2.8b'].map((s) => `EleutherAI/pythia-${s}`);
 
 const tokenizer = Buffer.from(JSON.stringify({ version: '1.0', model: { type: 'BPE', vocab: { a: 0, b: 1 } } }));
 const falconTokenizer = Buffer.from(JSON.stringify({ version: '1.0', model: { type: 'BPE', vocab: { x: 0, y: 1, z: 2 } } }));
@@ -39,6 +46,10 @@ const falconIndex = Buffer.from(
     weight_map: { 'backbone.embeddings.weight': shardNames[0], 'backbone.layers.0.mixer.in_proj.weight': shardNames[0], 'backbone.layers.1.mixer.x_proj.weight': shardNames[1], 'backbone.layers.2.mixer.dt_proj.weight': shardNames[2], 'backbone.norm_f.weight': shardNames[2] },
   }),
 );
+const neoxConfig = Buffer.from(JSON.stringify({ model_type: 'gpt_neox', architectures: ['GPTNeoXForCausalLM'], hidden_size: 64, num_hidden_layers: 2, num_attention_heads: 4 }));
+const gpt2Config = Buffer.from(JSON.stringify({ model_type: 'gpt2', architectures: ['GPT2LMHeadModel'], n_embd: 64, n_layer: 2, n_head: 4 }));
+const neoxWeights = bytes(70_000, 51);
+const gpt2Weights = bytes(60_000, 52);
 const shards14 = [bytes(4000, 41), bytes(1500, 42)];
 const index14 = Buffer.from(JSON.stringify({ metadata: {}, weight_map: { a: 'model-00001-of-00002.safetensors', b: 'model-00002-of-00002.safetensors' } }));
 
@@ -84,6 +95,33 @@ before(async () => {
   };
   shardNames.forEach((n, i) => (falconFiles[n] = { data: shards[i] }));
   hub.addRepo(FALCON, { refs: { main: OTHER }, commits: { [PIN_FALCON]: falconFiles, [OTHER]: {} } });
+  // the baselines: main points elsewhere and the pinned commit also carries pytorch_model.bin (Pythia) / extra files
+  hub.addRepo(PYTHIA, {
+    refs: { main: OTHER },
+    commits: {
+      [PIN_PYTHIA]: {
+        'config.json': { data: neoxConfig },
+        'model.safetensors': { data: neoxWeights },
+        'pytorch_model.bin': { data: bytes(70_000, 53) },
+        'tokenizer.json': small(tokenizer),
+        'tokenizer_config.json': small(Buffer.from('{}')),
+      },
+      [OTHER]: {},
+    },
+  });
+  hub.addRepo(GPT2, {
+    refs: { main: OTHER },
+    commits: {
+      [PIN_GPT2]: {
+        'config.json': { data: gpt2Config },
+        'model.safetensors': { data: gpt2Weights },
+        'tokenizer.json': small(tokenizer),
+        'vocab.json': small(Buffer.from('{}')),
+        'merges.txt': small(Buffer.from('#version: 0.2')),
+      },
+      [OTHER]: {},
+    },
+  });
   hub.addRepo(M1_HF_SHARDED, {
     refs: { main: C14 },
     commits: {
@@ -142,6 +180,75 @@ test('catalog: Mamba-1 and Falcon-Mamba entries, pinned commits are full hashes,
   assert.match(misspelledModelHint('state-spaces/mamba2-370m-hf')!, /AntonV\/mamba2-370m-hf/);
   assert.equal(knownModel('STATE-SPACES/Mamba-130M')?.id, M1_SS, 'ids are case-insensitive');
 });
+
+test('catalog: transformer baselines (GPT-2 as gpt2, Pythia as gptneox) are pinned hf entries with their own tokenizer', () => {
+  const expected = new Map<string, string>([
+    ['openai-community/gpt2', '607a30d783dfa663caf39e06633721c8d4cfcd7e'],
+    ['openai-community/gpt2-medium', '6dcaa7a952f72f9298047fd5137cd6e4f05f41da'],
+    ['openai-community/gpt2-large', '32b71b12589c2f8d625668d2335a01cac3249519'],
+    ['openai-community/gpt2-xl', '15ea56dee5df4983c59b2538573817e1667135e2'],
+    ['EleutherAI/pythia-70m', 'a39f36b100fe8a5377810d56c3f4789b9c53ac42'],
+    ['EleutherAI/pythia-160m', '50f5173d932e8e61f858120bcb800b97af589f46'],
+    ['EleutherAI/pythia-410m', '9879c9b5f8bea9051dcb0e68dff21493d67e9d4f'],
+    ['EleutherAI/pythia-1b', 'f73d7dcc545c8bd326d8559c8ef84ffe92fea6b2'],
+    ['EleutherAI/pythia-1.4b', 'fedc38a16eea3bd36a96b906d78d11d2ce18ed79'],
+    ['EleutherAI/pythia-2.8b', '2a259cdd96a4beb1cdf467512e3904197345f6a9'],
+  ]);
+  assert.deepEqual([...expected.keys()], [...GPT2_IDS, ...PYTHIA_IDS]);
+  for (const [id, commit] of expected) {
+    const m = knownModel(id);
+    assert.ok(m, id);
+    assert.equal(m.id, id);
+    assert.equal(m.family, GPT2_IDS.includes(id) ? 'gpt2' : 'gptneox', id);
+    assert.equal(m.format, 'hf', id);
+    assert.equal(m.needsTokenizer, false, `${id} carries its own tokenizer.json`);
+    // single-file safetensors (no index, no pytorch_model.bin) at the pinned commit
+    assert.deepEqual(m.files, ['config.json', 'model.safetensors', 'tokenizer.json'], id);
+    assert.equal(m.commit, commit, id);
+    assert.match(m.commit!, /^[0-9a-f]{40}$/, id);
+    assert.equal(misspelledModelHint(id), undefined, id);
+  }
+  // no two catalog entries share a pin (a copy-paste slip would show up here)
+  const pins = KNOWN_MODELS.flatMap((m) => (m.commit ? [m.commit] : []));
+  assert.equal(new Set(pins).size, pins.length, 'pins are unique');
+  // families in listing order: the Mamba entries first, the baselines after them
+  assert.deepEqual(
+    [...new Set(KNOWN_MODELS.map((m) => m.family))],
+    ['mamba2', 'mamba1', 'falcon-mamba', 'gpt2', 'gptneox'],
+  );
+  assert.equal(knownModel('eleutherai/PYTHIA-1.4B')?.id, 'EleutherAI/pythia-1.4b', 'ids are case-insensitive');
+  // the pre-rename un-prefixed GPT-2 ids and the deduped / 6.9b+ Pythia repos are not catalog entries (they still
+  // download through the Hub file list)
+  for (const id of ['gpt2', 'gpt2-xl', 'EleutherAI/pythia-160m-deduped', 'EleutherAI/pythia-6.9b']) assert.equal(knownModel(id), undefined, id);
+});
+
+for (const [id, pin, config, weights] of [
+  [PYTHIA, () => PIN_PYTHIA, neoxConfig, neoxWeights],
+  [GPT2, () => PIN_GPT2, gpt2Config, gpt2Weights],
+] as const) {
+  test(`transformer baseline (${id}): pinned commit, no API lookup, only the catalog files, its own tokenizer, the snapshot is the model folder`, async () => {
+    const r = await downloadModel(id, opts());
+    assert.equal(r.id, id);
+    assert.equal(r.commit, pin());
+    assert.ok(!hub.log.some((l) => l.url.startsWith('/api/models/')), 'pinned: no API request');
+    assert.ok(!hub.log.some((l) => l.url.includes('gpt-neox')), 'no paired tokenizer');
+    assert.ok(hub.log.some((l) => l.url.includes(`/resolve/${pin()}/model.safetensors`)));
+    assert.deepEqual(r.files.map((f) => f.name), ['config.json', 'model.safetensors', 'tokenizer.json']);
+    assert.equal(r.files[1].sha256, sha256(weights));
+    assert.equal(r.tokenizer, undefined);
+    assert.equal(r.modelDir, r.snapshotDir);
+    assert.deepEqual(fs.readFileSync(path.join(r.snapshotDir, 'config.json')), config);
+    for (const extra of ['pytorch_model.bin', 'tokenizer_config.json', 'vocab.json', 'merges.txt']) assert.ok(!fs.existsSync(path.join(r.snapshotDir, extra)), `${extra} is not fetched`);
+    assert.ok(!fs.existsSync(path.join(repoDir(id), 'refs', 'main')), 'a pin does not write refs/main');
+    assert.ok(!fs.existsSync(path.join(tmp, 'managed')), 'no managed folder for a repository with a tokenizer');
+    assert.equal(resolveModelRef(id, opts()), r.snapshotDir);
+    assert.equal(resolveModelRef(`${id}@${pin()}`, opts()), r.snapshotDir);
+    hub.log.length = 0;
+    const again = await downloadModel(id, opts({ offline: true, endpoint: 'http://127.0.0.1:9' }));
+    assert.equal(again.fromCache, true);
+    assert.equal(hub.requestCount, 0);
+  });
+}
 
 test('Mamba-1 original (state-spaces/mamba-130m): pinned commit, no API lookup, GPT-NeoX tokenizer paired in a managed folder', async () => {
   const r = await downloadModel(M1_SS, opts());

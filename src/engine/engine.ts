@@ -128,7 +128,7 @@ export function defaultModelDir(): string {
 }
 
 /** The demo models shipped inside the package, by the names `--model` accepts for them. */
-export const DEMO_MODELS: Record<string, string> = { demo: 'demo', 'demo-mamba2': 'demo', 'demo-mamba1': 'demo-mamba1' };
+export const DEMO_MODELS: Record<string, string> = { demo: 'demo', 'demo-mamba2': 'demo', 'demo-mamba1': 'demo-mamba1', 'demo-transformer': 'demo-transformer' };
 
 /** The folder of a shipped demo model by name (see DEMO_MODELS), or undefined. */
 export function demoModelDir(name: string): string | undefined {

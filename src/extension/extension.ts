@@ -438,6 +438,7 @@ export function activate(context: vscode.ExtensionContext): MambaExplainApi {
     const items: (vscode.QuickPickItem & { value?: string; browse?: boolean; download?: boolean })[] = [
       { label: '$(beaker) Embedded demo model', description: 'small Mamba-2 model shipped with the extension', value: '' },
       { label: '$(beaker) Embedded Mamba-1 demo model', description: 'small Mamba-1 model shipped with the extension (one attention matrix per channel)', value: 'demo-mamba1' },
+      { label: '$(beaker) Embedded transformer demo model', description: 'small GPT-NeoX (Pythia-layout) model trained on the same facts: the transformer baseline', value: 'demo-transformer' },
       { label: '$(folder-opened) Model folder…', description: 'config.json + weights + tokenizer.json', browse: true },
       ...KNOWN_MODELS.map((m) => ({ label: m.id, description: `${FAMILY_LABEL[m.family] ?? m.family} · Hugging Face Hub (must be downloaded)`, value: m.id })),
       { label: '$(cloud-download) Download Model…', download: true },

@@ -24,6 +24,8 @@ const esc = escapeXml;
 export function familyLabel(r: AnyResult): string {
   const m = r.provenance.model;
   if (m.arch === 'mamba1') return m.variant === 'falcon_mamba' ? 'Falcon-Mamba' : 'Mamba-1';
+  if (m.arch === 'gpt2') return 'GPT-2';
+  if (m.arch === 'gptneox') return 'GPT-NeoX';
   return 'Mamba-2';
 }
 
@@ -31,6 +33,9 @@ export function familyLabel(r: AnyResult): string {
 export function knockoutLabel(r: AnyResult): string {
   const unit = r.provenance.model.arch === 'mamba1' ? 'every channel and state entry' : 'every head';
   const conv = r.provenance.conv ?? (r.kind === 'dataset-run' ? r.settings.conv : undefined);
+  if (r.provenance.model.arch === 'gpt2' || r.provenance.model.arch === 'gptneox') {
+    return 'attention knockout: the pre-softmax scores of the blocked edges are removed in every head and each row renormalised (Geva et al.)';
+  }
   return conv === 'block'
     ? `complete knockout: the edges are cut in ${unit} and the conv taps from the blocked sources too (--conv block)`
     : `edge knockout: the edges are cut in ${unit}; the depthwise conv path is kept (--conv keep, the papers' semantics)`;

@@ -47,6 +47,7 @@ const must = ['extension/package.json', 'extension/dist/extension.js', 'extensio
   'extension/node_modules/onnxruntime-common/dist/cjs/index.js', 'extension/media/mamba.svg'];
 if (existsSync('dist/webview/panel.js')) must.push('extension/dist/webview/panel.js');
 if (existsSync('models/demo/config.json')) must.push('extension/models/demo/config.json');
+if (existsSync('models/demo-transformer/config.json')) must.push('extension/models/demo-transformer/config.json', 'extension/models/demo-transformer/model.safetensors', 'extension/models/demo-transformer/tokenizer.json');
 if (existsSync('models/demo-mamba1/config.json')) must.push('extension/models/demo-mamba1/config.json', 'extension/models/demo-mamba1/model.safetensors', 'extension/models/demo-mamba1/tokenizer.json');
 for (const m of must) if (!files.includes(m)) problems.push(`missing ${m}`);
 // every relative link of the packaged README resolves inside the VSIX (vsce stores LICENSE as LICENSE.txt, README.md as readme.md)

@@ -316,9 +316,11 @@ export function formatPct(v: number, digits = 1): string {
 
 export type ProvenanceEntries = [string, string][];
 
-/** 'Mamba-2', 'Mamba-1' or 'Falcon-Mamba' (results without `arch` come from Mamba-2-only versions). */
+/** 'Mamba-2', 'Mamba-1', 'Falcon-Mamba', 'GPT-2' or 'GPT-NeoX' (results without `arch` come from Mamba-2-only versions). */
 export function modelFamily(m: Pick<ModelIdentity, 'arch' | 'variant'>): string {
   if (m.arch === 'mamba1') return m.variant === 'falcon_mamba' ? 'Falcon-Mamba' : 'Mamba-1';
+  if (m.arch === 'gpt2') return 'GPT-2';
+  if (m.arch === 'gptneox') return 'GPT-NeoX';
   return 'Mamba-2';
 }
 

@@ -7,7 +7,7 @@ import type { SteerSpec, SteerTop, SteeringInit } from '../../src/shared/protoco
 import type { Theme } from './colors';
 import { withAlpha } from './colors';
 import { escapeXml, niceTicks } from './svg';
-import { provenanceCaption, tokenLabel, type ProvenanceEntries } from './figures';
+import { modelFamily, provenanceCaption, tokenLabel, type ProvenanceEntries } from './figures';
 import { csvCell } from './exportData';
 
 // ------------------------------------------------------------------ channel lists
@@ -93,7 +93,7 @@ export class RequestIds {
 export function steeringProvenance(init: SteeringInit | undefined, toolVersion: string, extra: [string, string][] = []): ProvenanceEntries {
   const out: ProvenanceEntries = [['tool', `mamba-explain ${toolVersion}`]];
   if (init?.model) out.push(['model', init.model.path], ['model hash', init.model.hash]);
-  if (init?.model?.arch) out.push(['model family', init.model.arch === 'mamba1' ? (init.model.variant === 'falcon_mamba' ? 'Falcon-Mamba' : 'Mamba-1') : 'Mamba-2']);
+  if (init?.model?.arch) out.push(['model family', modelFamily(init.model)]);
   if (init) out.push(['model shape', `${init.nLayer} layers, d_model ${init.dModel}`]);
   if (init?.ep) out.push(['provider', init.ep]);
   out.push(['intervention', "channels of layer ℓ's mixer output (after out_proj, before the residual add) × s at every position (SPEC §5)"]);

@@ -9,7 +9,7 @@ import type { SteerSweepResult } from '../../src/engine/experiments/steerSweep';
 import type { HostToWebview, SteerSpec, SteerTop, SteeringInit } from '../../src/shared/protocol';
 import type { Theme } from '../shared/colors';
 import { jsonExport } from '../shared/exportData';
-import { tokenLabel } from '../shared/figures';
+import { modelFamily, tokenLabel } from '../shared/figures';
 import {
   barChartSvg, continuationCsv, continuationRows, continuationSvg, distributionCsv, distributionRows, distributionSvg, effectiveRankChart, effectiveRankCsv,
   formatChannels, formatPercent, formatScale, leaveOneOutChart, parseChannels, parseScales, RequestIds, sideBySideSvg, steeringProvenance, steerText,
@@ -490,7 +490,7 @@ function renderMeta(): void {
     meta.textContent = 'Waiting for the model…';
     return;
   }
-  const fam = i.model?.arch === 'mamba1' ? (i.model.variant === 'falcon_mamba' ? 'Falcon-Mamba' : 'Mamba-1') : 'Mamba-2';
+  const fam = i.model ? modelFamily(i.model) : 'Mamba-2';
   meta.replaceChildren(el('span', { class: 'family-badge', text: fam }), ` ${i.model?.path ?? 'model'} · ${i.nLayer} layers · d_model ${i.dModel}${i.ep ? ` · ${i.ep}` : ''}`);
 }
 

@@ -95,8 +95,9 @@ export const demoCommand: Command = {
     '  --report FILE  where to write the report (default demo-report.html in the current folder; its folder must exist)',
     '  --index N      which fact of the prompts file (0-based; default: the Eiffel Tower fact, else 0)',
     '  --prompts FILE the facts to choose from (default examples/demo-prompts.json)',
-    '  --model DIR|HUB-ID[,…]  the model: demo (the Mamba-2 demo model, default), demo-mamba1 (the Mamba-1 demo model), a model',
-    '                 folder, or a downloaded Hub id (see `mamba-explain download`). Several, comma-separated (e.g. demo,demo-mamba1):',
+    '  --model DIR|HUB-ID[,…]  the model: demo (the Mamba-2 demo model, default), demo-mamba1 (the Mamba-1 demo model), demo-transformer\n' +
+    '                 (the GPT-NeoX demo model, trained on the same facts), a model',
+    '                 folder, or a downloaded Hub id (see `mamba-explain download`). Several, comma-separated (e.g. demo,demo-mamba1,demo-transformer):',
     '                 the fact is traced on each and the report shows them one after the other.',
     CONV_HELP,
     '  --ep auto|cpu|cuda|webgpu  execution provider (default auto: CUDA → WebGPU → CPU); --tokenizer FILE instead of DIR/tokenizer.json;',

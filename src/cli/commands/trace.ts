@@ -22,7 +22,8 @@ export const ENGINE_OPTIONS = ['model', 'ep', 'tokenizer', 'backend', 'max-batch
 /** The --model line of every command's help. */
 export const MODEL_HELP =
   '  --model DIR|HUB-ID  a model folder (config.json, weights, tokenizer.json), a downloaded Hub id (see `mamba-explain download`),\n' +
-  '                 or a bundled demo model by name: demo (Mamba-2, the default) or demo-mamba1 (Mamba-1)';
+  '                 or a bundled demo model by name: demo (Mamba-2, the default), demo-mamba1 (Mamba-1) or demo-transformer\n' +
+  '                 (GPT-NeoX, the transformer baseline)';
 export const ENGINE_HELP = [
   'Engine options:',
   MODEL_HELP,
@@ -61,7 +62,7 @@ export function modelDir(opts: Options): string {
   return m !== undefined ? modelRef(m) : defaultModelDir();
 }
 
-/** A model reference: a shipped demo model by name (demo, demo-mamba1), a folder, or a downloaded Hub id. */
+/** A model reference: a shipped demo model by name (demo, demo-mamba1, demo-transformer), a folder, or a downloaded Hub id. */
 export function modelRef(m: string): string {
   const dir = demoModelDir(m) ?? resolveModelRef(m);
   checkNotAFile(dir, m);

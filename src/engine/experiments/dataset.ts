@@ -219,7 +219,7 @@ export async function runDataset(session: EngineSession, params: DatasetRunParam
   for (const s of sets) if (s.startsWith('custom:') || s.startsWith('pos:')) throw new UserError(`custom source set '${s}' is not supported in dataset runs (prompts differ in length)`);
   const filter = params.filter !== false;
   const split = params.split === true;
-  const conv = parseConvPath(params.conv);
+  const conv = parseConvPath(params.conv, '--conv', session.backend.config);
   const featureGroups = resolveFeatureParams(session.checkpoint, params.features, params.featureMode, conv);
   if (featureGroups && featureGroups.length > 1 && params.experiment === 'micro') throw new UserError('several --features groups need --experiment macro (a micro run takes one group)');
   const chunkSize = params.chunkSize ?? 8;

@@ -99,7 +99,7 @@ export async function runTrace(session: EngineSession, params: TraceParams, ctx?
   const sets = params.sets && params.sets.length ? Array.from(new Set(params.sets)) : DEFAULT_SETS.slice();
   const prep = preparePrompt(session, params.prompt, params.subject, params.target);
   const pos = prep.pos!;
-  const conv = parseConvPath(params.conv);
+  const conv = parseConvPath(params.conv, '--conv', session.backend.config);
   const groups = resolveFeatureParams(session.checkpoint, params.features, params.featureMode, conv);
   const { variants: plain } = macroVariants(0, pos, windows, sets, L, params.customSets, conv);
   const variants = variantsPerGroup(groups, plain);

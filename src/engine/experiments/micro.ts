@@ -68,7 +68,7 @@ export async function runMicro(session: EngineSession, params: MicroParams, ctx?
   const pos: PromptPositions = prep.pos ?? positionsWithoutSubject(n);
   const opts: RunnerOptions = { ctx, maxBatch: params.maxBatch, onStep: progressFromSteps(ctx) };
   const clean = await cleanForward(session.backend, [{ ids: Int32Array.from(prep.enc.ids), target: prep.targetId }], opts);
-  const conv = parseConvPath(params.conv);
+  const conv = parseConvPath(params.conv, '--conv', session.backend.config);
   const groups = resolveFeatureParams(session.checkpoint, params.features, params.featureMode, conv);
   const plain = microVariants(0, n, k, L, conv);
   const results = await runVariants(session.backend, clean, variantsPerGroup(groups, plain), opts);

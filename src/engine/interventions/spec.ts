@@ -11,7 +11,8 @@
 //   Mamba-1 channels): 'only' cuts the edges in the group's units, 'except' in every unit but the group's.
 // All of them change the last position's row only, so every earlier position stays clean and the fast path holds.
 
-import { UserError } from '../types';
+import { UserError, type ModelConfig } from '../types';
+import { familyOf } from '../arch/index';
 
 export type ConvPath = 'keep' | 'block';
 export const CONV_PATHS: readonly ConvPath[] = ['keep', 'block'];
@@ -107,8 +108,14 @@ export function fullMasks(k: EdgeKnockout, layer: number, n: number, K: number, 
   return { mask, conv, units: writeUnitMask(k, layer, U, units) ? units : undefined };
 }
 
-export function parseConvPath(v: unknown, what = '--conv'): ConvPath {
+/** --conv as given (default keep); with the model's config, 'block' is refused for a family without a conv path. */
+export function parseConvPath(v: unknown, what = '--conv', config?: ModelConfig): ConvPath {
   if (v === undefined || v === null) return 'keep';
-  if (v === 'keep' || v === 'block') return v;
+  if (v === 'keep' || v === 'block') {
+    if (v === 'block' && config && !familyOf(config).convPath) {
+      throw new UserError(`${what} block: ${familyOf(config).label(config)} has no conv token path (SPEC §8); attention knockout is already complete there`);
+    }
+    return v;
+  }
   throw new UserError(`${what} must be keep or block, got ${JSON.stringify(v)}`);
 }

@@ -2,7 +2,7 @@
 import * as path from 'node:path';
 
 /** Names of the demo models shipped in the extension (models/<folder>), as the CLI's --model accepts them. */
-export const EMBEDDED_MODELS: Record<string, string> = { '': 'demo', demo: 'demo', 'demo-mamba2': 'demo', 'demo-mamba1': 'demo-mamba1' };
+export const EMBEDDED_MODELS: Record<string, string> = { '': 'demo', demo: 'demo', 'demo-mamba2': 'demo', 'demo-mamba1': 'demo-mamba1', 'demo-transformer': 'demo-transformer' };
 
 /** The setting value, or an embedded demo model: empty / 'demo' = the Mamba-2 one, 'demo-mamba1' = the Mamba-1 one. */
 export function modelSetting(value: unknown, extensionPath: string): { ref: string; embedded: boolean } {

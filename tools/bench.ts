@@ -1,4 +1,4 @@
-// Knockout runner benchmark: random-weight checkpoints at published Mamba-2 and Mamba-1 shapes on the ORT CPU backend
+// Knockout runner benchmark: random-weight checkpoints at published Mamba-2, Mamba-1 and transformer (gpt2, pythia-160m) shapes on the ORT CPU backend
 // (default: mamba2-130m and mamba-130m, d_model 768, 24 layers, side by side).
 // Prints trace latency (macro, k = 9, sets subject/relation/last, 12-token prompt), dataset throughput (8 prompts),
 // and the naive way (one full forward per variant, batch 1) in the same run, as a ratio.
@@ -15,6 +15,7 @@ import { openCheckpoint } from '../src/engine/checkpoint/index';
 import { ensureOnnxCache } from '../src/engine/onnx/cache';
 import type { ComputeDType } from '../src/engine/onnx/builder';
 import { OrtBackend } from '../src/engine/runtime/ortBackend';
+import { writeRandomTransformer } from '../test/helpers/transformerWriter';
 import type { ExecutionProvider } from '../src/engine/types';
 import { cleanForward, diffPct, runVariants, runVariantsNaive, topK, type CleanPrompt, type RunnerOptions, type Variant, type VariantResult } from '../src/engine/experiments/runner';
 import { macroVariants } from '../src/engine/experiments/macro';
@@ -29,7 +30,10 @@ import { writeRandomCheckpoint } from '../test/helpers/checkpointWriter';
 import type { PromptPositions } from '../src/engine/experiments/positions';
 
 /** Mamba-2 shapes (d_state 128, headdim 64) and Mamba-1 ones (m1-*: d_state 16, dt_rank ceil(d/16)), as published. */
-const SHAPES: Record<string, { arch: 'mamba2' | 'mamba1'; dModel: number; nLayer: number }> = {
+const SHAPES: Record<string, { arch: 'mamba2' | 'mamba1' | 'gpt2' | 'gptneox'; dModel: number; nLayer: number; nHead?: number }> = {
+  // the transformer baselines (SPEC §7): GPT-2 small and Pythia-160m
+  gpt2: { arch: 'gpt2', dModel: 768, nLayer: 12, nHead: 12 },
+  'pythia-160m': { arch: 'gptneox', dModel: 768, nLayer: 12, nHead: 12 },
   '130m': { arch: 'mamba2', dModel: 768, nLayer: 24 },
   '370m': { arch: 'mamba2', dModel: 1024, nLayer: 48 },
   '780m': { arch: 'mamba2', dModel: 1536, nLayer: 48 },
@@ -94,12 +98,17 @@ async function benchShape(name: string, root: string, o: BenchOptions): Promise<
   const { nPrompts, naivePrompts, threads } = o;
   const shape = SHAPES[name];
   if (!shape && !o.checkpoints.has(name)) throw new Error(`unknown shape '${name}' (known: ${Object.keys(SHAPES).join(', ')})`);
-  const dir = o.checkpoints.get(name) ?? path.join(root, shape.arch === 'mamba1' ? `mamba-${name.slice(3)}-random` : `mamba2-${name}-random`);
+  const transformer = shape?.arch === 'gpt2' || shape?.arch === 'gptneox';
+  const dir = o.checkpoints.get(name) ?? path.join(root, transformer ? `${name}-random` : shape.arch === 'mamba1' ? `mamba-${name.slice(3)}-random` : `mamba2-${name}-random`);
+  if (transformer && !fs.existsSync(path.join(dir, 'config.json'))) {
+    process.stderr.write(`writing a random ${name}-shape checkpoint to ${dir} …\n`);
+    writeRandomTransformer(dir, { arch: shape.arch as 'gpt2' | 'gptneox', dModel: shape.dModel, nLayer: shape.nLayer, nHead: shape.nHead!, vocabSize: shape.arch === 'gpt2' ? 50257 : 50304, dtype: 'float16', seed: 1 });
+  }
   if (!fs.existsSync(path.join(dir, 'config.json'))) {
     process.stderr.write(`writing a random ${name}-shape checkpoint to ${dir} …\n`);
     const t0 = Date.now();
     await writeRandomCheckpoint(dir, {
-      arch: shape.arch,
+      arch: shape.arch as 'mamba2' | 'mamba1',
       format: 'state-spaces',
       weights: 'safetensors',
       dtype: 'float16',
@@ -194,7 +203,8 @@ async function benchShape(name: string, root: string, o: BenchOptions): Promise<
   console.log(`   dataset throughput      ${fastRate.toFixed(2)} prompts/s over ${nPrompts} prompts   (naive ${naiveRate.toFixed(3)} prompts/s over ${np}, ${(fastRate / naiveRate).toFixed(1)}× faster)`);
   console.log(`      of which inside ORT run(): ${dsRunS.toFixed(2)} s in ${dsRuns} calls (${((1000 * dsRunS) / Math.max(1, dsRuns)).toFixed(1)} ms per call)`);
   console.log(`      phases: ${Object.entries(profile).map(([k, v]) => `${k} ${(v / 1000).toFixed(2)} s`).join(', ')}`);
-  if (!o.noExtras) await benchExtras(backend, ckpt, p0, variantsFor, ropts, root, name);
+  // the extras (decay groups, recurrent generation, steering) are Mamba figures
+  if (!o.noExtras && c.arch !== 'gpt2' && c.arch !== 'gptneox') await benchExtras(backend, ckpt, p0, variantsFor, ropts, root, name);
   await backend.dispose();
   if (o.compareEp) {
     phase(`parity: the trace again on ${o.compareEp} (float32)`);

@@ -4,7 +4,7 @@
 // and the naive way (one full forward per variant, batch 1) in the same run, as a ratio.
 //   npm run bench -- [--shapes 130m,m1-130m,1.3b,m1-1.4b] [--prompts 8] [--naive-prompts 8] [--threads N] [--dir FOLDER]
 //                    [--ep cpu|webgpu|cuda] [--dtype float32|float16] [--max-batch N] [--checkpoint NAME=DIR]
-//                    [--compare-ep cpu] [--fused on|off] [--prepare] [--tf32] [--no-extras]
+//                    [--compare-ep cpu] [--fused on|off] [--prepare] [--tf32] [--no-extras] [--prompt-len N]
 // --checkpoint uses an existing checkpoint folder for a shape (e.g. one written by tools/make_random_hf_checkpoint.py);
 // --compare-ep reruns the trace on a second provider (float32) and prints the largest differences (parity on the GPU);
 // --fused on|off forces the sweep graph (all layers + head in one call) on or off (default: on for GPU providers).
@@ -38,6 +38,7 @@ const SHAPES: Record<string, { arch: 'mamba2' | 'mamba1' | 'gpt2' | 'gptneox'; d
   '370m': { arch: 'mamba2', dModel: 1024, nLayer: 48 },
   '780m': { arch: 'mamba2', dModel: 1536, nLayer: 48 },
   '1.3b': { arch: 'mamba2', dModel: 2048, nLayer: 48 },
+  '2.7b': { arch: 'mamba2', dModel: 2560, nLayer: 64 },
   'm1-130m': { arch: 'mamba1', dModel: 768, nLayer: 24 },
   'm1-370m': { arch: 'mamba1', dModel: 1024, nLayer: 48 },
   'm1-1.4b': { arch: 'mamba1', dModel: 2048, nLayer: 48 },
@@ -48,7 +49,9 @@ function arg(name: string, dflt?: string): string | undefined {
   return i >= 0 ? process.argv[i + 1] : dflt;
 }
 
-const N = 12;
+/** prompt length (--prompt-len, default 12: a typical COUNTERFACT prompt) */
+const N = Number(arg('prompt-len', '12'));
+if (!Number.isInteger(N) || N < 6) throw new Error('--prompt-len must be an integer of at least 6');
 const K = 9;
 const SETS = ['subject', 'relation', 'last'];
 
@@ -57,7 +60,7 @@ function promptIds(p: number, vocab: number): Int32Array {
   return Int32Array.from({ length: N }, () => (s = (Math.imul(s, 1103515245) + 12345) >>> 0) % vocab);
 }
 
-/** subject = tokens 2..4, relation = the rest, last = 11 (a typical COUNTERFACT layout). */
+/** subject = tokens 2..4, relation = the rest, last = N − 1 (a typical COUNTERFACT layout). */
 function positions(): PromptPositions {
   const subject = [2, 3, 4];
   return { n: N, subject, relation: Array.from({ length: N - 1 }, (_, i) => i).filter((i) => !subject.includes(i)), last: N - 1, subjectSpan: [0, 0] };
@@ -70,6 +73,31 @@ function probAt(logits: Float32Array, vocab: number, id: number): number {
   let z = 0;
   for (let v = 0; v < vocab; v++) z += Math.exp(logits[v] - m);
   return Math.exp(logits[id] - m) / z;
+}
+
+/** The GPU's memory in use (MiB, nvidia-smi), sampled every 250 ms while `f` runs: [before, peak]; undefined without nvidia-smi. */
+async function gpuMemory<T>(f: () => Promise<T>): Promise<[T, { before: number; peak: number } | undefined]> {
+  const { execFile } = await import('node:child_process');
+  const read = () =>
+    new Promise<number | undefined>((done) =>
+      execFile('nvidia-smi', ['--query-gpu=memory.used', '--format=csv,noheader,nounits'], { timeout: 2000 }, (err, out) => done(err ? undefined : Math.max(...out.trim().split('\n').map(Number)))),
+    );
+  const before = await read();
+  if (before === undefined) return [await f(), undefined];
+  let peak = before;
+  let busy = false;
+  const timer = setInterval(() => {
+    if (busy) return;
+    busy = true;
+    void read().then((v) => ((peak = Math.max(peak, v ?? peak)), (busy = false)));
+  }, 250);
+  try {
+    const r = await f();
+    peak = Math.max(peak, (await read()) ?? peak);
+    return [r, { before, peak }];
+  } finally {
+    clearInterval(timer);
+  }
 }
 
 async function time<T>(f: () => Promise<T>): Promise<[T, number]> {
@@ -172,7 +200,7 @@ async function benchShape(name: string, root: string, o: BenchOptions): Promise<
   const runs0 = { ...backend.stats };
   const profile: Record<string, number> = {};
   const dsOpts = { ...ropts, profile };
-  const [, dsS] = await time(async () => runVariants(backend, await cleanForward(backend, prompts, dsOpts), all, dsOpts));
+  const [[, dsS], mem] = await gpuMemory(() => time(async () => runVariants(backend, await cleanForward(backend, prompts, dsOpts), all, dsOpts)));
   const dsRuns = backend.stats.runs - runs0.runs;
   const dsRunS = (backend.stats.runMs - runs0.runMs) / 1000;
   // naive dataset: per prompt, a clean forward + one full forward per variant
@@ -202,6 +230,7 @@ async function benchShape(name: string, root: string, o: BenchOptions): Promise<
   }
   console.log(`   dataset throughput      ${fastRate.toFixed(2)} prompts/s over ${nPrompts} prompts   (naive ${naiveRate.toFixed(3)} prompts/s over ${np}, ${(fastRate / naiveRate).toFixed(1)}× faster)`);
   console.log(`      of which inside ORT run(): ${dsRunS.toFixed(2)} s in ${dsRuns} calls (${((1000 * dsRunS) / Math.max(1, dsRuns)).toFixed(1)} ms per call)`);
+  if (mem && o.ep !== 'cpu') console.log(`      GPU memory in use (nvidia-smi): ${mem.peak} MiB at the peak of the dataset run (${mem.before} MiB before it, the sessions of this shape loaded)`);
   console.log(`      phases: ${Object.entries(profile).map(([k, v]) => `${k} ${(v / 1000).toFixed(2)} s`).join(', ')}`);
   // the extras (decay groups, recurrent generation, steering) are Mamba figures
   if (!o.noExtras && c.arch !== 'gpt2' && c.arch !== 'gptneox') await benchExtras(backend, ckpt, p0, variantsFor, ropts, root, name);

@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# The GPU figures of docs/benchmarks.md, on the H200 test machine, in three device calls sent back to back (the
+# machine keeps /tmp only ~30 s between calls). Carry: .gpu-payload/<half> (../shared/gpu/make-cuda-payload.sh),
+# .devcarry (bench.js bundled from tools/bench.ts, ../shared/bench/torch_knockout_baseline.py, the gpt-neox-20b
+# tokenizer and counterfact-tracing.json.xz from ../shared/data) and dist (npm run build) for the product path.
+#   bash tools/gpu/h200.sh prepare   # call 1: node + ORT 1.29, random checkpoints and their ONNX graphs
+#   bash tools/gpu/h200.sh main      # call 2: CUDA provider; PyTorch baseline, bench, transformers, `run` on CounterFact
+#   bash tools/gpu/h200.sh scaling   # call 3: prompt length 12 / 24 / 48 × shapes
+# Output goes to $OUT (logs); nothing is written in the repository.
+set -uo pipefail
+step=$1
+D=/tmp/meb
+mkdir -p "$D"
+log() { echo "[$(date +%H:%M:%S)] $*" >&2; }
+if [ "$step" = prepare ]; then
+  eval "$(bash .gpu-payload/a/setup-gpu.sh a .gpu-payload)"
+else
+  [ "$step" = main ] && bash .gpu-payload/b/setup-gpu.sh b .gpu-payload > /dev/null
+  eval "$(bash /tmp/gpu-env.sh 2>/dev/null || true)"
+fi
+# the environment, for the later calls
+cat > /tmp/gpu-env.sh <<ENV
+echo 'export PATH=/tmp/gpu:\$PATH NODE_PATH=/tmp/gpu/node_modules'
+echo 'export LD_LIBRARY_PATH=/usr/local/cuda-13.0/targets/x86_64-linux/lib:/usr/lib/x86_64-linux-gnu:\${LD_LIBRARY_PATH:-}'
+echo 'export VK_DRIVER_FILES=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json'
+ENV
+eval "$(bash /tmp/gpu-env.sh)"
+B="node .devcarry/bench.js --dir $D --naive-prompts 0 --no-extras"
+case "$step" in
+prepare)
+  log "random checkpoints and ONNX graphs"
+  $B --prepare --shapes 130m,370m,1.3b,2.7b,gpt2,pythia-160m
+  log "HF transformers 1.3b checkpoint + PyTorch reference top-5"
+  python3 tools/make_random_hf_checkpoint.py --shape 1.3b --out $D/m13hf --device cuda
+  $B --prepare --shapes hf-1.3b --checkpoint hf-1.3b=$D/m13hf
+  # the product path: the 1.3b checkpoint with the gpt-neox-20b tokenizer (vocabulary padded to 50288 as published)
+  cp .devcarry/gpt-neox-20b-tokenizer.json $D/mamba2-1.3b-random/tokenizer.json
+  xz -dc .devcarry/counterfact-tracing.json.xz > $D/counterfact.json
+  log "done"
+  ;;
+main)
+  nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader
+  log "PyTorch baseline (float32), 1.3b and 130m shapes"
+  python3 .devcarry/torch_knockout_baseline.py
+  python3 .devcarry/torch_knockout_baseline.py 768 24
+  log "bench, CUDA exact float32: 1.3b (HF checkpoint, top-5 vs PyTorch) and the transformer baselines, parity vs CPU"
+  $B --ep cuda --shapes hf-1.3b --checkpoint hf-1.3b=$D/m13hf --prompts 64 --compare-ep cpu
+  $B --ep cuda --shapes gpt2,pythia-160m --prompts 64 --compare-ep cpu
+  log "the product path: mamba-explain run, 1000 CounterFact prompts, macro k = 9, 1.3b shape"
+  export MAMBA_EXPLAIN_CACHE=$D/cache
+  ( time node dist/cli.js run --model $D/mamba2-1.3b-random --dataset $D/counterfact.json --experiment macro --limit 1000 --window 9 --no-filter --chunk 64 --ep cuda --out $D/cf1000.json ) 2>&1 | tail -25
+  ;;
+scaling)
+  for n in 12 24 48; do
+    log "scaling: prompt length $n"
+    $B --ep cuda --shapes 130m,370m,1.3b,2.7b --prompts 64 --prompt-len $n
+  done
+  ;;
+esac

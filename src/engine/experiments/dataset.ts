@@ -6,8 +6,13 @@
 // inputs before any work, and the partial file is written only at chunk boundaries; a resumed run recomputes exactly
 // the chunks that were not done, with the same batch composition, so its final file equals an uninterrupted run's
 // (except `timing` and `provenance.createdAt`, which is kept from the first start).
+//
+// A run is planned (planDatasetRun), its chunks are run from one queue by one or more executors (runChunk on this
+// session, or on several engine workers: runtime/pool.ts), and the file is assembled from the prompts (assembleRun),
+// in row order whatever order the chunks finished in. `--shard I/N` keeps every N-th chunk (shard.ts); merge.ts
+// assembles the shards' files into the unsharded run's with the same assembleRun.
 import * as fs from 'node:fs';
-import { CancelledError, UserError, type EngineSession, type MethodContext } from '../types';
+import { UserError, type EngineSession, type MethodContext } from '../types';
 import {
   RESULTS_SCHEMA_VERSION,
   type AggregateCurve,
@@ -15,6 +20,7 @@ import {
   type DatasetAggregate,
   type DatasetRunResult,
   type PromptRecord,
+  type Provenance,
   type ResultWarning,
   type SkippedPrompt,
   type SourceSetName,
@@ -28,7 +34,9 @@ import { DEFAULT_SETS, parseSets, subjectHasFirst, type PromptPositions } from '
 import { cleanForward, diffPct, runVariants, type Variant } from './runner';
 import { checkWindows, defaultMacroWindows, defaultWindow, DEFAULT_MICRO_WINDOW, preparePrompt, provenance, startsFor, targetInfo } from './common';
 import { macroVariants, macroWindows } from './macro';
-import { resolveFeatureParams, variantsPerGroup } from './features';
+import { resolveFeatureParams, variantsPerGroup, type ResolvedGroup } from './features';
+import { inShard, parseShard, sameShard, shardLabel, type ShardSpec } from './shard';
+import { drainQueue, type Executor } from './chunkQueue';
 
 /** Variants per prompt of the macro experiment: windows × sets × starts. */
 function macroVariantCount(windows: readonly number[], sets: readonly string[], nLayer: number): number {
@@ -77,6 +85,8 @@ export interface DatasetRunParams {
   ciResamples?: number;
   /** bootstrap seed (default 0) */
   ciSeed?: number;
+  /** run only shard I of N (`I/N`, 0-based): every N-th chunk of the selection (shard.ts); merge the files with merge.ts */
+  shard?: string | ShardSpec;
 }
 
 /** A run whose filter keeps less than this fraction of the prompts warns ('few-prompts-kept'). */
@@ -100,7 +110,8 @@ const PARTIAL_INTERVAL: IntervalSpec = { method: 't', level: 0.95 };
 /** Micro aggregate categories (documented in docs/results-schema.md). */
 export const MICRO_CATEGORIES = ['first', 'subject', 'subject-last', 'relation', 'last'] as const;
 
-interface Prepared {
+/** A selected prompt ready for the model (plain data: it crosses to other engine workers inside its chunk). */
+export interface Prepared {
   item: DatasetItem;
   ids: Int32Array;
   offsets: [number, number][];
@@ -109,7 +120,8 @@ interface Prepared {
   warnings: ResultWarning[];
 }
 
-interface Chunk {
+/** Prompts of one token length measured together: the unit of batching, checkpoints, devices and shards. */
+export interface Chunk {
   id: number;
   n: number;
   members: Prepared[];
@@ -184,7 +196,7 @@ export function aggregateRecords(
   return [{ window: k, starts: startsFor(k, nLayer), curves }];
 }
 
-function aggregateAll(records: PromptRecord[], experiment: 'macro' | 'micro', windows: number[], sets: SourceSetName[], nLayer: number, split: boolean, interval: IntervalSpec): DatasetAggregate {
+export function aggregateAll(records: PromptRecord[], experiment: 'macro' | 'micro', windows: number[], sets: SourceSetName[], nLayer: number, split: boolean, interval: IntervalSpec): DatasetAggregate {
   const agg: DatasetAggregate = { windows: aggregateRecords(records, experiment, windows, sets, nLayer, interval) };
   if (split) {
     const yes = records.filter((r) => r.subjectHasFirst);
@@ -199,18 +211,71 @@ function aggregateAll(records: PromptRecord[], experiment: 'macro' | 'micro', wi
 }
 
 /** Replaces NaN / ±Infinity by null so the file is plain JSON (documented). */
-function jsonSafe<T>(v: T): T {
+export function jsonSafe<T>(v: T): T {
   return JSON.parse(JSON.stringify(v, (_k, x) => (typeof x === 'number' && !Number.isFinite(x) ? null : x))) as T;
 }
 
-export async function runDataset(session: EngineSession, params: DatasetRunParams, ctx?: MethodContext): Promise<DatasetRunResult> {
-  const t0 = Date.now();
+/** The settings of a run resolved on the model: what planning and chunk execution share (plain data). */
+export interface RunSetup {
+  experiment: 'macro' | 'micro';
+  windows: number[];
+  sets: SourceSetName[];
+  filter: boolean;
+  split: boolean;
+  conv: ConvPath;
+  featureGroups?: ResolvedGroup[];
+  chunkSize: number;
+  maxBatch?: number;
+  interval: IntervalSpec;
+}
+
+/** What a results file is assembled from besides the measured prompts (also rebuilt from shard files by merge.ts). */
+export interface RunFrame {
+  experiment: 'macro' | 'micro';
+  /** the final settings (with the final interval; with `shard` in a shard's file) */
+  settings: DatasetRunResult['settings'];
+  configHash: string;
+  dataset: DatasetRunResult['dataset'];
+  provenance: Provenance;
+  /** rows of the file that are never selected */
+  unusable: SkippedPrompt[];
+  /** selected prompts that cannot be measured (this shard's) */
+  prepSkipped: SkippedPrompt[];
+  /** selected prompts (this shard's) */
+  selected: number;
+}
+
+/**
+ * A planned run: everything fixed before the first chunk, and what a checkpoint had already done. Plain data that
+ * crosses from an engine worker to the main thread (runtime/pool.ts runs the chunks on several workers).
+ */
+export interface RunPlan extends RunFrame {
+  out: string;
+  setup: RunSetup;
+  shard?: ShardSpec;
+  /** this run's chunks (a shard's: every N-th), done or not, in id order */
+  chunks: Chunk[];
+  doneChunks: number[];
+  /** measured and filtered prompts of the done chunks (from the checkpoint) */
+  records: PromptRecord[];
+  filtered: SkippedPrompt[];
+  resumed: boolean;
+  /** warning codes of every prepared prompt by row index */
+  promptWarnings: Map<number, string[]>;
+  checkpointSeconds: number;
+  startedAt: number;
+}
+
+/** What one chunk gives: its measured prompts and those the filter dropped. */
+export interface ChunkOutcome {
+  records: PromptRecord[];
+  filtered: SkippedPrompt[];
+}
+
+/** Resolves and checks the settings of a run on the model (UserError on bad values); reads no file. */
+export function resolveRunSetup(session: EngineSession, params: DatasetRunParams): RunSetup {
   const L = session.backend.config.nLayer;
   const experiment = params.experiment;
-  if (experiment !== 'macro' && experiment !== 'micro') throw new UserError(`--experiment must be macro or micro, got '${String(experiment)}'`);
-  if (typeof params.out !== 'string' || params.out === '') throw new UserError('missing results file (--out FILE)');
-  checkOutputFile(params.out, 'results file');
-  checkOutputFile(partialPath(params.out), 'checkpoint file');
   const interval = runInterval(params);
   const dflt = experiment === 'macro' ? defaultMacroWindows(L) : [defaultWindow(DEFAULT_MICRO_WINDOW, L)];
   const windows = checkWindows(params.windows && params.windows.length ? params.windows : dflt, L);
@@ -225,6 +290,23 @@ export async function runDataset(session: EngineSession, params: DatasetRunParam
   const chunkSize = params.chunkSize ?? 8;
   if (!Number.isInteger(chunkSize) || chunkSize < 1) throw new UserError(`chunk size must be a positive integer, got ${chunkSize}`);
   if (params.limit !== undefined && (!Number.isInteger(params.limit) || params.limit < 1)) throw new UserError(`--limit must be a positive integer, got ${params.limit}`);
+  return { experiment, windows, sets, filter, split, conv, featureGroups, chunkSize, maxBatch: params.maxBatch, interval };
+}
+
+/**
+ * Plans a run: checks the params and the output files, reads the dataset (and the checkpoint with --resume),
+ * prepares every selected prompt and cuts the fixed chunks (a shard keeps every N-th, see shard.ts).
+ */
+export function planDatasetRun(session: EngineSession, params: DatasetRunParams): RunPlan {
+  const startedAt = Date.now();
+  const experiment = params.experiment;
+  if (experiment !== 'macro' && experiment !== 'micro') throw new UserError(`--experiment must be macro or micro, got '${String(experiment)}'`);
+  if (typeof params.out !== 'string' || params.out === '') throw new UserError('missing results file (--out FILE)');
+  checkOutputFile(params.out, 'results file');
+  checkOutputFile(partialPath(params.out), 'checkpoint file');
+  const setup = resolveRunSetup(session, params);
+  const { windows, sets, filter, split, conv, featureGroups, chunkSize, interval } = setup;
+  const shard = params.shard !== undefined ? parseShard(params.shard) : undefined;
   const ppath = partialPath(params.out);
   let partial: DatasetRunResult | undefined;
   if (params.resume) {
@@ -241,9 +323,10 @@ export async function runDataset(session: EngineSession, params: DatasetRunParam
 
   const ds = loadDataset(params.dataset);
   // conv is recorded only when it is not the default, so that runs of earlier versions resume
-  const settings: DatasetRunResult['settings'] = { windows, sets, filterCorrect: filter, limit: params.limit, seed: params.seed, split, ...(conv === 'block' ? { conv } : {}), ...(featureGroups ? { features: featureGroups.map((g) => g.info.features), featureMode: featureGroups[0].info.mode } : {}), interval };
+  const settings: DatasetRunResult['settings'] = { windows, sets, filterCorrect: filter, limit: params.limit, seed: params.seed, split, ...(conv === 'block' ? { conv } : {}), ...(featureGroups ? { features: featureGroups.map((g) => g.info.features), featureMode: featureGroups[0].info.mode } : {}), interval, ...(shard ? { shard } : {}) };
   // the interval is left out of the hash: it only changes the aggregate, which is recomputed from the prompts at the
-  // end, so a resumed run may ask for another one
+  // end, so a resumed run may ask for another one. The shard is left out too: every shard of a run (and the merged
+  // file) has the unsharded run's hash; --resume checks the shard apart.
   const configHash = hashConfig({
     tool: TOOL_VERSION,
     model: session.identity.hash,
@@ -251,28 +334,31 @@ export async function runDataset(session: EngineSession, params: DatasetRunParam
     computeDType: session.computeDType,
     dataset: ds.sha256,
     experiment,
-    settings: { ...settings, interval: undefined },
+    settings: { ...settings, interval: undefined, shard: undefined },
     chunkSize,
     maxBatch: params.maxBatch ?? null,
   });
   if (partial && partial.configHash !== configHash)
     throw new UserError(`cannot resume from '${ppath}': it was made with a different model, dataset or settings (config hash differs)`);
+  if (partial && !sameShard(partial.settings.shard, shard)) {
+    const was = partial.settings.shard ? `shard ${shardLabel(partial.settings.shard)}` : 'an unsharded run';
+    throw new UserError(`cannot resume from '${ppath}': it is the checkpoint of ${was}, not of ${shard ? `shard ${shardLabel(shard)}` : 'an unsharded run'}`);
+  }
 
-  // prepare every selected row
+  // prepare every selected row (every shard prepares all: the chunks are cut from the whole selection)
   const selected = sampleItems(ds.items, params.limit, params.seed);
   const unusable: SkippedPrompt[] = ds.skipped.map((s) => ({ index: s.index, prompt: s.prompt, reason: s.reason, cause: 'unusable' }));
   const prepSkipped: SkippedPrompt[] = [];
   const prepared: Prepared[] = [];
-  for (const item of selected) {
+  selected.forEach((item, k) => {
     try {
       const p = preparePrompt(session, item.prompt, item.subject, item.target);
       prepared.push({ item, ids: Int32Array.from(p.enc.ids), offsets: p.enc.offsets, pos: p.pos!, targetId: p.targetId!, warnings: p.warnings });
     } catch (e) {
       if (!(e instanceof UserError)) throw e;
-      prepSkipped.push({ index: item.index, prompt: item.prompt, reason: e.message, cause: 'skipped' });
+      if (inShard(k, shard)) prepSkipped.push({ index: item.index, prompt: item.prompt, reason: e.message, cause: 'skipped' });
     }
-  }
-  const warningsOf = new Map<number, ResultWarning[]>(prepared.map((p) => [p.item.index, p.warnings]));
+  });
   // fixed chunks: group by token length (in order of first appearance), chunkSize prompts each
   const groups = new Map<number, Prepared[]>();
   for (const p of prepared) {
@@ -280,52 +366,179 @@ export async function runDataset(session: EngineSession, params: DatasetRunParam
     if (g) g.push(p);
     else groups.set(p.ids.length, [p]);
   }
-  const chunks: Chunk[] = [];
-  for (const [n, members] of groups) for (let i = 0; i < members.length; i += chunkSize) chunks.push({ id: chunks.length, n, members: members.slice(i, i + chunkSize) });
+  const allChunks: Chunk[] = [];
+  for (const [n, members] of groups) for (let i = 0; i < members.length; i += chunkSize) allChunks.push({ id: allChunks.length, n, members: members.slice(i, i + chunkSize) });
+  const chunks = allChunks.filter((c) => inShard(c.id, shard));
+  const mine = chunks.reduce((a, c) => a + c.members.length, 0);
 
-  const doneChunks = new Set<number>(partial?.resume?.doneChunks ?? []);
-  const records: PromptRecord[] = partial ? partial.prompts.slice() : [];
-  const runSkipped: SkippedPrompt[] = partial ? partial.skipped.filter((s) => s.cause === 'filtered' || (s.cause === undefined && s.reason.startsWith('filtered:'))).map((s) => ({ ...s, cause: 'filtered' as const })) : [];
-  const createdAt = partial?.provenance.createdAt ?? new Date().toISOString();
-  const total = prepared.length;
+  return {
+    experiment,
+    settings,
+    configHash,
+    dataset: { file: ds.file, sha256: ds.sha256, format: ds.format, rows: ds.rows },
+    provenance: provenance(session, partial?.provenance.createdAt ?? new Date().toISOString(), conv),
+    unusable,
+    prepSkipped,
+    selected: mine + prepSkipped.length,
+    out: params.out,
+    setup,
+    ...(shard ? { shard } : {}),
+    chunks,
+    doneChunks: partial?.resume?.doneChunks ?? [],
+    records: partial ? partial.prompts.slice() : [],
+    filtered: partial ? partial.skipped.filter((s) => s.cause === 'filtered' || (s.cause === undefined && s.reason.startsWith('filtered:'))).map((s) => ({ ...s, cause: 'filtered' as const })) : [],
+    resumed: !!partial,
+    promptWarnings: new Map(prepared.map((p) => [p.item.index, p.warnings.map((w) => w.code)])),
+    checkpointSeconds: params.checkpointSeconds ?? 2,
+    startedAt,
+  };
+}
+
+/** Runs one chunk on a session: the clean forward of its prompts, the filter, the knockout variants, the records. */
+export async function runChunk(session: EngineSession, setup: RunSetup, chunk: Chunk, ctx?: MethodContext): Promise<ChunkOutcome> {
+  const L = session.backend.config.nLayer;
+  const tok = session.tokenizer;
+  const { experiment, windows, sets, filter, conv, featureGroups } = setup;
+  const records: PromptRecord[] = [];
+  const filtered: SkippedPrompt[] = [];
+  const opts = { ctx, maxBatch: setup.maxBatch };
+  const clean = await cleanForward(
+    session.backend,
+    chunk.members.map((m) => ({ ids: m.ids, target: m.targetId })),
+    opts,
+  );
+  const kept: number[] = [];
+  chunk.members.forEach((m, i) => {
+    if (!filter || clean.top1[i] === m.targetId) kept.push(i);
+    else
+      filtered.push({
+        index: m.item.index,
+        prompt: m.item.prompt,
+        reason: `filtered: clean top-1 '${tok.decode([clean.top1[i]])}' is not the target '${tok.decode([m.targetId])}'`,
+        cause: 'filtered',
+      });
+  });
+  const variants: Variant[] = [];
+  const offsets: number[] = [];
+  for (const i of kept) {
+    offsets.push(variants.length);
+    // one block of variants per feature group (the prompt's first group's block first)
+    if (experiment === 'macro') variants.push(...variantsPerGroup(featureGroups, macroVariants(i, chunk.members[i].pos, windows, sets, L, undefined, conv).variants));
+    else variants.push(...variantsPerGroup(featureGroups, microVariants(i, chunk.n, windows[0], L, conv)));
+  }
+  const results = variants.length ? await runVariants(session.backend, clean, variants, opts) : [];
+  kept.forEach((i, ki) => {
+    const m = chunk.members[i];
+    const baseProb = clean.baseProbs[i];
+    const rec: PromptRecord = {
+      index: m.item.index,
+      prompt: m.item.prompt,
+      subject: m.item.subject,
+      target: targetInfo(session, m.targetId),
+      baseProb,
+      subjectHasFirst: subjectHasFirst(m.pos),
+      tokenCount: chunk.n,
+    };
+    if (experiment === 'macro') {
+      const per = macroVariantCount(windows, sets, L);
+      rec.windows = macroWindows(windows, sets, L, baseProb, results, offsets[ki]);
+      if (featureGroups && featureGroups.length > 1) rec.groups = featureGroups.map((g, gi) => ({ ...g.info, windows: macroWindows(windows, sets, L, baseProb, results, offsets[ki] + gi * per) }));
+    }
+    else {
+      const g = microGrid(chunk.n, windows[0], L, baseProb, results, offsets[ki]);
+      rec.micro = {
+        window: windows[0],
+        starts: g.starts,
+        diffPct: g.diffPct,
+        tokens: tokenPieces(
+          m.item.prompt,
+          m.offsets.map(([start, end]) => ({ start, end })),
+          Array.from(m.ids, (id) => tok.decode([id])),
+        ),
+        top1: g.top1,
+        subjectPositions: m.pos.subject,
+      };
+    }
+    records.push(rec);
+  });
+  return { records, filtered };
+}
+
+/**
+ * Assembles the results file (or, status 'partial', the checkpoint) of a run from its frame and its prompts: the
+ * prompts and skipped lists in row order, the aggregate recomputed from the prompts, counts and warnings. The same
+ * prompts give the same file, whichever order they were measured in (or in how many shards).
+ */
+export function assembleRun(
+  frame: RunFrame,
+  records: readonly PromptRecord[],
+  filtered: readonly SkippedPrompt[],
+  status: 'complete' | 'partial',
+  extra: { tallies: (prompts: PromptRecord[]) => WarningTally[]; resume?: DatasetRunResult['resume']; timing?: DatasetRunResult['timing'] },
+): DatasetRunResult {
+  const { experiment, settings } = frame;
+  const L = frame.provenance.model.nLayer;
+  const prompts = records.slice().sort((a, b) => a.index - b.index);
+  const skipped = [...frame.unusable, ...frame.prepSkipped, ...filtered].sort((a, b) => a.index - b.index);
+  const filteredOut = filtered.length;
+  const agg = status === 'complete' ? settings.interval ?? PARTIAL_INTERVAL : PARTIAL_INTERVAL;
+  const warnings = runWarnings(extra.tallies(prompts), prompts.length, settings.filterCorrect, filteredOut);
+  const features = settings.features ?? [];
+  const r: DatasetRunResult = {
+    kind: 'dataset-run',
+    schemaVersion: RESULTS_SCHEMA_VERSION,
+    provenance: frame.provenance,
+    experiment,
+    dataset: frame.dataset,
+    settings: status === 'complete' ? settings : { ...settings, interval: agg },
+    status,
+    prompts,
+    skipped,
+    aggregate: {
+      ...aggregateAll(prompts, experiment, settings.windows, settings.sets, L, settings.split, agg),
+      ...(features.length > 1
+        ? { groups: features.map((f, gi) => ({ features: f, mode: settings.featureMode ?? 'only', windows: aggregateRecords(prompts.map((r) => ({ ...r, windows: r.groups![gi].windows })), experiment, settings.windows, settings.sets, L, agg) })) }
+        : {}),
+    },
+    configHash: frame.configHash,
+    counts: { selected: frame.selected, measured: prompts.length, skipped: frame.prepSkipped.length, filteredOut, unusable: frame.unusable.length, rows: frame.dataset.rows },
+    ...(warnings.length ? { warnings } : {}),
+  };
+  if (status === 'partial' && extra.resume) r.resume = extra.resume;
+  if (extra.timing) r.timing = extra.timing;
+  return jsonSafe(r);
+}
+
+/**
+ * Runs a plan's chunks that are not done yet on one or more executors (one per engine worker), handing them out
+ * from one queue; writes the checkpoint at chunk boundaries (at most every checkpointSeconds, and once more when
+ * the run is cancelled or fails) and the results file at the end. Progress is in prompts.
+ */
+export async function executePlan(plan: RunPlan, executors: readonly Executor<Chunk, ChunkOutcome>[], ctx?: MethodContext): Promise<DatasetRunResult> {
+  const ppath = partialPath(plan.out);
+  const doneChunks = new Set<number>(plan.doneChunks);
+  const records = plan.records.slice();
+  const filtered = plan.filtered.slice();
+  const total = plan.chunks.reduce((a, c) => a + c.members.length, 0);
   let done = 0;
-  for (const c of chunks) if (doneChunks.has(c.id)) done += c.members.length;
+  for (const c of plan.chunks) if (doneChunks.has(c.id)) done += c.members.length;
   const doneAtStart = done;
   const sessionStart = Date.now();
-  const checkpointMs = 1000 * (params.checkpointSeconds ?? 2);
+  const checkpointMs = 1000 * plan.checkpointSeconds;
   let lastCheckpoint = -Infinity;
-  const tok = session.tokenizer;
+  let unsaved = false;
+  const tallies = (prompts: PromptRecord[]) => tallyWarnings(prompts, plan.promptWarnings);
 
   const build = (status: 'complete' | 'partial'): DatasetRunResult => {
-    const prompts = records.slice().sort((a, b) => a.index - b.index);
-    const skipped = [...unusable, ...prepSkipped, ...runSkipped].sort((a, b) => a.index - b.index);
-    const filteredOut = runSkipped.length;
-    const agg = status === 'complete' ? interval : PARTIAL_INTERVAL;
-    const warnings = runWarnings(prompts, warningsOf, filter, filteredOut);
-    const r: DatasetRunResult = {
-      kind: 'dataset-run',
-      schemaVersion: RESULTS_SCHEMA_VERSION,
-      provenance: provenance(session, createdAt, conv),
-      experiment,
-      dataset: { file: ds.file, sha256: ds.sha256, format: ds.format, rows: ds.rows },
-      settings: status === 'complete' ? settings : { ...settings, interval: agg },
-      status,
-      prompts,
-      skipped,
-      aggregate: {
-        ...aggregateAll(prompts, experiment, windows, sets, L, split, agg),
-        ...(featureGroups && featureGroups.length > 1
-          ? { groups: featureGroups.map((g, gi) => ({ ...g.info, windows: aggregateRecords(prompts.map((r) => ({ ...r, windows: r.groups![gi].windows })), experiment, windows, sets, L, agg) })) }
-          : {}),
-      },
-      configHash,
-      counts: { selected: selected.length, measured: prompts.length, skipped: prepSkipped.length, filteredOut, unusable: unusable.length, rows: ds.rows },
-      ...(warnings.length ? { warnings } : {}),
-    };
-    if (status === 'partial') r.resume = { chunkSize, doneChunks: Array.from(doneChunks).sort((a, b) => a - b), totalChunks: chunks.length };
-    const secs = (Date.now() - t0) / 1000;
-    r.timing = { seconds: secs, promptsPerSecond: secs > 0 ? (done - doneAtStart) / ((Date.now() - sessionStart) / 1000 || 1) : 0, resumed: !!partial };
-    return jsonSafe(r);
+    const secs = (Date.now() - plan.startedAt) / 1000;
+    const timing = { seconds: secs, promptsPerSecond: secs > 0 ? (done - doneAtStart) / ((Date.now() - sessionStart) / 1000 || 1) : 0, resumed: plan.resumed, ...(executors.length > 1 ? { workers: executors.length } : {}) };
+    const resume = { chunkSize: plan.setup.chunkSize, doneChunks: Array.from(doneChunks).sort((a, b) => a - b), totalChunks: plan.chunks.length };
+    return assembleRun(plan, records, filtered, status, { tallies, resume, timing });
+  };
+  const checkpoint = () => {
+    writeJsonAtomic(ppath, build('partial'));
+    lastCheckpoint = Date.now();
+    unsaved = false;
   };
 
   const report = () => {
@@ -335,87 +548,46 @@ export async function runDataset(session: EngineSession, params: DatasetRunParam
   };
   report();
 
-  for (const chunk of chunks) {
-    if (doneChunks.has(chunk.id)) continue;
-    if (ctx?.cancelled()) throw new CancelledError();
-    const opts = { ctx, maxBatch: params.maxBatch };
-    const clean = await cleanForward(
-      session.backend,
-      chunk.members.map((m) => ({ ids: m.ids, target: m.targetId })),
-      opts,
+  try {
+    await drainQueue(
+      plan.chunks.filter((c) => !doneChunks.has(c.id)),
+      executors,
+      {
+        cancelled: () => ctx?.cancelled() ?? false,
+        done: (chunk, outcome) => {
+          records.push(...outcome.records);
+          filtered.push(...outcome.filtered);
+          doneChunks.add(chunk.id);
+          done += chunk.members.length;
+          unsaved = true;
+          if (done < total && Date.now() - lastCheckpoint >= checkpointMs) checkpoint();
+          report();
+        },
+      },
     );
-    const kept: number[] = [];
-    chunk.members.forEach((m, i) => {
-      if (!filter || clean.top1[i] === m.targetId) kept.push(i);
-      else
-        runSkipped.push({
-          index: m.item.index,
-          prompt: m.item.prompt,
-          reason: `filtered: clean top-1 '${tok.decode([clean.top1[i]])}' is not the target '${tok.decode([m.targetId])}'`,
-          cause: 'filtered',
-        });
-    });
-    const variants: Variant[] = [];
-    const offsets: number[] = [];
-    for (const i of kept) {
-      offsets.push(variants.length);
-      // one block of variants per feature group (the prompt's first group's block first)
-      if (experiment === 'macro') variants.push(...variantsPerGroup(featureGroups, macroVariants(i, chunk.members[i].pos, windows, sets, L, undefined, conv).variants));
-      else variants.push(...variantsPerGroup(featureGroups, microVariants(i, chunk.n, windows[0], L, conv)));
-    }
-    const results = variants.length ? await runVariants(session.backend, clean, variants, opts) : [];
-    kept.forEach((i, ki) => {
-      const m = chunk.members[i];
-      const baseProb = clean.baseProbs[i];
-      const rec: PromptRecord = {
-        index: m.item.index,
-        prompt: m.item.prompt,
-        subject: m.item.subject,
-        target: targetInfo(session, m.targetId),
-        baseProb,
-        subjectHasFirst: subjectHasFirst(m.pos),
-        tokenCount: chunk.n,
-      };
-      if (experiment === 'macro') {
-        const per = macroVariantCount(windows, sets, L);
-        rec.windows = macroWindows(windows, sets, L, baseProb, results, offsets[ki]);
-        if (featureGroups && featureGroups.length > 1) rec.groups = featureGroups.map((g, gi) => ({ ...g.info, windows: macroWindows(windows, sets, L, baseProb, results, offsets[ki] + gi * per) }));
+  } catch (e) {
+    // keep the chunks that finished since the last checkpoint (whole chunks only), so that --resume repeats none
+    if (unsaved && done < total) {
+      try {
+        checkpoint();
+      } catch {
+        /* the error that stopped the run is the one to report */
       }
-      else {
-        const g = microGrid(chunk.n, windows[0], L, baseProb, results, offsets[ki]);
-        rec.micro = {
-          window: windows[0],
-          starts: g.starts,
-          diffPct: g.diffPct,
-          tokens: tokenPieces(
-            m.item.prompt,
-            m.offsets.map(([start, end]) => ({ start, end })),
-            Array.from(m.ids, (id) => tok.decode([id])),
-          ),
-          top1: g.top1,
-          subjectPositions: m.pos.subject,
-        };
-      }
-      records.push(rec);
-    });
-    doneChunks.add(chunk.id);
-    done += chunk.members.length;
-    if (done < total && Date.now() - lastCheckpoint >= checkpointMs) {
-      writeJsonAtomic(ppath, build('partial'));
-      lastCheckpoint = Date.now();
     }
-    report();
+    throw e;
   }
-  if (records.length === 0) {
+  // a shard may measure nothing (its prompts were all filtered out, or it got no chunk): its file is still written,
+  // and merge.ts reports an empty run
+  if (records.length === 0 && !plan.shard) {
     try {
       fs.unlinkSync(ppath);
     } catch {
       /* none */
     }
-    throw new UserError(nothingMeasured(selected.length, prepSkipped, runSkipped.length, filter));
+    throw new UserError(nothingMeasured(plan.selected, plan.prepSkipped, filtered.length, plan.settings.filterCorrect));
   }
   const final = build('complete');
-  writeJsonAtomic(params.out, final);
+  writeJsonAtomic(plan.out, final);
   try {
     fs.unlinkSync(ppath);
   } catch {
@@ -424,8 +596,14 @@ export async function runDataset(session: EngineSession, params: DatasetRunParam
   return final;
 }
 
+/** A whole dataset run in this engine session: plan, then every chunk on this session's backend. */
+export async function runDataset(session: EngineSession, params: DatasetRunParams, ctx?: MethodContext): Promise<DatasetRunResult> {
+  const plan = planDatasetRun(session, params);
+  return executePlan(plan, [(chunk) => runChunk(session, plan.setup, chunk, ctx)], ctx);
+}
+
 /** The UserError message of a run that measured no prompt (no results file is written). */
-function nothingMeasured(selected: number, skipped: SkippedPrompt[], filteredOut: number, filter: boolean): string {
+export function nothingMeasured(selected: number, skipped: SkippedPrompt[], filteredOut: number, filter: boolean): string {
   if (selected === 0) return 'no prompt was measured: the selection is empty (the dataset has no usable row)';
   const usable = selected - skipped.length;
   if (usable === 0) {
@@ -445,10 +623,38 @@ function nothingMeasured(selected: number, skipped: SkippedPrompt[], filteredOut
   return 'no prompt was measured; no results file was written';
 }
 
-/** Warnings of a run: the per-prompt warnings counted over the measured prompts, and a filter that kept < 5%. */
-function runWarnings(prompts: PromptRecord[], warningsOf: Map<number, ResultWarning[]>, filter: boolean, filteredOut: number): ResultWarning[] {
+/** One per-prompt warning code of a run: how many measured prompts have it, and the first (at most 10) of their rows. */
+export interface WarningTally {
+  code: string;
+  count: number;
+  indices: number[];
+}
+
+/** The order in which promptWarnings (common.ts) emits the codes of one prompt. */
+const WARNING_ORDER = ['trailing-whitespace', 'multi-token-target', 'subject-covers-last', 'empty-relation'];
+
+/** The run's order of the codes: by the first row that has the code, then in the order of one prompt's warnings. */
+export function orderTallies(tallies: WarningTally[]): WarningTally[] {
+  const rank = (c: string) => (WARNING_ORDER.includes(c) ? WARNING_ORDER.indexOf(c) : WARNING_ORDER.length);
+  return tallies.slice().sort((a, b) => (a.indices[0] ?? Infinity) - (b.indices[0] ?? Infinity) || rank(a.code) - rank(b.code) || (a.code < b.code ? -1 : a.code > b.code ? 1 : 0));
+}
+
+/** The per-prompt warnings counted over the measured prompts (in row order). */
+export function tallyWarnings(prompts: readonly PromptRecord[], codesOf: Map<number, string[]>): WarningTally[] {
+  const byCode = new Map<string, WarningTally>();
+  for (const p of prompts)
+    for (const code of codesOf.get(p.index) ?? []) {
+      const t = byCode.get(code) ?? { code, count: 0, indices: [] };
+      byCode.set(code, t);
+      t.count++;
+      if (t.indices.length < 10) t.indices.push(p.index);
+    }
+  return orderTallies([...byCode.values()]);
+}
+
+/** Warnings of a run: a filter that kept < 5%, then the per-prompt warnings' tallies over the n measured prompts. */
+export function runWarnings(tallies: readonly WarningTally[], n: number, filter: boolean, filteredOut: number): ResultWarning[] {
   const out: ResultWarning[] = [];
-  const n = prompts.length;
   const reached = n + filteredOut;
   if (filter && reached > 0 && n / reached < FEW_KEPT_FRACTION) {
     out.push({
@@ -459,16 +665,14 @@ function runWarnings(prompts: PromptRecord[], warningsOf: Map<number, ResultWarn
       count: n,
     });
   }
-  const byCode = new Map<string, number[]>();
-  for (const p of prompts) for (const w of warningsOf.get(p.index) ?? []) byCode.set(w.code, [...(byCode.get(w.code) ?? []), p.index]);
   const what: Record<string, string> = {
     'multi-token-target': 'have a target of several tokens; only its first token is followed',
     'subject-covers-last': 'have a subject that covers the last position; their subject set contains the prediction position',
     'empty-relation': 'have no relation position; their relation curve blocks nothing',
     'trailing-whitespace': 'end in whitespace, which changes their tokenisation and prediction',
   };
-  for (const [code, idx] of byCode) {
-    out.push({ code, message: `${idx.length} of ${n} measured prompts ${what[code] ?? code}`, count: idx.length, indices: idx.slice(0, 10) });
+  for (const t of tallies) {
+    out.push({ code: t.code, message: `${t.count} of ${n} measured prompts ${what[t.code] ?? t.code}`, count: t.count, indices: t.indices.slice() });
   }
   return out;
 }

@@ -81,6 +81,8 @@ export interface Provenance {
   /** CUDA only: 'float32' (exact: NVIDIA_TF32_OVERRIDE=0, the default) or 'tf32' (--tf32: faster, about 1e-3 relative), and the GPU */
   cudaMath?: 'float32' | 'tf32';
   device?: number;
+  /** a run over several GPUs (`run --devices`, or merged shards that ran on different GPUs): every GPU index; `device` is the first */
+  devices?: number[];
   /** steering applied to the model (SPEC §5): channels of layer `layer`'s mixer output multiplied by `scale`; absent = none */
   steer?: { layer: number; channels: number[]; scale: number }[];
   createdAt: string;
@@ -221,6 +223,8 @@ export interface DatasetRunResult {
     featureMode?: 'only' | 'except';
     /** how aggregate.ciLow / ciHigh were computed (schema 2; absent in schema 1 = Student t, 95%) */
     interval?: IntervalSpec;
+    /** a shard's file (`run --shard I/N`): shard `index` (0-based) of `count`; absent in whole and merged runs */
+    shard?: { index: number; count: number };
   };
   status: 'complete' | 'partial';
   prompts: PromptRecord[];
@@ -236,7 +240,15 @@ export interface DatasetRunResult {
   /** inputs that change the experiment, one per code with its count (optional; absent = none) */
   warnings?: ResultWarning[];
   /** wall-clock figures; NOT deterministic, excluded from reproducibility comparisons (optional extra) */
-  timing?: { seconds: number; promptsPerSecond: number; resumed: boolean };
+  timing?: {
+    seconds: number;
+    promptsPerSecond: number;
+    resumed: boolean;
+    /** engine workers that ran the chunks (`run --devices`), when more than one */
+    workers?: number;
+    /** a merged file: the number of shards; `seconds` is then their sum */
+    shards?: number;
+  };
   /** only in `<out>.partial.json` (status 'partial'): what --resume needs (optional extra) */
   resume?: { chunkSize: number; doneChunks: number[]; totalChunks: number };
 }

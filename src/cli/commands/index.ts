@@ -3,6 +3,7 @@ import type { Command } from '../command';
 import { traceCommand } from './trace';
 import { microCommand } from './micro';
 import { runCommand } from './run';
+import { mergeCommand } from './merge';
 import { downloadCommand } from './download';
 import { demoCommand } from './demo';
 import { predictCommand } from './predict';
@@ -19,6 +20,7 @@ export const commands: Command[] = [
   traceCommand,
   microCommand,
   runCommand,
+  mergeCommand,
   demoCommand,
   predictCommand,
   attentionCommand,

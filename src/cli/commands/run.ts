@@ -9,7 +9,10 @@ import { parseSets } from '../../engine/experiments/positions';
 import { renderDatasetRun } from '../../engine/experiments/render';
 import { checkOutputFile } from '../../engine/util/atomicFile';
 import { RESULTS_SCHEMA_VERSION } from '../../engine/experiments/resultTypes';
-import { CONV_HELP, convPath, featureParams, FEATURE_HELP, ENGINE_HELP, ENGINE_OPTIONS, maxBatch, printWarnings, progressPrinter, steerParams, withEngine } from './trace';
+import { CONV_HELP, convPath, engineStart, featureParams, FEATURE_HELP, ENGINE_HELP, ENGINE_OPTIONS, maxBatch, printWarnings, progressPrinter, steerParams, withEngine } from './trace';
+import { parseShard } from '../../engine/experiments/shard';
+import { EnginePool, parseDevices, runDatasetOnPool } from '../../engine/runtime/pool';
+import { parseEp } from '../../engine/engine';
 
 export const runCommand: Command = {
   name: 'run',
@@ -29,13 +32,17 @@ export const runCommand: Command = {
     '  --out FILE    results file (its folder must exist; checked before any work); progress is checkpointed to FILE.partial.json.',
     '  --resume      continue an interrupted run from FILE.partial.json (same settings required; --ci may differ).',
     '  --chunk N     prompts per chunk (batching and checkpoint unit, default 8).',
+    '  --shard I/N   run only shard I (0-based) of N: every N-th chunk of the selection; join the N files with',
+    '                `mamba-explain merge --out FILE SHARD…` (the same numbers as one unsharded run; docs/sharding.md).',
+    '  --devices D,D…  one engine worker per device, the chunks shared out from one queue: GPU indices (0,1,…) or',
+    '                cpu,cpu; one checkpoint, one results file, the same numbers as one device. --devices 0 = --device 0.',
     CONV_HELP,
     FEATURE_HELP,
     '',
     ENGINE_HELP,
   ].join('\n'),
   flags: ['no-filter', 'split', 'resume'],
-  options: ['dataset', 'experiment', 'window', 'limit', 'seed', 'sets', 'out', 'chunk', 'conv', 'ci', 'ci-resamples', 'ci-seed', 'steer', 'features', 'feature-mode', ...ENGINE_OPTIONS],
+  options: ['dataset', 'experiment', 'window', 'limit', 'seed', 'sets', 'out', 'chunk', 'conv', 'ci', 'ci-resamples', 'ci-seed', 'steer', 'features', 'feature-mode', 'shard', 'devices', ...ENGINE_OPTIONS],
   async run(opts, io) {
     const experiment = opts.required('experiment');
     if (experiment !== 'macro' && experiment !== 'micro') throw new UserError(`--experiment must be macro or micro, got '${experiment}'`);
@@ -49,6 +56,11 @@ export const runCommand: Command = {
     const ci = opts.string('ci');
     if (ci !== undefined && ci !== 'bootstrap' && ci !== 't') throw new UserError(`--ci must be bootstrap or t, got '${ci}'`);
     const sets = opts.string('sets');
+    const shard = opts.string('shard');
+    if (shard !== undefined) parseShard(shard);
+    const devicesOpt = opts.string('devices');
+    if (devicesOpt !== undefined && opts.string('device') !== undefined) throw new UserError('give --devices or --device, not both (--devices 0 is --device 0)');
+    const devices = devicesOpt !== undefined ? parseDevices(devicesOpt, parseEp(opts.string('ep'))) : undefined;
     const params: DatasetRunParams = {
       dataset,
       experiment,
@@ -68,12 +80,24 @@ export const runCommand: Command = {
       ci: ci as 'bootstrap' | 't' | undefined,
       ciResamples: opts.int('ci-resamples'),
       ciSeed: opts.int('ci-seed'),
+      ...(shard !== undefined ? { shard } : {}),
     };
     // the interval settings are checked here too, so that a bad value fails before the model is opened
     runInterval(params);
     let result: DatasetRunResult;
     try {
-      result = await withEngine(opts, io, (client) => client.call<DatasetRunResult>('runDataset', params, { signal: io.signal, onProgress: progressPrinter(io, 'prompts') }));
+      const call = { signal: io.signal, onProgress: progressPrinter(io, 'prompts') };
+      if (devices === undefined) result = await withEngine(opts, io, (client) => client.call<DatasetRunResult>('runDataset', params, call));
+      else {
+        const { start, dtype } = engineStart(opts);
+        const pool = await EnginePool.start({ ...start, computeDType: dtype, onProgress: io.json ? undefined : progressPrinter(io, 'steps (opening model)') }, devices);
+        try {
+          // one device: the worker runs the whole run, exactly as with --device N (or --ep cpu)
+          result = pool.clients.length === 1 ? await pool.clients[0].call<DatasetRunResult>('runDataset', params, call) : await runDatasetOnPool(pool, params, call);
+        } finally {
+          await pool.dispose();
+        }
+      }
     } catch (e) {
       if ((e instanceof CancelledError || io.signal.aborted) && fs.existsSync(partialPath(out)))
         io.err(`progress kept in ${partialPath(out)}: continue with the same command and --resume`);

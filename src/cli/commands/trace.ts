@@ -128,9 +128,8 @@ export function formatSeconds(s: number): string {
   return `${Math.floor(s / 3600)}h${String(Math.round((s % 3600) / 60)).padStart(2, '0')}m`;
 }
 
-/** Starts the engine worker on --model, runs `fn`, always disposes the worker. With --dtype float16 and a --prompt,
- *  the prompt's prediction is also computed in float32 and the difference printed (and added to the result). */
-export async function withEngine<R>(opts: Options, io: CommandIO, fn: (client: EngineClient) => Promise<R>): Promise<R> {
+/** The engine worker's start options from the engine options (--model, --ep, --device, …), checked; dtype apart. */
+export function engineStart(opts: Options) {
   const dir = modelDir(opts);
   const backend = opts.string('backend');
   if (backend !== undefined && backend !== 'ort' && backend !== 'reference') throw new UserError(`--backend must be ort or reference, got '${backend}'`);
@@ -145,6 +144,13 @@ export async function withEngine<R>(opts: Options, io: CommandIO, fn: (client: E
     sweep: sweepMode(opts),
     ...cudaOptions(opts),
   };
+  return { start, dtype };
+}
+
+/** Starts the engine worker on --model, runs `fn`, always disposes the worker. With --dtype float16 and a --prompt,
+ *  the prompt's prediction is also computed in float32 and the difference printed (and added to the result). */
+export async function withEngine<R>(opts: Options, io: CommandIO, fn: (client: EngineClient) => Promise<R>): Promise<R> {
+  const { start, dtype } = engineStart(opts);
   const client = await EngineClient.start({ ...start, computeDType: dtype, onProgress: io.json ? undefined : progressPrinter(io, 'steps (opening model)') });
   let result: R;
   let p16: PredictResult | undefined;

@@ -143,6 +143,9 @@ function aggregateCurve(values: number[][], top1: number[][], S: number, interva
   return c;
 }
 
+/** A row of a record read back from a file, where a value that was not finite is null: null → NaN, as when it was measured. */
+const finite = (row: readonly (number | null)[]): number[] => row.map((x) => (x === null ? NaN : x));
+
 function meanOver(rows: number[][], idx: number[]): number[] {
   const S = rows[0]?.length ?? 0;
   const out = new Array(S).fill(0);
@@ -163,7 +166,7 @@ export function aggregateRecords(
     return windows.map((k, wi) => {
       const curves: Record<SourceSetName, AggregateCurve> = {};
       for (const s of sets) {
-        const vals = records.map((r) => r.windows![wi].curves[s].diffPct);
+        const vals = records.map((r) => finite(r.windows![wi].curves[s].diffPct));
         const t1 = records.map((r) => r.windows![wi].curves[s].top1.map((b) => (b ? 1 : 0)));
         curves[s] = aggregateCurve(vals, t1, startsFor(k, nLayer).length, interval);
       }
@@ -187,7 +190,7 @@ export function aggregateRecords(
       else if (cat === 'subject-last') idx = subj.length ? [subj[subj.length - 1]] : [];
       else idx = Array.from({ length: n - 1 }, (_, i) => i).filter((i) => !sset.has(i));
       if (idx.length === 0) continue;
-      vals.push(meanOver(m.diffPct, idx));
+      vals.push(meanOver(m.diffPct.map(finite), idx));
       const tops = (m.top1 ?? m.diffPct.map((row) => row.map(() => false))).map((row) => row.map((b) => (b ? 1 : 0)));
       t1.push(meanOver(tops, idx));
     }

@@ -3,7 +3,7 @@
 import type { MethodHandler } from '../types';
 import { runTrace, type TraceParams } from './macro';
 import { runMicro, type MicroParams } from './micro';
-import { runDataset, type DatasetRunParams } from './dataset';
+import { planDatasetRun, runChunk, runDataset, type Chunk, type DatasetRunParams, type RunSetup } from './dataset';
 
 export type { TraceParams, MicroParams, DatasetRunParams };
 
@@ -14,4 +14,8 @@ export const experimentMethods: Record<string, MethodHandler> = {
   micro: (session, params: MicroParams, ctx) => runMicro(session, params, ctx),
   /** params: DatasetRunParams → DatasetRunResult; progress {done, total, rate, etaSeconds} in prompts */
   runDataset: (session, params: DatasetRunParams, ctx) => runDataset(session, params, ctx),
+  /** several engine workers (runtime/pool.ts): the first plans the run (params: DatasetRunParams → RunPlan) … */
+  datasetPlan: async (session, params: DatasetRunParams) => planDatasetRun(session, params),
+  /** … and each runs chunks of it (params: {setup, chunk} → ChunkOutcome) */
+  datasetChunk: (session, params: { setup: RunSetup; chunk: Chunk }, ctx) => runChunk(session, params.setup, params.chunk, ctx),
 };

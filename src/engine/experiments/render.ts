@@ -175,6 +175,8 @@ export function renderDatasetRun(r: DatasetRunResult, out: string): string {
   lines.push(`${r.experiment} run on ${r.dataset.file} (${r.dataset.format}, ${r.dataset.rows} rows) → ${out}`);
   const counts = countsLine(r);
   if (counts) lines.push(counts);
+  const shard = r.settings.shard;
+  if (shard) lines.push(`shard ${shard.index}/${shard.count} of the run: the means below are this shard's; merge the ${shard.count} shard files with \`mamba-explain merge --out FILE SHARD…\``);
   const interval = r.settings.interval;
   if (r.aggregate.groups) {
     // feature knockout: each group's mean curves (the paper's figure: all vs fast vs slow)

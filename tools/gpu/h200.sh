@@ -47,7 +47,15 @@ main)
   $B --ep cuda --shapes hf-1.3b --checkpoint hf-1.3b=$D/m13hf --prompts 64 --compare-ep cpu
   $B --ep cuda --shapes gpt2,pythia-160m --prompts 64 --compare-ep cpu
   log "the product path: mamba-explain run, 1000 CounterFact prompts, macro k = 9, 1.3b shape"
-  export MAMBA_EXPLAIN_CACHE=$D/cache
+  export MAMBA_EXPLAIN_CACHE=$D  # the bench's ONNX graphs ($D/onnx) are reused
+  cp .devcarry/gpt-neox-20b-tokenizer.json $D/mamba2-130m-random/tokenizer.json
+  log "several GPUs' code path on one GPU: --device 0 vs --devices 0 vs --devices 0,0 (two workers), 130m shape, 256 prompts"
+  for dv in device:0 devices:0 devices:0,0; do
+    f=$D/dev-${dv/:/-}.json
+    ( time node dist/cli.js run --experiment macro --model $D/mamba2-130m-random --dataset $D/counterfact.json --limit 256 --window 9 --no-filter --chunk 32 --ep cuda --${dv%%:*} ${dv#*:} --out $f ) 2>&1 | grep -E "prompts:|real|workers|mamba-explain:"
+  done
+  node tools/compare-results.mjs $D/dev-device-0.json $D/dev-devices-0,0.json
+  node tools/compare-results.mjs $D/dev-device-0.json $D/dev-devices-0.json
   ( time node dist/cli.js run --model $D/mamba2-1.3b-random --dataset $D/counterfact.json --experiment macro --limit 1000 --window 9 --no-filter --chunk 64 --ep cuda --out $D/cf1000.json ) 2>&1 | tail -25
   ;;
 scaling)

@@ -12,6 +12,7 @@ import { UserError, type ExecutionProviderChoice } from '../engine/types';
 import { modelLabel, modelSetting } from './logic/modelRef';
 import { fusedSweepNotice, sweepTooltipLine } from './logic/sweep';
 import { checkModelTrust } from './logic/trust';
+import { RestartScheduler } from './logic/restart';
 import { knockoutModeLabel, modelFamily } from '../../webview/shared/figures';
 
 export const README_CUDA_ANCHOR = 'enabling-cuda';
@@ -74,6 +75,22 @@ export class EngineManager implements vscode.Disposable {
   featureCalls = 0;
   readonly status: vscode.StatusBarItem;
   private readonly disposables: vscode.Disposable[] = [];
+  /**
+   * Restarts for changed engine settings, never under a call in flight (issue 16). `ask` shows the notice (tests
+   * may replace it to pick an action).
+   */
+  ask: (message: string, ...actions: string[]) => PromiseLike<string | undefined> = (message, ...actions) => vscode.window.showInformationMessage(message, ...actions);
+  readonly restarts = new RestartScheduler({
+    inFlight: () => this.client?.inFlight ?? [],
+    whenIdle: () => this.client?.whenIdle() ?? Promise.resolve(),
+    cancelAll: () => this.client?.cancelAll(),
+    stillChanged: () => this.client !== undefined && this.currentKey() !== this.key,
+    stop: () => this.stop(),
+    ask: (message, ...actions) => {
+      this.log.appendLine(message);
+      return this.ask(message, ...actions);
+    },
+  });
 
   constructor(private readonly context: vscode.ExtensionContext, private readonly log: vscode.OutputChannel) {
     this.status = vscode.window.createStatusBarItem('mambaExplain.status', vscode.StatusBarAlignment.Right, 100);
@@ -158,6 +175,12 @@ export class EngineManager implements vscode.Disposable {
     const key = engineKey(dir, c);
     if (this.client && this.key === key) return this.client;
     if (this.starting && this.key === key) return this.starting;
+    if (this.client && (this.restarts.waiting || this.client.inFlight.length > 0)) {
+      // the running calls finish (or are cancelled by the user) before the engine restarts with the new settings
+      progress?.('waiting for the running engine call to finish (engine settings changed)…');
+      await this.restarts.request();
+      return this.get(progress);
+    }
     await this.stop();
     this.key = key;
     this.log.appendLine(`opening ${dir} (execution provider ${c.ep}, ${c.dtype})`);
@@ -218,8 +241,8 @@ export class EngineManager implements vscode.Disposable {
     return { path: id.path, hash: id.hash, ...(id.arch ? { arch: id.arch } : {}), ...(id.variant ? { variant: id.variant } : {}) };
   }
 
-  private async restartIfChanged(): Promise<void> {
-    if (!this.client) return;
+  /** The engine key of the current settings (model folder undefined when it cannot be resolved). */
+  private currentKey(): string {
     const c = this.choice();
     let dir: string | undefined;
     try {
@@ -227,7 +250,13 @@ export class EngineManager implements vscode.Disposable {
     } catch {
       dir = undefined;
     }
-    if (engineKey(dir, c) !== this.key) await this.stop();
+    return engineKey(dir, c);
+  }
+
+  /** A setting changed: restart when it is one the engine uses, once the calls in flight are done. */
+  private async restartIfChanged(): Promise<void> {
+    if (!this.client) return;
+    await this.restarts.request();
     this.updateStatus();
   }
 

@@ -53,6 +53,9 @@ export function resolveWorker(workerPath?: string): { script: string; eval: bool
 }
 
 interface Pending {
+  method: string;
+  /** the call's cancellation flag (shared with the worker) */
+  flag: Int32Array;
   resolve(v: unknown): void;
   reject(e: Error): void;
   onProgress?: (p: ProgressEvent) => void;
@@ -64,6 +67,7 @@ export class EngineClient {
   private pending = new Map<number, Pending>();
   private disposed = false;
   private exitError?: Error;
+  private idleWaiters: (() => void)[] = [];
 
   private constructor(private readonly worker: Worker, readonly info: SessionInfo) {
     worker.on('message', (m: FromWorker) => this.onMessage(m));
@@ -118,6 +122,8 @@ export class EngineClient {
       const onAbort = () => Atomics.store(flag, 0, 1);
       opts.signal?.addEventListener('abort', onAbort, { once: true });
       this.pending.set(id, {
+        method,
+        flag,
         resolve: resolve as (v: unknown) => void,
         reject,
         onProgress: opts.onProgress,
@@ -125,6 +131,33 @@ export class EngineClient {
       });
       this.post({ type: 'call', id, method, params, cancel });
     });
+  }
+
+  /** The methods of the calls not answered yet (in the order they were made). */
+  get inFlight(): string[] {
+    return [...this.pending.values()].map((p) => p.method);
+  }
+
+  /** Resolves once no call is in flight (at once when none is). */
+  whenIdle(): Promise<void> {
+    if (this.pending.size === 0) return Promise.resolve();
+    return new Promise((r) => this.idleWaiters.push(r));
+  }
+
+  /**
+   * Asks every call in flight to stop, as its caller's AbortSignal would: the worker stops at its next check and the
+   * call rejects with CancelledError (a dataset run keeps its checkpoint).
+   */
+  cancelAll(): void {
+    for (const p of this.pending.values()) Atomics.store(p.flag, 0, 1);
+  }
+
+  /** Wakes whenIdle()'s waiters once nothing is in flight (after the last call's own caller was answered). */
+  private notifyIdle(): void {
+    if (this.pending.size > 0) return;
+    const w = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const r of w) r();
   }
 
   private post(m: ToWorker): void {
@@ -140,6 +173,7 @@ export class EngineClient {
       p.cleanup();
       if (m.type === 'result') p.resolve(m.result);
       else p.reject(deserializeError(m.error));
+      this.notifyIdle();
     }
   }
 
@@ -150,6 +184,7 @@ export class EngineClient {
       p.reject(e);
     }
     this.pending.clear();
+    this.notifyIdle();
   }
 
   /** Closes the session in the worker and ends it (terminates it after 5 s if it doesn't exit). */

@@ -92,7 +92,8 @@ export function progressFromSteps(ctx: MethodContext | undefined): RunnerOptions
   };
 }
 
-export async function runTrace(session: EngineSession, params: TraceParams, ctx?: MethodContext): Promise<TraceResult> {
+/** `keep`: given the clean forward (and the prompt's ids), e.g. to keep it for later attention requests (runtime/keptTraces.ts). */
+export async function runTrace(session: EngineSession, params: TraceParams, ctx?: MethodContext, keep?: (clean: CleanRun, ids: Int32Array) => void): Promise<TraceResult> {
   const L = session.backend.config.nLayer;
   if (typeof params.subject !== 'string' || params.subject.trim() === '') throw new UserError('trace needs a subject (--subject)');
   const windows = checkWindows(params.windows && params.windows.length ? params.windows : defaultMacroWindows(L), L);
@@ -104,7 +105,9 @@ export async function runTrace(session: EngineSession, params: TraceParams, ctx?
   const { variants: plain } = macroVariants(0, pos, windows, sets, L, params.customSets, conv);
   const variants = variantsPerGroup(groups, plain);
   const opts: RunnerOptions = { ctx, maxBatch: params.maxBatch, onStep: progressFromSteps(ctx) };
-  const clean: CleanRun = await cleanForward(session.backend, [{ ids: Int32Array.from(prep.enc.ids), target: prep.targetId }], opts);
+  const ids = Int32Array.from(prep.enc.ids);
+  const clean: CleanRun = await cleanForward(session.backend, [{ ids, target: prep.targetId }], opts);
+  keep?.(clean, ids);
   const results = await runVariants(session.backend, clean, variants, opts);
   const baseProb = clean.baseProbs[0];
   const perGroup = (groups ?? [undefined]).map((_, g) => macroWindows(windows, sets, L, baseProb, results, g * plain.length));

@@ -8,6 +8,7 @@ import { compileSteering, parseSteer, type SteerTriple } from '../interventions/
 import { runGenerate, type GenerateParams, type GenerateResult } from '../experiments/generate';
 import { runBottlenecks, type BottleneckParams } from '../experiments/bottlenecks';
 import { runSteerSweep, type SteerSweepParams } from '../experiments/steerSweep';
+import { attentionLayer, traceKept } from './keptTraces';
 
 export interface PredictParams {
   prompt: string;
@@ -196,10 +197,12 @@ const steered = (m: Record<string, MethodHandler>) => Object.fromEntries(Object.
 export const generate: MethodHandler<Omit<GenerateParams, 'steer'> & { steer?: SteerParam }, GenerateResult> = (session, params, ctx) =>
   runGenerate(session, { ...params, steer: steerTriples(params.steer) }, ctx);
 
-/** Every method the worker serves; predict, attention and the experiments take `steer`; generate, bottlenecks and
- *  steerSweep manage the steering themselves. */
+/** Every method the worker serves; predict, attention, the experiments and traceKept take `steer`; generate,
+ *  bottlenecks, steerSweep and attentionLayer manage the steering themselves. */
 export const methods: Record<string, MethodHandler> = {
-  ...steered({ ...coreMethods, ...experimentMethods }),
+  ...steered({ ...coreMethods, ...experimentMethods, traceKept }),
+  // one layer of a kept trace, under the trace's own steering
+  attentionLayer,
   generate,
   bottlenecks: (session, params: BottleneckParams, ctx) => runBottlenecks(session, params, ctx),
   steerSweep: (session, params: SteerSweepParams, ctx) => runSteerSweep(session, params, ctx),

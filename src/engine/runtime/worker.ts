@@ -6,6 +6,7 @@ import { sweepInUse } from '../experiments/runner';
 import { methods } from './methods';
 import type { EngineSession } from '../types';
 import type { FromWorker, SerializedError, ToWorker, WorkerStartData } from './protocol';
+import { transferList } from './transfer';
 
 function serialize(e: unknown): SerializedError {
   const err = e as Error;
@@ -15,7 +16,7 @@ function serialize(e: unknown): SerializedError {
 async function main(): Promise<void> {
   const port = parentPort;
   if (!port) throw new Error('worker.ts must run in a worker thread');
-  const post = (m: FromWorker) => port.postMessage(m);
+  const post = (m: FromWorker, transfer: ArrayBuffer[] = []) => port.postMessage(m, transfer);
   const data = workerData as WorkerStartData;
   let session: EngineSession;
   try {
@@ -55,7 +56,8 @@ async function main(): Promise<void> {
           progress: (progress) => post({ type: 'progress', id: msg.id, progress }),
           cancelled: () => Atomics.load(flag, 0) !== 0,
         });
-        post({ type: 'result', id: msg.id, result });
+        // typed arrays a method marked (withTransfer) move to the main thread instead of being copied
+        post({ type: 'result', id: msg.id, result }, transferList(result));
       } catch (e) {
         post({ type: 'error', id: msg.id, error: serialize(e) });
       }

@@ -1,5 +1,6 @@
 // Opens the model in the engine worker (one EngineClient at a time), from the settings; status bar item.
 import * as fs from 'node:fs';
+import { availableParallelism } from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { EngineClient } from '../engine/runtime/client';
@@ -56,6 +57,14 @@ export interface ModelChoice {
  */
 export function engineKey(dir: string | undefined, c: Pick<ModelChoice, 'ep' | 'dtype' | 'sweep'>): string {
   return JSON.stringify([dir, c.ep, c.dtype, c.sweep]);
+}
+
+/**
+ * ONNX Runtime threads of the extension's engine: every core but one, so that a long run leaves a core to the
+ * extension host and the window (issue 16; the CLI takes them all).
+ */
+export function engineThreads(cores = availableParallelism()): number {
+  return Math.max(1, cores - 1);
 }
 
 /** The conv path of knockouts (mambaExplain.conv, SPEC §8): a parameter of each trace / micro / dataset call. */
@@ -134,6 +143,11 @@ export class EngineManager implements vscode.Disposable {
     return this.client?.info;
   }
 
+  /** The methods of the running engine's calls in flight. */
+  get inFlight(): string[] {
+    return this.client?.inFlight ?? [];
+  }
+
   updateStatus(): void {
     const c = this.choice();
     const label = modelLabel(c.ref, c.embedded);
@@ -190,6 +204,7 @@ export class EngineManager implements vscode.Disposable {
       ep: c.ep,
       computeDType: c.dtype,
       sweep: c.sweep,
+      threads: engineThreads(),
       workerPath: path.join(this.context.extensionPath, 'dist', 'worker.js'),
       onProgress: (p) => progress?.(p.message ?? `opening the model ${p.done}/${p.total}`),
     });

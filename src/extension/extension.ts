@@ -6,6 +6,7 @@ import * as vscode from 'vscode';
 import { CancelledError, UserError } from '../engine/types';
 import type { AnyResult, DatasetRunResult, TraceResult } from '../engine/experiments/resultTypes';
 import type { PredictResult } from '../engine/runtime/methods';
+import type { TraceKeptResult } from '../engine/runtime/keptTraces';
 import { downloadModel, KNOWN_MODELS } from '../engine/hub/index';
 import { convSetting, EngineManager, isTrusted, showEngineError } from './engineManager';
 import { HeatmapViewProvider, HEATMAP_VIEW_ID } from './heatmap';
@@ -107,8 +108,9 @@ export function activate(context: vscode.ExtensionContext): MambaExplainApi {
         const features = args.features ? { features: args.features, featureMode: args.featureMode ?? 'only' } : {};
         KnockoutPanel.post({ type: 'busy', message: `Tracing '${prompt}'${args.features ? ` with feature groups ${describeFeatureRun(args.features, args.featureMode)}` : ''}…` });
         let last = 0;
-        const result = await client.call<TraceResult>(
-          'trace',
+        // traceKept: the worker keeps the clean forward, so the heatmap's layers are one layer call each
+        const { trace: result, traceId } = await client.call<TraceKeptResult>(
+          'traceKept',
           { prompt, subject, target: args.target ? args.target : undefined, windows: w.windows, conv, ...features },
           {
             signal: ac.signal,
@@ -122,7 +124,7 @@ export function activate(context: vscode.ExtensionContext): MambaExplainApi {
         KnockoutPanel.show(context, log, callbacks, result);
         // a feature knockout comes with the decay histogram of its model (once per panel and model)
         if (args.features) await offerDecay(result);
-        await heatmap.setTrace(result);
+        await heatmap.setTrace(result, { traceId, client });
         return result;
       },
     );

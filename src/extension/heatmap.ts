@@ -1,17 +1,20 @@
 // Heatmap viewer (WebviewView in the Mamba Explain activity-bar container): attention of the current prompt,
-// one layer at a time ('requestLayer' → engine 'attention'), blocked edges of the current knockout outlined.
+// one layer at a time, blocked edges of the current knockout outlined. The attention comes from the traced
+// computation: the engine worker keeps the trace's clean forward (traceKept) and 'requestLayer' {requestId} →
+// engine 'attentionLayer' {traceId, layer} is one layer call there; the reply's typed arrays go to the webview as
+// they are, answered once per request with its id (stale replies are dropped by the webview).
 // Mamba-2: every head of the layer. Mamba-1 / Falcon-Mamba: d_inner channels (512 … 5120+), far too many for the
-// webview: the host asks the worker for all of them once per layer, forwards only the mean α and max |α| over all
-// channels (kept here per layer), and one channel's α when the webview asks for it (`requestLayer.channel`).
-// Both: the mean over each decay third's features (fast / middle / slow, SPEC §4), computed here from the matrices
-// the host has, with the model's decay scores (the worker's `features`, fetched once per model).
+// webview: the worker sends only the mean α and max |α| over all channels, and one channel's α when the webview asks
+// for it (`requestLayer.channel`). Both: the mean over each decay third's features (fast / middle / slow, SPEC §4),
+// computed in the worker.
 import * as vscode from 'vscode';
 import type { TokenInfo, TraceResult } from '../engine/experiments/resultTypes';
-import type { AttentionLayer, AttentionResult } from '../engine/runtime/methods';
-import type { FeaturesReport } from '../engine/experiments/features';
-import type { AttentionPayload, AttentionToken, ChannelAttention, DecayGroup, GroupMean, WebviewToHost } from '../shared/protocol';
+import type { EngineClient } from '../engine/runtime/client';
+import type { AttentionLayerParams, AttentionLayerReply } from '../engine/runtime/keptTraces';
+import type { AttentionPayload, AttentionToken, HostToWebview, WebviewToHost } from '../shared/protocol';
+import type { AttentionWire } from '../shared/attentionWire';
+import { ReplyOnce } from '../shared/requests';
 import type { EngineManager } from './engineManager';
-import { groupMeans } from './logic/featureGroups';
 import { modelMismatchMessage } from './logic/heatmapModel';
 import { WebviewChannel, webviewOptions } from './webviewChannel';
 
@@ -29,8 +32,9 @@ interface CurrentPrompt {
   layer: number;
   /** channel models: the channel asked for last (sent along with later layers) */
   channel?: number;
-  /** channel models: the summaries over all channels, per layer */
-  summaries: Map<number, { count: number; mean: number[][]; maxAbs: number[][]; groups?: Record<DecayGroup, GroupMean> }>;
+  /** the engine's kept forward of this trace (traceKept / attentionLayer) and the engine that keeps it */
+  traceId?: string;
+  traceClient?: EngineClient;
 }
 
 export class HeatmapViewProvider implements vscode.WebviewViewProvider {
@@ -66,8 +70,11 @@ export class HeatmapViewProvider implements vscode.WebviewViewProvider {
     if (this.current) void this.sendLayer(this.current.layer, this.current.channel);
   }
 
-  /** Shows the attention of a traced prompt; blocked edges = (last ← subject) in the first window of the first size. */
-  async setTrace(trace: TraceResult): Promise<void> {
+  /**
+   * Shows the attention of a traced prompt; blocked edges = (last ← subject) in the first window of the first size.
+   * `kept`: the engine's kept forward of this trace (traceKept), so layers are one layer call each.
+   */
+  async setTrace(trace: TraceResult, kept?: { traceId: string; client: EngineClient }): Promise<void> {
     const tokens = trace.tokens.map((t: TokenInfo) => ({ text: t.text, start: t.start, end: t.end, role: t.role }));
     const m = trace.provenance.model;
     const nLayers = m.nLayer;
@@ -79,19 +86,28 @@ export class HeatmapViewProvider implements vscode.WebviewViewProvider {
     const model: AttentionPayload['model'] = { path: m.path, hash: m.hash, ...(m.arch ? { arch: m.arch } : {}), ...(m.variant ? { variant: m.variant } : {}) };
     // the channel shown before is kept when the next trace is on a channel model too (checked against its count)
     const channel = this.current?.model?.arch === 'mamba1' && m.arch === 'mamba1' ? this.current.channel : undefined;
-    this.current = { prompt: trace.prompt, tokens, nLayers, blocked, model, trace, layer, channel, summaries: new Map() };
+    this.current = { prompt: trace.prompt, tokens, nLayers, blocked, model, trace, layer, channel, ...(kept ? { traceId: kept.traceId, traceClient: kept.client } : {}) };
     this.generation++;
     if (this.view) await this.sendLayer(layer, channel);
   }
 
   private async onMessage(m: WebviewToHost): Promise<void> {
     if (m.type === 'requestLayer') {
-      if (!this.current) return;
-      if (m.layer < 0 || m.layer >= this.current.nLayers) {
-        this.channel?.post({ type: 'error', message: `layer ${m.layer} is out of range (0..${this.current.nLayers - 1})` });
-        return;
+      const reply = new ReplyOnce<HostToWebview>(m.requestId, (r) => this.channel?.post(r));
+      try {
+        if (!this.current) {
+          reply.reply({ type: 'error', message: 'No trace is shown: trace a prompt first.' });
+          return;
+        }
+        if (m.layer < 0 || m.layer >= this.current.nLayers) {
+          reply.reply({ type: 'error', message: `layer ${m.layer} is out of range (0..${this.current.nLayers - 1})` });
+          return;
+        }
+        await this.sendLayer(m.layer, m.channel, m.channel !== undefined, reply);
+      } finally {
+        // one reply per request, whatever happened
+        if (!reply.settled) reply.reply({ type: 'error', message: `layer ${m.layer}: no attention (the request was superseded)` });
       }
-      await this.sendLayer(m.layer, m.channel, m.channel !== undefined);
     } else if (m.type === 'retrace') {
       if (!this.current || !this.retrace) return;
       await this.retrace(this.current.trace);
@@ -99,13 +115,15 @@ export class HeatmapViewProvider implements vscode.WebviewViewProvider {
   }
 
   /**
-   * Sends one layer. `channel`: for channel models, also that channel's α; `explicit`: the webview asked for it
-   * (an out-of-range channel is then an error; a remembered one is just dropped).
+   * Sends one layer, from the engine's kept trace (one layer call, or none when the worker has it). `channel`: for
+   * channel models, also that channel's α; `explicit`: the webview asked for it (an out-of-range channel is then an
+   * error; a remembered one is just dropped). `reply`: the request it answers (absent: a push, e.g. a new trace).
    */
-  private async sendLayer(layer: number, channel?: number, explicit = false): Promise<void> {
+  private async sendLayer(layer: number, channel?: number, explicit = false, reply?: ReplyOnce<HostToWebview>): Promise<void> {
     const cur = this.current;
     if (!cur || !this.channel) return;
     const gen = this.generation;
+    const answer = (m: HostToWebview) => (reply ? reply.reply(m) : this.channel?.post(m));
     this.channel.post({ type: 'busy', message: channel === undefined ? `attention of layer ${layer}…` : `attention of layer ${layer}, channel ${channel}…` });
     try {
       const client = await this.engine.get();
@@ -116,85 +134,42 @@ export class HeatmapViewProvider implements vscode.WebviewViewProvider {
         if (gen !== this.generation) return;
         this.log.appendLine(`heatmap viewer: ${mismatch}`);
         this.channel?.post({ type: 'busy' });
-        this.channel?.post({ type: 'modelMismatch', message: mismatch, traced: { path: cur.model?.path ?? '', hash: cur.model?.hash ?? '' }, current: { path: id.path, hash: id.hash } });
+        answer({ type: 'modelMismatch', message: mismatch, traced: { path: cur.model?.path ?? '', hash: cur.model?.hash ?? '' }, current: { path: id.path, hash: id.hash } });
         return;
       }
       const isChannelModel = client.info.config.arch === 'mamba1';
-      const report = await this.decayReport();
-      let payload: AttentionPayload;
-      if (!isChannelModel) {
-        if (explicit && channel !== undefined) throw new Error(`channel ${channel}: this ${client.info.config.arch} model has heads, not channels`);
-        const r = await client.call<AttentionResult>('attention', { prompt: cur.prompt, layers: [layer] });
-        if (gen !== this.generation) return;
-        const heads = r.layers[0].heads ?? [];
-        const thirds = report?.layers[layer];
-        const groups = thirds && report!.count === heads.length ? groupMeans(heads, thirds, true) : undefined;
-        payload = { ...this.base(cur, layer), unit: 'head', heads, ...(groups ? { groups } : {}) };
-      } else {
-        const { groups, ...channels } = await this.channelAttention(cur, layer, channel, explicit, (method, params) => client.call<AttentionResult>(method, params), report);
-        if (gen !== this.generation) return;
-        if (channels.selected) cur.channel = channels.selected.id;
-        payload = { ...this.base(cur, layer), unit: 'channel', heads: [], channels, ...(groups ? { groups } : {}) };
-      }
+      if (!isChannelModel && explicit && channel !== undefined) throw new Error(`channel ${channel}: this ${client.info.config.arch} model has heads, not channels`);
+      const params: AttentionLayerParams = {
+        ...(cur.traceId && cur.traceClient === client ? { traceId: cur.traceId } : {}),
+        prompt: cur.prompt,
+        layer,
+        ...(isChannelModel && channel !== undefined ? { channel, lenientChannel: !explicit } : {}),
+      };
+      const r = await client.call<AttentionLayerReply>('attentionLayer', params);
+      if (gen !== this.generation) return;
+      // the worker kept this prompt's forward under this id (a new one when the trace's was not kept)
+      cur.traceId = r.traceId;
+      cur.traceClient = client;
+      if (r.selected) cur.channel = r.selected.id;
       cur.layer = layer;
       this.channel?.post({ type: 'busy' });
-      this.channel?.post({ type: 'attention', payload });
+      answer({ type: 'attention', payload: wireOf(this.base(cur, layer), r) });
     } catch (e) {
       if (gen !== this.generation) return;
-      this.channel?.post({ type: 'error', message: String((e as Error)?.message ?? e) });
+      this.channel?.post({ type: 'busy' });
+      answer({ type: 'error', message: String((e as Error)?.message ?? e) });
     }
   }
 
-  /** The model's decay scores, or undefined when they cannot be had (the heatmap then offers no group means). */
-  private async decayReport(): Promise<FeaturesReport | undefined> {
-    try {
-      return (await this.engine.features()).report;
-    } catch (e) {
-      this.log.appendLine(`heatmap viewer: no decay groups (${(e as Error)?.message ?? e})`);
-      return undefined;
-    }
-  }
-
-  private base(cur: CurrentPrompt, layer: number): Omit<AttentionPayload, 'heads'> {
+  private base(cur: CurrentPrompt, layer: number): Omit<AttentionPayload, 'heads' | 'channels' | 'groups' | 'unit'> {
     return { prompt: cur.prompt, tokens: cur.tokens, layer, nLayers: cur.nLayers, blocked: cur.blocked, model: cur.model };
   }
+}
 
-  /**
-   * The channel summaries of a layer (all channels: one worker call per layer, then kept) and, when asked, one
-   * channel's α (`channels: [c]`, a small call, once the summaries are known).
-   */
-  private async channelAttention(
-    cur: CurrentPrompt,
-    layer: number,
-    channel: number | undefined,
-    explicit: boolean,
-    call: (method: string, params: { prompt: string; layers: number[]; channels?: number[] }) => Promise<AttentionResult>,
-    report?: FeaturesReport,
-  ): Promise<ChannelAttention & { groups?: Record<DecayGroup, GroupMean> }> {
-    let summary = cur.summaries.get(layer);
-    let all: AttentionLayer | undefined;
-    if (!summary) {
-      all = (await call('attention', { prompt: cur.prompt, layers: [layer] })).layers[0];
-      summary = { count: all.channelIds?.length ?? all.channels?.length ?? 0, mean: all.mean ?? [], maxAbs: all.maxAbs ?? [] };
-      // the group means from all channels' α, now: only the summaries are kept
-      const thirds = report?.layers[layer];
-      if (thirds && all.channels && report!.count === summary.count) summary.groups = groupMeans(all.channels, thirds, false, all.channelIds);
-      cur.summaries.set(layer, summary);
-    }
-    const { groups, ...counts } = summary;
-    const out: ChannelAttention & { groups?: Record<DecayGroup, GroupMean> } = { ...counts, ...(groups ? { groups } : {}) };
-    if (channel === undefined) return out;
-    if (channel >= summary.count) {
-      if (explicit) throw new Error(`channel ${channel} is out of range: the model has channels 0..${summary.count - 1}`);
-      return out;
-    }
-    let matrix: number[][] | undefined;
-    if (all) {
-      const k = all.channelIds ? all.channelIds.indexOf(channel) : channel;
-      matrix = all.channels?.[k];
-    }
-    if (!matrix) matrix = (await call('attention', { prompt: cur.prompt, layers: [layer], channels: [channel] })).layers[0].channels?.[0];
-    if (matrix) out.selected = { id: channel, matrix };
-    return out;
-  }
+/** The webview message of a layer: the engine's typed arrays as they are (no nested arrays on the host thread). */
+export function wireOf(base: Omit<AttentionWire, 'n' | 'heads' | 'channels' | 'groups' | 'unit'>, r: AttentionLayerReply): AttentionWire {
+  const w: AttentionWire = { ...base, unit: r.unit, n: r.n, heads: r.heads ?? new Float32Array(0) };
+  if (r.unit === 'channel' && r.mean && r.maxAbs) w.channels = { count: r.count, mean: r.mean, maxAbs: r.maxAbs, ...(r.selected ? { selected: r.selected } : {}) };
+  if (r.groups) w.groups = r.groups;
+  return w;
 }

@@ -7,6 +7,7 @@ import * as vscode from 'vscode';
 import type { AnyResult, TraceResult } from '../engine/experiments/resultTypes';
 import type { ExportMessage, FeatureMode, FeaturesPayload, HostToWebview, WebviewToHost } from '../shared/protocol';
 import { reportFileName, writePanelReport } from './logic/report';
+import { jsonLongerThan } from './logic/jsonSize';
 import { WebviewChannel, webviewOptions } from './webviewChannel';
 
 export const PANEL_VIEW_TYPE = 'mambaExplain.knockout';
@@ -108,9 +109,8 @@ export class KnockoutPanel {
     this.result = result;
     this.panel.title = titleOf(result);
     this.channel.post({ type: 'showResult', result });
-    // keep small results for restoring after a reload
-    const size = JSON.stringify(result).length;
-    void this.context.workspaceState.update(STATE_KEY, size < 4_000_000 ? result : undefined);
+    // keep small results for restoring after a reload (measured without writing the JSON of a large one)
+    void this.context.workspaceState.update(STATE_KEY, jsonLongerThan(result, 4_000_000) ? undefined : result);
   }
 
   post(m: HostToWebview): void {

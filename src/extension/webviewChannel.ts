@@ -80,10 +80,13 @@ export class WebviewChannel implements vscode.Disposable {
   }
 
   post(m: HostToWebview): void {
-    if (this.stickyTypes.includes(m.type)) this.sticky.set(m.type, m);
+    // a reply re-sent to a reloaded document is a push there (its requests have other ids)
+    if (this.stickyTypes.includes(m.type)) this.sticky.set(m.type, asPush(m));
     this.posted.push(m);
     if (this.posted.length > 50) this.posted.splice(0, this.posted.length - 50);
     if (!this.ready) {
+      // the document that asked is gone: a reply is not queued for the next one (the sticky copy is re-sent)
+      if ('requestId' in m && m.requestId !== undefined) return;
       // only the latest result (and decay layer) matters while waiting
       if (m.type === 'showResult' || m.type === 'features' || this.stickyTypes.includes(m.type) && m.type !== 'attention') this.queue = this.queue.filter((q) => q.type !== m.type);
       this.queue.push(m);
@@ -119,4 +122,11 @@ export function webviewOptions(extensionUri: vscode.Uri): vscode.WebviewOptions 
     enableScripts: true,
     localResourceRoots: [vscode.Uri.joinPath(extensionUri, 'dist', 'webview'), vscode.Uri.joinPath(extensionUri, 'media')],
   };
+}
+
+/** The message without its requestId (the same object when it has none). */
+export function asPush(m: HostToWebview): HostToWebview {
+  if (!('requestId' in m) || m.requestId === undefined) return m;
+  const { requestId: _id, ...push } = m;
+  return push as HostToWebview;
 }

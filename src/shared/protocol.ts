@@ -10,6 +10,7 @@ import type { AnyResult, TokenRole } from '../engine/experiments/resultTypes';
 import type { GenerateResult } from '../engine/experiments/generate';
 import type { BottleneckResult } from '../engine/experiments/bottlenecks';
 import type { SteerSweepResult } from '../engine/experiments/steerSweep';
+import type { AttentionWire } from './attentionWire';
 
 /** The decay thirds of the feature knockout (SPEC §4). */
 export const DECAY_GROUPS = ['fast', 'middle', 'slow'] as const;
@@ -157,10 +158,13 @@ export type HostToWebview =
   | { type: 'showResult'; result: AnyResult }
   /** Long work under way (message shown with a progress indicator); `message: undefined` clears it. */
   | { type: 'busy'; message?: string }
-  /** An error to show in the view (also clears busy). */
-  | { type: 'error'; message: string }
-  /** Attention of one layer, for the heatmap viewer. */
-  | { type: 'attention'; payload: AttentionPayload }
+  /** An error to show in the view (also clears busy); `requestId`: the request it answers (heatmap). */
+  | { type: 'error'; message: string; requestId?: number }
+  /**
+   * Attention of one layer, for the heatmap viewer, in typed arrays (decodeAttention gives the AttentionPayload);
+   * `requestId`: the 'requestLayer' it answers (absent: pushed by the host, e.g. a new trace).
+   */
+  | { type: 'attention'; payload: AttentionWire; requestId?: number }
   /** Decay scores of one layer, for the panel's feature-decay figure. */
   | { type: 'features'; payload: FeaturesPayload }
   /** Theme changed (webviews also watch body class; this is a nudge). */
@@ -169,7 +173,7 @@ export type HostToWebview =
    * Heatmap: the shown trace comes from another model than the engine's (provenance.model.hash ≠ the engine's hash):
    * nothing of it is shown; the view offers to re-trace ('retrace').
    */
-  | { type: 'modelMismatch'; message: string; traced: { path: string; hash: string }; current: { path: string; hash: string } }
+  | { type: 'modelMismatch'; message: string; traced: { path: string; hash: string }; current: { path: string; hash: string }; requestId?: number }
   /** Result of an export request. */
   | { type: 'exported'; figure: string; format: ExportFormat | 'html'; path?: string; ok: boolean; message?: string };
 
@@ -199,9 +203,13 @@ export interface RequestDecayMessage {
   type: 'requestDecay';
   layer: number;
 }
-/** The heatmap viewer needs the attention of this layer (not cached), and for channel models that channel's α. */
+/**
+ * The heatmap viewer needs the attention of this layer (not cached), and for channel models that channel's α. The
+ * host answers every request once, with its `requestId`: 'attention', 'error' or 'modelMismatch'.
+ */
 export interface RequestLayerMessage {
   type: 'requestLayer';
+  requestId?: number;
   layer: number;
   /** channel models: also send this channel's matrix (0 … count−1) */
   channel?: number;
@@ -409,11 +417,14 @@ export function parseWebviewMessage(raw: unknown): WebviewToHost | undefined {
         return { type: 'requestDecay', layer: raw.layer };
       }
       case 'requestLayer': {
-        if (!hasOnlyKeys(raw, ['type', 'layer', 'channel'])) return undefined;
+        if (!hasOnlyKeys(raw, ['type', 'requestId', 'layer', 'channel'])) return undefined;
         if (!isIntIn(raw.layer, 0, LIMITS.maxLayer)) return undefined;
-        if (raw.channel === undefined) return { type: 'requestLayer', layer: raw.layer };
-        if (!isIntIn(raw.channel, 0, LIMITS.maxChannel)) return undefined;
-        return { type: 'requestLayer', layer: raw.layer, channel: raw.channel };
+        if (raw.requestId !== undefined && !isIntIn(raw.requestId, 0, Number.MAX_SAFE_INTEGER)) return undefined;
+        if (raw.channel !== undefined && !isIntIn(raw.channel, 0, LIMITS.maxChannel)) return undefined;
+        return {
+          type: 'requestLayer', ...(raw.requestId !== undefined ? { requestId: raw.requestId } : {}), layer: raw.layer,
+          ...(raw.channel !== undefined ? { channel: raw.channel } : {}),
+        };
       }
       case 'export': {
         if (!hasOnlyKeys(raw, ['type', 'format', 'figure', 'data', 'encoding'])) return undefined;

@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { DatasetRunResult, TraceResult } from '../../src/engine/experiments/resultTypes';
 import type { AttentionPayload, FeaturesPayload } from '../../src/shared/protocol';
+import { decodeAttention, type AttentionWire } from '../../src/shared/attentionWire';
 import { activate, EXTENSION_ID, setModel, waitFor, workspaceRoot, type Api } from './helpers';
 
 // the fixture model of npm run test:integration, else the repository's demo model (e.g. under @vscode/test-cli)
@@ -57,7 +58,7 @@ suite('extension', () => {
     // the heatmap viewer gets the prompt's attention
     await vscode.commands.executeCommand('mambaExplain.showHeatmap');
     const att = await waitFor('attention for the heatmap', () => api.heatmapMessages().find((m) => m.type === 'attention'), 60_000);
-    const payload = att.payload as { prompt: string; heads: number[][][]; tokens: unknown[]; blocked?: { edges: unknown[] } };
+    const payload = decodeAttention(att.payload as AttentionWire);
     assert.equal(payload.prompt, result.prompt);
     assert.equal(payload.heads[0].length, result.tokens.length);
     assert.ok(payload.blocked && payload.blocked.edges.length === result.subjectPositions.length);
@@ -91,7 +92,7 @@ suite('extension', () => {
     assert.deepEqual((shown[shown.length - 1].result as TraceResult).windows.map((w) => w.window), [1, 2]);
     assert.equal(await api.simulateHeatmapMessage({ type: 'requestLayer', layer: 1 }), true);
     const att = api.heatmapMessages().filter((m) => m.type === 'attention');
-    assert.equal((att[att.length - 1].payload as { layer: number }).layer, 1);
+    assert.equal((att[att.length - 1].payload as AttentionWire).layer, 1);
     assert.equal(await api.simulateHeatmapMessage({ type: 'requestLayer', layer: -1 }), false);
   });
 
@@ -227,9 +228,9 @@ suite('extension', () => {
       assert.deepEqual(r.subjectPositions, [0, 1, 2, 3, 4]);
       // the heatmap: summaries over all 512 channels, no head matrices, a small payload
       await vscode.commands.executeCommand('mambaExplain.showHeatmap');
-      const isM1 = (m: { type: string; payload?: unknown }) => m.type === 'attention' && (m.payload as AttentionPayload).prompt === prompt && (m.payload as AttentionPayload).unit === 'channel';
+      const isM1 = (m: { type: string; payload?: unknown }) => m.type === 'attention' && (m.payload as AttentionWire).prompt === prompt && (m.payload as AttentionWire).unit === 'channel';
       const att = await waitFor('Mamba-1 attention for the heatmap', () => api.heatmapMessages().filter(isM1).pop(), 60_000);
-      const p = att.payload as AttentionPayload;
+      const p = decodeAttention(att.payload as AttentionWire);
       assert.deepEqual(p.heads, []);
       assert.equal(p.channels!.count, 512);
       assert.equal(p.channels!.mean.length, r.tokens.length);
@@ -238,9 +239,10 @@ suite('extension', () => {
       assert.equal(p.channels!.selected, undefined);
       assert.equal(p.model?.arch, 'mamba1');
       assert.ok(JSON.stringify(p).length < 50_000, `the payload stays small (${JSON.stringify(p).length} chars)`);
+      assert.ok((att.payload as AttentionWire).channels!.mean instanceof Float64Array, 'typed arrays, not JSON arrays');
       // one channel on request
       assert.equal(await api.simulateHeatmapMessage({ type: 'requestLayer', layer: 1, channel: 5 }), true);
-      const sel = api.heatmapMessages().filter(isM1).pop()!.payload as AttentionPayload;
+      const sel = decodeAttention(api.heatmapMessages().filter(isM1).pop()!.payload as AttentionWire);
       assert.equal(sel.layer, 1);
       assert.equal(sel.channels!.selected!.id, 5);
       assert.equal(sel.channels!.selected!.matrix.length, r.tokens.length);
@@ -248,7 +250,7 @@ suite('extension', () => {
       assert.ok(JSON.stringify(sel).length < 60_000);
       // the same layer, another channel (summaries kept on the host)
       assert.equal(await api.simulateHeatmapMessage({ type: 'requestLayer', layer: 1, channel: 511 }), true);
-      const sel2 = api.heatmapMessages().filter(isM1).pop()!.payload as AttentionPayload;
+      const sel2 = decodeAttention(api.heatmapMessages().filter(isM1).pop()!.payload as AttentionWire);
       assert.equal(sel2.channels!.selected!.id, 511);
       assert.deepEqual(sel2.channels!.mean, sel.channels!.mean);
       // out of range: an error in the view, no payload
@@ -320,7 +322,7 @@ suite('extension', () => {
       // the heatmap: the mean over each third, computed on the host, in a small payload
       await vscode.commands.executeCommand('mambaExplain.showHeatmap');
       assert.equal(await api.simulateHeatmapMessage({ type: 'requestLayer', layer: 2 }), true);
-      const att = api.heatmapMessages().filter((m) => m.type === 'attention').pop()!.payload as AttentionPayload;
+      const att = decodeAttention(api.heatmapMessages().filter((m) => m.type === 'attention').pop()!.payload as AttentionWire);
       assert.equal(att.unit, 'channel');
       assert.deepEqual([att.groups!.fast.count, att.groups!.middle.count, att.groups!.slow.count], [170, 172, 170]);
       assert.equal(att.groups!.fast.units, undefined, 'no channel lists in the payload');
@@ -350,7 +352,7 @@ suite('extension', () => {
     await vscode.commands.executeCommand('mambaExplain.traceFactualFlow', { prompt: 'Beats Music is owned by', subject: 'Beats Music', target: '' });
     await vscode.commands.executeCommand('mambaExplain.showHeatmap');
     assert.equal(await api.simulateHeatmapMessage({ type: 'requestLayer', layer: 0 }), true);
-    const att = api.heatmapMessages().filter((m) => m.type === 'attention').pop()!.payload as AttentionPayload;
+    const att = decodeAttention(api.heatmapMessages().filter((m) => m.type === 'attention').pop()!.payload as AttentionWire);
     assert.equal(att.unit ?? 'head', 'head');
     const units = [...att.groups!.fast.units!, ...att.groups!.middle.units!, ...att.groups!.slow.units!].sort((a, b) => a - b);
     assert.deepEqual(units, att.heads.map((_, h) => h), 'the thirds partition the heads');

@@ -11,6 +11,7 @@ import {
   sampleFeatures, sampleFeatureTrace, sampleMicro, sampleTrace, sampleTraceMamba1,
 } from './samples';
 import type { HostToWebview } from '../../src/shared/protocol';
+import { encodeAttention } from '../../src/shared/attentionWire';
 
 const SHOTS = join(ROOT, 'test-output', 'screenshots');
 let browser: Browser;
@@ -44,6 +45,16 @@ async function open(view: 'panel' | 'heatmap', theme: ThemeName = 'dark', dpr = 
 
 async function send(page: Page, msg: HostToWebview): Promise<void> {
   await page.evaluate((m) => window.postMessage(m, '*'), msg as unknown as Record<string, unknown>);
+}
+
+/** The one message posted since clearPosted: a request with an id, otherwise `want`; returns its id. */
+async function oneRequest(page: Page, want: Record<string, unknown>): Promise<number> {
+  const got = await posted(page);
+  assert.equal(got.length, 1, JSON.stringify(got));
+  const { requestId, ...rest } = got[0];
+  assert.ok(Number.isSafeInteger(requestId), `requestId ${requestId}`);
+  assert.deepEqual(rest, want);
+  return requestId;
 }
 
 async function posted(page: Page): Promise<any[]> {
@@ -403,7 +414,7 @@ describe('heatmap viewer', () => {
   test('layers by keyboard and slider, aggregation and scale modes, hover, blocked edges, exports, reload', async () => {
     const page = await open('heatmap', 'dark', 2);
     assert.deepEqual((await posted(page))[0], { type: 'ready', view: 'heatmap' });
-    await send(page, { type: 'attention', payload: sampleAttention(9) });
+    await send(page, { type: 'attention', payload: encodeAttention(sampleAttention(9)) });
     await page.waitForFunction(() => (window as any).__viewer.view.current);
     const sel = '#attention-heatmap canvas';
     const s0 = await canvasStats(page, sel);
@@ -428,8 +439,8 @@ describe('heatmap viewer', () => {
     await page.focus('body');
     await page.keyboard.press('ArrowRight');
     await page.waitForFunction(() => (window as any).__posted.length > 0);
-    assert.deepEqual(await posted(page), [{ type: 'requestLayer', layer: 10 }]);
-    await send(page, { type: 'attention', payload: sampleAttention(10) });
+    const rq10 = await oneRequest(page, { type: 'requestLayer', layer: 10 });
+    await send(page, { type: 'attention', payload: encodeAttention(sampleAttention(10)), requestId: rq10 });
     await page.waitForFunction(() => document.getElementById('layer-value')!.textContent === '10 / 23');
     assert.equal((await page.evaluate(() => (window as any).__viewer.view.current.outlined)).length, 4);
     const s10 = await canvasStats(page, sel);
@@ -442,8 +453,9 @@ describe('heatmap viewer', () => {
     // slider
     await page.locator('#layer-slider').fill('14');
     await page.waitForFunction(() => (window as any).__posted.length > 0);
-    assert.deepEqual(await posted(page), [{ type: 'requestLayer', layer: 14 }]);
-    await send(page, { type: 'attention', payload: sampleAttention(14) });
+    const rq14 = await oneRequest(page, { type: 'requestLayer', layer: 14 });
+    assert.ok(rq14 > rq10, 'request ids increase');
+    await send(page, { type: 'attention', payload: encodeAttention(sampleAttention(14)), requestId: rq14 });
     await page.waitForFunction(() => document.getElementById('layer-value')!.textContent === '14 / 23');
     assert.equal(await page.evaluate(() => (window as any).__viewer.view.current.outlined), undefined, 'no blocked edges outside the window');
     // slider by keyboard
@@ -451,8 +463,8 @@ describe('heatmap viewer', () => {
     await page.focus('#layer-slider');
     await page.keyboard.press('ArrowRight');
     await page.waitForFunction(() => (window as any).__posted.length > 0);
-    assert.deepEqual(await posted(page), [{ type: 'requestLayer', layer: 15 }]);
-    await send(page, { type: 'attention', payload: sampleAttention(15) });
+    const rq15 = await oneRequest(page, { type: 'requestLayer', layer: 15 });
+    await send(page, { type: 'attention', payload: encodeAttention(sampleAttention(15)), requestId: rq15 });
     await page.waitForFunction(() => document.getElementById('layer-value')!.textContent === '15 / 23');
     // aggregation and scale modes change the pixels
     const hashes = new Set<number>([(await canvasStats(page, sel)).hash]);
@@ -483,7 +495,7 @@ describe('heatmap viewer', () => {
 
   test('a trace of another model: nothing of it, a message and Re-trace with the current model (issue 16)', async () => {
     const page = await open('heatmap', 'dark');
-    await send(page, { type: 'attention', payload: sampleAttention(3) });
+    await send(page, { type: 'attention', payload: encodeAttention(sampleAttention(3)) });
     await page.waitForFunction(() => (window as any).__viewer.cache.size > 0);
     assert.ok(await page.isVisible('#attention'));
     await send(page, { type: 'modelMismatch', message: 'This trace was made with another model (/m/a, hash aaaa) than the one loaded now (/m/b, hash bbbb)', traced: { path: '/m/a', hash: 'aaaa' }, current: { path: '/m/b', hash: 'bbbb' } });
@@ -498,15 +510,62 @@ describe('heatmap viewer', () => {
     await page.waitForFunction(() => (window as any).__posted.length > 0);
     assert.deepEqual(await posted(page), [{ type: 'retrace' }]);
     // the re-trace's attention shows again
-    await send(page, { type: 'attention', payload: sampleAttention(2) });
+    await send(page, { type: 'attention', payload: encodeAttention(sampleAttention(2)) });
     await page.waitForFunction(() => !document.querySelector('#model-mismatch'));
     assert.ok(await page.isVisible('#attention'));
     await noProblems(page);
   });
 
+  test('requests carry ids; replies to older requests (the user moved on, a new trace came) are dropped (issue 16)', async () => {
+    const page = await open('heatmap', 'dark');
+    await send(page, { type: 'attention', payload: encodeAttention(sampleAttention(9)) });
+    await page.waitForFunction(() => (window as any).__viewer.view.current);
+    // the matrices arrive as typed arrays and are drawn from them
+    assert.equal(await page.evaluate(() => (window as any).__viewer.cache.get(9).heads[0].length), sampleAttention(9).heads[0].length);
+    await page.focus('body');
+    await clearPosted(page);
+    await page.keyboard.press('ArrowRight');
+    await page.waitForFunction(() => (window as any).__posted.length > 0);
+    const a = await oneRequest(page, { type: 'requestLayer', layer: 10 });
+    await clearPosted(page);
+    await page.keyboard.press('ArrowRight');
+    await page.waitForFunction(() => (window as any).__posted.length > 0);
+    const b = await oneRequest(page, { type: 'requestLayer', layer: 11 });
+    assert.ok(b > a);
+    // the reply to the older request (and an error for it) comes late: dropped
+    await send(page, { type: 'attention', payload: encodeAttention(sampleAttention(10)), requestId: a });
+    await send(page, { type: 'error', message: 'layer 10 failed', requestId: a });
+    await page.evaluate(() => new Promise((r) => setTimeout(r, 100)));
+    assert.equal(await page.evaluate(() => (window as any).__viewer.cache.has(10)), false, 'the stale reply is not kept');
+    assert.equal(await page.textContent('#layer-value'), '11 / 23');
+    assert.equal(await page.locator('.status.error').count(), 0, 'the stale error is not shown');
+    assert.ok(await page.evaluate(() => document.getElementById('attention')!.classList.contains('loading')), 'still waiting for layer 11');
+    await send(page, { type: 'attention', payload: encodeAttention(sampleAttention(11)), requestId: b });
+    await page.waitForFunction(() => !document.getElementById('attention')!.classList.contains('loading'));
+    assert.equal(await page.evaluate(() => (window as any).__viewer.view.current.values.length), sampleAttention(11).tokens.length);
+    // a request in flight when a new trace is pushed: its reply is of the old trace, dropped
+    await clearPosted(page);
+    await page.keyboard.press('ArrowRight');
+    await page.waitForFunction(() => (window as any).__posted.length > 0);
+    const c = await oneRequest(page, { type: 'requestLayer', layer: 12 });
+    const other = { ...sampleAttention(3), prompt: 'Another prompt', model: { path: '/m/other', hash: 'ffff' } };
+    await send(page, { type: 'attention', payload: encodeAttention(other) });
+    await page.waitForFunction(() => document.getElementById('layer-value')!.textContent === '3 / 23');
+    await send(page, { type: 'attention', payload: encodeAttention(sampleAttention(12)), requestId: c });
+    await page.evaluate(() => new Promise((r) => setTimeout(r, 100)));
+    assert.equal(await page.textContent('#layer-value'), '3 / 23');
+    assert.deepEqual(await page.evaluate(() => [...(window as any).__viewer.cache.keys()]), [3], 'only the new trace is cached');
+    // a malformed payload (sizes that do not match) is an error, not a drawing
+    await send(page, { type: 'attention', payload: { ...encodeAttention(sampleAttention(4)), heads: new Float64Array(5) } });
+    await page.waitForSelector('.status.error');
+    assert.match((await page.textContent('.status.error'))!, /Malformed attention/);
+    await noProblems(page);
+    await page.context().close();
+  });
+
   test('light theme rendering', async () => {
     const page = await open('heatmap', 'light');
-    await send(page, { type: 'attention', payload: sampleAttention(9) });
+    await send(page, { type: 'attention', payload: encodeAttention(sampleAttention(9)) });
     await page.waitForFunction(() => (window as any).__viewer.view.current);
     const bg = await page.evaluate(() => {
       const c = document.querySelector('#attention-heatmap canvas') as HTMLCanvasElement;
@@ -520,7 +579,7 @@ describe('heatmap viewer', () => {
 
   test('Mamba-1: channel controls, mean / max |α| / one channel, channel requests, exports, reload', async () => {
     const page = await open('heatmap', 'dark', 2);
-    await send(page, { type: 'attention', payload: sampleChannelAttention(0) });
+    await send(page, { type: 'attention', payload: encodeAttention(sampleChannelAttention(0)) });
     await page.waitForFunction(() => (window as any).__viewer.view.current);
     const sel = '#attention-heatmap canvas';
     // channel controls, labelled "channel", not "head"
@@ -556,12 +615,12 @@ describe('heatmap viewer', () => {
     // "Channel…" asks the host for channel 0 of this layer
     await setSelect(page, 'agg-select', 'channel');
     await page.waitForFunction(() => (window as any).__posted.length > 0);
-    assert.deepEqual(await posted(page), [{ type: 'requestLayer', layer: 0, channel: 0 }]);
+    const rqc0 = await oneRequest(page, { type: 'requestLayer', layer: 0, channel: 0 });
     assert.equal(await page.isVisible('#channel-input'), true);
     assert.equal(await page.getAttribute('#channel-input', 'max'), String(M1_CHANNELS - 1));
     assert.match((await page.textContent('label[for="channel-input"]'))!, /Channel \(0–511\)/);
     assert.match((await page.textContent('.status'))!, /channel 0 of layer 0/);
-    await send(page, { type: 'attention', payload: sampleChannelAttention(0, 0) });
+    await send(page, { type: 'attention', payload: encodeAttention(sampleChannelAttention(0, 0)), requestId: rqc0 });
     await page.waitForFunction(() => /channel 0\)$/.test(document.querySelector('#attention h3')!.textContent!));
     assert.equal(await page.textContent('.status'), '');
     // a number in the input requests that channel
@@ -569,8 +628,8 @@ describe('heatmap viewer', () => {
     await page.fill('#channel-input', '37');
     await page.press('#channel-input', 'Enter');
     await page.waitForFunction(() => (window as any).__posted.length > 0);
-    assert.deepEqual(await posted(page), [{ type: 'requestLayer', layer: 0, channel: 37 }]);
-    await send(page, { type: 'attention', payload: sampleChannelAttention(0, 37) });
+    const rqc37 = await oneRequest(page, { type: 'requestLayer', layer: 0, channel: 37 });
+    await send(page, { type: 'attention', payload: encodeAttention(sampleChannelAttention(0, 37)), requestId: rqc37 });
     await page.waitForFunction(() => /\(channel 37\)$/.test(document.querySelector('#attention h3')!.textContent!));
     const s37 = await canvasStats(page, sel);
     assert.notEqual(s37.hash, sMax.hash);
@@ -597,8 +656,8 @@ describe('heatmap viewer', () => {
     await page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
     await page.keyboard.press('ArrowRight');
     await page.waitForFunction(() => (window as any).__posted.length > 0);
-    assert.deepEqual(await posted(page), [{ type: 'requestLayer', layer: 1, channel: 37 }]);
-    await send(page, { type: 'attention', payload: sampleChannelAttention(1, 37) });
+    const rq1c37 = await oneRequest(page, { type: 'requestLayer', layer: 1, channel: 37 });
+    await send(page, { type: 'attention', payload: encodeAttention(sampleChannelAttention(1, 37)), requestId: rq1c37 });
     await page.waitForFunction(() => document.getElementById('layer-value')!.textContent === '1 / 2' && !document.getElementById('attention')!.classList.contains('loading'));
     assert.match((await page.textContent('#attention h3'))!, /layer 1 of 3 \(channel 37\)/);
     await page.mouse.move(0, 0);
@@ -647,7 +706,7 @@ describe('heatmap viewer', () => {
     assert.equal(await page.inputValue('#channel-input'), '37');
     assert.deepEqual((await posted(page)).filter((m) => m.type === 'requestLayer'), []);
     // a Mamba-2 payload afterwards switches the controls back to heads
-    await send(page, { type: 'attention', payload: sampleAttention(9) });
+    await send(page, { type: 'attention', payload: encodeAttention(sampleAttention(9)) });
     await page.waitForFunction(() => document.getElementById('agg-select')!.getAttribute('aria-label') === 'Heads' && (window as any).__viewer.view.current);
     assert.equal(await page.isVisible('#channel-input'), false);
     assert.equal(await page.evaluate(() => (window as any).__viewer.state.agg), 'mean');
@@ -658,7 +717,7 @@ describe('heatmap viewer', () => {
 
   test('Mamba-1: light theme rendering', async () => {
     const page = await open('heatmap', 'light');
-    await send(page, { type: 'attention', payload: sampleChannelAttention(0) });
+    await send(page, { type: 'attention', payload: encodeAttention(sampleChannelAttention(0)) });
     await page.waitForFunction(() => (window as any).__viewer.view.current);
     assert.ok((await canvasStats(page, '#attention-heatmap canvas')).inked > 3000);
     await page.screenshot({ path: join(SHOTS, 'heatmap-mamba1-light.png'), fullPage: true });
@@ -962,7 +1021,7 @@ describe('feature knockout (SPEC §4)', () => {
   test('heatmap: mean over the fast / middle / slow group (Mamba-2 heads and Mamba-1 channels)', async () => {
     const page = await open('heatmap', 'dark');
     const p = sampleAttentionWithGroups(9);
-    await send(page, { type: 'attention', payload: p });
+    await send(page, { type: 'attention', payload: encodeAttention(p) });
     await page.waitForFunction(() => (window as any).__viewer.view.current);
     const opts = await page.$$eval('#agg-select vscode-option', (els) => els.map((e) => e.getAttribute('value')));
     assert.deepEqual(opts.slice(0, 5), ['mean', 'max', 'group:fast', 'group:middle', 'group:slow']);
@@ -983,11 +1042,11 @@ describe('feature knockout (SPEC §4)', () => {
     assert.ok(ex.csv.data.includes('\n9,group:slow,'));
     assert.ok(ex.csv.data.includes(`# aggregation: mean over ${p.groups!.slow.count} slow heads`));
     // a payload without groups falls back to the mean
-    await send(page, { type: 'attention', payload: sampleAttention(9, 4) });
+    await send(page, { type: 'attention', payload: encodeAttention(sampleAttention(9, 4)) });
     await page.waitForFunction(() => (window as any).__viewer.state.agg === 'mean');
     // Mamba-1: the group mean of the channels
     const c = sampleChannelAttentionWithGroups(0);
-    await send(page, { type: 'attention', payload: c });
+    await send(page, { type: 'attention', payload: encodeAttention(c) });
     await page.waitForFunction(() => document.getElementById('agg-select')!.getAttribute('aria-label') === 'Channels' && (window as any).__viewer.view.current);
     const copts = await page.$$eval('#agg-select vscode-option', (els) => els.map((e) => [e.getAttribute('value'), e.textContent]));
     assert.deepEqual(copts, [['mean', 'Mean α over channels'], ['maxAbs', 'Max |α| over channels'], ['group:fast', 'Mean α over fast channels (170)'], ['group:middle', 'Mean α over middle channels (172)'], ['group:slow', 'Mean α over slow channels (170)'], ['channel', 'Channel…']]);

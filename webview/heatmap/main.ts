@@ -6,6 +6,8 @@ import '@vscode-elements/elements/dist/vscode-single-select/index.js';
 import '@vscode-elements/elements/dist/vscode-option/index.js';
 import type { AttentionPayload, HostToWebview } from '../../src/shared/protocol';
 import { DECAY_GROUPS } from '../../src/shared/protocol';
+import { decodeAttention } from '../../src/shared/attentionWire';
+import { LatestRequest } from '../../src/shared/requests';
 import { ROLE_LABEL, roleColor, withAlpha, type Theme } from '../shared/colors';
 import { HeatmapView } from '../shared/canvasHeatmap';
 import {
@@ -37,8 +39,11 @@ const state: ViewerState = restored && restored.v === 1 ? restored : { v: 1, lay
 const cache = new Map<number, AttentionPayload>();
 /** channel models: α of one channel, by `${layer}:${channel}` */
 const channelCache = new Map<string, number[][]>();
-/** requests in flight: `${layer}` and `${layer}:${channel}` */
-const requested = new Set<string>();
+/**
+ * The latest request ('requestLayer' with its id; key `${layer}` or `${layer}:${channel}`): only its reply is shown,
+ * replies to older ones are stale and dropped. Ids start from the clock so a reloaded document never reuses one.
+ */
+const requests = new LatestRequest<string>(Date.now());
 function remember(p: AttentionPayload): void {
   cache.set(p.layer, p);
   const sel = p.channels?.selected;
@@ -112,10 +117,9 @@ function request(): boolean {
   figure.classList.add('loading');
   setStatus('busy', ch === undefined || !haveLayer ? `Loading layer ${l}…` : `Loading channel ${ch} of layer ${l}…`);
   const key = ch === undefined ? `${l}` : `${l}:${ch}`;
-  if (!requested.has(key)) {
-    requested.add(key);
-    requested.add(`${l}`);
-    host.post(ch === undefined ? { type: 'requestLayer', layer: l } : { type: 'requestLayer', layer: l, channel: ch });
+  if (requests.pendingKey !== key) {
+    const requestId = requests.issue(key);
+    host.post(ch === undefined ? { type: 'requestLayer', requestId, layer: l } : { type: 'requestLayer', requestId, layer: l, channel: ch });
   }
   return false;
 }
@@ -348,7 +352,7 @@ document.addEventListener('keydown', (e) => {
 function showMismatch(message: string): void {
   cache.clear();
   channelCache.clear();
-  requested.clear();
+  requests.invalidate();
   unitsShown = '';
   state.payload = undefined;
   host.setState({ ...state });
@@ -363,24 +367,32 @@ function showMismatch(message: string): void {
 }
 
 host.onMessage((m: HostToWebview) => {
+  // a reply to an older request than the latest: the user moved on (or a newer trace came): drop it
+  const reply = m.type === 'attention' || m.type === 'error' || m.type === 'modelMismatch' ? requests.settle(m.requestId) : undefined;
+  if (reply === 'stale') return;
+  // a push (a new trace, a re-sent layer): whatever was asked before is stale
+  if (reply === 'push') requests.invalidate();
   switch (m.type) {
     case 'modelMismatch':
       showMismatch(m.message);
       break;
     case 'attention': {
+      let p: AttentionPayload;
+      try {
+        p = decodeAttention(m.payload);
+      } catch (e) {
+        setStatus('error', `Malformed attention from the host: ${(e as Error).message}`);
+        break;
+      }
       for (const e of [controls, hint, figure]) e.hidden = false;
-      const p = m.payload;
       const prev = state.payload;
       const samePrompt = prev && p.prompt === prev.prompt;
       if (prev && (!samePrompt || p.nLayers !== prev.nLayers || attentionUnit(p) !== attentionUnit(prev) || unitCount(p) !== unitCount(prev) || p.model?.hash !== prev.model?.hash)) {
         cache.clear();
         channelCache.clear();
-        requested.clear();
         unitsShown = '';
       }
       remember(p);
-      requested.delete(`${p.layer}`);
-      if (p.channels?.selected) requested.delete(`${p.layer}:${p.channels.selected.id}`);
       if (!prev || !cache.has(state.layer) || p.layer === state.layer || !samePrompt) {
         state.layer = p.layer;
         show();
@@ -388,8 +400,7 @@ host.onMessage((m: HostToWebview) => {
       break;
     }
     case 'error':
-      // let the user retry what failed
-      requested.clear();
+      // the request that failed is settled: moving away and back asks again
       handleCommonMessage(m, setStatus, retheme);
       break;
     default:
@@ -412,4 +423,4 @@ window.addEventListener('resize', () => {
 host.post({ type: 'ready', view: 'heatmap' });
 render();
 
-(window as unknown as { __viewer: unknown }).__viewer = { view, state, cache, channelCache, aggregationLabel };
+(window as unknown as { __viewer: unknown }).__viewer = { view, state, cache, channelCache, aggregationLabel, requests };

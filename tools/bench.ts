@@ -4,7 +4,7 @@
 // and the naive way (one full forward per variant, batch 1) in the same run, as a ratio.
 //   npm run bench -- [--shapes 130m,m1-130m,1.3b,m1-1.4b] [--prompts 8] [--naive-prompts 8] [--threads N] [--dir FOLDER]
 //                    [--ep cpu|webgpu|cuda] [--dtype float32|float16] [--max-batch N] [--checkpoint NAME=DIR]
-//                    [--compare-ep cpu] [--fused on|off] [--prepare] [--tf32] [--no-extras] [--prompt-len N]
+//                    [--compare-ep cpu] [--fused on|off] [--prepare] [--tf32] [--no-extras] [--prompt-len N] [--gpu-memory]
 // --checkpoint uses an existing checkpoint folder for a shape (e.g. one written by tools/make_random_hf_checkpoint.py);
 // --compare-ep reruns the trace on a second provider (float32) and prints the largest differences (parity on the GPU);
 // --fused on|off forces the sweep graph (all layers + head in one call) on or off (default: on for GPU providers).
@@ -200,7 +200,9 @@ async function benchShape(name: string, root: string, o: BenchOptions): Promise<
   const runs0 = { ...backend.stats };
   const profile: Record<string, number> = {};
   const dsOpts = { ...ropts, profile };
-  const [[, dsS], mem] = await gpuMemory(() => time(async () => runVariants(backend, await cleanForward(backend, prompts, dsOpts), all, dsOpts)));
+  // --gpu-memory samples nvidia-smi during the run; the sampling itself slows CUDA runs (see docs/benchmarks.md)
+  const runDs = () => time(async () => runVariants(backend, await cleanForward(backend, prompts, dsOpts), all, dsOpts));
+  const [[, dsS], mem] = process.argv.includes('--gpu-memory') ? await gpuMemory(runDs) : [await runDs(), undefined];
   const dsRuns = backend.stats.runs - runs0.runs;
   const dsRunS = (backend.stats.runMs - runs0.runMs) / 1000;
   // naive dataset: per prompt, a clean forward + one full forward per variant

@@ -25,7 +25,7 @@ echo 'export LD_LIBRARY_PATH=/usr/local/cuda-13.0/targets/x86_64-linux/lib:/usr/
 echo 'export VK_DRIVER_FILES=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json'
 ENV
 eval "$(bash /tmp/gpu-env.sh)"
-B="node .devcarry/bench.js --dir $D --naive-prompts 0 --no-extras"
+B="node .devcarry/bench.js --dir $D --naive-prompts 0 --no-extras --gpu-memory"
 case "$step" in
 prepare)
   log "random checkpoints and ONNX graphs"

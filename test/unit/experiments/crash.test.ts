@@ -10,6 +10,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { openCheckpoint } from '../../../src/engine/checkpoint';
 import { ensureOnnxCache } from '../../../src/engine/onnx/cache';
+import { removeStaleTempFiles } from '../../../src/engine/util/atomicFile';
 import { mulberry32 } from '../../../src/engine/util/prng';
 import { parseResults } from '../../../src/report';
 import { tmpDir } from './fixtures';
@@ -23,8 +24,8 @@ after(() => {
 });
 
 const DATASET = path.join(ROOT, 'examples/demo-facts.json');
-/** 40 prompts of several token lengths in chunks of 4 (10+ chunks), a checkpoint after every chunk. */
-const ARGS = ['run', '--model', 'demo', '--dataset', DATASET, '--experiment', 'macro', '--window', '2,4', '--limit', '40', '--chunk', '4', '--checkpoint', '0', '--no-filter', '--split', '--ep', 'cpu'];
+/** 32 prompts of several token lengths in chunks of 4 (8+ chunks), a checkpoint after every chunk. */
+const ARGS = ['run', '--model', 'demo', '--dataset', DATASET, '--experiment', 'macro', '--window', '2,4', '--limit', '32', '--chunk', '4', '--checkpoint', '0', '--no-filter', '--split', '--ep', 'cpu'];
 
 interface Outcome {
   code: number | null;
@@ -35,19 +36,36 @@ interface Outcome {
   firstCheckpoint?: number;
 }
 
-/** Runs the CLI; SIGKILLs it `killMs` after the start (undefined: lets it finish). */
-function run(args: string[], out: string, killMs?: number): Promise<Outcome> {
+/** When to SIGKILL a run: `at` ms after its start, or `afterCheckpoint` ms after it writes its first checkpoint. */
+type Kill = { at: number } | { afterCheckpoint: number };
+
+/** Runs the CLI, killing it as `kill` says (undefined: lets it finish). */
+function run(args: string[], out: string, kill?: Kill): Promise<Outcome> {
   return new Promise((resolve, reject) => {
     const t0 = Date.now();
+    const partial = `${out}.partial.json`;
+    const mtime = () => (fs.existsSync(partial) ? fs.statSync(partial).mtimeMs : undefined);
+    const before = mtime();
     const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/cli/main.ts'), ...args, '--out', out], { cwd: ROOT, env: { ...process.env, MAMBA_EXPLAIN_CACHE: cache } });
     let stderr = '';
     let firstCheckpoint: number | undefined;
+    let timer: NodeJS.Timeout | undefined;
+    const killIn = (ms: number) => (timer = setTimeout(() => child.kill('SIGKILL'), ms));
     child.stderr.on('data', (d) => (stderr += d));
     child.stdout.resume();
     const watch = setInterval(() => {
-      if (firstCheckpoint === undefined && fs.existsSync(`${out}.partial.json`)) firstCheckpoint = Date.now() - t0;
-    }, 10);
-    const timer = killMs !== undefined ? setTimeout(() => child.kill('SIGKILL'), killMs) : undefined;
+      if (firstCheckpoint !== undefined) return;
+      let m: number | undefined;
+      try {
+        m = mtime();
+      } catch {
+        m = undefined; // replaced between the two calls
+      }
+      if (m === undefined || m === before) return;
+      firstCheckpoint = Date.now() - t0;
+      if (kill && 'afterCheckpoint' in kill) killIn(kill.afterCheckpoint);
+    }, 5);
+    if (kill && 'at' in kill) killIn(kill.at);
     child.on('error', reject);
     child.on('exit', (code, signal) => {
       clearInterval(watch);
@@ -88,7 +106,7 @@ function checkLeftovers(dir: string, out: string, what: string): { partial: bool
 }
 
 test('a dataset run killed with SIGKILL at random points resumes to the same numbers as an uninterrupted run', async (t) => {
-  // the uninterrupted run (it also converts the demo model into the cache the others use)
+  // the uninterrupted run
   const refDir = path.join(work, 'ref');
   fs.mkdirSync(refDir);
   const refOut = path.join(refDir, 'res.json');
@@ -105,24 +123,28 @@ test('a dataset run killed with SIGKILL at random points resumes to the same num
   const dir = path.join(work, 'killed');
   fs.mkdirSync(dir);
   const out = path.join(dir, 'res.json');
-  // kill points spread over the whole run: before the model is open, before the first checkpoint, between checkpoints
+  // kill points: one while the model opens (before the first checkpoint), then, in each later attempt, at a random
+  // time after its first checkpoint (between two checkpoints, or while one is written), so that every attempt
+  // makes progress and the next one resumes
   const rnd = mulberry32(20261201);
-  const kills = Array.from({ length: 4 }, () => Math.round(300 + rnd() * (ref.ms - 300)));
+  const computeMs = Math.max(50, ref.ms - ref.firstCheckpoint!);
+  const kills: Kill[] = [{ at: Math.round(rnd() * ref.firstCheckpoint!) }, ...Array.from({ length: 3 }, () => ({ afterCheckpoint: Math.round(rnd() * computeMs * 0.25) }))];
   let resumed = 0;
   let attempts = 0;
   const log: string[] = [];
-  for (const at of kills) {
+  for (const kill of kills) {
     const partialBefore = fs.existsSync(`${out}.partial.json`);
     if (fs.existsSync(out) && !partialBefore) break; // an attempt completed before its kill
-    const r = await run(partialBefore ? [...ARGS, '--resume'] : ARGS, out, at);
+    const r = await run(partialBefore ? [...ARGS, '--resume'] : ARGS, out, kill);
     attempts++;
     if (partialBefore) resumed++;
-    const what = `attempt ${attempts} (${partialBefore ? '--resume' : 'fresh'}), killed at ${at} ms of a ${ref.ms} ms run`;
+    const when = 'at' in kill ? `${kill.at} ms after its start` : `${kill.afterCheckpoint} ms after its first checkpoint`;
+    const what = `attempt ${attempts} (${partialBefore ? '--resume' : 'fresh'}), killed ${when} (uninterrupted: ${ref.ms} ms)`;
     if (r.signal !== 'SIGKILL') assert.equal(r.code, 0, `${what}: ${r.stderr}`);
     const left = checkLeftovers(dir, out, what);
-    log.push(`${partialBefore ? 'resumed' : 'fresh'} run ${r.signal === 'SIGKILL' ? `killed at ${at} ms` : 'finished'}: ${left.complete ? 'results file' : left.partial ? 'checkpoint' : 'no file'} left`);
+    log.push(`${partialBefore ? 'resumed' : 'fresh'} run ${r.signal === 'SIGKILL' ? `killed ${when}` : 'finished'}: ${left.complete ? 'results file' : left.partial ? 'checkpoint' : 'no file'} left`);
   }
-  assert.ok(attempts >= 2, `several kills (${kills.join(', ')} ms of ${ref.ms} ms)`);
+  assert.ok(attempts >= 2, `several kills: ${log.join('; ')}`);
 
   // continue to the end: --resume from the checkpoint (or, when a kill came before the first one, the same command)
   const hasPartial = fs.existsSync(`${out}.partial.json`);
@@ -132,13 +154,33 @@ test('a dataset run killed with SIGKILL at random points resumes to the same num
     fs.writeFileSync(path.join(dir, `.res.json.partial.json.${deadPid}.1764590000000.0.tmp`), '{"kind": "dataset-run", "prompts": [');
     const last = await run(hasPartial ? [...ARGS, '--resume'] : ARGS, out);
     assert.equal(last.code, 0, last.stderr);
-    if (hasPartial) {
-      resumed++;
-      assert.match(last.stderr, /prompts/);
-    }
+    if (hasPartial) resumed++;
+    assert.equal(JSON.parse(fs.readFileSync(out, 'utf8')).timing.resumed, hasPartial, 'the last run resumed from the checkpoint');
   }
-  assert.ok(resumed >= 1, `at least one run resumed from a checkpoint (kills at ${kills.join(', ')} ms; the first checkpoint came at ${ref.firstCheckpoint} ms)`);
+  assert.ok(resumed >= 1, `a run resumed from a checkpoint: ${log.join('; ')}`);
   assert.deepEqual(fs.readdirSync(dir), ['res.json'], 'only the results file is left: no checkpoint, no temp file');
   assert.deepEqual(numbers(out), want, 'the numbers equal the uninterrupted run');
   t.diagnostic(`uninterrupted: ${ref.ms} ms (first checkpoint at ${ref.firstCheckpoint} ms); ${log.join('; ')}; then completed`);
+});
+
+test("removeStaleTempFiles: removes a dead process's temp files of that file only; a live process's and other files stay", () => {
+  const dir = tmpDir('stale');
+  try {
+    const out = path.join(dir, 'res.json');
+    const deadPid = spawnSync(process.execPath, ['-e', '0']).pid!;
+    const names = {
+      dead: `.res.json.${deadPid}.1.0.tmp`,
+      deadProbe: `.res.json.${deadPid}.1.1.probe`,
+      live: `.res.json.${process.pid}.1.2.tmp`,
+      otherFile: `.res2.json.${deadPid}.1.3.tmp`,
+      partial: `.res.json.partial.json.${deadPid}.1.4.tmp`,
+      plain: 'res.json',
+    };
+    for (const n of Object.values(names)) fs.writeFileSync(path.join(dir, n), 'x');
+    assert.deepEqual(removeStaleTempFiles(out).map((p) => path.basename(p)).sort(), [names.dead, names.deadProbe].sort());
+    assert.deepEqual(fs.readdirSync(dir).sort(), [names.live, names.otherFile, names.partial, names.plain].sort());
+    assert.deepEqual(removeStaleTempFiles(`${out}.partial.json`).map((p) => path.basename(p)), [names.partial]);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -5,7 +5,7 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { openCheckpoint } from '../../../src/engine/checkpoint';
@@ -109,4 +109,23 @@ test('removeStaleTempDirs: removes the temp folder of a dead conversion on this 
   for (const p of [dead, live, other, unrelated]) mkdirSync(p, { recursive: true });
   assert.deepEqual(removeStaleTempDirs(dir), [dead]);
   assert.deepEqual([live, other, unrelated].filter((p) => !existsSync(p)), []);
+});
+
+test('a cache file cut short (another size than the manifest records, e.g. after a power cut) makes the cache incomplete: it is rebuilt', async () => {
+  const ckpt = await openCheckpoint(join(ROOT, 'models/demo'));
+  try {
+    const root = freshRoot();
+    const first = ensureOnnxCache(ckpt, { root });
+    const want = contents(first.dir);
+    for (const f of ['layer_3.onnx', 'weights.bin']) {
+      truncateSync(join(first.dir, f), 100);
+      assert.equal(readManifest(first.dir, ckpt, 'float32'), undefined, `${f} cut short: not a complete cache`);
+      const again = ensureOnnxCache(ckpt, { root });
+      assert.equal(again.built, true, `${f} cut short: rebuilt`);
+      assert.deepEqual(contents(again.dir), want);
+      assert.deepEqual(readdirSync(root), [basename(first.dir)], 'the folder it replaced is gone');
+    }
+  } finally {
+    ckpt.close();
+  }
 });

@@ -6,7 +6,7 @@
 // cut before the disk had it) makes the cache incomplete, so it is rebuilt. The temp folder of a conversion whose
 // process is gone is removed by the next conversion of the same checkpoint. (The files are not fsynced: it is a cache,
 // rebuilt when it is not whole, and syncing the weights of a large model would slow every conversion.)
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { managedCacheDir } from '../hub/cache';
 import { basename, dirname, join } from 'node:path';
@@ -113,16 +113,6 @@ export function removeStaleTempDirs(dir: string): string[] {
   return removed;
 }
 
-/** Writes `bytes` to a new file, every byte (a short write is continued). */
-function writeWhole(file: string, bytes: Uint8Array): void {
-  const fd = openSync(file, 'w', 0o644);
-  try {
-    for (let done = 0; done < bytes.byteLength; ) done += writeSync(fd, bytes, done, bytes.byteLength - done);
-  } finally {
-    closeSync(fd);
-  }
-}
-
 export interface ConvertOptions {
   dtype?: ComputeDType;
   root?: string;
@@ -151,20 +141,20 @@ export function ensureOnnxCache(ckpt: Checkpoint, opts: ConvertOptions = {}): { 
     const steps: string[] = [];
     for (let i = 0; i < L; i++) {
       const name = `layer_${i}.onnx`;
-      writeWhole(join(tmp, name), buildLayerGraph(ckpt, i, store, dtype));
+      writeFileSync(join(tmp, name), buildLayerGraph(ckpt, i, store, dtype));
       layers.push(name);
       if (rows) {
-        writeWhole(join(tmp, `row_${i}.onnx`), buildRowGraph(ckpt, i, store, dtype));
+        writeFileSync(join(tmp, `row_${i}.onnx`), buildRowGraph(ckpt, i, store, dtype));
         rows.push(`row_${i}.onnx`);
       }
       if (hasStepGraphs(ckpt.config)) {
-        writeWhole(join(tmp, `step_${i}.onnx`), buildStepGraph(ckpt, i, store, dtype));
+        writeFileSync(join(tmp, `step_${i}.onnx`), buildStepGraph(ckpt, i, store, dtype));
         steps.push(`step_${i}.onnx`);
       }
       opts.onProgress?.({ done: i + 1, total: L + 1, message: `converting layer ${i + 1}/${L} to ONNX` });
     }
-    writeWhole(join(tmp, 'head.onnx'), buildHeadGraph(ckpt, store, dtype));
-    writeWhole(join(tmp, 'sweep.onnx'), buildSweepGraph(ckpt, store, dtype));
+    writeFileSync(join(tmp, 'head.onnx'), buildHeadGraph(ckpt, store, dtype));
+    writeFileSync(join(tmp, 'sweep.onnx'), buildSweepGraph(ckpt, store, dtype));
     wf.close();
     const files = [...layers, ...(rows ?? []), ...steps, 'head.onnx', 'sweep.onnx', 'weights.bin'];
     const manifest: OnnxManifest = {
@@ -184,7 +174,7 @@ export function ensureOnnxCache(ckpt: Checkpoint, opts: ConvertOptions = {}): { 
       sizes: Object.fromEntries(files.map((f) => [f, statSync(join(tmp, f)).size])),
     };
     // the manifest is written last, then one rename makes the folder the cache
-    writeWhole(join(tmp, 'manifest.json'), Buffer.from(JSON.stringify(manifest, null, 2)));
+    writeFileSync(join(tmp, 'manifest.json'), JSON.stringify(manifest, null, 2));
     opts.onProgress?.({ done: L + 1, total: L + 1, message: 'ONNX conversion done' });
     try {
       renameSync(tmp, dir);

@@ -1,6 +1,6 @@
 // Crash safety of dataset runs (issue 16, point 5): the real CLI (`mamba-explain run` on the demo model) killed with
 // SIGKILL at random (seeded) points and continued with --resume ends in the same results file as an uninterrupted run
-// (all but `timing` and `provenance.createdAt`). After every kill the results file is absent or complete, the
+// (all but `timing` and `provenance.createdAt`), one of the killed runs on two engine workers. After every kill the results file is absent or complete, the
 // checkpoint absent or a valid partial result, and nothing else is in the folder but the temp files of an atomic write
 // the kill cut short, which the next run removes.
 import { test, after } from 'node:test';
@@ -135,14 +135,16 @@ test('a dataset run killed with SIGKILL at random points resumes to the same num
   for (const kill of kills) {
     const partialBefore = fs.existsSync(`${out}.partial.json`);
     if (fs.existsSync(out) && !partialBefore) break; // an attempt completed before its kill
-    const r = await run(partialBefore ? [...ARGS, '--resume'] : ARGS, out, kill);
+    // the third attempt runs two engine workers (--devices cpu,cpu): the same checkpoint and results file
+    const pool = attempts === 2 ? ['--devices', 'cpu,cpu'] : [];
+    const r = await run([...(partialBefore ? [...ARGS, '--resume'] : ARGS), ...pool], out, kill);
     attempts++;
     if (partialBefore) resumed++;
     const when = 'at' in kill ? `${kill.at} ms after its start` : `${kill.afterCheckpoint} ms after its first checkpoint`;
     const what = `attempt ${attempts} (${partialBefore ? '--resume' : 'fresh'}), killed ${when} (uninterrupted: ${ref.ms} ms)`;
     if (r.signal !== 'SIGKILL') assert.equal(r.code, 0, `${what}: ${r.stderr}`);
     const left = checkLeftovers(dir, out, what);
-    log.push(`${partialBefore ? 'resumed' : 'fresh'} run ${r.signal === 'SIGKILL' ? `killed ${when}` : 'finished'}: ${left.complete ? 'results file' : left.partial ? 'checkpoint' : 'no file'} left`);
+    log.push(`${partialBefore ? 'resumed' : 'fresh'} run${pool.length ? ' on two workers' : ''} ${r.signal === 'SIGKILL' ? `killed ${when}` : 'finished'}: ${left.complete ? 'results file' : left.partial ? 'checkpoint' : 'no file'} left`);
   }
   assert.ok(attempts >= 2, `several kills: ${log.join('; ')}`);
 

@@ -464,7 +464,7 @@ describe('results files whose strings hold markup (issue 16)', () => {
     // the heatmap shows a trace's prompt, tokens and model (what the host sends from an opened results file)
     const hm = await open('heatmap', 'dark');
     const a = sampleAttention(9);
-    await send(hm, { type: 'attention', payload: { ...a, prompt: a.prompt + MARKUP, tokens: a.tokens.map((t) => ({ ...t, text: t.text + MARKUP })), ...(a.model ? { model: { ...a.model, path: a.model.path + MARKUP } } : {}) } });
+    await send(hm, { type: 'attention', payload: encodeAttention({ ...a, prompt: a.prompt + MARKUP, tokens: a.tokens.map((t) => ({ ...t, text: t.text + MARKUP })), ...(a.model ? { model: { ...a.model, path: a.model.path + MARKUP } } : {}) }) });
     await hm.waitForFunction(() => (window as any).__viewer.view.current);
     await markupIsText(hm, 'attention');
     await noProblems(hm);

@@ -15,6 +15,7 @@ import { SteeringPanel, type SteeringHooks } from './steering';
 import { steeringArgs } from './logic/steering';
 import { findTraceableRecords } from './logic/counterfact';
 import { formatRate } from './logic/modelRef';
+import { openResultsFile } from './logic/openResults';
 import { resultsFilePath, runsDir } from './logic/resultsPath';
 import { promptFromSelections } from './logic/selection';
 import { guessSubject, validateSubject } from './logic/subject';
@@ -355,15 +356,11 @@ export function activate(context: vscode.ExtensionContext): MambaExplainApi {
       if (!file) return undefined;
     }
     try {
-      let data: unknown;
-      try {
-        data = JSON.parse(fs.readFileSync(file, 'utf8'));
-      } catch (e) {
-        throw new UserError(`Mamba Explain: ${file} is not a JSON file (${(e as Error).message}).`);
-      }
-      if (!isResult(data)) throw new UserError(`Mamba Explain: ${file} is not a Mamba Explain results file (no kind 'trace', 'micro' or 'dataset-run').`);
+      // the report's validating loader: one clear error for a file that is not a results file (or has a bad field)
+      const { result: data, count } = openResultsFile(file);
       KnockoutPanel.show(context, log, callbacks, data);
       if (data.kind === 'trace') await heatmap.setTrace(data);
+      if (count > 1) void vscode.window.showInformationMessage(`Mamba Explain: ${path.basename(file)} holds ${count} traces; the panel shows the first (\`mamba-explain report --input\` renders them all).`);
       return data;
     } catch (e) {
       void showEngineError(e, context, log);
@@ -556,11 +553,6 @@ function settingWindows(nLayer: number) {
 
 function isArgs(a: unknown): boolean {
   return typeof a === 'object' && a !== null && !(a instanceof vscode.Uri) && !Array.isArray(a);
-}
-
-function isResult(d: unknown): d is AnyResult {
-  const k = (d as { kind?: unknown } | null)?.kind;
-  return typeof d === 'object' && d !== null && (k === 'trace' || k === 'micro' || k === 'dataset-run');
 }
 
 function isResultsDoc(text: string): boolean {

@@ -2,6 +2,7 @@
 // or one UserError saying what the file is and why it cannot be shown. Node-safe, no DOM.
 import * as fs from 'node:fs';
 import { UserError } from '../engine/types';
+import { datasetRunSchema, describeFailure, microSchema, oneLine, traceSchema, type Schema } from './resultSchema';
 import {
   OLDEST_READABLE_SCHEMA_VERSION,
   RESULTS_SCHEMA_VERSION,
@@ -21,55 +22,23 @@ export interface LoadedResults {
 type Check = (v: Record<string, unknown>) => string | undefined;
 
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-const isNumArr = (v: unknown) => Array.isArray(v) && v.every((x) => typeof x === 'number' || x === null);
 
-function need(v: Record<string, unknown>, fields: [string, (x: unknown) => boolean, string][]): string | undefined {
-  for (const [name, ok, what] of fields) if (!ok(v[name])) return `its "${name}" is missing or not ${what}`;
-  return undefined;
+/** A check of a whole result against a schema (resultSchema.ts): the first field that does not fit, described. */
+export function schemaCheck(schema: Schema): Check {
+  return (v) => {
+    const f = schema(v, []);
+    return f ? describeFailure(f) : undefined;
+  };
 }
 
-const str = (x: unknown) => typeof x === 'string';
-const num = (x: unknown) => typeof x === 'number';
-const arr = (x: unknown) => Array.isArray(x);
-
-const provenanceCheck: Check = (v) => {
-  const p = v.provenance;
-  if (!isObj(p) || !isObj(p.tool) || !isObj(p.model)) return 'its "provenance" (tool, model) is missing';
-  return need(p.model as Record<string, unknown>, [['path', str, 'a string'], ['hash', str, 'a string'], ['nLayer', num, 'a number']]) && 'its "provenance.model" is incomplete';
-};
-
-const tokenCheck: Check = (v) => {
-  const t = v.tokens as unknown[];
-  if (!t.every((x) => isObj(x) && typeof x.text === 'string' && typeof x.start === 'number' && typeof x.end === 'number')) return 'its "tokens" are not {text, start, end, …} entries';
-  return undefined;
-};
-
-/** Structural checks of the kinds the report renders: the fields it reads, with their types. */
+/**
+ * Structural checks of the kinds the report, the panel and the heatmap render: every field they read, with its type
+ * and its agreement with the others (one row per token, one value per start, windows within the model's layers).
+ */
 const CHECKS: Record<string, Check[]> = {
-  trace: [
-    provenanceCheck,
-    (v) => need(v, [['prompt', str, 'a string'], ['target', isObj, 'an object'], ['baseProb', num, 'a number'], ['tokens', arr, 'a list'], ['windows', arr, 'a list'], ['baseTop', arr, 'a list']]),
-    tokenCheck,
-    (v) =>
-      (v.windows as unknown[]).every((w) => isObj(w) && typeof w.window === 'number' && isNumArr(w.starts) && isObj(w.curves) && Object.values(w.curves).every((c) => isObj(c) && isNumArr(c.diffPct)))
-        ? undefined
-        : 'its "windows" are not {window, starts, curves} entries',
-  ],
-  micro: [
-    provenanceCheck,
-    (v) => need(v, [['prompt', str, 'a string'], ['target', isObj, 'an object'], ['baseProb', num, 'a number'], ['tokens', arr, 'a list'], ['window', num, 'a number'], ['starts', isNumArr, 'a list of numbers'], ['diffPct', arr, 'a list']]),
-    tokenCheck,
-    (v) => ((v.diffPct as unknown[]).length === (v.tokens as unknown[]).length && (v.diffPct as unknown[]).every(isNumArr) ? undefined : 'its "diffPct" is not one row of numbers per token'),
-  ],
-  'dataset-run': [
-    provenanceCheck,
-    (v) => need(v, [['experiment', str, 'a string'], ['dataset', isObj, 'an object'], ['settings', isObj, 'an object'], ['prompts', arr, 'a list'], ['skipped', arr, 'a list'], ['aggregate', isObj, 'an object']]),
-    (v) => {
-      const a = v.aggregate as Record<string, unknown>;
-      if (!arr(a.windows)) return 'its "aggregate.windows" is missing';
-      return (a.windows as unknown[]).every((w) => isObj(w) && typeof w.window === 'number' && isNumArr(w.starts) && isObj(w.curves)) ? undefined : 'its "aggregate.windows" are not {window, starts, curves} entries';
-    },
-  ],
+  trace: [schemaCheck(traceSchema)],
+  micro: [schemaCheck(microSchema)],
+  'dataset-run': [schemaCheck(datasetRunSchema)],
 };
 
 /**
@@ -99,7 +68,8 @@ const NOT_REPORTABLE: Record<string, string> = {
  * results of trace / micro / run (also `trace --json`'s flattened form and a run's `.partial.json` checkpoint) and the
  * `demo --json` wrapper (its one or several traces).
  */
-export function parseResults(data: unknown, what: string): LoadedResults {
+export function parseResults(data: unknown, file: string): LoadedResults {
+  const what = oneLine(file, 400);
   const notResults = (why: string) => new UserError(`${what} is not a mamba-explain results file: ${why}`);
   if (!isObj(data)) throw notResults(Array.isArray(data) ? 'it holds a JSON list (a dataset?), not a result object' : 'it is not a JSON object');
   const kind = data.kind;
@@ -110,16 +80,21 @@ export function parseResults(data: unknown, what: string): LoadedResults {
   if (kind === 'demo') {
     const inner = Array.isArray(data.results) ? data.results : data.result !== undefined ? [data.result] : undefined;
     if (!inner || inner.length === 0) throw notResults('its "demo" record holds no trace ("result" or "results")');
-    const results = inner.map((r, i) => parseResults(r, `${what} (trace ${i + 1})`).results[0]);
+    const results = inner.map((r, i) => {
+      if (isObj(r) && r.kind === 'demo') throw notResults(`its "demo" record holds another "demo" record (trace ${i + 1})`);
+      return parseResults(r, `${what} (trace ${i + 1})`).results[0];
+    });
     return { results, kind };
   }
-  if (NOT_REPORTABLE[kind]) throw new UserError(`${what} cannot be rendered as a report: it is ${NOT_REPORTABLE[kind]}`);
-  const checks = CHECKS[kind];
+  // own keys only: a kind such as 'constructor' or '__proto__' is not one of them
+  const shown = oneLine(kind, 60);
+  if (Object.hasOwn(NOT_REPORTABLE, kind)) throw new UserError(`${what} cannot be rendered as a report: it is ${NOT_REPORTABLE[kind]}`);
+  const checks = Object.hasOwn(CHECKS, kind) ? CHECKS[kind] : undefined;
   if (!checks) {
     const ours = isObj(data.provenance) && isObj(data.provenance.tool) && data.provenance.tool.name === 'mamba-explain';
     throw ours
-      ? new UserError(`${what} holds results of kind '${kind}', which this version of mamba-explain cannot render (it renders ${knownResultKinds().join(', ')})`)
-      : notResults(`its kind '${kind}' is not one of ${knownResultKinds().join(', ')}`);
+      ? new UserError(`${what} holds results of kind '${shown}', which this version of mamba-explain cannot render (it renders ${knownResultKinds().join(', ')})`)
+      : notResults(`its kind '${shown}' is not one of ${knownResultKinds().join(', ')}`);
   }
   const v = data.schemaVersion;
   if (typeof v !== 'number' || !Number.isInteger(v)) throw notResults('it has no integer "schemaVersion"');
@@ -134,21 +109,23 @@ export function parseResults(data: unknown, what: string): LoadedResults {
 
 /** Reads and validates a results file (see parseResults); every problem is one UserError naming the file. */
 export function readResultsFile(file: string): LoadedResults {
+  const name = oneLine(file, 400);
   let text: string;
   try {
     const st = fs.statSync(file);
-    if (st.isDirectory()) throw new UserError(`results file '${file}' is a folder: give a results JSON file`);
+    if (st.isDirectory()) throw new UserError(`results file '${name}' is a folder: give a results JSON file`);
     text = fs.readFileSync(file, 'utf8');
   } catch (e) {
     if (e instanceof UserError) throw e;
     const code = (e as NodeJS.ErrnoException).code;
-    throw new UserError(`results file '${file}' cannot be read: ${code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
+    throw new UserError(`results file '${name}' cannot be read: ${code === 'ENOENT' ? 'no such file' : oneLine((e as Error).message, 200)}`);
   }
   let data: unknown;
   try {
-    data = JSON.parse(text);
+    data = JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
   } catch (e) {
-    throw new UserError(`${file} is not a mamba-explain results file: it is not valid JSON (${(e as Error).message})`);
+    // V8's message quotes the text around the error, newlines included: escaped and cut to one line
+    throw new UserError(`${name} is not a mamba-explain results file: it is not valid JSON (${oneLine((e as Error).message, 200)})`);
   }
   return parseResults(data, file);
 }

@@ -19,6 +19,8 @@ export interface ReportOptions {
 }
 
 const esc = escapeXml;
+/** Any value as escaped text: the numbers of a results file too (ids, positions, counts), whatever the file holds. */
+const txt = (v: unknown): string => escapeXml(String(v));
 
 /** The model family of a result (older files without provenance.model.arch are Mamba-2). */
 export function familyLabel(r: AnyResult): string {
@@ -72,7 +74,7 @@ function tokensHtml(prompt: string, tokens: TokenInfo[], theme: Theme, subjectPo
     const c = roleColor(t.role, theme);
     const cont = labels[i] === CONTINUATION;
     const role = t.role === 'last' && subj.has(i) ? 'last (and subject)' : t.role;
-    return `<span class="tok${cont ? ' cont' : ''}" title="position ${i}, ${role}${cont ? ', a byte piece of the character before' : ''}, id ${t.id}" style="background:${withAlpha(c, 0.16)};border-bottom:2px solid ${c}"><sub>${i}</sub>${esc(labels[i])}</span>`;
+    return `<span class="tok${cont ? ' cont' : ''}" title="${txt(`position ${i}, ${role}${cont ? ', a byte piece of the character before' : ''}, id ${t.id}`)}" style="background:${withAlpha(c, 0.16)};border-bottom:2px solid ${c}"><sub>${i}</sub>${esc(labels[i])}</span>`;
   });
   const legend = (['subject', 'relation', 'last'] as const)
     .map((r) => `<span class="legend-item"><span class="swatch" style="background:${roleColor(r, theme)}"></span>${ROLE_LABEL[r]}</span>`)
@@ -83,7 +85,7 @@ function tokensHtml(prompt: string, tokens: TokenInfo[], theme: Theme, subjectPo
 function topkHtml(top: TopToken[], targetId: number, baseProb: number, targetText: string): string {
   const rows = top.map(
     (t, i) =>
-      `<tr${t.id === targetId ? ' class="target"' : ''}><td>${i + 1}</td><td><code>${esc(JSON.stringify(visibleToken(t.text)))}</code></td><td>${t.id}</td><td class="num">${formatProb(t.prob)}</td></tr>`,
+      `<tr${t.id === targetId ? ' class="target"' : ''}><td>${i + 1}</td><td><code>${esc(JSON.stringify(visibleToken(t.text)))}</code></td><td>${txt(t.id)}</td><td class="num">${formatProb(t.prob)}</td></tr>`,
   );
   const inTop = top.some((t) => t.id === targetId);
   const note = inTop ? '' : `<p class="muted">The target <code>${esc(JSON.stringify(visibleToken(targetText)))}</code> is not in the clean top-${top.length} (p = ${formatProb(baseProb)}).</p>`;
@@ -114,12 +116,12 @@ function figureProvenance(r: AnyResult, window: number): ProvenanceEntries {
 }
 
 function modelLine(r: AnyResult): string {
-  return `<p class="model">${esc(familyLabel(r))} model <code>${esc(r.provenance.model.path)}</code> (${r.provenance.model.nLayer} layers); ${esc(knockoutLabel(r))}.</p>`;
+  return `<p class="model">${esc(familyLabel(r))} model <code>${esc(r.provenance.model.path)}</code> (${txt(r.provenance.model.nLayer)} layers); ${esc(knockoutLabel(r))}.</p>`;
 }
 
 function warningsHtml(ws: readonly ResultWarning[] | undefined): string {
   if (!ws || ws.length === 0) return '';
-  const items = ws.map((w) => `<li><strong>${esc(w.code)}</strong>: ${esc(w.message)}${w.indices?.length ? ` <span class="muted">(rows ${w.indices.join(', ')}${(w.count ?? 0) > w.indices.length ? ', …' : ''})</span>` : ''}</li>`);
+  const items = ws.map((w) => `<li><strong>${esc(w.code)}</strong>: ${esc(w.message)}${w.indices?.length ? ` <span class="muted">(rows ${txt(w.indices.join(', '))}${(w.count ?? 0) > w.indices.length ? ', …' : ''})</span>` : ''}</li>`);
   return `<section class="warnings" role="note"><h2>Warnings</h2><ul>${items.join('')}</ul></section>`;
 }
 
@@ -192,7 +194,7 @@ function traceBody(r: TraceResult, theme: Theme): string {
   });
   return (
     `<section><h2>Prompt</h2>${modelLine(r)}${tokensHtml(r.prompt, r.tokens, theme, r.subjectPositions)}` +
-    `<p>Subject <code>${esc(JSON.stringify(r.subject))}</code> (positions ${r.subjectPositions.join(', ')}), target <code>${esc(JSON.stringify(visibleToken(r.target.text)))}</code> (id ${r.target.id}, p = ${formatProb(r.baseProb)}).</p>` +
+    `<p>Subject <code>${esc(JSON.stringify(r.subject))}</code> (positions ${txt(r.subjectPositions.join(', '))}), target <code>${esc(JSON.stringify(visibleToken(r.target.text)))}</code> (id ${txt(r.target.id)}, p = ${formatProb(r.baseProb)}).</p>` +
     `${topkHtml(r.baseTop, r.target.id, r.baseProb, r.target.text)}</section>` +
     warningsHtml(r.warnings) +
     `<section><h2>Attention knockout (macro)</h2><p>One figure per window size k: the point at ℓ is the window starting at layer ℓ (layers ℓ…ℓ+k−1).</p>${figs.join('')}</section>`
@@ -210,7 +212,7 @@ function microBody(r: MicroResult, theme: Theme): string {
     ` Rows are coloured by role (subject, relation, last).`;
   return (
     `<section><h2>Prompt</h2>${modelLine(r)}${tokensHtml(r.prompt, r.tokens, theme)}` +
-    `<p>${r.subject !== undefined ? `Subject <code>${esc(JSON.stringify(r.subject))}</code>, t` : 'T'}arget <code>${esc(JSON.stringify(visibleToken(r.target.text)))}</code> (id ${r.target.id}, p = ${formatProb(r.baseProb)}).</p>` +
+    `<p>${r.subject !== undefined ? `Subject <code>${esc(JSON.stringify(r.subject))}</code>, t` : 'T'}arget <code>${esc(JSON.stringify(visibleToken(r.target.text)))}</code> (id ${txt(r.target.id)}, p = ${formatProb(r.baseProb)}).</p>` +
     `${topkHtml(r.baseTop, r.target.id, r.baseProb, r.target.text)}</section>` +
     warningsHtml(r.warnings) +
     `<section><h2>Attention knockout (micro)</h2>${figure(withFooter(heatmapSvg(spec, { theme, provenance: figureProvenance(r, r.window), width: 760 }), footerText(r, r.window)), caption)}</section>`
@@ -237,7 +239,7 @@ function skippedHtml(r: DatasetRunResult): string {
   const groups = (['filtered', 'skipped', 'unusable'] as const).map((cause) => {
     const list = r.skipped.filter((s) => causeOf(s) === cause);
     if (list.length === 0) return '';
-    const items = list.slice(0, 200).map((s) => `<li>#${s.index}${s.prompt ? ` <code>${esc(JSON.stringify(s.prompt))}</code>` : ''}: ${esc(s.reason)}</li>`);
+    const items = list.slice(0, 200).map((s) => `<li>#${txt(s.index)}${s.prompt ? ` <code>${esc(JSON.stringify(s.prompt))}</code>` : ''}: ${esc(s.reason)}</li>`);
     return `<details><summary>${list.length} ${esc(CAUSE_LABEL[cause])}</summary><ul>${items.join('')}${list.length > 200 ? `<li>… and ${list.length - 200} more</li>` : ''}</ul></details>`;
   });
   return groups.join('');
@@ -273,7 +275,7 @@ function promptsHtml(ps: PromptRecord[]): string {
   if (ps.length === 0) return '';
   const rows = ps.slice(0, 100).map(
     (p) =>
-      `<tr><td class="num">${p.index}</td><td><code>${esc(JSON.stringify(p.prompt))}</code></td><td><code>${esc(JSON.stringify(p.subject))}</code></td><td><code>${esc(JSON.stringify(visibleToken(p.target.text)))}</code></td><td class="num">${formatProb(p.baseProb)}</td></tr>`,
+      `<tr><td class="num">${txt(p.index)}</td><td><code>${esc(JSON.stringify(p.prompt))}</code></td><td><code>${esc(JSON.stringify(p.subject))}</code></td><td><code>${esc(JSON.stringify(visibleToken(p.target.text)))}</code></td><td class="num">${formatProb(p.baseProb)}</td></tr>`,
   );
   return (
     `<details><summary>Clean prediction of the measured prompts${ps.length > 100 ? ' (first 100)' : ''}</summary>` +
@@ -297,7 +299,7 @@ function datasetBody(r: DatasetRunResult, theme: Theme): string {
         caption,
       );
     });
-    return `<h3>${esc(SPLIT_LABEL[g])} (n = ${n})</h3>${n === 0 ? '<p class="muted">No prompt in this group.</p>' : figs.join('')}`;
+    return `<h3>${esc(SPLIT_LABEL[g])} (n = ${txt(n)})</h3>${n === 0 ? '<p class="muted">No prompt in this group.</p>' : figs.join('')}`;
   });
   const micro = r.prompts.filter((p) => p.micro).slice(0, 3);
   if (micro.length) {
@@ -316,11 +318,11 @@ function datasetBody(r: DatasetRunResult, theme: Theme): string {
   }
   const partial =
     r.status === 'partial'
-      ? `<p class="banner">This is the checkpoint of an unfinished run (${r.resume ? `${r.resume.doneChunks.length} of ${r.resume.totalChunks} chunks` : 'partial'}): the means cover the prompts done so far, with provisional ${esc(intervalLabel(interval))} bands.</p>`
+      ? `<p class="banner">This is the checkpoint of an unfinished run (${r.resume ? `${r.resume.doneChunks.length} of ${txt(r.resume.totalChunks)} chunks` : 'partial'}): the means cover the prompts done so far, with provisional ${esc(intervalLabel(interval))} bands.</p>`
       : '';
   return (
-    `<section><h2>Dataset</h2>${partial}${modelLine(r)}<p><code>${esc(r.dataset.file)}</code> — ${r.dataset.rows} rows (${esc(r.dataset.format)}, sha256 <code>${esc(r.dataset.sha256.slice(0, 16))}…</code>); ` +
-    `windows ${r.settings.windows.join(', ')}${r.settings.sets.length ? `; source sets ${esc(r.settings.sets.join(', '))}` : ''}.</p>${countsTable(r)}${promptsHtml(r.prompts)}${skippedHtml(r)}</section>` +
+    `<section><h2>Dataset</h2>${partial}${modelLine(r)}<p><code>${esc(r.dataset.file)}</code> — ${txt(r.dataset.rows)} rows (${esc(r.dataset.format)}, sha256 <code>${esc(r.dataset.sha256.slice(0, 16))}…</code>); ` +
+    `windows ${txt(r.settings.windows.join(', '))}${r.settings.sets.length ? `; source sets ${esc(r.settings.sets.join(', '))}` : ''}.</p>${countsTable(r)}${promptsHtml(r.prompts)}${skippedHtml(r)}</section>` +
     warningsHtml(r.warnings) +
     `<section><h2>Attention knockout (${esc(r.experiment)}), dataset means</h2>${sections.join('')}</section>`
   );

@@ -384,6 +384,22 @@ suite('extension', () => {
     assert.equal(opened.kind, 'dataset-run');
   });
 
+  test('Open Results File… refuses what the report refuses (the one validating loader): nothing reaches the panel', async () => {
+    const api = await activate();
+    const dir = path.join(workspaceRoot(), '.mamba-explain');
+    fs.mkdirSync(dir, { recursive: true });
+    const shown0 = api.panelMessages().filter((m) => m.type === 'showResult').length;
+    // a "trace" without provenance, tokens or windows (the command used to check "kind" only and hand it to the panel),
+    // a JSON syntax error, and a dataset file
+    const files = { 'bad-kind-only.json': JSON.stringify({ kind: 'trace', schemaVersion: 2 }), 'bad-syntax.json': '{\n"kind": ', 'bad-dataset.json': '[{"prompt": "x"}]' };
+    for (const [name, text] of Object.entries(files)) {
+      const f = path.join(dir, name);
+      fs.writeFileSync(f, text);
+      assert.equal(await vscode.commands.executeCommand('mambaExplain.openResultsFile', vscode.Uri.file(f)), undefined, name);
+    }
+    assert.equal(api.panelMessages().filter((m) => m.type === 'showResult').length, shown0, 'no result was shown');
+  });
+
   test('cancelling a run leaves no results file', async () => {
     const rows = [];
     for (let i = 0; i < 400; i++) rows.push({ prompt: `Beats Music number ${i} is owned by`, subject: 'Beats Music', target_true: ' Apple' });

@@ -410,6 +410,68 @@ describe('knockout panel', () => {
   });
 });
 
+/** Markup that becomes an element (x-inj, img) or runs (onerror, counted in window.__pwned) when a view writes it unescaped. */
+const MARKUP = '<x-inj></x-inj><img src=x onerror="window.__pwned=(window.__pwned||0)+1">"\'&';
+
+/** `r` with MARKUP appended to every string a results file shows (names, texts, paths, messages) and to the curve names. */
+function withMarkup<T>(r: T): T {
+  const shown = new Set(['text', 'prompt', 'subject', 'path', 'hash', 'file', 'sha256', 'message', 'code', 'reason', 'version', 'ep', 'createdAt', 'computeDType', 'storedDType', 'configHash', 'tokens']);
+  const walk = (v: any, key = ''): any => {
+    if (typeof v === 'string') return shown.has(key) ? v + MARKUP : v;
+    if (Array.isArray(v)) return v.map((x) => walk(x, key));
+    if (v && typeof v === 'object') {
+      // a curve (source-set) name is a key: the relation curve is renamed
+      const renamed = (x: object) => Object.fromEntries(Object.entries(x).map(([n, c]) => [n === 'relation' ? n + MARKUP : n, walk(c)]));
+      return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, k === 'curves' ? renamed(x as object) : walk(x, k)]));
+    }
+    return v;
+  };
+  return walk(r);
+}
+
+/** No element or handler came from the file's strings, in the page and in the SVG export of `figure`. */
+async function markupIsText(page: Page, figure: string): Promise<void> {
+  assert.equal(await page.locator('x-inj').count(), 0, 'no <x-inj> element in the page');
+  assert.equal(await page.locator('img[onerror]').count(), 0, 'no <img onerror> in the page');
+  assert.equal(await page.evaluate(() => (window as any).__pwned), undefined, 'no handler from the file ran');
+  assert.ok((await page.textContent('body'))!.includes('<x-inj>'), 'the markup is shown as text');
+  const ex = await exportsOf(page, figure);
+  const svg = await page.evaluate((s) => {
+    const doc = new DOMParser().parseFromString(s, 'image/svg+xml');
+    return { error: doc.querySelector('parsererror')?.textContent ?? null, injected: doc.querySelectorAll('x-inj, img, [onerror]').length, text: doc.documentElement.textContent ?? '' };
+  }, ex.svg.data);
+  assert.equal(svg.error, null, `${figure}: the SVG export parses`);
+  assert.equal(svg.injected, 0, `${figure}: no element from the file in the SVG export`);
+  assert.ok(svg.text.includes('<x-inj>'), `${figure}: the SVG export shows the markup as text`);
+}
+
+describe('results files whose strings hold markup (issue 16)', () => {
+  test('render as text in the panel (trace, micro, dataset run) and the heatmap, and in their exports', async () => {
+    const page = await open('panel', 'dark');
+    await send(page, { type: 'showResult', result: withMarkup(sampleTrace([9])) });
+    await page.waitForFunction(() => (window as any).__panel.chart);
+    await markupIsText(page, 'curves');
+    await send(page, { type: 'showResult', result: withMarkup(sampleMicro(5)) });
+    await page.waitForFunction(() => (window as any).__panel.heatmap?.current);
+    await markupIsText(page, 'micro');
+    const ds = sampleDataset();
+    ds.warnings = [{ code: 'few-prompts-kept', message: 'kept 3', count: 3, indices: [1, 2, 3] }];
+    await send(page, { type: 'showResult', result: withMarkup(ds) });
+    await page.waitForFunction(() => (window as any).__panel.chart && /n = 180/.test(document.querySelector('#curves .subtitle')?.textContent ?? ''));
+    await markupIsText(page, 'curves');
+    await noProblems(page);
+    await page.context().close();
+    // the heatmap shows a trace's prompt, tokens and model (what the host sends from an opened results file)
+    const hm = await open('heatmap', 'dark');
+    const a = sampleAttention(9);
+    await send(hm, { type: 'attention', payload: encodeAttention({ ...a, prompt: a.prompt + MARKUP, tokens: a.tokens.map((t) => ({ ...t, text: t.text + MARKUP })), ...(a.model ? { model: { ...a.model, path: a.model.path + MARKUP } } : {}) }) });
+    await hm.waitForFunction(() => (window as any).__viewer.view.current);
+    await markupIsText(hm, 'attention');
+    await noProblems(hm);
+    await hm.context().close();
+  });
+});
+
 describe('heatmap viewer', () => {
   test('layers by keyboard and slider, aggregation and scale modes, hover, blocked edges, exports, reload', async () => {
     const page = await open('heatmap', 'dark', 2);

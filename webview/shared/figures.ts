@@ -304,13 +304,16 @@ export function attentionHeatmap(p: AttentionPayload, agg: Aggregation, mode: Sc
 
 // ------------------------------------------------------------------ formatting + provenance
 
+/** A value that is not finite as JavaScript writes it (NaN, Infinity, null); anything else that is not a number 'n/a'. */
+const notFinite = (v: unknown): string => (typeof v === 'number' || v === null ? String(v) : 'n/a');
+
 export function formatProb(p: number): string {
-  if (!Number.isFinite(p)) return String(p);
+  if (!Number.isFinite(p)) return notFinite(p);
   return p >= 0.001 ? p.toFixed(4) : p.toExponential(2);
 }
 
 export function formatPct(v: number, digits = 1): string {
-  if (!Number.isFinite(v)) return String(v);
+  if (!Number.isFinite(v)) return notFinite(v);
   return `${v > 0 ? '+' : ''}${v.toFixed(digits)}%`;
 }
 

@@ -12,22 +12,47 @@ export function escapeXml(s: string): string {
 
 const n2 = (v: number) => (Math.round(v * 100) / 100).toString();
 
-/** "Nice" axis ticks covering [lo, hi]. */
+/**
+ * "Nice" axis ticks covering [lo, hi] (at least two, ascending). Near ±Number.MAX_VALUE, where the nice multiples
+ * overflow to ±Infinity (or the span itself does), and where a value is so large that a step of 1 does not move it,
+ * the ticks are `count` equal steps from lo to hi instead.
+ */
 export function niceTicks(lo: number, hi: number, count = 6): number[] {
   if (!Number.isFinite(lo) || !Number.isFinite(hi)) return [0];
+  if (lo > hi) [lo, hi] = [hi, lo];
   if (hi === lo) {
     hi = lo + 1;
     lo = lo - 1;
   }
+  const n = Math.max(1, Math.min(1000, Math.floor(count) || 1));
   const span = hi - lo;
-  const raw = span / Math.max(1, count);
+  const raw = span / n;
   const mag = 10 ** Math.floor(Math.log10(raw));
   const norm = raw / mag;
   const step = (norm < 1.5 ? 1 : norm < 3 ? 2 : norm < 7 ? 5 : 10) * mag;
   const start = Math.floor(lo / step) * step;
   const end = Math.ceil(hi / step) * step;
+  const steps = Math.round((end - start) / step);
+  // a finite range that the step walks in about n steps; else (near ±Number.MAX_VALUE, where the multiples overflow, or
+  // where the step is below the values' precision and would not move them) n equal steps from lo to hi
+  if (!(Number.isFinite(start) && Number.isFinite(end) && step > 0 && Number.isFinite(step) && steps <= 4 * n + 2 && start + step > start && end - step < end)) {
+    if (hi === lo) {
+      const d = Math.abs(lo) * 1e-6 || 1;
+      if (lo > 0) lo -= d;
+      else hi += d;
+    }
+    const even: number[] = [];
+    for (let i = 0; i <= n; i++) {
+      const v = i === 0 ? lo : i === n ? hi : lo * (1 - i / n) + hi * (i / n);
+      if (Number.isFinite(v) && (even.length === 0 || v > even[even.length - 1])) even.push(v);
+    }
+    return even;
+  }
   const out: number[] = [];
-  for (let v = start; v <= end + step * 1e-9; v += step) out.push(Math.abs(v) < step * 1e-9 ? 0 : Number(v.toPrecision(12)));
+  for (let i = 0; i <= steps; i++) {
+    const v = start + i * step;
+    out.push(Math.abs(v) < step * 1e-9 ? 0 : Number(v.toPrecision(12)));
+  }
   return out;
 }
 

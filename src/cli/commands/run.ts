@@ -32,6 +32,7 @@ export const runCommand: Command = {
     '  --out FILE    results file (its folder must exist; checked before any work); progress is checkpointed to FILE.partial.json.',
     '  --resume      continue an interrupted run from FILE.partial.json (same settings required; --ci may differ).',
     '  --chunk N     prompts per chunk (batching and checkpoint unit, default 8).',
+    '  --checkpoint S  at least S seconds between two writes of FILE.partial.json (default 2; 0 = after every chunk).',
     '  --shard I/N   run only shard I (0-based) of N: every N-th chunk of the selection; join the N files with',
     '                `mamba-explain merge --out FILE SHARD…` (the same numbers as one unsharded run; docs/sharding.md).',
     '  --devices D,D…  one engine worker per device, the chunks shared out from one queue: GPU indices (0,1,…) or',
@@ -42,7 +43,7 @@ export const runCommand: Command = {
     ENGINE_HELP,
   ].join('\n'),
   flags: ['no-filter', 'split', 'resume'],
-  options: ['dataset', 'experiment', 'window', 'limit', 'seed', 'sets', 'out', 'chunk', 'conv', 'ci', 'ci-resamples', 'ci-seed', 'steer', 'features', 'feature-mode', 'shard', 'devices', ...ENGINE_OPTIONS],
+  options: ['dataset', 'experiment', 'window', 'limit', 'seed', 'sets', 'out', 'chunk', 'checkpoint', 'conv', 'ci', 'ci-resamples', 'ci-seed', 'steer', 'features', 'feature-mode', 'shard', 'devices', ...ENGINE_OPTIONS],
   async run(opts, io) {
     const experiment = opts.required('experiment');
     if (experiment !== 'macro' && experiment !== 'micro') throw new UserError(`--experiment must be macro or micro, got '${experiment}'`);
@@ -74,6 +75,7 @@ export const runCommand: Command = {
       resume: opts.flag('resume'),
       maxBatch: maxBatch(opts),
       chunkSize: opts.int('chunk'),
+      checkpointSeconds: checkpointSeconds(opts.int('checkpoint')),
       conv: convPath(opts),
       ...featureParams(opts),
       ...steerParams(opts),
@@ -110,5 +112,11 @@ export const runCommand: Command = {
     return { kind: 'dataset-run-summary', schemaVersion: RESULTS_SCHEMA_VERSION, out, ...summary, prompts: prompts.length, skipped: skipped.length };
   },
 };
+
+/** --checkpoint S: seconds ≥ 0 (checked before the model is opened). */
+function checkpointSeconds(s: number | undefined): number | undefined {
+  if (s !== undefined && s < 0) throw new UserError(`--checkpoint must be a number of seconds ≥ 0, got ${s}`);
+  return s;
+}
 
 export default runCommand;

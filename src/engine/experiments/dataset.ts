@@ -26,7 +26,7 @@ import {
   type SourceSetName,
 } from './resultTypes';
 import { loadDataset, sampleItems, type DatasetItem } from '../datasets/index';
-import { checkOutputFile, writeJsonAtomic } from '../util/atomicFile';
+import { checkOutputFile, removeStaleTempFiles, writeJsonAtomic } from '../util/atomicFile';
 import { hashConfig } from '../util/hash';
 import { columnIntervals, intervalSpec, type IntervalSpec } from '../util/stats';
 import { tokenPieces } from '../util/tokenText';
@@ -292,6 +292,8 @@ export function resolveRunSetup(session: EngineSession, params: DatasetRunParams
   if (featureGroups && featureGroups.length > 1 && params.experiment === 'micro') throw new UserError('several --features groups need --experiment macro (a micro run takes one group)');
   const chunkSize = params.chunkSize ?? 8;
   if (!Number.isInteger(chunkSize) || chunkSize < 1) throw new UserError(`chunk size must be a positive integer, got ${chunkSize}`);
+  const cs = params.checkpointSeconds;
+  if (cs !== undefined && !(Number.isFinite(cs) && cs >= 0)) throw new UserError(`the checkpoint interval must be a number of seconds ≥ 0, got ${cs}`);
   if (params.limit !== undefined && (!Number.isInteger(params.limit) || params.limit < 1)) throw new UserError(`--limit must be a positive integer, got ${params.limit}`);
   return { experiment, windows, sets, filter, split, conv, featureGroups, chunkSize, maxBatch: params.maxBatch, interval };
 }
@@ -307,6 +309,9 @@ export function planDatasetRun(session: EngineSession, params: DatasetRunParams)
   if (typeof params.out !== 'string' || params.out === '') throw new UserError('missing results file (--out FILE)');
   checkOutputFile(params.out, 'results file');
   checkOutputFile(partialPath(params.out), 'checkpoint file');
+  // the temp files of a run that was killed while writing one of them (the files themselves are written atomically)
+  removeStaleTempFiles(params.out);
+  removeStaleTempFiles(partialPath(params.out));
   const setup = resolveRunSetup(session, params);
   const { windows, sets, filter, split, conv, featureGroups, chunkSize, interval } = setup;
   const shard = params.shard !== undefined ? parseShard(params.shard) : undefined;

@@ -58,6 +58,48 @@ export function checkOutputFile(file: string, what = 'output file'): string {
 
 let counter = 0;
 
+/** Whether process `pid` runs on this machine (EPERM: it does, as another user). */
+export function processAlive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Removes the temp files that writeFileAtomic and checkOutputFile leave beside `file` when their process dies
+ * mid-write (SIGKILL, a crash, a power cut): `.<name>.<pid>.<time>.<n>.tmp` (or `.probe`) whose process no longer
+ * runs. A temp file of a live process is left alone. Returns the paths removed.
+ */
+export function removeStaleTempFiles(file: string): string[] {
+  const abs = path.resolve(file);
+  const base = path.basename(abs).replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const re = new RegExp(`^\\.${base}\\.(\\d+)\\.\\d+\\.\\d+\\.(tmp|probe)$`);
+  const removed: string[] = [];
+  let names: string[];
+  try {
+    names = fs.readdirSync(path.dirname(abs));
+  } catch {
+    return removed;
+  }
+  for (const name of names) {
+    const m = re.exec(name);
+    if (!m || processAlive(Number(m[1]))) continue;
+    const p = path.join(path.dirname(abs), name);
+    try {
+      fs.unlinkSync(p);
+      removed.push(p);
+    } catch {
+      /* gone already, or not ours to remove */
+    }
+  }
+  return removed;
+}
+
 export function writeFileAtomic(file: string, data: string | Uint8Array): void {
   const abs = path.resolve(file);
   const dir = path.dirname(abs);
@@ -65,8 +107,9 @@ export function writeFileAtomic(file: string, data: string | Uint8Array): void {
   let fd: number | undefined;
   try {
     fd = fs.openSync(tmp, 'w', 0o644);
-    if (typeof data === 'string') fs.writeSync(fd, data, null, 'utf8');
-    else fs.writeSync(fd, data);
+    const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
+    // writeSync may write less than asked (a signal, a full pipe of a FUSE file system): until every byte is out
+    for (let done = 0; done < bytes.byteLength; ) done += fs.writeSync(fd, bytes, done, bytes.byteLength - done);
     fs.fsyncSync(fd);
     fs.closeSync(fd);
     fd = undefined;

@@ -3,6 +3,8 @@ import type { Command } from '../command';
 import type { MicroResult } from '../../engine/experiments/resultTypes';
 import type { MicroParams } from '../../engine/experiments/micro';
 import { renderMicro } from '../../engine/experiments/render';
+import { compareModelsOf, runCompareCommand } from '../compareModels';
+import { COMPARE_HELP, COMPARE_OPTION } from '../compareOption';
 import { CONV_HELP, convPath, featureParams, FEATURE_HELP, steerParams, ENGINE_HELP, ENGINE_OPTIONS, maxBatch, printWarnings, progressPrinter, withEngine } from './trace';
 
 export const microCommand: Command = {
@@ -10,7 +12,7 @@ export const microCommand: Command = {
   summary: 'micro attention knockout: position × window-start heatmap for one prompt',
   usage: [
     'mamba-explain micro [--model DIR|HUB-ID] --prompt TEXT [--target TEXT] [--subject TEXT] [--window K] [--conv keep|block]',
-    '                    [--ep auto|cpu|cuda|webgpu] [--json]',
+    '                    [--compare-model M2[,M3…]] [--ep auto|cpu|cuda|webgpu] [--json]',
     '',
     'For each single position c and each start ℓ = 0 … L−K, blocks (last ← c) in layers ℓ … ℓ+K−1 (every head) and reports p′',
     'and diff%.',
@@ -19,10 +21,11 @@ export const microCommand: Command = {
     '  --window K     one window size (default 5, or the model depth when smaller)',
     CONV_HELP,
     FEATURE_HELP,
+    COMPARE_HELP,
     '',
     ENGINE_HELP,
   ].join('\n'),
-  options: ['prompt', 'subject', 'target', 'window', 'conv', 'features', 'feature-mode', 'steer', ...ENGINE_OPTIONS],
+  options: ['prompt', 'subject', 'target', 'window', 'conv', 'features', 'feature-mode', 'steer', COMPARE_OPTION, ...ENGINE_OPTIONS],
   async run(opts, io) {
     const params: MicroParams = {
       prompt: opts.required('prompt'),
@@ -34,6 +37,8 @@ export const microCommand: Command = {
       ...featureParams(opts),
       ...steerParams(opts),
     };
+    const compared = compareModelsOf(opts);
+    if (compared) return runCompareCommand('micro', params, compared, opts, io);
     const r = await withEngine(opts, io, (client) =>
       client.call<MicroResult>('micro', params, { signal: io.signal, onProgress: io.json ? undefined : progressPrinter(io, 'layer steps') }),
     );

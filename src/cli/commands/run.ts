@@ -13,13 +13,16 @@ import { CONV_HELP, convPath, engineStart, featureParams, FEATURE_HELP, ENGINE_H
 import { parseShard } from '../../engine/experiments/shard';
 import { EnginePool, parseDevices, runDatasetOnPool } from '../../engine/runtime/pool';
 import { parseEp } from '../../engine/engine';
+import { compareModelsOf, runCompareCommand } from '../compareModels';
+import { COMPARE_HELP, COMPARE_OPTION } from '../compareOption';
 
 export const runCommand: Command = {
   name: 'run',
   summary: 'run a macro or micro knockout experiment over a dataset (COUNTERFACT, known_1000, ROME COUNTERFACT)',
   usage: [
     'mamba-explain run [--model DIR|HUB-ID] --dataset FILE --experiment macro|micro [--window K[,K…]] [--limit N] [--seed S]',
-    '                  [--no-filter] [--split] [--sets …] [--ci bootstrap|t] --out FILE [--resume] [--ep auto|cpu|cuda|webgpu] [--json]',
+    '                  [--no-filter] [--split] [--sets …] [--ci bootstrap|t] --out FILE [--resume] [--compare-model M2[,M3…]]',
+    '                  [--ep auto|cpu|cuda|webgpu] [--json]',
     '',
     '  --window K    window sizes (macro default: 9 on models of 24+ layers, else a quarter and a half of the depth;',
     '                micro: one size, default 5 or the depth when smaller).',
@@ -39,11 +42,14 @@ export const runCommand: Command = {
     '                cpu,cpu; one checkpoint, one results file, the same numbers as one device. --devices 0 = --device 0.',
     CONV_HELP,
     FEATURE_HELP,
+    COMPARE_HELP,
+    '                 A comparison keeps each finished model\'s run beside FILE (FILE.model<i>.json) until it is written: --resume',
+    '                 continues it.',
     '',
     ENGINE_HELP,
   ].join('\n'),
   flags: ['no-filter', 'split', 'resume'],
-  options: ['dataset', 'experiment', 'window', 'limit', 'seed', 'sets', 'out', 'chunk', 'checkpoint', 'conv', 'ci', 'ci-resamples', 'ci-seed', 'steer', 'features', 'feature-mode', 'shard', 'devices', ...ENGINE_OPTIONS],
+  options: ['dataset', 'experiment', 'window', 'limit', 'seed', 'sets', 'out', 'chunk', 'checkpoint', 'conv', 'ci', 'ci-resamples', 'ci-seed', 'steer', 'features', 'feature-mode', 'shard', 'devices', COMPARE_OPTION, ...ENGINE_OPTIONS],
   async run(opts, io) {
     const experiment = opts.required('experiment');
     if (experiment !== 'macro' && experiment !== 'micro') throw new UserError(`--experiment must be macro or micro, got '${experiment}'`);
@@ -86,6 +92,8 @@ export const runCommand: Command = {
     };
     // the interval settings are checked here too, so that a bad value fails before the model is opened
     runInterval(params);
+    const compared = compareModelsOf(opts);
+    if (compared) return runCompareCommand('runDataset', params, compared, opts, io);
     let result: DatasetRunResult;
     try {
       const call = { signal: io.signal, onProgress: progressPrinter(io, 'prompts') };

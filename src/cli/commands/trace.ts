@@ -16,6 +16,8 @@ import { renderTrace } from '../../engine/experiments/render';
 import type { TraceParams } from '../../engine/experiments/macro';
 import { parseConvPath, type ConvPath } from '../../engine/interventions/spec';
 import { parseSteer } from '../../engine/interventions/steering';
+import { compareModelsOf, runCompareCommand } from '../compareModels';
+import { COMPARE_HELP, COMPARE_OPTION } from '../compareOption';
 
 /** Options every knockout command shares. */
 export const ENGINE_OPTIONS = ['model', 'ep', 'tokenizer', 'backend', 'max-batch', 'dtype', 'sweep', 'device'];
@@ -231,7 +233,8 @@ export const traceCommand: Command = {
   summary: 'macro attention knockout: subject / relation / last curves for one prompt',
   usage: [
     'mamba-explain trace [--model DIR|HUB-ID] --prompt TEXT --subject TEXT [--target TEXT] [--window K[,K…]]',
-    '                    [--sets subject,relation,last,first,all,custom:P+P…] [--conv keep|block] [--ep auto|cpu|cuda|webgpu] [--json]',
+    '                    [--sets subject,relation,last,first,all,custom:P+P…] [--conv keep|block] [--compare-model M2[,M3…]]',
+    '                    [--ep auto|cpu|cuda|webgpu] [--json]',
     '',
     'Blocks the edges (last ← c) for every c of a source set, in every head of layers ℓ … ℓ+K−1, for each start ℓ = 0 … L−K,',
     'and reports p′ of the target and diff% = (p′ − p)/p · 100.',
@@ -242,10 +245,11 @@ export const traceCommand: Command = {
     '  --sets …       source sets (default subject,relation,last); also first, all, custom:P+P… (0-based positions)',
     CONV_HELP,
     FEATURE_HELP,
+    COMPARE_HELP,
     '',
     ENGINE_HELP,
   ].join('\n'),
-  options: ['prompt', 'subject', 'target', 'window', 'sets', 'conv', 'features', 'feature-mode', 'steer', ...ENGINE_OPTIONS],
+  options: ['prompt', 'subject', 'target', 'window', 'sets', 'conv', 'features', 'feature-mode', 'steer', COMPARE_OPTION, ...ENGINE_OPTIONS],
   async run(opts, io) {
     const params: TraceParams = {
       prompt: opts.required('prompt'),
@@ -258,6 +262,8 @@ export const traceCommand: Command = {
       ...featureParams(opts),
       ...steerParams(opts),
     };
+    const compared = compareModelsOf(opts);
+    if (compared) return runCompareCommand('trace', params, compared, opts, io);
     const result = await withEngine(opts, io, (client) =>
       client.call<TraceResult>('trace', params, { signal: io.signal, onProgress: io.json ? undefined : progressPrinter(io, 'layer steps') }),
     );

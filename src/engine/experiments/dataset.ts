@@ -37,6 +37,7 @@ import { macroVariants, macroWindows } from './macro';
 import { resolveFeatureParams, variantsPerGroup, type ResolvedGroup } from './features';
 import { inShard, parseShard, sameShard, shardLabel, type ShardSpec } from './shard';
 import { drainQueue, type Executor } from './chunkQueue';
+import { firstPositionAggregate } from './firstPosition';
 
 /** Variants per prompt of the macro experiment: windows × sets × starts. */
 function macroVariantCount(windows: readonly number[], sets: readonly string[], nLayer: number): number {
@@ -504,6 +505,7 @@ export function assembleRun(
     skipped,
     aggregate: {
       ...aggregateAll(prompts, experiment, settings.windows, settings.sets, L, settings.split, agg),
+      ...(experiment === 'micro' ? { firstPosition: firstPositionAggregate(prompts, agg) } : {}),
       ...(features.length > 1
         ? { groups: features.map((f, gi) => ({ features: f, mode: settings.featureMode ?? 'only', windows: aggregateRecords(prompts.map((r) => ({ ...r, windows: r.groups![gi].windows })), experiment, settings.windows, settings.sets, L, agg) })) }
         : {}),

@@ -1,5 +1,5 @@
 // Compact text rendering of knockout results for the CLI (sparklines and tables). No vscode, no I/O.
-import type { AggregateWindow, DatasetRunResult, MicroResult, TokenInfo, TraceResult } from './resultTypes';
+import type { AggregateWindow, DatasetRunResult, FirstPositionAggregate, MicroResult, TokenInfo, TraceResult } from './resultTypes';
 import { CONTINUATION, tokenPieces, visibleToken } from '../util/tokenText';
 import type { IntervalSpec } from '../util/stats';
 
@@ -185,9 +185,28 @@ export function renderDatasetRun(r: DatasetRunResult, out: string): string {
     if (r.settings.features?.length) lines.push(`features ${r.settings.features[0]} (--feature-mode ${r.settings.featureMode ?? 'only'}):`);
     lines.push(...renderAggWindows(r.aggregate.windows, interval));
   }
+  if (r.aggregate.firstPosition) lines.push(...renderFirstPosition(r.aggregate.firstPosition, interval));
   if (r.aggregate.split) {
     lines.push(`subject contains position 0 (n=${r.aggregate.split.counts.subjectHasFirst}):`, ...renderAggWindows(r.aggregate.split.subjectHasFirst, interval, '    '));
     lines.push(`subject does not contain position 0 (n=${r.aggregate.split.counts.subjectLacksFirst}):`, ...renderAggWindows(r.aggregate.split.subjectLacksFirst, interval, '    '));
   }
   return lines.join('\n');
+}
+
+/**
+ * The first-position effect of a micro run (aggregate.firstPosition): the mean diff% of blocking (last ← 0) per window
+ * start, over all prompts and over those whose subject does not contain position 0.
+ */
+export function renderFirstPosition(f: FirstPositionAggregate, interval: IntervalSpec | undefined, indent = '  '): string[] {
+  const range = commonRange([f.meanDiffPct, f.notSubject.meanDiffPct]);
+  const lines = [`${indent}first-position effect, pos 0 (first) blocked, window k=${f.window}: mean diff%; bars ${sparkScale(range)}; ${intervalLabel(interval)} at the minimum`];
+  const row = (name: string, s: FirstPositionAggregate['notSubject']) => {
+    if (s.n === 0 || s.meanDiffPct.every((v) => !Number.isFinite(v))) return `${indent}  ${name}  (no prompts)`;
+    const best = minIndex(s.meanDiffPct);
+    return `${indent}  ${name}  ${sparkline(s.meanDiffPct, range)}  min ${f1(s.meanDiffPct[best])}% [${f1(s.ci.low[best])}, ${f1(s.ci.high[best])}] at ℓ=${f.starts[best]} (${windowLayers(f.starts[best], f.window)}), n=${s.n}, top-1 kept ${(100 * s.top1Kept[best]).toFixed(0)}%`;
+  };
+  const names = ['all prompts', 'subject lacks pos 0'];
+  const width = Math.max(...names.map((n) => n.length));
+  lines.push(row(names[0].padEnd(width), f), row(names[1].padEnd(width), f.notSubject), `${indent}  ${'ℓ'.padEnd(width)}  ${startAxis(f.starts)}`);
+  return lines;
 }

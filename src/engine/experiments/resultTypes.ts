@@ -6,10 +6,12 @@ import type { IntervalSpec } from '../util/stats';
 export type { IntervalSpec };
 
 /**
+ * 3: comparison results (`kind: 'comparison'`: one experiment on several models in one file) and the first-position
+ * effect of dataset micro runs (`aggregate.firstPosition`).
  * 2: dataset runs record their interval (settings.interval; bootstrap by default, 1 = Student t only), `counts` with
- * disjoint skipped / filteredOut / unusable, skipped[].cause, warnings[]. Readers accept 1 and 2 (see docs/results-schema.md).
+ * disjoint skipped / filteredOut / unusable, skipped[].cause, warnings[]. Readers accept 1 … 3 (see docs/results-schema.md).
  */
-export const RESULTS_SCHEMA_VERSION = 2;
+export const RESULTS_SCHEMA_VERSION = 3;
 /** The oldest schema version this code still reads. */
 export const OLDEST_READABLE_SCHEMA_VERSION = 1;
 
@@ -172,6 +174,31 @@ export interface DatasetAggregate {
   split?: { subjectHasFirst: AggregateWindow[]; subjectLacksFirst: AggregateWindow[]; counts: { subjectHasFirst: number; subjectLacksFirst: number } };
   /** several feature groups (SPEC §4): each group's aggregate (windows = groups[0]'s) */
   groups?: (FeatureInfo & { windows: AggregateWindow[] })[];
+  /** micro runs (schema 3): the effect of blocking (last ← 0), the first position, per window start */
+  firstPosition?: FirstPositionAggregate;
+}
+
+/** Mean diff% of blocking (last ← 0) over a set of prompts, per window start, with the run's interval. */
+export interface FirstPositionStats {
+  /** mean over the prompts of diff% when (last ← 0) is blocked in the window starting at starts[s] */
+  meanDiffPct: number[];
+  /** the run's interval (settings.interval) of that mean */
+  ci: { low: number[]; high: number[] };
+  /** fraction of the prompts whose target is still top-1 */
+  top1Kept: number[];
+  /** number of prompts */
+  n: number;
+}
+
+/**
+ * The first-position effect of a dataset micro run (the papers discuss it: position 0 can matter far beyond its
+ * content). `notSubject` is the same over the prompts whose subject does not contain position 0, where blocking it
+ * removes no subject token.
+ */
+export interface FirstPositionAggregate extends FirstPositionStats {
+  window: number;
+  starts: number[];
+  notSubject: FirstPositionStats;
 }
 
 export interface SkippedPrompt {
@@ -255,8 +282,52 @@ export interface DatasetRunResult {
 
 export type AnyResult = TraceResult | MicroResult | DatasetRunResult;
 
+/** A result that a comparison holds one of per model. */
+export type ComparedResult = TraceResult | MicroResult | DatasetRunResult;
+
+/** One model of a comparison. */
+export interface ComparedModel {
+  /** the model as given (--model / --compare-model: 'demo', 'demo-mamba1', a folder, a Hub id) */
+  ref: string;
+  /** the model's name in legends, unique within the comparison (e.g. 'demo-mamba1 (Mamba-1)') */
+  label: string;
+  /** the model's result, exactly what the experiment gives on that model alone (its own provenance) */
+  result: ComparedResult;
+}
+
+/** Which selected rows of a dataset comparison each model measured (each model filters on its own prediction). */
+export interface ComparisonCoverage {
+  /** rows selected from the dataset (the same for every model) */
+  selected: number;
+  /** rows that every model measured */
+  measuredByAll: number;
+  /** the first (at most 20) rows that some model measured and another did not */
+  notByAll: number[];
+  models: { label: string; measured: number; filteredOut: number; skipped: number; filteredIndices: number[] }[];
+}
+
+/**
+ * The same experiment (the same prompts or dataset rows, window sizes and settings) on several models in one file
+ * (schema 3). Each model has its own tokenisation, positions and depth; figures put the models on one axis of relative
+ * depth, start / (L − k). `provenance` is the first model's.
+ */
+export interface ComparisonResult {
+  kind: 'comparison';
+  schemaVersion: number;
+  provenance: Provenance;
+  /** the kind of every model's result */
+  experiment: ComparedResult['kind'];
+  models: ComparedModel[];
+  /** dataset runs: which rows each model measured */
+  coverage?: ComparisonCoverage;
+  /** inputs that change the comparison (optional; each model's result has its own warnings) */
+  warnings?: ResultWarning[];
+}
+
 /** The kinds of AnyResult (results files the report, the panel and `report` read). */
 export const RESULT_KINDS = ['trace', 'micro', 'dataset-run'] as const;
+/** Kinds that wrap results of RESULT_KINDS (the report and the panel read them too). */
+export const WRAPPER_KINDS = ['comparison'] as const;
 
 /**
  * Provenance of a CLI result that does not come from a knockout experiment (`tokenize`, `download`, `report`):

@@ -6,6 +6,8 @@ import { checkOutputFile, writeFileAtomic } from '../engine/util/atomicFile';
 import { UserError } from '../engine/types';
 import { readResultsFile, type LoadedResults } from './loadResult';
 import { renderReportHtml, type ReportOptions } from './renderReport';
+// registers the 'comparison' kind with the loader and the renderer
+import './compareReport';
 
 export { renderReportHtml, registerReportKind, familyLabel, knockoutLabel, type ReportOptions, type ReportKind } from './renderReport';
 export { parseResults, readResultsFile, registerResultKind, knownResultKinds, type LoadedResults } from './loadResult';

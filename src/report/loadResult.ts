@@ -56,6 +56,7 @@ export function knownResultKinds(): string[] {
 /** Kinds that `--json` prints but that are not results files with figures. */
 const NOT_REPORTABLE: Record<string, string> = {
   'dataset-run-summary': 'the summary that `run --json` prints; the full results file is the run\'s --out file',
+  'comparison-summary': 'the summary that `run --compare-model … --json` prints; the full comparison is the run\'s --out file',
   prediction: 'a next-token prediction (`predict --json`); it has no knockout figures',
   attention: 'attention matrices (`attention --json`); they have no knockout figures',
   tokenization: 'a tokenisation (`tokenize --json`)',

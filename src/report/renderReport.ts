@@ -12,6 +12,7 @@ import { escapeXml, heatmapSvg, lineChartSvg } from '../../webview/shared/svg';
 import { CONTINUATION, decodedLabels, tokenPieces, visibleToken } from '../engine/util/tokenText';
 import { intervalLabel, windowLayers } from '../engine/experiments/render';
 import type { IntervalSpec } from '../engine/util/stats';
+import { firstPositionHtml } from './firstPositionReport';
 
 export interface ReportOptions {
   theme?: Theme;
@@ -107,7 +108,8 @@ export function reportProvenance(r: AnyResult): ProvenanceEntries {
 }
 
 function provHtml(r: AnyResult): string {
-  return `<table class="prov"><tbody>${reportProvenance(r).map(([k, v]) => `<tr><th scope="row">${esc(k)}</th><td>${esc(v)}</td></tr>`).join('')}</tbody></table>`;
+  const entries = KINDS[r.kind]?.provenance?.(r) ?? reportProvenance(r);
+  return `<table class="prov"><tbody>${entries.map(([k, v]) => `<tr><th scope="row">${esc(k)}</th><td>${esc(v)}</td></tr>`).join('')}</tbody></table>`;
 }
 
 /** The provenance a figure carries (metadata and footer): the result's, with `windows` set to the figure's window. */
@@ -324,7 +326,7 @@ function datasetBody(r: DatasetRunResult, theme: Theme): string {
     `<section><h2>Dataset</h2>${partial}${modelLine(r)}<p><code>${esc(r.dataset.file)}</code> — ${txt(r.dataset.rows)} rows (${esc(r.dataset.format)}, sha256 <code>${esc(r.dataset.sha256.slice(0, 16))}…</code>); ` +
     `windows ${txt(r.settings.windows.join(', '))}${r.settings.sets.length ? `; source sets ${esc(r.settings.sets.join(', '))}` : ''}.</p>${countsTable(r)}${promptsHtml(r.prompts)}${skippedHtml(r)}</section>` +
     warningsHtml(r.warnings) +
-    `<section><h2>Attention knockout (${esc(r.experiment)}), dataset means</h2>${sections.join('')}</section>`
+    `<section><h2>Attention knockout (${esc(r.experiment)}), dataset means</h2>${sections.join('')}${firstPositionHtml(r, theme)}</section>`
   );
 }
 
@@ -337,6 +339,8 @@ export interface ReportKind<R = AnyResult> {
   subtitle(r: R): string;
   /** the sections between the heading and the provenance */
   body(r: R, theme: Theme): string;
+  /** the provenance table's entries (default: reportProvenance) */
+  provenance?(r: R): ProvenanceEntries;
 }
 
 const KINDS: Record<string, ReportKind> = {
@@ -348,6 +352,11 @@ const KINDS: Record<string, ReportKind> = {
     body: (r, t) => datasetBody(r as DatasetRunResult, t),
   },
 };
+
+/** One result's body and provenance table (a report that holds several results, e.g. a comparison's models). */
+export function resultSection(r: AnyResult, theme: Theme): { body: string; provenance: string } {
+  return { body: KINDS[r.kind].body(r, theme), provenance: provHtml(r) };
+}
 
 /**
  * Adds a result kind to the report (the feature knockout, steering and comparison results as they land); register its

@@ -62,12 +62,17 @@ export class HeatmapView {
     const xw = Math.max(10, ...spec.xTicks.map((t) => ctx.measureText(t).width));
     const legendW = 96;
     const ml = Math.min(240, yw) + 24;
+    // marked rows (position 0 of a micro grid): a dashed frame and a label in a column right of the plot
+    const marks = (spec.markedRows ?? []).filter((m) => m.row >= 0 && m.row < rows);
+    ctx.font = font(11);
+    const markW = marks.length ? Math.ceil(Math.max(...marks.map((m) => ctx.measureText(`◂ ${m.label}`).width))) + 14 : 0;
+    ctx.font = font(12);
     const maxCell = this.opts.maxCell ?? 36;
-    const cell = Math.max(8, Math.min(maxCell, Math.floor((Math.max(200, availableWidth) - ml - legendW - 12) / Math.max(1, cols))));
+    const cell = Math.max(8, Math.min(maxCell, Math.floor((Math.max(200, availableWidth) - ml - legendW - markW - 12) / Math.max(1, cols))));
     const rotate = xw > cell - 2;
     const mb = (rotate ? Math.min(150, xw * 0.87 + 14) : 22) + 24;
     const mt = 10;
-    const W = ml + cols * cell + legendW;
+    const W = ml + cols * cell + markW + legendW;
     const H = mt + rows * cell + mb;
     this.layout = { ml, mt, cell, rows, cols, W, H };
     const dpr = window.devicePixelRatio || 1;
@@ -95,6 +100,20 @@ export class HeatmapView {
     ctx.strokeStyle = theme.foreground;
     ctx.lineWidth = 2;
     for (const [r, c] of spec.outlined ?? []) if (r < rows && c < cols) ctx.strokeRect(ml + c * cell + 1.5, mt + r * cell + 1.5, cell - 3, cell - 3);
+    for (const mk of marks) {
+      const y = mt + mk.row * cell;
+      ctx.save();
+      ctx.setLineDash([4, 3]);
+      ctx.strokeStyle = theme.foreground;
+      ctx.lineWidth = 1.5;
+      ctx.strokeRect(ml - 2.5, y - 1.5, cols * cell + 5, cell + 3);
+      ctx.restore();
+      ctx.fillStyle = theme.foreground;
+      ctx.font = font(11);
+      ctx.textAlign = 'left';
+      ctx.textBaseline = 'middle';
+      ctx.fillText(`◂ ${mk.label}`, ml + cols * cell + 8, y + cell / 2);
+    }
     if (this.cursor && this.cursor.row < rows && this.cursor.col < cols) {
       ctx.strokeStyle = theme.focus;
       ctx.lineWidth = 2;
@@ -144,7 +163,7 @@ export class HeatmapView {
     ctx.fillText(spec.yLabel, 0, 0);
     ctx.restore();
     // legend bar
-    const lx = ml + cols * cell + 18;
+    const lx = ml + cols * cell + markW + 18;
     const lh = Math.max(60, Math.min(220, rows * cell));
     const grad = ctx.createLinearGradient(0, mt, 0, mt + lh);
     for (let i = 0; i <= 20; i++) grad.addColorStop(i / 20, scaleColor(spec.scale, spec.scale.max - (i / 20) * (spec.scale.max - spec.scale.min)));

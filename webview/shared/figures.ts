@@ -7,6 +7,7 @@ import type { ModelIdentity } from '../../src/engine/types';
 import type { AttentionPayload, DecayGroup, FeatureMode, FeaturesPayload } from '../../src/shared/protocol';
 import { DECAY_GROUPS } from '../../src/shared/protocol';
 import { divergingScale, seriesStyle, type ColorScale, type Theme } from './colors';
+import { FIRST_POSITION_LABEL } from '../../src/engine/experiments/firstPosition';
 
 export const X_LABEL = 'Window start layer';
 export const Y_LABEL = 'Change in target probability (%)';
@@ -16,6 +17,8 @@ export interface LineSeries {
   label: string;
   color: string;
   dash?: number[];
+  /** this series' own x values (a comparison: each model's starts on the relative depth); absent = the chart's x */
+  x?: number[];
   y: number[];
   band?: { low: number[]; high: number[] };
 }
@@ -46,6 +49,8 @@ export interface HeatmapSpec {
   scale: ColorScale;
   /** cells to outline, [row, col] */
   outlined?: [number, number][];
+  /** rows marked with a dashed frame and a label beside the plot (the micro views: position 0, 'pos 0 (first)') */
+  markedRows?: { row: number; label: string }[];
   /** number formatting of the legend */
   percent?: boolean;
 }
@@ -134,6 +139,8 @@ export function microHeatmap(r: Pick<MicroResult, 'window' | 'starts' | 'diffPct
     values: r.diffPct,
     scale: divergingScale(theme, maxAbs(r.diffPct), Y_LABEL),
     percent: true,
+    // the first-position effect the papers discuss: row 0 is the prompt's first token
+    ...(r.diffPct.length > 0 ? { markedRows: [{ row: 0, label: FIRST_POSITION_LABEL }] } : {}),
   };
 }
 

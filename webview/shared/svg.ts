@@ -107,9 +107,14 @@ export function summarizeLineChart(spec: LineChartSpec, hidden: string[] = []): 
         if (Number.isFinite(v) && (!Number.isFinite(s.y[mi]) || v < s.y[mi])) mi = i;
       });
       const v = s.y[mi];
-      return `${s.label}: minimum ${Number.isFinite(v) ? v.toFixed(1) : 'n/a'}% at layer ${spec.x[mi]}`;
+      // a series with its own x (a comparison on the relative depth) says where on that axis
+      const at = s.x ? `at ${spec.xLabel.toLowerCase().startsWith('relative depth') ? 'relative depth' : 'x ='} ${Number((s.x[mi] ?? NaN).toFixed(2))}` : `at layer ${spec.x[mi]}`;
+      return `${s.label}: minimum ${Number.isFinite(v) ? v.toFixed(1) : 'n/a'}% ${at}`;
     });
-  return `${spec.title}. Line chart of ${spec.yLabel.toLowerCase()} against ${spec.xLabel.toLowerCase()} (${spec.x[0]}–${spec.x[spec.x.length - 1]}), ${parts.length} line(s). ${parts.join('; ')}.`;
+  const own = spec.series.some((s) => s.x);
+  const xsAll = own ? spec.series.flatMap((s) => s.x ?? spec.x) : spec.x;
+  const range = own ? `${Math.min(...xsAll)}–${Math.max(...xsAll)}` : `${spec.x[0]}–${spec.x[spec.x.length - 1]}`;
+  return `${spec.title}. Line chart of ${spec.yLabel.toLowerCase()} against ${spec.xLabel.toLowerCase()} (${range}), ${parts.length} line(s). ${parts.join('; ')}.`;
 }
 
 export function lineChartSvg(spec: LineChartSpec, o: SvgOptions): string {
@@ -120,10 +125,10 @@ export function lineChartSvg(spec: LineChartSpec, o: SvgOptions): string {
   const series = spec.series.filter((s) => !hidden.includes(s.key));
   // the legend column grows with long labels ('Heads 3,5,8-11 (except)'), up to a third of the width
   const longest = Math.max(0, ...series.map((s) => s.label.length));
-  const m = { l: 72, r: Math.round(Math.min(W * 0.4, Math.max(150, 60 + longest * 6.4))), t: spec.subtitle ? 58 : 42, b: o.provenance ? 74 : 58 };
+  const m = { l: 72, r: Math.ceil(Math.min(W * 0.4, Math.max(150, 60 + longest * 7.8))), t: spec.subtitle ? 58 : 42, b: o.provenance ? 74 : 58 };
   // labels still too long for the column are cut
-  const legendChars = Math.max(8, Math.floor((m.r - 60) / 6.4));
-  const legendLabel = (t: string) => (t.length > legendChars && longest * 6.4 + 60 > m.r ? t.slice(0, legendChars - 1) + '…' : t);
+  const legendChars = Math.max(8, Math.floor((m.r - 60) / 7.8));
+  const legendLabel = (t: string) => (t.length > legendChars && longest * 7.8 + 60 > m.r ? t.slice(0, legendChars - 1) + '…' : t);
   const pw = W - m.l - m.r;
   const ph = H - m.t - m.b;
   // ranges
@@ -137,11 +142,15 @@ export function lineChartSvg(spec: LineChartSpec, o: SvgOptions): string {
   const y0 = yt[0];
   const y1 = yt[yt.length - 1];
   const xs = spec.x;
-  const x0 = xs.length ? Math.min(...xs) : 0;
-  const x1 = xs.length ? Math.max(...xs) : 1;
+  // series may carry their own x (a comparison of models of different depth on the relative depth)
+  const ownX = series.some((s) => s.x);
+  const xOf = (s: (typeof series)[number]) => s.x ?? xs;
+  const allX = ownX ? [...xs, ...series.flatMap(xOf)] : xs;
+  const x0 = allX.length ? Math.min(...allX) : 0;
+  const x1 = allX.length ? Math.max(...allX) : 1;
   const sx = (v: number) => m.l + (x1 === x0 ? pw / 2 : ((v - x0) / (x1 - x0)) * pw);
   const sy = (v: number) => m.t + ph - ((v - y0) / (y1 - y0 || 1)) * ph;
-  const xt = xs.length <= 16 ? xs : niceTicks(x0, x1, 10).filter((v) => v >= x0 && v <= x1 && Number.isInteger(v));
+  const xt = ownX ? niceTicks(x0, x1, 5).filter((v) => v >= x0 - 1e-9 && v <= x1 + 1e-9) : xs.length <= 16 ? xs : niceTicks(x0, x1, 10).filter((v) => v >= x0 && v <= x1 && Number.isInteger(v));
 
   const out: string[] = [];
   out.push(header(W, H, spec.title, summarizeLineChart(spec, hidden) + describeProv(o.provenance), o.provenance, theme, o.background !== false));
@@ -166,7 +175,7 @@ export function lineChartSvg(spec: LineChartSpec, o: SvgOptions): string {
     if (!s.band) continue;
     const up: string[] = [];
     const down: string[] = [];
-    xs.forEach((x, i) => {
+    xOf(s).forEach((x, i) => {
       const hi = s.band!.high[i];
       const lo = s.band!.low[i];
       if (Number.isFinite(hi) && Number.isFinite(lo)) {
@@ -178,10 +187,10 @@ export function lineChartSvg(spec: LineChartSpec, o: SvgOptions): string {
   }
   // lines
   for (const s of series) {
-    const pts = xs.map((x, i) => (Number.isFinite(s.y[i]) ? `${n2(sx(x))},${n2(sy(s.y[i]))}` : '')).filter(Boolean);
+    const pts = xOf(s).map((x, i) => (Number.isFinite(s.y[i]) ? `${n2(sx(x))},${n2(sy(s.y[i]))}` : '')).filter(Boolean);
     const dash = s.dash ? ` stroke-dasharray="${s.dash.join(' ')}"` : '';
     out.push(`<polyline class="series" data-series="${escapeXml(s.key)}" points="${pts.join(' ')}" fill="none" stroke="${s.color}" stroke-width="2"${dash} stroke-linejoin="round"/>`);
-    if (xs.length <= 40) for (const p of pts) { const [px, py] = p.split(','); out.push(`<circle cx="${px}" cy="${py}" r="2.2" fill="${s.color}"/>`); }
+    if (xOf(s).length <= 40) for (const p of pts) { const [px, py] = p.split(','); out.push(`<circle cx="${px}" cy="${py}" r="2.2" fill="${s.color}"/>`); }
   }
   // legend
   const lx = m.l + pw + 16;
@@ -219,7 +228,10 @@ export function heatmapSvg(spec: HeatmapSpec, o: SvgOptions): string {
   const longestY = Math.max(4, ...spec.yTicks.map((t) => t.length));
   const longestX = Math.max(1, ...spec.xTicks.map((t) => t.length));
   const rotateX = longestX > 3;
-  const m = { l: Math.min(220, 30 + longestY * 6.6), r: 110, t: spec.subtitle ? 58 : 42, b: (rotateX ? Math.min(160, 20 + longestX * 5.6) : 20) + 24 + (o.provenance ? 18 : 0) };
+  // marked rows (position 0 of a micro grid): a dashed frame and a label in a column right of the plot
+  const marks = (spec.markedRows ?? []).filter((mk) => mk.row >= 0 && mk.row < rows);
+  const markW = marks.length ? Math.max(...marks.map((mk) => mk.label.length)) * 6.2 + 26 : 0;
+  const m = { l: Math.min(220, 30 + longestY * 6.6), r: 110 + markW, t: spec.subtitle ? 58 : 42, b: (rotateX ? Math.min(160, 20 + longestX * 5.6) : 20) + 24 + (o.provenance ? 18 : 0) };
   const cell = Math.max(10, Math.min(34, Math.floor(Math.min(((o.width ?? 760) - m.l - m.r) / Math.max(1, cols), 560 / Math.max(1, rows)))));
   const pw = cell * cols;
   const ph = cell * rows;
@@ -243,6 +255,11 @@ export function heatmapSvg(spec: HeatmapSpec, o: SvgOptions): string {
   for (const [r, c] of spec.outlined ?? []) {
     if (r < rows && c < cols) out.push(`<rect class="blocked" x="${m.l + c * cell + 1}" y="${m.t + r * cell + 1}" width="${cell - 2}" height="${cell - 2}" fill="none" stroke="${theme.foreground}" stroke-width="2"/>`);
   }
+  for (const mk of marks) {
+    const y = m.t + mk.row * cell;
+    out.push(`<rect class="marked-row" data-row="${mk.row}" x="${m.l - 2}" y="${y - 1.5}" width="${pw + 4}" height="${cell + 3}" fill="none" stroke="${theme.foreground}" stroke-width="1.5" stroke-dasharray="4 3"/>`);
+    out.push(`<text class="row-mark" data-row="${mk.row}" x="${m.l + pw + 8}" y="${n2(y + cell / 2 + 4)}" font-size="11" fill="${theme.foreground}">${escapeXml(`◂ ${mk.label}`)}</text>`);
+  }
   // y labels
   const fs = Math.max(8, Math.min(12, cell - 2));
   out.push(`<g class="ylabels" font-size="${fs}" text-anchor="end">`);
@@ -264,7 +281,7 @@ export function heatmapSvg(spec: HeatmapSpec, o: SvgOptions): string {
   out.push(`<text x="${m.l + pw / 2}" y="${H - (o.provenance ? 26 : 8)}" font-size="12" text-anchor="middle" fill="${theme.foreground}">${escapeXml(spec.xLabel)}</text>`);
   out.push(`<text transform="translate(14 ${m.t + ph / 2}) rotate(-90)" font-size="12" text-anchor="middle" fill="${theme.foreground}">${escapeXml(spec.yLabel)}</text>`);
   // legend bar
-  const lx = m.l + pw + 24;
+  const lx = m.l + pw + 24 + markW;
   const lh = Math.max(80, Math.min(240, ph));
   const gid = `g${Math.abs(hash(spec.id)).toString(36)}`;
   const stops = Array.from({ length: 11 }, (_, i) => i / 10).map((t) => `<stop offset="${t}" stop-color="${scaleColor(spec.scale, spec.scale.max - t * (spec.scale.max - spec.scale.min))}"/>`);

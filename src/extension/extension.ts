@@ -23,6 +23,9 @@ import { chooseWindows, parseWindows, windowsFromSetting } from './logic/windows
 import { checkModelTrust } from './logic/trust';
 import { checkFeatureRun, decayPayload, describeFeatureRun } from './logic/featureGroups';
 import type { FeatureMode, FeaturesPayload } from '../shared/protocol';
+import { compareWithModel, type CompareArgs } from './compareModel';
+import type { Comparable } from './logic/compare';
+import type { ComparisonResult } from '../engine/experiments/resultTypes';
 
 /** Arguments for programmatic/test use of the trace command (the UI asks for whatever is missing). */
 export interface TraceArgs {
@@ -78,6 +81,9 @@ export function activate(context: vscode.ExtensionContext): MambaExplainApi {
   const callbacks = {
     rerun: (t: TraceResult, windows: number[], features?: string[], featureMode?: FeatureMode) => rerunTrace(t, windows, features, featureMode),
     steering: (prompt?: string) => vscode.commands.executeCommand('mambaExplain.openSteering', prompt ? { prompt } : {}),
+    compareModel: async (shown: Comparable) => {
+      await compareAndShow(shown, {}, false);
+    },
     decay: async (layer: number) => {
       try {
         await sendDecay(layer);
@@ -166,6 +172,43 @@ export function activate(context: vscode.ExtensionContext): MambaExplainApi {
       if (!(e instanceof CancelledError)) void showEngineError(e, context, log);
     }
   }
+
+  /**
+   * "Compare with model…": the shown result on one more model, in a worker of its own (the engine's worker and its
+   * jobs are left alone), shown as a comparison. Errors go to the panel and a notification; `rethrow` for scripted use.
+   */
+  async function compareAndShow(shown: Comparable, args: CompareArgs, rethrow: boolean): Promise<ComparisonResult | undefined> {
+    try {
+      KnockoutPanel.post({ type: 'busy', message: 'Comparing with another model…' });
+      const c = await compareWithModel(shown, engine, context.extensionPath, log, args);
+      if (!c) {
+        KnockoutPanel.post({ type: 'busy' });
+        return undefined;
+      }
+      KnockoutPanel.showComparison(context, log, callbacks, c);
+      return c;
+    } catch (e) {
+      if (e instanceof CancelledError) {
+        KnockoutPanel.post({ type: 'busy' });
+        void vscode.window.showInformationMessage('Mamba Explain: comparison cancelled; nothing was written.');
+        if (rethrow) throw e;
+        return undefined;
+      }
+      KnockoutPanel.post({ type: 'error', message: String((e as Error)?.message ?? e) });
+      void showEngineError(e, context, log);
+      if (rethrow) throw e;
+      return undefined;
+    }
+  }
+
+  cmd('mambaExplain.compareWithModel', async (arg?: unknown) => {
+    const shown = KnockoutPanel.currentComparison ?? KnockoutPanel.currentResult;
+    if (!shown) {
+      void vscode.window.showErrorMessage('Mamba Explain: trace a prompt, run an experiment or open a results file first: Compare with Model… adds a model to what the knockout panel shows.');
+      return undefined;
+    }
+    return compareAndShow(shown, isArgs(arg) ? (arg as CompareArgs) : {}, isArgs(arg));
+  });
 
   // ------------------------------------------------------------ Trace Factual Flow
   cmd('mambaExplain.traceFactualFlow', async (arg?: unknown) => {
@@ -357,7 +400,11 @@ export function activate(context: vscode.ExtensionContext): MambaExplainApi {
     }
     try {
       // the report's validating loader: one clear error for a file that is not a results file (or has a bad field)
-      const { result: data, count } = openResultsFile(file);
+      const { result: data, count, comparison } = openResultsFile(file);
+      if (comparison) {
+        KnockoutPanel.showComparison(context, log, callbacks, comparison);
+        return comparison;
+      }
       KnockoutPanel.show(context, log, callbacks, data);
       if (data.kind === 'trace') await heatmap.setTrace(data);
       if (count > 1) void vscode.window.showInformationMessage(`Mamba Explain: ${path.basename(file)} holds ${count} traces; the panel shows the first (\`mamba-explain report --input\` renders them all).`);
@@ -556,5 +603,5 @@ function isArgs(a: unknown): boolean {
 }
 
 function isResultsDoc(text: string): boolean {
-  return /"kind"\s*:\s*"(trace|micro|dataset-run)"/.test(text.slice(0, 2000));
+  return /"kind"\s*:\s*"(trace|micro|dataset-run|comparison)"/.test(text.slice(0, 2000));
 }

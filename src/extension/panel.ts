@@ -4,10 +4,11 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { AnyResult, TraceResult } from '../engine/experiments/resultTypes';
+import type { AnyResult, ComparisonResult, TraceResult } from '../engine/experiments/resultTypes';
 import type { ExportMessage, FeatureMode, FeaturesPayload, HostToWebview, WebviewToHost } from '../shared/protocol';
 import { reportFileName, writePanelReport } from './logic/report';
 import { jsonLongerThan } from './logic/jsonSize';
+import { comparisonReportName, comparisonTitle, type Comparable } from './logic/compare';
 import { WebviewChannel, webviewOptions } from './webviewChannel';
 
 export const PANEL_VIEW_TYPE = 'mambaExplain.knockout';
@@ -20,6 +21,8 @@ export interface PanelCallbacks {
   decay(layer: number): Promise<void>;
   /** open the Steering view (on this prompt) */
   steering?(prompt?: string): Thenable<unknown>;
+  /** run the shown trace, micro result, dataset run or comparison on one more model and show the comparison */
+  compareModel?(shown: Comparable): Promise<void>;
 }
 
 export class KnockoutPanel {
@@ -28,6 +31,8 @@ export class KnockoutPanel {
   static lastChannel?: WebviewChannel;
   private readonly channel: WebviewChannel;
   private result?: AnyResult;
+  /** a comparison of several models, shown instead of `result` */
+  private comparison?: ComparisonResult;
   /** the decay layer shown last */
   private decay?: FeaturesPayload;
   private readonly subs: vscode.Disposable[] = [];
@@ -84,15 +89,36 @@ export class KnockoutPanel {
       async deserializeWebviewPanel(panel: vscode.WebviewPanel, state: unknown) {
         KnockoutPanel.current?.panel.dispose();
         const p = (KnockoutPanel.current = new KnockoutPanel(panel, context, log, callbacks));
-        const fromState = (state as { result?: AnyResult } | undefined)?.result;
-        const saved = fromState ?? context.workspaceState.get<AnyResult>(STATE_KEY);
-        if (saved && typeof saved === 'object' && 'kind' in saved) p.showResult(saved);
+        const st = state as { result?: AnyResult; comparison?: ComparisonResult } | undefined;
+        const saved = st?.comparison ?? st?.result ?? context.workspaceState.get<AnyResult | ComparisonResult>(STATE_KEY);
+        if (saved && typeof saved === 'object' && saved.kind === 'comparison') p.showComparison(saved);
+        else if (saved && typeof saved === 'object' && 'kind' in saved) p.showResult(saved);
       },
     });
   }
 
   static get currentResult(): AnyResult | undefined {
     return KnockoutPanel.current?.result;
+  }
+
+  /** The comparison the open panel shows, if any. */
+  static get currentComparison(): ComparisonResult | undefined {
+    return KnockoutPanel.current?.comparison;
+  }
+
+  /** Shows a comparison in the panel (opening it when needed). */
+  static showComparison(context: vscode.ExtensionContext, log: vscode.OutputChannel, callbacks: PanelCallbacks, c: ComparisonResult): KnockoutPanel {
+    const p = KnockoutPanel.open(context, log, callbacks, comparisonTitle(c));
+    p.showComparison(c);
+    return p;
+  }
+
+  showComparison(c: ComparisonResult): void {
+    this.comparison = c;
+    this.result = undefined;
+    this.panel.title = comparisonTitle(c);
+    this.channel.post({ type: 'showComparison', result: c });
+    void this.context.workspaceState.update(STATE_KEY, jsonLongerThan(c, 4_000_000) ? undefined : c);
   }
 
   /** The decay layer the open panel shows, if any. */
@@ -107,6 +133,7 @@ export class KnockoutPanel {
 
   showResult(result: AnyResult): void {
     this.result = result;
+    this.comparison = undefined;
     this.panel.title = titleOf(result);
     this.channel.post({ type: 'showResult', result });
     // keep small results for restoring after a reload (measured without writing the JSON of a large one)
@@ -129,6 +156,15 @@ export class KnockoutPanel {
           return;
         }
         await this.callbacks.rerun(this.result, m.windows, m.features, m.featureMode);
+        return;
+      }
+      case 'compareModel': {
+        const shown = this.comparison ?? this.result;
+        if (!shown) {
+          this.channel.post({ type: 'error', message: 'There is no result in the panel to compare.' });
+          return;
+        }
+        await this.callbacks.compareModel?.(shown);
         return;
       }
       case 'requestDecay':
@@ -164,13 +200,13 @@ export class KnockoutPanel {
 
   /** "Export report…": a save dialog, then the standalone HTML report of the result shown. */
   private async exportReport(): Promise<void> {
-    const result = this.result;
+    const result = this.comparison ?? this.result;
     if (!result) {
       this.channel.post({ type: 'exported', figure: 'report', format: 'html', ok: false, message: 'There is no result in the panel to export.' });
       return;
     }
     const folder = vscode.workspace.workspaceFolders?.[0]?.uri;
-    const name = reportFileName(result);
+    const name = result.kind === 'comparison' ? comparisonReportName(result) : reportFileName(result);
     const target = await (KnockoutPanel.saveDialog ?? vscode.window.showSaveDialog)({
       defaultUri: folder ? vscode.Uri.joinPath(folder, name) : undefined,
       filters: { 'HTML report': ['html'] },
@@ -183,7 +219,8 @@ export class KnockoutPanel {
     }
     const kind = vscode.window.activeColorTheme.kind;
     const dark = kind === vscode.ColorThemeKind.Dark || kind === vscode.ColorThemeKind.HighContrast;
-    const outcome = writePanelReport(result, target.fsPath, dark);
+    // a comparison renders through the report kind it registers (src/report/compareReport.ts)
+    const outcome = writePanelReport(result as AnyResult, target.fsPath, dark);
     if (outcome.ok) {
       this.log.appendLine(`knockout panel: report written to ${outcome.path}`);
       this.channel.post({ type: 'exported', figure: 'report', format: 'html', ok: true, path: outcome.path });

@@ -6,7 +6,7 @@
 // host→webview message until then and flushes them in order.
 // Every webview→host message is untrusted input: the host must pass it through
 // `parseWebviewMessage` and ignore `undefined` (malformed or unknown), never act on the raw value.
-import type { AnyResult, TokenRole } from '../engine/experiments/resultTypes';
+import type { AnyResult, ComparisonResult, TokenRole } from '../engine/experiments/resultTypes';
 import type { GenerateResult } from '../engine/experiments/generate';
 import type { BottleneckResult } from '../engine/experiments/bottlenecks';
 import type { SteerSweepResult } from '../engine/experiments/steerSweep';
@@ -156,6 +156,8 @@ export type HostToWebview =
   | { type: 'steerSweep'; result: SteerSweepResult }
   /** Show a result in the knockout panel (replaces the current one). */
   | { type: 'showResult'; result: AnyResult }
+  /** Show a comparison (one experiment on several models) in the knockout panel (replaces the current result). */
+  | { type: 'showComparison'; result: ComparisonResult }
   /** Long work under way (message shown with a progress indicator); `message: undefined` clears it. */
   | { type: 'busy'; message?: string }
   /** An error to show in the view (also clears busy); `requestId`: the request it answers (heatmap). */
@@ -284,6 +286,10 @@ export interface ExportReportMessage {
 export interface RetraceMessage {
   type: 'retrace';
 }
+/** Knockout panel: run the shown trace, micro result or dataset run on one more model (the host asks which). */
+export interface CompareModelMessage {
+  type: 'compareModel';
+}
 /** Knockout panel: open the Steering view on this prompt. */
 export interface OpenSteeringMessage {
   type: 'openSteering';
@@ -292,7 +298,8 @@ export interface OpenSteeringMessage {
 
 export type WebviewToHost =
   | ReadyMessage | RerunMessage | RequestLayerMessage | RequestDecayMessage | ExportMessage | OpenFileMessage | LogMessage
-  | SteerRequestMessage | FindBottleneckMessage | SweepScalesMessage | CancelMessage | OpenSteeringMessage | ExportReportMessage | RetraceMessage;
+  | SteerRequestMessage | FindBottleneckMessage | SweepScalesMessage | CancelMessage | OpenSteeringMessage | ExportReportMessage | RetraceMessage
+  | CompareModelMessage;
 export type WebviewToHostType = WebviewToHost['type'];
 
 // ---------------------------------------------------------------- limits
@@ -493,6 +500,10 @@ export function parseWebviewMessage(raw: unknown): WebviewToHost | undefined {
       case 'retrace': {
         if (!hasOnlyKeys(raw, ['type'])) return undefined;
         return { type: 'retrace' };
+      }
+      case 'compareModel': {
+        if (!hasOnlyKeys(raw, ['type'])) return undefined;
+        return { type: 'compareModel' };
       }
       case 'openSteering': {
         if (!hasOnlyKeys(raw, ['type', 'prompt'])) return undefined;

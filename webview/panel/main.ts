@@ -19,6 +19,9 @@ import { datasetCsv, decayCsv, featureGroupsCsv, jsonExport, macroCsv, microCsv 
 import { decayHistogramSvg, heatmapSvg, lineChartSvg, summarizeDecayHistogram, summarizeLineChart } from '../shared/svg';
 import { el, exportBar, handleCommonMessage, Host, onThemeChange, readTheme } from '../shared/vscode';
 import { intervalLabel } from '../../src/engine/experiments/render';
+import type { ComparisonResult } from '../../src/engine/experiments/resultTypes';
+import { compareDebug, comparisonView, destroyComparisonView, resizeComparisonView, type CompareViewState } from './compare';
+import { firstPositionNote, firstPositionSection } from './firstPosition';
 
 Chart.register(LineController, LineElement, PointElement, LinearScale, Filler, Tooltip);
 
@@ -41,6 +44,9 @@ interface PanelState {
   pick?: { presets: string[]; custom: string; mode: FeatureMode };
   /** the decay layer shown (one layer of the current model) */
   decay?: FeaturesPayload;
+  /** a comparison of several models (shown instead of `result`) and its view's controls */
+  comparison?: ComparisonResult;
+  compare?: CompareViewState;
 }
 
 const SEED_WINDOWS = [1, 3, 5, 9, 12, 15];
@@ -728,6 +734,8 @@ function microSection(r: MicroResult | DatasetRunResult): HTMLElement | undefine
   });
   heatmap.root.id = 'micro-heatmap';
   const fig = el('figure', { class: 'figure', id: 'micro' }, el('div', { class: 'figure-head' }, el('h3', { text: spec.title }), el('p', { class: 'subtitle', text: `Rows: the position the last token may no longer attend to. Colour: ${Y_LABEL.toLowerCase()}.` })), controls, heatmap.root);
+  const note = firstPositionNote(data);
+  if (note) fig.append(note);
   fig.append(
     exportBar(host as Host<unknown>, () => spec.id, 'the heatmap', {
       svg: () => heatmapSvg(spec, { theme, provenance: prov }),
@@ -753,8 +761,14 @@ function render(): void {
   overlaySpec = undefined;
   decaySpec = undefined;
   decayView = undefined;
+  destroyComparisonView();
   const r = state.result;
   content.replaceChildren();
+  if (state.comparison) {
+    const view = (state.compare ??= { hidden: [] });
+    content.append(...comparisonView(state.comparison, { host: host as Host<unknown>, theme, state: view, save, rerender: render, width: () => content.clientWidth - 40 }));
+    return;
+  }
   if (!r) {
     if (state.decay) {
       const d = state.decay;
@@ -777,7 +791,10 @@ function render(): void {
   // the standalone HTML report of this result (the host asks where to save it)
   const reportBtn = el('button', { type: 'button', class: 'export-button', id: 'export-report', title: 'Save this result as a standalone HTML report (figures, clean prediction, provenance)', text: 'Export report…' });
   reportBtn.addEventListener('click', () => host.post({ type: 'exportReport' }));
-  content.append(el('header', { class: 'page-head' }, el('h1', { text: heading }), meta, mode, el('p', { class: 'meta report-actions' }, reportBtn)));
+  // the same experiment on one more model: the host asks which, runs it in a worker of its own, shows the comparison
+  const compareBtn = el('button', { type: 'button', class: 'export-button', id: 'compare-model', title: 'Run the same experiment on another model and show both on one axis of relative depth', text: 'Compare with model…' });
+  compareBtn.addEventListener('click', () => host.post({ type: 'compareModel' }));
+  content.append(el('header', { class: 'page-head' }, el('h1', { text: heading }), meta, mode, el('p', { class: 'meta report-actions' }, reportBtn, ' ', compareBtn)));
   const warnings = r.warnings ?? [];
   if (warnings.length) {
     const list = el('ul', { class: 'result-warnings', id: 'result-warnings', role: 'list' });
@@ -815,6 +832,10 @@ function render(): void {
   }
   if (r.kind === 'micro' || r.kind === 'dataset-run') {
     const s = microSection(r);
+    if (s) content.append(s);
+  }
+  if (r.kind === 'dataset-run') {
+    const s = firstPositionSection(r);
     if (s) content.append(s);
   }
   if (state.decay) content.append(decaySection(state.decay));
@@ -863,10 +884,22 @@ function showResult(r: AnyResult): void {
   render();
 }
 
+function showComparison(c: ComparisonResult): void {
+  // the same comparison grown by a model keeps the controls; the models' toggles are by index
+  const keep = state.comparison && state.comparison.experiment === c.experiment;
+  state = { v: 1, hidden: [], group: 'all', decay: state.decay, comparison: c, compare: keep && state.compare ? state.compare : { hidden: [] } };
+  save();
+  setStatus(undefined);
+  render();
+}
+
 host.onMessage((m: HostToWebview) => {
   switch (m.type) {
     case 'showResult':
       showResult(m.result);
+      break;
+    case 'showComparison':
+      showComparison(m.result);
       break;
     case 'features':
       showDecay(m.payload);
@@ -893,6 +926,7 @@ window.addEventListener('resize', () => {
   resizeTimer = window.setTimeout(() => {
     const spec = heatmap?.current;
     if (heatmap && spec) heatmap.render(spec, theme, content.clientWidth - 40);
+    resizeComparisonView(content.clientWidth - 40, theme);
   }, 100);
 });
 
@@ -919,5 +953,8 @@ render();
   },
   get decaySpec() {
     return decaySpec;
+  },
+  get compare() {
+    return compareDebug;
   },
 };

@@ -4,6 +4,7 @@ import type { ComparisonResult, DatasetRunResult, FirstPositionAggregate, MicroR
 import { comparisonFigure, familyName, RELATIVE_DEPTH_LABEL, setTitle, type ComparisonFigure } from '../../src/engine/experiments/comparison';
 import type { Theme } from './colors';
 import { formatPct, formatProb, provenanceOf, Y_LABEL, type LineChartSpec, type ProvenanceEntries } from './figures';
+import { csvCell } from './exportData';
 
 /** Colour and dash of model `i`: distinct hues, and dashes so that the lines stay apart in grey print. */
 export function modelStyle(i: number, theme: Theme): { color: string; dash?: number[] } {
@@ -97,4 +98,13 @@ export function firstPositionRows(c: ComparisonResult): { label: string; f: Firs
     out.push({ label: m.label, f, minAt: i, text: one(f.meanDiffPct[i], f.ci.low[i], f.ci.high[i], i, f.n), notSubject: one(f.notSubject.meanDiffPct[j], f.notSubject.ci.low[j], f.notSubject.ci.high[j], j, f.notSubject.n) });
   }
   return out;
+}
+
+/** The data of one comparison figure as CSV: a row per model and window start, with the relative depth. */
+export function comparisonCsv(f: ComparisonFigure, prov: ProvenanceEntries): string {
+  const banded = f.curves.some((m) => m.band);
+  const rows: unknown[][] = [];
+  for (const m of f.curves) m.starts.forEach((s, i) => rows.push([m.model + 1, m.label, m.nLayer, f.window, f.set, s, m.x[i], m.y[i], ...(banded ? [m.band?.low[i], m.band?.high[i], m.n] : [])]));
+  const header = ['model', 'label', 'layers', 'window', 'source_set', 'start_layer', 'relative_depth', banded ? 'mean_diff_pct' : 'diff_pct', ...(banded ? ['ci_low', 'ci_high', 'n'] : [])];
+  return [...prov.map(([k, v]) => `# ${k}: ${v.replace(/[\r\n]+/g, ' ')}`), header.join(','), ...rows.map((r) => r.map(csvCell).join(','))].join('\n') + '\n';
 }

@@ -1,0 +1,341 @@
+// The knockout panel's comparison view: one experiment on several models (kind 'comparison'). The models (colour, family,
+// depth, clean prediction or counts), then one figure per window and source set (micro: category) with one line per
+// model on the relative depth ℓ / (L − k) (chart.js; legend toggles per model; SVG / CSV / JSON exports), the
+// first-position effect per model of dataset micro runs, and for single-prompt micro results each model's heatmap with
+// position 0 marked. "Compare with model…" asks the host to add one more model.
+import { Chart, type ChartDataset } from 'chart.js';
+import type { ComparisonResult, MicroResult, TraceResult } from '../../src/engine/experiments/resultTypes';
+import { comparisonFigure, comparisonSets, comparisonWindows, familyName, RELATIVE_DEPTH_LABEL, setTitle } from '../../src/engine/experiments/comparison';
+import { FIRST_POSITION_LABEL } from '../../src/engine/experiments/firstPosition';
+import { withAlpha, type Theme } from '../shared/colors';
+import { HeatmapView } from '../shared/canvasHeatmap';
+import { comparisonChartSpec, comparisonCsv, comparisonModelRows, comparisonProvenance, comparisonSetTitle, firstPositionRows, modelStyle } from '../shared/compareFigures';
+import { convModeOf, formatPct, knockoutModeHint, knockoutModeLabel, microHeatmap, provenanceCaption, tokenLabel, type LineChartSpec } from '../shared/figures';
+import { jsonExport } from '../shared/exportData';
+import { lineChartSvg, summarizeLineChart } from '../shared/svg';
+import { el, exportBar, type Host } from '../shared/vscode';
+
+/** What the view keeps in the panel's state. */
+export interface CompareViewState {
+  window?: number;
+  set?: string;
+  /** series keys ('model-i') hidden with the legend toggles */
+  hidden: string[];
+}
+
+export interface CompareViewDeps {
+  host: Host<unknown>;
+  theme: Theme;
+  state: CompareViewState;
+  /** persist the panel state */
+  save(): void;
+  /** draw the view again (after a control changed) */
+  rerender(): void;
+  /** width available to a heatmap */
+  width(): number;
+}
+
+let chart: Chart | undefined;
+let spec: LineChartSpec | undefined;
+let heatmaps: HeatmapView[] = [];
+
+/** Test hook: the chart, its spec and the heatmaps of the view shown. */
+export const compareDebug = {
+  get chart() {
+    return chart;
+  },
+  get spec() {
+    return spec;
+  },
+  get heatmaps() {
+    return heatmaps;
+  },
+};
+
+/** Ends the charts of the view shown (before the panel draws something else). */
+export function destroyComparisonView(): void {
+  chart?.destroy();
+  chart = undefined;
+  spec = undefined;
+  heatmaps = [];
+}
+
+function selectControl(label: string, id: string, options: { value: string; label: string }[], value: string, onChange: (v: string) => void): HTMLElement {
+  const sel = document.createElement('vscode-single-select') as HTMLElement & { value: string };
+  sel.id = id;
+  sel.setAttribute('aria-label', label);
+  for (const o of options) {
+    const opt = document.createElement('vscode-option') as HTMLElement & { value: string };
+    opt.setAttribute('value', o.value);
+    opt.textContent = o.label;
+    if (o.value === value) opt.setAttribute('selected', '');
+    sel.append(opt);
+  }
+  sel.addEventListener('change', () => onChange(sel.value));
+  const lab = el('label', { class: 'control', for: id }, el('span', { class: 'control-label', text: label }));
+  lab.append(sel);
+  return lab;
+}
+
+function what(c: ComparisonResult): string {
+  const r = c.models[0].result;
+  if (r.kind === 'dataset-run') return `${r.experiment} dataset run on ${r.dataset.file}`;
+  const t = r as TraceResult | MicroResult;
+  return `${r.kind === 'trace' ? 'macro trace' : 'micro knockout'} of ${JSON.stringify(t.prompt)}${t.subject !== undefined ? ` (subject ${JSON.stringify(t.subject)})` : ''}`;
+}
+
+function modelsTable(c: ComparisonResult, theme: Theme): HTMLElement {
+  const body = el('tbody');
+  comparisonModelRows(c).forEach((m, i) => {
+    const sw = el('span', { class: 'model-swatch', 'aria-hidden': 'true' });
+    const st = modelStyle(i, theme);
+    sw.style.setProperty('border-top-color', st.color);
+    if (st.dash) sw.style.setProperty('border-top-style', 'dashed');
+    body.append(
+      el('tr', { 'data-model': String(i) },
+        el('td', { class: 'num', text: String(i + 1) }),
+        el('td', {}, sw, el('span', { text: m.label })),
+        el('td', {}, el('span', { class: 'family-badge', text: m.family })),
+        el('td', { class: 'num', text: String(m.layers) }),
+        el('td', {}, el('code', { text: m.path })),
+        el('td', { text: m.detail }),
+      ),
+    );
+  });
+  const head = el('thead', {}, el('tr', {}, ...['#', 'Model', 'Family', 'Layers', 'Path', 'Result'].map((h) => el('th', { scope: 'col', text: h }))));
+  return el('table', { class: 'models', id: 'compare-models' }, el('caption', { text: `${c.models.length} models, each with its own tokenisation, positions and depth` }), head, body);
+}
+
+function legendToggles(s: LineChartSpec, canvas: HTMLCanvasElement, deps: CompareViewDeps): HTMLElement {
+  const box = el('div', { class: 'series-toggles', role: 'group', 'aria-label': 'Show or hide models' });
+  for (const series of s.series) {
+    const b = el('button', { type: 'button', class: 'series-toggle', 'data-series': series.key });
+    const visible = !deps.state.hidden.includes(series.key);
+    b.setAttribute('aria-pressed', String(visible));
+    b.title = `${visible ? 'Hide' : 'Show'} ${series.label}`;
+    const sw = document.createElementNS('http://www.w3.org/2000/svg', 'svg');
+    sw.setAttribute('width', '28');
+    sw.setAttribute('height', '10');
+    sw.setAttribute('aria-hidden', 'true');
+    const ln = document.createElementNS('http://www.w3.org/2000/svg', 'line');
+    for (const [k, v] of Object.entries({ x1: '1', x2: '27', y1: '5', y2: '5', stroke: series.color, 'stroke-width': '2.5' })) ln.setAttribute(k, v);
+    if (series.dash) ln.setAttribute('stroke-dasharray', series.dash.join(' '));
+    sw.append(ln);
+    b.append(sw, el('span', { text: series.label }));
+    b.addEventListener('click', () => {
+      const hide = !deps.state.hidden.includes(series.key);
+      deps.state.hidden = hide ? [...deps.state.hidden, series.key] : deps.state.hidden.filter((k) => k !== series.key);
+      b.setAttribute('aria-pressed', String(!hide));
+      b.title = `${hide ? 'Show' : 'Hide'} ${series.label}`;
+      if (chart) applyHidden(chart, deps.state.hidden);
+      canvas.setAttribute('aria-label', summarizeLineChart(s, deps.state.hidden));
+      deps.save();
+    });
+    box.append(b);
+  }
+  return box;
+}
+
+function applyHidden(c: Chart, hidden: string[]): void {
+  const owner = (c as unknown as { $owner: string[] }).$owner;
+  owner.forEach((k, i) => c.setDatasetVisibility(i, !hidden.includes(k)));
+  c.update('none');
+}
+
+function buildChart(canvas: HTMLCanvasElement, s: LineChartSpec, c: ComparisonResult, theme: Theme, hidden: string[]): Chart {
+  const datasets: ChartDataset<'line'>[] = [];
+  const owner: string[] = [];
+  const starts = new Map<string, number[]>();
+  const f = comparisonFigure(c, Number(/k(\d+)/.exec(s.id)?.[1]), s.id.replace(/^compare-k\d+-/, ''));
+  for (const m of f.curves) starts.set(`model-${m.model}`, m.starts);
+  for (const series of s.series) {
+    const x = series.x ?? s.x;
+    const pts = (ys: number[]) => x.map((xv, i) => ({ x: xv, y: ys[i] }));
+    if (series.band) {
+      datasets.push({ label: `${series.label} CI low`, data: pts(series.band.low), borderWidth: 0, pointRadius: 0, pointHitRadius: 0, fill: false, borderColor: 'transparent' });
+      owner.push(series.key);
+      datasets.push({ label: `${series.label} CI high`, data: pts(series.band.high), borderWidth: 0, pointRadius: 0, pointHitRadius: 0, fill: '-1', backgroundColor: withAlpha(series.color, 0.16), borderColor: 'transparent' });
+      owner.push(series.key);
+    }
+    datasets.push({ label: series.label, data: pts(series.y), borderColor: series.color, backgroundColor: series.color, borderDash: series.dash, borderWidth: 2, pointRadius: x.length > 40 ? 0 : 2.5, pointHoverRadius: 5, tension: 0, fill: false });
+    owner.push(series.key);
+  }
+  const k = f.window;
+  const ch = new Chart(canvas, {
+    type: 'line',
+    data: { datasets },
+    options: {
+      animation: false,
+      responsive: true,
+      maintainAspectRatio: false,
+      parsing: false,
+      normalized: true,
+      interaction: { mode: 'nearest', axis: 'x', intersect: false },
+      color: theme.foreground,
+      font: { family: theme.fontFamily },
+      scales: {
+        x: {
+          type: 'linear',
+          min: 0,
+          max: 1,
+          ticks: { stepSize: 0.1, color: theme.muted },
+          grid: { color: withAlpha(theme.grid, 0.65) },
+          border: { color: theme.muted },
+          title: { display: true, text: RELATIVE_DEPTH_LABEL, color: theme.foreground, font: { size: 12 } },
+        },
+        y: {
+          type: 'linear',
+          grace: '5%',
+          ticks: { color: theme.muted },
+          grid: {
+            color: (ctx) => (ctx.tick && ctx.tick.value === 0 ? theme.foreground : withAlpha(theme.grid, 0.65)),
+            lineWidth: (ctx) => (ctx.tick && ctx.tick.value === 0 ? 1.5 : 1),
+          },
+          border: { color: theme.muted },
+          title: { display: true, text: s.yLabel, color: theme.foreground, font: { size: 12 } },
+        },
+      },
+      plugins: {
+        tooltip: {
+          filter: (item) => !String(item.dataset.label).includes(' CI '),
+          callbacks: {
+            title: (items) => (items.length ? `Relative depth ${(items[0].parsed.x ?? 0).toFixed(2)}` : ''),
+            label: (item) => {
+              const key = owner[item.datasetIndex];
+              const st = starts.get(key)?.[item.dataIndex];
+              const curve = f.curves.find((m) => `model-${m.model}` === key);
+              const where = st !== undefined && curve ? ` (ℓ = ${st} of ${curve.nLayer} layers: layers ${st}…${st + k - 1})` : '';
+              return ` ${item.dataset.label}: ${formatPct(item.parsed.y ?? NaN, 2)}${where}`;
+            },
+          },
+        },
+      },
+    },
+  });
+  (ch as unknown as { $owner: string[] }).$owner = owner;
+  applyHidden(ch, hidden);
+  return ch;
+}
+
+function curvesFigure(c: ComparisonResult, deps: CompareViewDeps): HTMLElement | undefined {
+  const windows = comparisonWindows(c);
+  if (!windows.length) return undefined;
+  const k = windows.includes(deps.state.window ?? -1) ? deps.state.window! : windows[windows.length - 1];
+  const sets = comparisonSets(c).filter((s) => comparisonFigure(c, k, s).curves.length > 0);
+  const set = sets.includes(deps.state.set ?? '') ? deps.state.set! : sets[0];
+  const f = comparisonFigure(c, k, set);
+  const s = comparisonChartSpec(c, f, deps.theme);
+  spec = s;
+  const prov = comparisonProvenance(c, k);
+  const controls = el('div', { class: 'controls' });
+  controls.append(
+    selectControl('Window size', 'compare-window-select', windows.map((w) => ({ value: String(w), label: `k = ${w}` })), String(k), (v) => {
+      deps.state.window = Number(v);
+      deps.save();
+      deps.rerender();
+    }),
+    selectControl('Source set', 'compare-set-select', sets.map((x) => ({ value: x, label: comparisonSetTitle(x) })), set, (v) => {
+      deps.state.set = v;
+      deps.save();
+      deps.rerender();
+    }),
+  );
+  const canvas = el('canvas', { role: 'img', 'aria-label': summarizeLineChart(s, deps.state.hidden), id: 'compare-canvas' });
+  const head = el('div', { class: 'figure-head' }, el('h3', { text: s.title }), el('p', { class: 'subtitle', text: s.subtitle ?? '' }));
+  const fig = el(
+    'figure',
+    { class: 'figure', id: 'compare' },
+    head,
+    controls,
+    legendToggles(s, canvas, deps),
+    el('div', { class: 'chart-box' }, canvas),
+    exportBar(deps.host, () => s.id, 'the comparison', {
+      svg: () => lineChartSvg(s, { theme: deps.theme, provenance: prov, hidden: deps.state.hidden }),
+      csv: () => comparisonCsv(f, prov),
+      json: () => jsonExport(s.id, prov, { window: k, set, axis: 'relative depth = start / (L - k)', models: f.curves.map((m) => ({ model: m.model + 1, label: m.label, layers: m.nLayer, starts: m.starts, x: m.x, y: m.y, ...(m.band ? { band: m.band, n: m.n } : {}) })) }),
+    }),
+    el('figcaption', { class: 'caption', text: `${setTitle(set)}: each model's window starts ℓ = 0 … L − k at x = ℓ / (L − k). ${provenanceCaption(prov)}` }),
+  );
+  const hidden = deps.state.hidden;
+  queueMicrotask(() => {
+    chart?.destroy();
+    chart = buildChart(canvas, s, c, deps.theme, hidden);
+  });
+  return fig;
+}
+
+function firstPositionTable(c: ComparisonResult): HTMLElement | undefined {
+  const rows = firstPositionRows(c);
+  if (!rows.length) return undefined;
+  const body = el('tbody');
+  for (const r of rows) body.append(el('tr', {}, el('td', { text: r.label }), el('td', { class: 'num', text: r.text }), el('td', { class: 'num', text: r.notSubject })));
+  const head = el('thead', {}, el('tr', {}, el('th', { scope: 'col', text: 'Model' }), el('th', { scope: 'col', text: 'All prompts: lowest mean diff% [CI]' }), el('th', { scope: 'col', text: 'Subject does not contain pos 0' })));
+  return el(
+    'section',
+    { 'aria-label': 'First-position effect per model', id: 'compare-first-position' },
+    el('h2', { text: `First-position effect per model (${FIRST_POSITION_LABEL})` }),
+    el('p', { class: 'hint', text: "Blocking (last ← 0), the prompt's first token: the strongest mean effect over the window starts, over all prompts and over those whose subject does not contain position 0." }),
+    el('table', { class: 'models first-position' }, head, body),
+  );
+}
+
+/** Each model's micro heatmap (single-prompt micro comparisons), position 0 marked. */
+function microHeatmaps(c: ComparisonResult, deps: CompareViewDeps): HTMLElement | undefined {
+  if (c.experiment !== 'micro') return undefined;
+  const figs = c.models.map((m, i) => {
+    const r = m.result as MicroResult;
+    const base = microHeatmap(r, deps.theme, `compare-micro-${i + 1}`);
+    const hs = { ...base, title: `${m.label}: ${base.title}` };
+    const view = new HeatmapView({
+      label: `Micro knockout heatmap of ${m.label}`,
+      describe: (h) => `${m.label} · ${tokenLabel(r.tokens[h.row].text)} (position ${h.row}${h.row === 0 ? `, ${FIRST_POSITION_LABEL}` : ''}) · window start ${r.starts[h.col]}: ${formatPct(h.value, 2)}`,
+    });
+    view.root.id = `compare-micro-${i + 1}`;
+    heatmaps.push(view);
+    queueMicrotask(() => view.render(hs, deps.theme, deps.width()));
+    return el('figure', { class: 'figure' }, el('div', { class: 'figure-head' }, el('h3', { text: hs.title }), el('p', { class: 'subtitle', text: `${familyName(r.provenance.model)}, ${r.provenance.model.nLayer} layers · rows: the blocked position (${FIRST_POSITION_LABEL} marked)` })), view.root);
+  });
+  return el('section', { 'aria-label': 'Per position, each model' }, el('h2', { text: 'Per position, each model' }), ...figs);
+}
+
+/** The page of a comparison: header, models, figures. */
+export function comparisonView(c: ComparisonResult, deps: CompareViewDeps): HTMLElement[] {
+  const conv = convModeOf(c.models[0].result);
+  const label = knockoutModeLabel(conv);
+  const compareBtn = el('button', { type: 'button', class: 'export-button', id: 'compare-model', title: 'Run the same experiment on one more model and add it to this comparison', text: 'Compare with model…' });
+  compareBtn.addEventListener('click', () => deps.host.post({ type: 'compareModel' }));
+  const reportBtn = el('button', { type: 'button', class: 'export-button', id: 'export-report', title: 'Save this comparison as a standalone HTML report', text: 'Export report…' });
+  reportBtn.addEventListener('click', () => deps.host.post({ type: 'exportReport' }));
+  const out: HTMLElement[] = [
+    el(
+      'header',
+      { class: 'page-head' },
+      el('h1', { text: `Comparison of ${c.models.length} models` }),
+      el('p', { class: 'meta', id: 'compare-what', text: what(c) }),
+      el('p', { class: 'knockout-mode', id: 'knockout-mode', 'data-conv': conv, title: knockoutModeHint(conv) }, el('strong', { text: label.charAt(0).toUpperCase() + label.slice(1) })),
+      el('p', { class: 'meta report-actions' }, compareBtn, ' ', reportBtn),
+    ),
+  ];
+  const models = el('section', { 'aria-label': 'Models' }, el('h2', { text: 'Models' }), modelsTable(c, deps.theme));
+  if (c.coverage) models.append(el('p', { class: 'hint', id: 'compare-coverage', text: `${c.coverage.measuredByAll} of ${c.coverage.selected} selected rows were measured by every model (each keeps the prompts whose clean top-1 is the target).` }));
+  out.push(models);
+  const warnings = [...(c.warnings ?? []), ...c.models.flatMap((m) => (m.result.warnings ?? []).map((w) => ({ ...w, message: `${m.label}: ${w.message}` })))];
+  if (warnings.length) {
+    const list = el('ul', { class: 'result-warnings', role: 'list' });
+    for (const w of warnings) list.append(el('li', { class: 'result-warning', 'data-code': w.code }, el('span', { class: 'warning-icon', 'aria-hidden': 'true', text: '⚠ ' }), w.message));
+    out.push(el('section', { 'aria-label': 'Warnings' }, el('h2', { text: warnings.length === 1 ? 'Warning' : `Warnings (${warnings.length})` }), list));
+  }
+  const fig = curvesFigure(c, deps);
+  if (fig) out.push(el('section', { 'aria-label': 'Attention knockout on the relative depth' }, el('h2', { text: 'Attention knockout on the relative depth' }), fig));
+  const first = firstPositionTable(c);
+  if (first) out.push(first);
+  const micro = microHeatmaps(c, deps);
+  if (micro) out.push(micro);
+  return out;
+}
+
+/** Redraws the heatmaps at a new width (window resize). */
+export function resizeComparisonView(width: number, theme: Theme): void {
+  for (const h of heatmaps) if (h.current) h.render(h.current, theme, width);
+}
+

@@ -113,7 +113,7 @@ function firstPositionTable(c: ComparisonResult): string {
   if (!rows.length) return '';
   const body = rows.map((r) => `<tr><td>${esc(r.label)}</td><td class="num">${esc(r.text)}</td><td class="num">${esc(r.notSubject)}</td></tr>`);
   return (
-    `<h3 id="first-position">First-position effect per model (pos 0 (first))</h3>` +
+    `<h3 id="first-position">First-position effect per model: pos 0 (first)</h3>` +
     `<p>The strongest mean effect of blocking (last ← 0), the prompt's first token, per model (aggregate.firstPosition; each model's full table is in its section below).</p>` +
     `<table class="first-position"><thead><tr><th>Model</th><th>All prompts: lowest mean diff% [CI]</th><th>Subject does not contain pos 0</th></tr></thead><tbody>${body.join('')}</tbody></table>`
   );

@@ -43,7 +43,7 @@ export function firstPositionHtml(r: DatasetRunResult, theme: Theme, heading = '
   const head = `<tr><th scope="col">ℓ</th><th scope="col">Layers</th>${GROUPS.map(([g], i) => `<th scope="col">${esc(g)} (n = ${i ? f.notSubject.n : f.n}): mean diff% [CI]</th><th scope="col">top-1 kept</th>`).join('')}</tr>`;
   const rows = f.starts.map((s, i) => `<tr><td class="num">${s}</td><td>${esc(windowLayers(s, f.window))}</td>${cell(f, i)}${cell(f.notSubject, i)}</tr>`);
   return (
-    `<${heading} id="first-position">First-position effect (${esc(FIRST_POSITION_LABEL)})</${heading}>` +
+    `<${heading} id="first-position">First-position effect: ${esc(FIRST_POSITION_LABEL)}</${heading}>` +
     `<p>Blocking the edge (last ← 0) from the prompt's first token in every layer of the window. Over the prompts whose subject does not contain position 0, blocking it removes no subject token: what is left is the effect of the first position itself.</p>` +
     `<figure>${svg}<figcaption>${esc(`Mean diff% of blocking (last ← 0) per window start, window k = ${f.window}; bands: the run's interval of the mean.`)}</figcaption></figure>` +
     `<table class="first-position"><caption>Blocking (last ← 0), per window start</caption><thead>${head}</thead><tbody>${rows.join('')}</tbody></table>`

@@ -1139,5 +1139,6 @@ describe('screenshots for the README', () => {
   });
 });
 
-// the Steering view's tests (test/webview/steering.test.ts) run in the same process
+// the Steering view's and the comparison view's tests (steering.test.ts, compare.test.ts) run in the same process
 import './steering.test';
+import './compare.test';

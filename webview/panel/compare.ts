@@ -161,6 +161,11 @@ function buildChart(canvas: HTMLCanvasElement, s: LineChartSpec, c: ComparisonRe
     owner.push(series.key);
   }
   const k = f.window;
+  // diff% never goes below −100: the axis stops there rather than at the grace below it
+  const ys = s.series.flatMap((x) => [...x.y, ...(x.band?.low ?? [])]).filter(Number.isFinite);
+  const lo = ys.length ? Math.min(...ys) : 0;
+  const hi = ys.length ? Math.max(0, ...ys) : 0;
+  const yMin = lo >= -100 && lo - 0.05 * (hi - lo) < -100 ? -100 : undefined;
   const ch = new Chart(canvas, {
     type: 'line',
     data: { datasets },
@@ -186,6 +191,7 @@ function buildChart(canvas: HTMLCanvasElement, s: LineChartSpec, c: ComparisonRe
         y: {
           type: 'linear',
           grace: '5%',
+          ...(yMin !== undefined ? { min: yMin } : {}),
           ticks: { color: theme.muted },
           grid: {
             color: (ctx) => (ctx.tick && ctx.tick.value === 0 ? theme.foreground : withAlpha(theme.grid, 0.65)),
@@ -273,7 +279,7 @@ function firstPositionTable(c: ComparisonResult): HTMLElement | undefined {
   return el(
     'section',
     { 'aria-label': 'First-position effect per model', id: 'compare-first-position' },
-    el('h2', { text: `First-position effect per model (${FIRST_POSITION_LABEL})` }),
+    el('h2', { text: `First-position effect per model: ${FIRST_POSITION_LABEL}` }),
     el('p', { class: 'hint', text: "Blocking (last ← 0), the prompt's first token: the strongest mean effect over the window starts, over all prompts and over those whose subject does not contain position 0." }),
     el('table', { class: 'models first-position' }, head, body),
   );

@@ -39,7 +39,7 @@ export function firstPositionSection(r: DatasetRunResult): HTMLElement | undefin
   return el(
     'section',
     { 'aria-label': 'First-position effect', id: 'first-position' },
-    el('h2', { text: `First-position effect (${FIRST_POSITION_LABEL})` }),
+    el('h2', { text: `First-position effect: ${FIRST_POSITION_LABEL}` }),
     el('p', { class: 'hint', text: `Mean change of the target's probability when the last token may no longer read position 0, the prompt's first token, in the window of k = ${f.window} layers. Over the prompts whose subject does not contain position 0, blocking it cuts no subject token.` }),
     el('table', { class: 'models first-position', id: 'first-position-table' }, head, body),
   );

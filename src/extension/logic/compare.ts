@@ -61,7 +61,7 @@ export function comparisonFilePath(workspaceRoot: string, shown: Comparable, now
 
 /** A file-name-safe suggestion for the report of a comparison, e.g. 'knockout-compare-3-trace-beats-music-is-owned-by.html'. */
 export function comparisonReportName(c: ComparisonResult): string {
-  const slug = (s: string) => s.replace(/[^A-Za-z0-9]+/gu, '-').replace(/^-+|-+$/gu, '').toLowerCase().slice(0, 40) || 'prompt';
+  const slug = (s: string) => s.replace(/[^A-Za-z0-9]+/gu, '-').toLowerCase().slice(0, 40).replace(/^-+|-+$/gu, '') || 'prompt';
   const r = c.models[0].result;
   const what = r.kind === 'dataset-run' ? `run-${datasetSlug(r.dataset.file)}-${r.experiment}` : `${r.kind}-${slug(r.prompt)}`;
   return `knockout-compare-${c.models.length}-${what}.html`;

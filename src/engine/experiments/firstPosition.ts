@@ -4,7 +4,7 @@
 import type { FirstPositionAggregate, FirstPositionStats, PromptRecord } from './resultTypes';
 import { columnIntervals, type IntervalSpec } from '../util/stats';
 
-/** The label that marks position 0 in the micro views ("pos 0 (first)"). */
+/** The label that marks position 0 in the micro views (heatmaps in the panel, the exports and the report). */
 export const FIRST_POSITION_LABEL = 'pos 0 (first)';
 
 function stats(records: readonly PromptRecord[], S: number, interval: IntervalSpec): FirstPositionStats {

@@ -16,7 +16,7 @@ import { modelSetting } from './logic/modelRef';
 import { comparisonFilePath, comparisonRequest, shownModels, type Comparable } from './logic/compare';
 import { formatRate } from './logic/modelRef';
 
-const FAMILY_LABEL: Record<string, string> = { mamba2: 'Mamba-2', mamba1: 'Mamba-1', 'falcon-mamba': 'Falcon-Mamba' };
+const FAMILY_LABEL: Record<string, string> = { mamba2: 'Mamba-2', mamba1: 'Mamba-1', 'falcon-mamba': 'Falcon-Mamba', gpt2: 'GPT-2', gptneox: 'GPT-NeoX (Pythia)' };
 
 /** Arguments for tests and scripted use (the UI asks for what is missing). */
 export interface CompareArgs {
@@ -32,6 +32,7 @@ async function pickModel(): Promise<string | undefined> {
   const items: (vscode.QuickPickItem & { value?: string; browse?: boolean })[] = [
     { label: '$(beaker) Embedded demo model', description: 'small Mamba-2 model shipped with the extension', value: 'demo' },
     { label: '$(beaker) Embedded Mamba-1 demo model', description: 'small Mamba-1 model shipped with the extension', value: 'demo-mamba1' },
+    { label: '$(beaker) Embedded transformer demo model', description: 'small GPT-NeoX (Pythia-layout) model trained on the same facts: the transformer baseline', value: 'demo-transformer' },
     { label: '$(folder-opened) Model folder…', description: 'config.json + weights + tokenizer.json', browse: true },
     ...KNOWN_MODELS.map((m) => ({ label: m.id, description: `${FAMILY_LABEL[m.family] ?? m.family} · Hugging Face Hub (must be downloaded)`, value: m.id })),
   ];

@@ -107,23 +107,23 @@ async function ink(page: Page, sel: string, x: number, y: number, w: number, h: 
 }
 
 describe('knockout panel: comparisons', () => {
-  test('dataset comparison of two models: one line per model on the relative depth with CI bands, toggles, selects, exports, reload', async () => {
+  test('dataset comparison of three models (Mamba-2, Mamba-1, GPT-NeoX demo models): one line per model on the relative depth with CI bands, toggles, selects, exports, reload', async () => {
     for (const theme of ['dark', 'light'] as const) {
       const page = await open(theme);
       await send(page, { type: 'showComparison', result: runMacro });
-      await chartReady(page, /Subject → last, window k = 4: 2 models/);
-      assert.equal(await page.textContent('h1'), 'Comparison of 2 models');
+      await chartReady(page, /Subject → last, window k = 4: 3 models/);
+      assert.equal(await page.textContent('h1'), 'Comparison of 3 models');
       assert.match((await page.textContent('#compare-what'))!, /^macro dataset run on .*demo-facts\.json$/);
-      assert.equal(await page.$$eval('#compare-models tbody tr', (r) => r.length), 2);
-      assert.match((await page.textContent('#compare-models'))!, /demo \(Mamba-2\)Mamba-28.*demo-mamba1 \(Mamba-1\)Mamba-18/);
+      assert.equal(await page.$$eval('#compare-models tbody tr', (r) => r.length), 3);
+      assert.match((await page.textContent('#compare-models'))!, /demo \(Mamba-2\)Mamba-28.*demo-mamba1 \(Mamba-1\)Mamba-18.*demo-transformer \(GPT-NeoX\)GPT-NeoX8/);
       assert.match((await page.textContent('#compare-coverage'))!, /^40 of 40 selected rows were measured by every model/);
       // k = 4 on 8 layers: starts 0…4 at x = ℓ / 4; the lines are each model's mean, the bands its interval
       let ls = await lines(page);
-      assert.deepEqual(ls.map((l) => l.label), ['demo (Mamba-2)', 'demo-mamba1 (Mamba-1)']);
+      assert.deepEqual(ls.map((l) => l.label), ['demo (Mamba-2)', 'demo-mamba1 (Mamba-1)', 'demo-transformer (GPT-NeoX)']);
       for (const l of ls) assert.deepEqual(round(l.x), [0, 0.25, 0.5, 0.75, 1]);
       const m1 = runMacro.models[1].result as DatasetRunResult;
       assert.deepEqual(ls[1].y, m1.aggregate.windows.find((w) => w.window === 4)!.curves.subject.mean);
-      assert.equal(await page.evaluate(() => (window as any).__panel.compare.chart.data.datasets.length), 6, 'two band edges + a line per model');
+      assert.equal(await page.evaluate(() => (window as any).__panel.compare.chart.data.datasets.length), 9, 'two band edges + a line per model');
       if (theme === 'dark') {
         await page.mouse.move(0, 0);
         const shot = join(SHOTS, 'compare-run-dark.png');
@@ -136,7 +136,7 @@ describe('knockout panel: comparisons', () => {
       // legend toggle: hide the Mamba-1 model (its line and band)
       await page.click('#compare .series-toggle[data-series="model-1"]');
       ls = await lines(page);
-      assert.deepEqual(ls.map((l) => l.visible), [true, false]);
+      assert.deepEqual(ls.map((l) => l.visible), [true, false, true]);
       assert.doesNotMatch((await page.getAttribute('#compare-canvas', 'aria-label'))!, /demo-mamba1/);
       // source set and window size
       await setSelect(page, 'compare-set-select', 'relation');
@@ -145,7 +145,7 @@ describe('knockout panel: comparisons', () => {
       await chartReady(page, /Relation → last, window k = 2/);
       ls = await lines(page);
       assert.deepEqual(round(ls[0].x), round([0, 1, 2, 3, 4, 5, 6].map((s) => s / 6)));
-      assert.deepEqual(ls.map((l) => l.visible), [true, false], 'the toggles stay');
+      assert.deepEqual(ls.map((l) => l.visible), [true, false, true], 'the toggles stay');
       // exports: SVG with per-model lines and the provenance of both models, CSV on the relative depth, JSON
       await page.evaluate(() => ((window as any).__posted.length = 0));
       for (const f of ['svg', 'csv', 'json']) await page.click(`#compare .export-button[data-format="${f}"]`);
@@ -157,17 +157,18 @@ describe('knockout panel: comparisons', () => {
         return { error: doc.querySelector('parsererror')?.textContent ?? null, series: [...doc.querySelectorAll('polyline.series')].map((p) => p.getAttribute('data-series')), meta: doc.querySelector('metadata')?.textContent ?? '' };
       }, ex.svg.data);
       assert.equal(svg.error, null);
-      assert.deepEqual(svg.series, ['model-0'], 'the hidden model is left out');
+      assert.deepEqual(svg.series, ['model-0', 'model-2'], 'the hidden model is left out');
       const meta = JSON.parse(svg.meta);
       assert.match(meta['model 1'], /demo \(Mamba-2\): .*models\/demo \(Mamba-2, 8 layers/);
       assert.match(meta['model 2'], /demo-mamba1 \(Mamba-1\)/);
+      assert.match(meta['model 3'], /demo-transformer \(GPT-NeoX\): .*\(GPT-NeoX, 8 layers/);
       const csv = ex.csv.data.split('\n').filter((l: string) => l && !l.startsWith('#'));
       assert.equal(csv[0], 'model,label,layers,window,source_set,start_layer,relative_depth,mean_diff_pct,ci_low,ci_high,n');
-      assert.equal(csv.length, 1 + 2 * 7);
+      assert.equal(csv.length, 1 + 3 * 7);
       assert.match(csv[7], /^1,demo \(Mamba-2\),8,2,relation,6,1,/);
       const json = JSON.parse(ex.json.data);
       assert.equal(json.format, 'mamba-explain-figure');
-      assert.equal(json.data.models.length, 2);
+      assert.equal(json.data.models.length, 3);
       // Compare with model… asks the host
       await page.evaluate(() => ((window as any).__posted.length = 0));
       await page.click('#compare-model');
@@ -175,7 +176,7 @@ describe('knockout panel: comparisons', () => {
       // a reload shows the comparison again, with its controls
       await page.reload();
       await chartReady(page, /Relation → last, window k = 2/);
-      assert.deepEqual((await lines(page)).map((l) => l.visible), [true, false]);
+      assert.deepEqual((await lines(page)).map((l) => l.visible), [true, false, true]);
       await noProblems(page);
       await page.context().close();
     }

@@ -25,7 +25,7 @@ export function familyName(m: Pick<ModelIdentity, 'arch' | 'variant'>): string {
   const arch = m.arch ?? 'mamba2';
   if (arch === 'mamba2') return 'Mamba-2';
   if (arch === 'mamba1') return m.variant === 'falcon_mamba' ? 'Falcon-Mamba' : 'Mamba-1';
-  const known: Record<string, string> = { gpt2: 'GPT-2', gpt_neox: 'GPT-NeoX', gptneox: 'GPT-NeoX', pythia: 'Pythia' };
+  const known: Record<string, string> = { gpt2: 'GPT-2', gptneox: 'GPT-NeoX' };
   return known[arch as string] ?? String(arch);
 }
 

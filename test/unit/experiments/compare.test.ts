@@ -219,8 +219,8 @@ test('comparison helpers: relative depth, labels, what cannot be compared', () =
   assert.equal(relativeDepth(15, 9, 24), 1);
   assert.equal(relativeDepth(3, 4, 4), 0, 'one start when k = L');
   assert.deepEqual(
-    comparisonLabels([{ ref: 'demo', identity: { arch: 'mamba2' } }, { ref: '/x/y/falcon/', identity: { arch: 'mamba1', variant: 'falcon_mamba' } }, { ref: 'demo', identity: { arch: 'mamba2' } }, { ref: 'openai-community/gpt2', identity: { arch: 'gpt2' as never } }]),
-    ['demo (Mamba-2)', 'falcon (Falcon-Mamba)', 'demo (Mamba-2) #2', 'openai-community/gpt2 (GPT-2)'],
+    comparisonLabels([{ ref: 'demo', identity: { arch: 'mamba2' } }, { ref: '/x/y/falcon/', identity: { arch: 'mamba1', variant: 'falcon_mamba' } }, { ref: 'demo', identity: { arch: 'mamba2' } }, { ref: 'openai-community/gpt2', identity: { arch: 'gpt2' } }, { ref: 'EleutherAI/pythia-160m', identity: { arch: 'gptneox' } }]),
+    ['demo (Mamba-2)', 'falcon (Falcon-Mamba)', 'demo (Mamba-2) #2', 'openai-community/gpt2 (GPT-2)', 'EleutherAI/pythia-160m (GPT-NeoX)'],
   );
   const t = { kind: 'trace', prompt: 'a', provenance: { model: { arch: 'mamba2' } } } as unknown as TraceResult;
   assert.match(incomparable([t])!, /at least 2/);

@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { comparisonFilePath, comparisonReportName, comparisonRequest, comparisonTitle, shownModels } from '../../../src/extension/logic/compare';
 import { parseWebviewMessage } from '../../../src/shared/protocol';
-import type { ComparisonResult, DatasetRunResult, MicroResult, TraceResult } from '../../../src/engine/experiments/resultTypes';
+import type { ComparisonResult, MicroResult } from '../../../src/engine/experiments/resultTypes';
 import { sampleDataset, sampleMicro, sampleTrace } from '../../webview/samples';
 
 const FIX = path.resolve('test', 'webview', 'fixtures', 'compare');
@@ -43,14 +43,14 @@ test('a dataset run: the same rows, filter, split, interval; written to the runs
 test('a comparison grows: its models keep their results and labels; names and titles', () => {
   const c = load<ComparisonResult>('run-macro.json');
   const models = shownModels(c);
-  assert.deepEqual(models.map((m) => m.label), ['demo (Mamba-2)', 'demo-mamba1 (Mamba-1)']);
+  assert.deepEqual(models.map((m) => m.label), ['demo (Mamba-2)', 'demo-mamba1 (Mamba-1)', 'demo-transformer (GPT-NeoX)']);
   assert.ok(models.every((m, i) => m.result === c.models[i].result));
   const r = comparisonRequest(c, '/ws/x.json');
-  assert.equal((r.params as DatasetRunResult['settings'] & { experiment: string }).experiment, 'macro');
-  assert.equal(comparisonReportName(c), 'knockout-compare-2-run-demo-facts-macro.html');
+  assert.equal((r.params as { experiment?: string }).experiment, 'macro');
+  assert.equal(comparisonReportName(c), 'knockout-compare-3-run-demo-facts-macro.html');
   assert.equal(comparisonReportName(load<ComparisonResult>('trace.json')), 'knockout-compare-2-trace-the-eiffel-tower-is-located-in-the-city.html');
-  assert.equal(comparisonTitle(c), 'Compare 2: demo-facts.json (macro)');
-  assert.equal((comparisonRequest(load<ComparisonResult>('trace.json')).params as TraceResult).prompt, 'The Eiffel Tower is located in the city of');
+  assert.equal(comparisonTitle(c), 'Compare 3: demo-facts.json (macro)');
+  assert.equal((comparisonRequest(load<ComparisonResult>('trace.json')).params as { prompt?: string }).prompt, 'The Eiffel Tower is located in the city of');
 });
 
 test("the panel's compareModel message: accepted bare, refused with extra keys", () => {

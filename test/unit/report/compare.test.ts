@@ -87,7 +87,8 @@ test('report of a dataset comparison and of a micro run: coverage, bands per mod
   assert.match(html, /<table class="coverage">/);
   const charts = svgs(html).filter((s) => /Relative depth of the window start/.test(s));
   assert.equal(charts.length, 2 * 3);
-  assert.equal((charts[0].match(/class="band"/g) ?? []).length, 2, 'a band per model');
+  assert.equal((charts[0].match(/class="band"/g) ?? []).length, 3, 'a band per model');
+  assert.match(html, /demo-transformer \(GPT-NeoX\)/);
   // a micro run: its first-position section (figure + table) and its heatmaps mark position 0
   const run = load<DatasetRunResult>('run-micro.json');
   const f = run.aggregate.firstPosition!;

@@ -7,7 +7,7 @@ import { RESULT_KINDS } from '../engine/experiments/resultTypes';
 import { comparisonFigures, incomparable, relativeDepth, setTitle } from '../engine/experiments/comparison';
 import { roleColor, withAlpha, type Theme } from '../../webview/shared/colors';
 import { comparisonChartSpec, comparisonModelRows, comparisonProvenance, firstPositionRows } from '../../webview/shared/compareFigures';
-import { formatPct } from '../../webview/shared/figures';
+import { convModeOf, formatPct, knockoutModeLabel } from '../../webview/shared/figures';
 import { escapeXml as esc, lineChartSvg } from '../../webview/shared/svg';
 import { visibleToken } from '../engine/util/tokenText';
 import { parseResults, registerResultKind } from './loadResult';
@@ -86,6 +86,20 @@ function warningsHtml(c: ComparisonResult): string {
   return `<section class="warnings" role="note"><h2>Warnings</h2><ul>${ws.map((w) => `<li><strong>${esc(w.code)}</strong>: ${esc(w.message)}</li>`).join('')}</ul></section>`;
 }
 
+/** A comparison figure's footer, window first as in every report figure: 'k = 4 · subject → last · demo (Mamba-2), … · mamba-explain 0.1.0'. */
+function footerText(c: ComparisonResult, window: number, set: string): string {
+  const p = c.provenance;
+  return [`k = ${window}`, setTitle(set), c.models.map((m) => m.label).join(', '), knockoutModeLabel(convModeOf(c.models[0].result as AnyResult)), `${p.tool.name} ${p.tool.version}`].join(' · ');
+}
+
+/** Replaces the SVG's caption line by `text`, cut to the figure's width (as the report's other figures). */
+function withFooter(svg: string, text: string): string {
+  const width = Number(/<svg[^>]* width="(\d+(?:\.\d+)?)"/.exec(svg)?.[1] ?? 760);
+  const max = Math.floor((width - 16) / 5.2);
+  const t = text.length > max ? text.slice(0, max - 1) + '…' : text;
+  return svg.replace(/(<text class="caption"[^>]*>)[^<]*(<\/text>)/, (_m, a: string, b: string) => `${a}${esc(t)}${b}`);
+}
+
 function figuresHtml(c: ComparisonResult, theme: Theme): string {
   let lastWindow = -1;
   const parts: string[] = [];
@@ -103,7 +117,8 @@ function figuresHtml(c: ComparisonResult, theme: Theme): string {
       })
       .join('; ');
     const caption = `${setTitle(f.set)}, window k = ${f.window}: each model's window starts ℓ = 0 … L − k at x = ℓ / (L − k), so that models of different depth line up. Lowest ${c.experiment === 'dataset-run' ? 'mean ' : ''}— ${minima}.`;
-    parts.push(`<figure>${lineChartSvg(spec, { theme, provenance: comparisonProvenance(c, f.window) })}<figcaption>${esc(caption)}</figcaption></figure>`);
+    const svg = withFooter(lineChartSvg(spec, { theme, provenance: comparisonProvenance(c, f.window) }), footerText(c, f.window, f.set));
+    parts.push(`<figure>${svg}<figcaption>${esc(caption)}</figcaption></figure>`);
   }
   return parts.join('');
 }

@@ -326,7 +326,7 @@ function datasetBody(r: DatasetRunResult, theme: Theme): string {
     `<section><h2>Dataset</h2>${partial}${modelLine(r)}<p><code>${esc(r.dataset.file)}</code> — ${txt(r.dataset.rows)} rows (${esc(r.dataset.format)}, sha256 <code>${esc(r.dataset.sha256.slice(0, 16))}…</code>); ` +
     `windows ${txt(r.settings.windows.join(', '))}${r.settings.sets.length ? `; source sets ${esc(r.settings.sets.join(', '))}` : ''}.</p>${countsTable(r)}${promptsHtml(r.prompts)}${skippedHtml(r)}</section>` +
     warningsHtml(r.warnings) +
-    `<section><h2>Attention knockout (${esc(r.experiment)}), dataset means</h2>${sections.join('')}${firstPositionHtml(r, theme)}</section>`
+    `<section><h2>Attention knockout (${esc(r.experiment)}), dataset means</h2>${sections.join('')}${firstPositionHtml(r, theme, 'h3', (svg, k) => withFooter(svg, footerText(r, k, 'pos 0 (first) blocked')))}</section>`
   );
 }
 

@@ -230,7 +230,7 @@ export function heatmapSvg(spec: HeatmapSpec, o: SvgOptions): string {
   const rotateX = longestX > 3;
   // marked rows (position 0 of a micro grid): a dashed frame and a label in a column right of the plot
   const marks = (spec.markedRows ?? []).filter((mk) => mk.row >= 0 && mk.row < rows);
-  const markW = marks.length ? Math.max(...marks.map((mk) => mk.label.length)) * 6.2 + 26 : 0;
+  const markW = marks.length ? Math.ceil(Math.max(...marks.map((mk) => mk.label.length)) * 6.2 + 26) : 0;
   const m = { l: Math.min(220, 30 + longestY * 6.6), r: 110 + markW, t: spec.subtitle ? 58 : 42, b: (rotateX ? Math.min(160, 20 + longestX * 5.6) : 20) + 24 + (o.provenance ? 18 : 0) };
   const cell = Math.max(10, Math.min(34, Math.floor(Math.min(((o.width ?? 760) - m.l - m.r) / Math.max(1, cols), 560 / Math.max(1, rows)))));
   const pw = cell * cols;

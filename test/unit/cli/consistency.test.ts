@@ -111,7 +111,7 @@ test('report: a file that is not a results file is one clear error, and nothing 
   userError(cli(['report', '--input', write('o.json', '{"a":1}'), '--out', out]), /is not a mamba-explain results file: it has no "kind" field/);
   userError(cli(['report', '--input', write('s.json', JSON.stringify({ kind: 'dataset-run-summary', schemaVersion: 2 })), '--out', out]), /summary that `run --json` prints/);
   const trace = JSON.parse(fs.readFileSync(files.trace, 'utf8'));
-  userError(cli(['report', '--input', write('new.json', JSON.stringify({ ...trace, schemaVersion: 99 })), '--out', out]), /made by a newer mamba-explain \(results schema 99; this version reads 1…2\)/);
+  userError(cli(['report', '--input', write('new.json', JSON.stringify({ ...trace, schemaVersion: 99 })), '--out', out]), /made by a newer mamba-explain \(results schema 99; this version reads 1…3\)/);
   userError(cli(['report', '--input', write('cut.json', JSON.stringify({ ...trace, windows: undefined })), '--out', out]), /is not a valid 'trace' result: its "windows" is missing/);
   userError(cli(['report', '--input', write('k.json', JSON.stringify({ ...trace, kind: 'steering' })), '--out', out]), /kind 'steering', which this version of mamba-explain cannot render/);
   userError(cli(['report', '--input', path.join(tmp, 'none.json'), '--out', out]), /cannot be read: no such file/);
@@ -178,7 +178,7 @@ test('every --json result carries kind, schemaVersion and provenance', () => {
     assert.equal(r.code, 0, `${kind}: ${r.err}`);
     const j = JSON.parse(r.out);
     assert.equal(j.kind, kind);
-    assert.equal(j.schemaVersion, 2, kind);
+    assert.equal(j.schemaVersion, 3, kind);
     assert.equal(j.provenance.tool.name, 'mamba-explain', kind);
     assert.ok(typeof j.provenance.createdAt === 'string', kind);
   }

@@ -35,6 +35,10 @@ test('README: the demo and trace examples match the real output line for line', 
     const cmd = block('$ mamba-explain trace');
     const trace = cli(cmd[0].replace(/^\$ mamba-explain /, '').match(/"[^"]*"|\S+/g)!.map((a) => a.replace(/^"|"$/g, ''))).trimEnd().split('\n').filter((l) => l !== '');
     assert.deepEqual(trace, cmd.slice(1));
+    // the comparison example (--compare-model): three models on one relative-depth axis
+    const cmp = block('$ mamba-explain trace --compare-model');
+    const compared = cli(cmp[0].replace(/^\$ mamba-explain /, '').match(/"[^"]*"|\S+/g)!.map((a) => a.replace(/^"|"$/g, ''))).trimEnd().split('\n').filter((l) => l !== '');
+    assert.deepEqual(compared, cmp.slice(1));
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });
   }

@@ -99,7 +99,7 @@ test('dataset run counts: selected = measured + filtered out + skipped; unusable
   const out = path.join(dir, 'r.json');
   const res = await runDataset(session, { dataset: ds, experiment: 'macro', windows: [2], filter: false, out });
   const c = res.counts!;
-  assert.equal(res.schemaVersion, 2);
+  assert.equal(res.schemaVersion, 3);
   assert.equal(c.selected, c.measured + c.filteredOut + c.skipped);
   assert.equal(c.rows, res.dataset.rows);
   const causes = (k: string) => res.skipped.filter((x) => x.cause === k).length;

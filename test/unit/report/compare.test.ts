@@ -53,6 +53,7 @@ test('report of a trace comparison: models, each model\'s tokens, one figure per
   for (const s of charts) {
     assert.deepEqual([...s.matchAll(/<polyline class="series" data-series="([^"]+)"/g)].map((m) => m[1]), ['model-0', 'model-1']);
     assert.match(s, />0\.2<\/text>/, 'relative-depth ticks');
+    assert.match(s, /<text class="caption"[^>]*>k = \d · (subject|relation|last) → last · demo \(Mamba-2\), demo-mamba1 \(Mamba-1\) · edge knockout/, 'footer: window first, then the models');
     assert.doesNotMatch(s, /NaN|undefined/);
   }
   // the k = 2 subject figure: model 2's points at x = ℓ / 6 of the plot's width

@@ -44,7 +44,8 @@ after(async () => {
   fs.rmSync(tmp, { recursive: true, force: true });
 });
 
-const FIGURES: Record<string, number> = { trace: 2, micro: 1, dataset: 6, datasetMicro: 1 + 3, partial: 6 };
+// datasetMicro: the aggregate, 3 prompts' heatmaps and the first-position effect
+const FIGURES: Record<string, number> = { trace: 2, micro: 1, dataset: 6, datasetMicro: 1 + 3 + 1, partial: 6 };
 
 for (const name of Object.keys(FIGURES)) {
   test(`report of a ${name} result renders (screenshot test-output/report/${name}.png)`, { skip: !fs.existsSync(CHROMIUM) && `${CHROMIUM} is missing (tools/setup-system.sh)` }, async () => {

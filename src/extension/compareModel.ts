@@ -10,7 +10,7 @@ import { comparedModel, comparisonProgressFiles, comparisonWindowSizes, runCompa
 import { workerOpener } from '../engine/experiments/compareSessions';
 import type { ComparisonResult } from '../engine/experiments/resultTypes';
 import type { EngineManager } from './engineManager';
-import { isTrusted } from './engineManager';
+import { engineThreads, isTrusted } from './engineManager';
 import { checkModelTrust } from './logic/trust';
 import { modelSetting } from './logic/modelRef';
 import { comparisonFilePath, comparisonRequest, shownModels, type Comparable } from './logic/compare';
@@ -75,7 +75,7 @@ export async function compareWithModel(shown: Comparable, engine: EngineManager,
   const windows = method === 'micro' ? [(params as { window: number }).window] : (params as { windows: number[] }).windows;
   comparisonWindowSizes(method, method === 'runDataset' ? (params as { experiment: 'macro' | 'micro' }).experiment : method === 'micro' ? 'micro' : 'macro', windows, [added]);
   const c = engine.choice();
-  const opener = workerOpener({ ep: c.ep, computeDType: c.dtype, sweep: c.sweep, workerPath: path.join(extensionPath, 'dist', 'worker.js') });
+  const opener = workerOpener({ ep: c.ep, computeDType: c.dtype, sweep: c.sweep, threads: engineThreads(), workerPath: path.join(extensionPath, 'dist', 'worker.js') });
   log.appendLine(`compare: ${method} on ${added.dir} (${added.nLayer} layers), beside ${models.length - 1} model(s) shown`);
   return vscode.window.withProgress(
     { location: vscode.ProgressLocation.Notification, title: `Mamba Explain: comparing with ${path.basename(added.dir)}`, cancellable: true },

@@ -57,7 +57,8 @@ suite('reliability (issue 16)', () => {
     assert.equal((await trace()).provenance.sweep, 'fused', 'auto = fused for this model');
     const starts = api.engine.starts;
     const info = api.engine.info;
-    const dataset = writeDataset('restart-during-run.json', 150);
+    // long enough to outlast the scheduler's 500 ms before it asks (150 prompts could finish first on a fast machine)
+    const dataset = writeDataset('restart-during-run.json', 1500);
     const out = path.join(workspaceRoot(), '.mamba-explain', 'runs', 'restart-during-run.json');
     try {
       const run = Promise.resolve(vscode.commands.executeCommand('mambaExplain.runKnockoutExperiment', { dataset, experiment: 'micro', windows: [2], filter: false, split: false, out })) as Promise<string>;
@@ -70,7 +71,7 @@ suite('reliability (issue 16)', () => {
       assert.equal(await run, out);
       const r = JSON.parse(fs.readFileSync(out, 'utf8')) as DatasetRunResult;
       assert.equal(r.status, 'complete');
-      assert.equal(r.prompts.length + r.skipped.length, 150, 'every prompt measured: the run was not killed');
+      assert.equal(r.prompts.length + r.skipped.length, 1500, 'every prompt measured: the run was not killed');
       assert.equal(r.provenance.sweep, 'fused', 'made by the engine that was running');
       // the engine restarts once the run is done: the next trace uses the new setting on a new engine
       await waitFor('the old engine stopped', () => api.engine.info !== info && !api.engine.restarts.waiting);
@@ -111,12 +112,13 @@ suite('reliability (issue 16)', () => {
       this.skip();
     }
     if (w.showQuickPick === original.showQuickPick) this.skip();
-    const dataset = writeDataset('restart-now.json', 300);
+    // long enough that it is still running when the restart is asked (a fast machine ran 300 prompts in under 2 s)
+    const dataset = writeDataset('restart-now.json', 2000);
     const runs = path.join(workspaceRoot(), '.mamba-explain', 'runs');
     try {
       const done = Promise.resolve(vscode.commands.executeCommand('mambaExplain.runKnockoutExperiment', vscode.Uri.file(dataset))) as Promise<string>;
       await waitFor('the run in flight', () => api.engine.inFlight.includes('runDataset'), 60_000);
-      await sleep(1000);
+      await sleep(200);
       await cfg().update('sweep', 'layers', vscode.ConfigurationTarget.Global);
       const out = await done;
       assert.match(path.basename(out), /restart-now-micro\.json$/);
@@ -126,7 +128,7 @@ suite('reliability (issue 16)', () => {
       const r = JSON.parse(fs.readFileSync(out, 'utf8')) as DatasetRunResult;
       assert.equal(r.status, 'complete');
       assert.equal(r.timing?.resumed, true, 'continued from the checkpoint');
-      assert.equal(r.prompts.length + r.skipped.length, 300);
+      assert.equal(r.prompts.length + r.skipped.length, 2000);
       assert.equal(r.provenance.sweep, 'layers', 'resumed on the restarted engine');
       assert.equal(api.engine.starts, starts + 1);
       assert.ok(!fs.existsSync(out + '.partial.json'));

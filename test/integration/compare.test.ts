@@ -72,6 +72,10 @@ suite('compare with model', () => {
     assert.deepEqual(fs.readdirSync(runs).filter((f) => f.startsWith('compare-two-models')), ['compare-two-models.json']);
     for (const m of c.models) assert.ok(m.result.kind === 'dataset-run' && m.result.aggregate.firstPosition, `${m.label} has the first-position effect`);
     assert.equal(c.coverage!.selected, 3);
+    // Open Results File… shows the comparison file as one
+    const opened = (await vscode.commands.executeCommand('mambaExplain.openResultsFile', file)) as ComparisonResult;
+    assert.equal(opened.kind, 'comparison');
+    assert.deepEqual(opened, c);
     fs.rmSync(out, { force: true });
     fs.rmSync(file, { force: true });
     assert.ok(api.panelMessages().some((m) => m.type === 'showComparison'));

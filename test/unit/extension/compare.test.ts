@@ -6,6 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { comparisonFilePath, comparisonReportName, comparisonRequest, comparisonTitle, shownModels } from '../../../src/extension/logic/compare';
 import { parseWebviewMessage } from '../../../src/shared/protocol';
+import { openResultsFile } from '../../../src/extension/logic/openResults';
 import type { ComparisonResult, MicroResult } from '../../../src/engine/experiments/resultTypes';
 import { sampleDataset, sampleMicro, sampleTrace } from '../../webview/samples';
 
@@ -56,4 +57,19 @@ test('a comparison grows: its models keep their results and labels; names and ti
 test("the panel's compareModel message: accepted bare, refused with extra keys", () => {
   assert.deepEqual(parseWebviewMessage({ type: 'compareModel' }), { type: 'compareModel' });
   assert.equal(parseWebviewMessage({ type: 'compareModel', model: '/etc' }), undefined);
+});
+
+test('Open Results File… reads a comparison through the validating loader (the panel shows it as one)', () => {
+  const o = openResultsFile(path.join(FIX, 'run-macro.json'));
+  assert.equal(o.comparison?.kind, 'comparison');
+  assert.equal(o.comparison?.models.length, 3);
+  assert.equal(o.result, o.comparison?.models[0].result);
+  const bad = path.join(require('node:os').tmpdir(), `me-bad-compare-${process.pid}.json`);
+  const c = load<ComparisonResult>('trace.json');
+  fs.writeFileSync(bad, JSON.stringify({ ...c, models: [c.models[0]] }));
+  try {
+    assert.throws(() => openResultsFile(bad), /is not a valid 'comparison' result: its "models" is not a list of at least 2 models/);
+  } finally {
+    fs.rmSync(bad, { force: true });
+  }
 });

@@ -161,7 +161,11 @@ export function emitHead(g: GraphBuilder, ckpt: Checkpoint, store: WeightStore, 
   const mx = g.n('ReduceMax', [real], { axes: [1], keepdims: 1 });
   g.n('Squeeze', [mx, g.constI64([1])], {}, 'max_logit');
   g.output('max_logit', DataType.FLOAT, ['batch']);
-  g.n('ReduceSum', [g.n('Exp', [g.n('Sub', [real, mx])]), g.constI64([1])], { keepdims: 0 }, 'sum_exp');
+  // each row's terms padded with zeros to a multiple of 16 first: ORT's vectorised sum of a row then adds in the same
+  // order wherever the row sits in the batch (with an odd row length the rows sit at differently aligned offsets)
+  const extra = (16 - (c.vocabSize % 16)) % 16;
+  const terms = g.n('Exp', [g.n('Sub', [real, mx])]);
+  g.n('ReduceSum', [extra ? g.n('Pad', [terms, g.constI64([0, 0, 0, extra])]) : terms, g.constI64([1])], { keepdims: 0 }, 'sum_exp');
   g.output('sum_exp', DataType.FLOAT, ['batch']);
   g.n('Squeeze', [g.n('GatherElements', [real, g.n('Unsqueeze', [target, g.constI64([1])])], { axis: 1 }), g.constI64([1])], {}, 'target_logit');
   g.output('target_logit', DataType.FLOAT, ['batch']);

@@ -13,7 +13,7 @@
 // and value columns at positions below 0, and they leave the softmax exactly (e = 0), whatever the mask or unit mask.
 import type { Checkpoint, TransformerConfig } from '../../types';
 import { DataType, type GraphBuilder } from '../../onnx/graph';
-import { layerNorm, type ComputeDType, type WeightStore } from '../../onnx/ops';
+import { layerNorm, matMulOrdered, type ComputeDType, type WeightStore } from '../../onnx/ops';
 import type { LayerIo, LayerOutputNames } from '../types';
 import { rotaryTables } from './rotary';
 
@@ -107,11 +107,14 @@ export function emitTransformerLayer(g: GraphBuilder, ckpt: Checkpoint, i: numbe
   const sKept = g.n('Where', [kept, s, g.constF32([-3.0e38], [])]);
   const mx = g.n('ReduceMax', [sKept], { axes: [-1], keepdims: 1 });
   const e = g.n('Mul', [g.n('Exp', [g.n('Sub', [sKept, mx])]), keep]);
-  const z = g.n('Max', [g.n('ReduceSum', [e, g.constI64([-1])], { keepdims: 1 }), g.constF32([1e-30], [])]);
+  // Σ e as the last entry of a running sum over the sources (ORT's CumSum adds them in order, so the zero terms of
+  // padded columns, before or after a prompt's own, leave it bit for bit; ReduceSum's vectorised order depends on T)
+  const z = g.n('Max', [g.n('Slice', [g.n('CumSum', [e, g.constI64([3], [])]), g.constI64([-1]), g.constI64([Number.MAX_SAFE_INTEGER]), g.constI64([3])]), g.constF32([1e-30], [])]);
   const P = g.n('Div', [e, z], {}, names.attention); // [b,H,m,T]
 
   // 4. attention output, projected, scaled by out_scale (steering, SPEC §5; ones = none)
-  const o = g.n('Reshape', [g.n('Transpose', [g.n('MatMul', [P, V])], { perm: [0, 2, 1, 3] }), g.constI64([0, 0, d])]); // [b,m,d]
+  // (the sum over the T sources in their order: padded zero columns leave it bit for bit)
+  const o = g.n('Reshape', [g.n('Transpose', [matMulOrdered(g, P, V, 4)], { perm: [0, 2, 1, 3] }), g.constI64([0, 0, d])]); // [b,m,d]
   const a = g.n('Mul', [affine(g, o, w(oW, shape(d, d), true), w(oB, [d]), d, d, dtype, gpt2, lead), io.outScale]);
 
   // 5. MLP and the residual: GPT-2 and sequential GPT-NeoX x' = x + a, x' + mlp(ln2(x')); parallel x + a + mlp(ln2(x))

@@ -8,6 +8,9 @@
 //   2. the variants are planned (validated, de-duplicated, grouped by prompt: plan.ts) and swept through the layers
 //      by one of the strategies of sweeps.ts (fused / rows / full), which all return one result per variant;
 //   3. the vocab projection runs at the last position only; softmax numerics are in numerics.ts.
+// Prompts of different token lengths share a run (and its batches): the clean forward pads them on the right, the
+// knockout rows pad their contexts on the left; each prompt is read at its own positions, and the padding changes no
+// number (cleanForward, sweeps.ts, docs/method.md §3 "Prompts of different lengths in one batch").
 // Batches are capped (by item count and bytes, with the backend's hints) so memory stays bounded; cancellation is
 // checked between batches.
 import type { LayerContextBatch, MethodContext, ModelBackend } from '../types';

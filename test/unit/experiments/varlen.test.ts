@@ -3,10 +3,11 @@
 // position). The padding must change no number: for every family (the three demo models, every parity fixture — the
 // GPT-NeoX ones check the rotary positions — and random checkpoints with GPU-style padded batches, complete knockouts
 // and feature groups), a mixed-length batch gives each prompt's probabilities as running the prompt alone (≤ 1e-6
-// relative; most are bit-identical) and as one full forward per variant, fused and layer by layer.
+// relative; most are bit-identical) and as one full forward per variant, fused and layer by layer. A dataset run of
+// chunks of mixed lengths writes the results file of one length per chunk.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { openEngineSession, closeEngineSession } from '../../../src/engine/engine';
@@ -14,8 +15,10 @@ import { cleanForward, runVariants, runVariantsNaive, type CleanPrompt, type Var
 import { familyOf } from '../../../src/engine/arch/index';
 import { contextSubset, emptyContext, storeContext } from '../../../src/engine/experiments/context';
 import { writePaddedLastRowMasks } from '../../../src/engine/interventions/spec';
-import type { ModelBackend } from '../../../src/engine/types';
-import { makeFixture, ortBackendFor } from './fixtures';
+import { CancelledError, UserError, type ModelBackend } from '../../../src/engine/types';
+import { formChunks, partialPath, runDataset } from '../../../src/engine/experiments/dataset';
+import type { DatasetRunResult } from '../../../src/engine/experiments/resultTypes';
+import { makeCtx, makeFixture, makeSession, ortBackendFor } from './fixtures';
 
 const tmp = mkdtempSync(join(tmpdir(), 'me-varlen-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
@@ -218,4 +221,138 @@ test('context store: a shorter prompt sits left-padded (zero rows first) and a n
   const outside = new Float32Array(6).fill(1);
   assert.equal(writePaddedLastRowMasks({ start: 1, size: 1, blocked: [1] }, 0, 3, 6, 4, outside, 0), false, 'outside the window only the padding');
   assert.deepEqual(Array.from(outside), [0, 0, 0, 1, 1, 1]);
+});
+
+// ---- dataset runs: chunks of mixed lengths give the numbers of one length per chunk ----
+
+const stripRun = (r: DatasetRunResult) => ({ ...r, timing: undefined, configHash: undefined, provenance: { ...r.provenance, createdAt: '' } });
+
+/**
+ * Two results files alike but for float32 rounding: the same structure, strings, flags and counts; probabilities
+ * (`baseProb`) within 1e-6 relative, diff% and its statistics within 1e-4 percentage points (what 1e-6 on p gives).
+ * Returns how many numbers differed at all. (ORT's CPU Softplus and Log round an element a little differently at the
+ * edges of their vectorised blocks, and those depend on how many rows a call has: a batch of another composition can
+ * move Δ by an ulp, padded or not. The padding itself moves no bit: the mixed-vs-alone tests above.)
+ */
+function assertAlike(a: unknown, b: unknown, where = ''): number {
+  if (typeof a === 'number' && typeof b === 'number') {
+    if (a === b || (Number.isNaN(a) && Number.isNaN(b))) return 0;
+    const tol = where.endsWith('.baseProb') ? 1e-6 * Math.max(Math.abs(a), Math.abs(b)) : 1e-4 + 1e-6 * Math.abs(b);
+    assert.ok(Math.abs(a - b) <= tol, `${where}: ${a} vs ${b}`);
+    return 1;
+  }
+  if (a === null || b === null || typeof a !== 'object' || typeof b !== 'object') {
+    assert.deepEqual(a, b, where);
+    return 0;
+  }
+  assert.equal(Array.isArray(a), Array.isArray(b), where);
+  const ka = Object.keys(a as object).filter((k) => (a as Record<string, unknown>)[k] !== undefined);
+  const kb = Object.keys(b as object).filter((k) => (b as Record<string, unknown>)[k] !== undefined);
+  assert.deepEqual(ka.sort(), kb.sort(), `${where}: keys`);
+  let n = 0;
+  for (const k of ka) n += assertAlike((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k], `${where}.${k}`);
+  return n;
+}
+
+function writeVariedDataset(dir: string, rows: number): string {
+  const subjects = ['Danielle Darrieux', 'Paris', 'Apple', 'Big Ben', 'Toyota Corolla', 'Mount Fuji', 'Edwin Hubble', 'Nile', 'the Republic of the Congo'];
+  const relations = ['{} is in', 'The mother tongue of {} is', '{}, that is located in the middle of', 'The capital city of {} is', 'In the old books it is written that {} works in the field of'];
+  const data = [];
+  for (let i = 0; i < rows; i++) {
+    const s = subjects[(i * 7) % subjects.length];
+    data.push({ prompt: relations[i % relations.length].replace('{}', s), subject: s, target_true: i % 2 ? ' English' : ' French' });
+  }
+  const f = join(dir, 'varied.json');
+  writeFileSync(f, JSON.stringify(data));
+  return f;
+}
+
+for (const family of [{ arch: 'mamba2' as const }, { arch: 'mamba1' as const }]) {
+  for (const fusedSweep of [true, false]) {
+    test(`dataset run (${family.arch}, ORT, ${fusedSweep ? 'fused' : 'layer by layer'}): chunks of mixed lengths give the results file of one length per chunk, macro and micro`, async (t) => {
+      const fx = await makeFixture({ ...family, dModel: 24, nLayer: 4, headdim: 12, dState: 4, nGroups: 2, seed: 51 });
+      const b = await ortBackendFor(fx, { fusedSweep });
+      try {
+        const session = makeSession(b, fx.ckpt);
+        const dir = mkdtempSync(join(tmp, 'ds-'));
+        const ds = writeVariedDataset(dir, 23);
+        for (const experiment of ['macro', 'micro'] as const) {
+          const base = { dataset: ds, experiment, windows: [2], filter: false, chunkSize: 4, conv: experiment === 'macro' ? ('block' as const) : undefined };
+          const byLength = await runDataset(session, { ...base, chunking: 'length', out: join(dir, `${experiment}-length.json`) });
+          const mixed = await runDataset(session, { ...base, out: join(dir, `${experiment}-mixed.json`) });
+          assert.ok(new Set(byLength.prompts.map((p) => p.tokenCount)).size >= 5, 'the prompts have several lengths');
+          const moved = assertAlike(stripRun(mixed), stripRun(byLength), experiment);
+          t.diagnostic(`${experiment}: ${moved} numbers not bit-identical`);
+          assert.deepEqual(JSON.parse(readFileSync(join(dir, `${experiment}-mixed.json`), 'utf8')), JSON.parse(JSON.stringify(mixed)));
+          assert.notEqual(mixed.configHash, byLength.configHash, 'the chunking is part of the config hash (checkpoints of one do not resume as the other)');
+        }
+      } finally {
+        await b.dispose();
+      }
+    });
+  }
+}
+
+test('dataset run on the float64 reference backend: chunks of mixed lengths give exactly the results file of one length per chunk', async () => {
+  const fx = await makeFixture({ nLayer: 3, seed: 53 });
+  const session = makeSession(fx.ref, fx.ckpt);
+  const dir = mkdtempSync(join(tmp, 'ref-ds-'));
+  const ds = writeVariedDataset(dir, 11);
+  const base = { dataset: ds, experiment: 'macro' as const, windows: [2], filter: false, chunkSize: 3 };
+  const byLength = await runDataset(session, { ...base, chunking: 'length', out: join(dir, 'length.json') });
+  const mixed = await runDataset(session, { ...base, out: join(dir, 'mixed.json') });
+  assert.deepEqual(stripRun(mixed), stripRun(byLength));
+});
+
+test('dataset run on the demo models (Mamba-2, Mamba-1, GPT-NeoX; real tokenizer): mixed chunks give the numbers of one length per chunk', async (t) => {
+  for (const model of ['demo', 'demo-mamba1', 'demo-transformer']) {
+    const s = await openEngineSession(resolve('models', model), { ep: 'cpu', cacheRoot: tmp, threads: 2 });
+    try {
+      const dir = mkdtempSync(join(tmp, 'demo-ds-'));
+      const base = { dataset: resolve('examples', 'demo-facts.json'), experiment: 'macro' as const, limit: 24, seed: 5, chunkSize: 8 };
+      const byLength = await runDataset(s, { ...base, chunking: 'length', out: join(dir, 'length.json') });
+      const mixed = await runDataset(s, { ...base, out: join(dir, 'mixed.json') });
+      assert.ok(new Set(byLength.prompts.map((p) => p.tokenCount)).size >= 3, `${model}: several lengths`);
+      assert.ok(byLength.prompts.length >= 12, `${model}: the model knows most demo facts`);
+      t.diagnostic(`${model}: ${assertAlike(stripRun(mixed), stripRun(byLength), model)} numbers not bit-identical`);
+    } finally {
+      await closeEngineSession(s);
+    }
+  }
+});
+
+test('dataset chunks: deterministic, sorted by length for mixed chunks, first appearance for one length per chunk', () => {
+  const lengths = [7, 3, 7, 9, 3, 3, 12, 7, 9];
+  assert.deepEqual(formChunks(lengths, 4, 'mixed'), [[1, 4, 5, 0], [2, 7, 3, 8], [6]]);
+  assert.deepEqual(formChunks(lengths, 2, 'length'), [[0, 2], [7], [1, 4], [5], [3, 8], [6]]);
+  assert.deepEqual(formChunks(lengths, 4, 'mixed'), formChunks(lengths.slice(), 4, 'mixed'));
+});
+
+test('resume: a checkpoint keeps its chunking (one written before mixed chunks resumes with one length per chunk); asking for another one is refused', async () => {
+  const fx = await makeFixture({ nLayer: 3, seed: 52 });
+  const session = makeSession(fx.ref, fx.ckpt);
+  const dir = mkdtempSync(join(tmp, 'resume-'));
+  const ds = writeVariedDataset(dir, 14);
+  const params = { dataset: ds, experiment: 'macro' as const, windows: [2], filter: false, chunkSize: 2, checkpointSeconds: 0 };
+  const cutAfter = (n: number) => {
+    const c = makeCtx();
+    c.cancelled = () => c.events.length > 0 && c.events[c.events.length - 1].done >= n;
+    return c;
+  };
+  for (const chunking of ['length', 'mixed'] as const) {
+    const full = await runDataset(session, { ...params, chunking, out: join(dir, `full-${chunking}.json`) });
+    const out = join(dir, `cut-${chunking}.json`);
+    await assert.rejects(runDataset(session, { ...params, chunking, out }, cutAfter(5)), CancelledError);
+    const partial = JSON.parse(readFileSync(partialPath(out), 'utf8')) as DatasetRunResult;
+    assert.equal(partial.resume!.chunking, chunking);
+    if (chunking === 'length') {
+      // as an earlier version wrote it: no chunking field; resuming without asking keeps one length per chunk
+      delete partial.resume!.chunking;
+      writeFileSync(partialPath(out), JSON.stringify(partial));
+      await assert.rejects(runDataset(session, { ...params, chunking: 'mixed', out, resume: true }), (e: unknown) => e instanceof UserError && /its chunks hold one token length each, not prompts of mixed lengths as asked/.test(e.message));
+    }
+    const resumed = await runDataset(session, { ...params, out, resume: true });
+    assert.deepEqual({ ...resumed, timing: undefined, provenance: { ...resumed.provenance, createdAt: '' } }, { ...full, timing: undefined, provenance: { ...full.provenance, createdAt: '' } });
+  }
+  await assert.rejects(runDataset(session, { ...params, chunking: 'sorted' as never, out: join(dir, 'x.json') }), /chunking must be mixed or length/);
 });

@@ -1,7 +1,8 @@
 // Knockout runner benchmark: random-weight checkpoints at published Mamba-2, Mamba-1 and transformer (gpt2, pythia-160m) shapes on the ORT CPU backend
 // (default: mamba2-130m and mamba-130m, d_model 768, 24 layers, side by side).
 // Prints trace latency (macro, k = 9, sets subject/relation/last, 12-token prompt), dataset throughput (8 prompts),
-// and the naive way (one full forward per variant, batch 1) in the same run, as a ratio.
+// and the naive way (one full forward per variant, batch 1) in the same run, as a ratio; then a dataset of prompts of
+// mixed lengths (8–16 tokens) run one length per chunk and all lengths in one chunk, side by side.
 //   npm run bench -- [--shapes 130m,m1-130m,1.3b,m1-1.4b] [--prompts 8] [--naive-prompts 8] [--threads N] [--dir FOLDER]
 //                    [--ep cpu|webgpu|cuda] [--dtype float32|float16] [--max-batch N] [--checkpoint NAME=DIR]
 //                    [--compare-ep cpu] [--fused on|off] [--prepare] [--tf32] [--no-extras] [--prompt-len N] [--gpu-memory]
@@ -55,16 +56,19 @@ if (!Number.isInteger(N) || N < 6) throw new Error('--prompt-len must be an inte
 const K = 9;
 const SETS = ['subject', 'relation', 'last'];
 
-function promptIds(p: number, vocab: number): Int32Array {
+function promptIds(p: number, vocab: number, n = N): Int32Array {
   let s = 1234 + p * 7919;
-  return Int32Array.from({ length: N }, () => (s = (Math.imul(s, 1103515245) + 12345) >>> 0) % vocab);
+  return Int32Array.from({ length: n }, () => (s = (Math.imul(s, 1103515245) + 12345) >>> 0) % vocab);
 }
 
-/** subject = tokens 2..4, relation = the rest, last = N − 1 (a typical COUNTERFACT layout). */
-function positions(): PromptPositions {
+/** subject = tokens 2..4, relation = the rest, last = n − 1 (a typical COUNTERFACT layout). */
+function positions(n = N): PromptPositions {
   const subject = [2, 3, 4];
-  return { n: N, subject, relation: Array.from({ length: N - 1 }, (_, i) => i).filter((i) => !subject.includes(i)), last: N - 1, subjectSpan: [0, 0] };
+  return { n, subject, relation: Array.from({ length: n - 1 }, (_, i) => i).filter((i) => !subject.includes(i)), last: n - 1, subjectSpan: [0, 0] };
 }
+
+/** the token lengths of the mixed-length dataset figure: 8 prompts of 8–16 tokens, as COUNTERFACT's spread */
+const MIXED_LENGTHS = [8, 9, 10, 11, 12, 13, 14, 16];
 
 /** softmax probability of one id over the real vocabulary, float64 */
 function probAt(logits: Float32Array, vocab: number, id: number): number {
@@ -234,6 +238,7 @@ async function benchShape(name: string, root: string, o: BenchOptions): Promise<
   console.log(`      of which inside ORT run(): ${dsRunS.toFixed(2)} s in ${dsRuns} calls (${((1000 * dsRunS) / Math.max(1, dsRuns)).toFixed(1)} ms per call)`);
   if (mem && o.ep !== 'cpu') console.log(`      GPU memory in use (nvidia-smi): ${mem.peak} MiB at the peak of the dataset run (${mem.before} MiB before it, the sessions of this shape loaded)`);
   console.log(`      phases: ${Object.entries(profile).map(([k, v]) => `${k} ${(v / 1000).toFixed(2)} s`).join(', ')}`);
+  await benchMixedLengths(backend, L, ropts, (p) => promptIds(100 + p, c.vocabSize, MIXED_LENGTHS[p]), phase);
   // the extras (decay groups, recurrent generation, steering) are Mamba figures
   if (!o.noExtras && c.arch !== 'gpt2' && c.arch !== 'gptneox') await benchExtras(backend, ckpt, p0, variantsFor, ropts, root, name);
   await backend.dispose();
@@ -259,6 +264,57 @@ async function benchShape(name: string, root: string, o: BenchOptions): Promise<
     await rb.dispose();
   }
   ckpt.close();
+}
+
+/**
+ * Dataset throughput on prompts of different lengths (MIXED_LENGTHS), macro k = 9: one chunk per token length (how
+ * dataset runs chunked before mixed-length batches: here every length has one prompt, so every chunk is one prompt)
+ * against one chunk of all lengths (right-padded clean forward, left-padded knockout rows), best of 2 each, with the
+ * largest difference between the two (the padding changes no number: 0 on the CPU).
+ */
+async function benchMixedLengths(backend: OrtBackend, L: number, ropts: RunnerOptions, idsOf: (p: number) => Int32Array, phase: (what: string) => void): Promise<void> {
+  const P = MIXED_LENGTHS.length;
+  const prompts: CleanPrompt[] = Array.from({ length: P }, (_, p) => ({ ids: idsOf(p) }));
+  const variantsOf = (p: number, as: number): Variant[] => macroVariants(as, positions(MIXED_LENGTHS[p]), [K], SETS, L).variants;
+  const byLength = new Map<number, number[]>();
+  MIXED_LENGTHS.forEach((n, p) => byLength.set(n, [...(byLength.get(n) ?? []), p]));
+  const perLength = async (): Promise<VariantResult[][]> => {
+    const out: VariantResult[][] = new Array(P);
+    for (const group of byLength.values()) {
+      const cl = await cleanForward(backend, group.map((p) => prompts[p]), ropts);
+      const vs = group.flatMap((p, i) => variantsOf(p, i));
+      const rs = await runVariants(backend, cl, vs, ropts);
+      let k = 0;
+      group.forEach((p) => (out[p] = rs.slice(k, (k += variantsOf(p, 0).length))));
+    }
+    return out;
+  };
+  const mixed = async (): Promise<VariantResult[][]> => {
+    const cl = await cleanForward(backend, prompts, ropts);
+    const rs = await runVariants(backend, cl, prompts.flatMap((_, p) => variantsOf(p, p)), ropts);
+    const out: VariantResult[][] = [];
+    let k = 0;
+    for (let p = 0; p < P; p++) out.push(rs.slice(k, (k += variantsOf(p, 0).length)));
+    return out;
+  };
+  phase(`dataset of mixed lengths: ${P} prompts of ${Math.min(...MIXED_LENGTHS)}–${Math.max(...MIXED_LENGTHS)} tokens, per length and mixed`);
+  const measure = async (f: () => Promise<VariantResult[][]>) => {
+    let best = Infinity, calls = 0;
+    let res: VariantResult[][] = [];
+    for (let r = 0; r < 2; r++) {
+      const runs0 = backend.stats.runs;
+      const [out, sec] = await time(f);
+      if (sec < best) [best, calls, res] = [sec, backend.stats.runs - runs0, out];
+    }
+    return { sec: best, calls, res };
+  };
+  const a = await measure(perLength);
+  const b = await measure(mixed);
+  let maxRel = 0;
+  a.res.forEach((row, p) => row.forEach((x, i) => (maxRel = Math.max(maxRel, Math.abs(x.prob - b.res[p][i].prob) / Math.max(x.prob, 1e-30)))));
+  console.log(
+    `   mixed lengths           ${(P / a.sec).toFixed(2)} prompts/s one length per chunk (${a.calls} ORT calls) vs ${(P / b.sec).toFixed(2)} prompts/s mixed in one chunk (${b.calls} calls): ${(a.sec / b.sec).toFixed(2)}× — ${P} prompts of ${MIXED_LENGTHS.join(',')} tokens, max rel |Δp| between the two ${maxRel.toExponential(2)}`,
+  );
 }
 
 /**

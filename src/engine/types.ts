@@ -175,6 +175,11 @@ export interface ModelBackend {
    * `ctx.count` prompts and `ctxIndex[b]` says which one item b uses; `mask` is [batch, seqLen] (the last row of the
    * keep mask), `convMask` [batch, dConv] (the last row's conv taps), `unitMask` [batch, units] (where the knockout
    * applies). Returns the residual at the last position, [batch, d].
+   *
+   * Prompts of different lengths share a call: `seqLen` is then the longest, and an item of a prompt of n < seqLen
+   * tokens has its `prefix` context LEFT-padded to seqLen − 1 rows with all-zero rows (before its position 0), its mask
+   * 0 on those seqLen − n columns, and `positions[b]` = n − 1, the absolute position of its last row (default
+   * seqLen − 1 for every item). The padding adds exactly nothing (docs/method.md §3, "Prompts of different lengths").
    */
   layerLastRow?(
     index: number,
@@ -186,6 +191,7 @@ export interface ModelBackend {
     mask?: Float32Array,
     convMask?: Float32Array,
     unitMask?: Float32Array,
+    positions?: Int32Array,
   ): Promise<Float32Array>;
   /** Final RMSNorm + tied/untied vocab projection of the LAST position only: returns logits [batch, paddedVocabSize]. */
   headLast(hidden: Float32Array, batch: number, seqLen: number): Promise<Float32Array>;
@@ -225,9 +231,16 @@ export interface BackendHints {
 /** The batching of a backend that declares none (the CPU's). */
 export const DEFAULT_HINTS: BackendHints = { lastRowBatch: 512, callBytes: 512 * 1024 * 1024, sweepRows: 512 };
 
-/** Knockout rows for ModelBackend.sweepLastRows: R rows of prompts of seqLen tokens, through layers start … L−1 and the head. */
+/**
+ * Knockout rows for ModelBackend.sweepLastRows: R rows of prompts of at most seqLen tokens, through layers start … L−1
+ * and the head. A row of a shorter prompt is left-padded as in layerLastRow (zero context rows, mask 0 there, its own
+ * last position in `positions`).
+ */
 export interface LastRowSweep {
+  /** the width of the call: the longest prompt of its rows */
   seqLen: number;
+  /** [R] the absolute position of each row (its prompt's n − 1); absent: seqLen − 1 for every row */
+  positions?: Int32Array;
   /** [R] the layer where each row joins (its window's start), non-decreasing */
   starts: Int32Array;
   /** [R, d] the clean residual of the row's prompt at its last position, at the input of layer starts[r] */
@@ -271,7 +284,10 @@ export interface ContextTensorSpec {
 /** Per-position context values of a layer call, by ContextTensorSpec name: [batch, seq, width] each. */
 export type LayerContextRows = Record<string, Float32Array>;
 
-/** The clean context of the positions before the last, for `count` prompts of seqLen tokens (see layerLastRow). */
+/**
+ * The clean context of the positions before the last, for `count` prompts of at most seqLen tokens (see layerLastRow).
+ * A `prefix` tensor holds a prompt of n tokens in its last n − 1 rows, after seqLen − n all-zero rows (left padding).
+ */
 export interface LayerContextBatch {
   count: number;
   /** by ContextTensorSpec name: [count, dConv − 1, width] for `conv` tensors, [count, seqLen − 1, width] for `prefix` */

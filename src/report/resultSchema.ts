@@ -322,7 +322,7 @@ export const datasetRunSchema: Schema = refine<Rec>(
       configHash: str,
       counts: obj({ selected: nat, measured: nat, skipped: nat, filteredOut: nat }, { unusable: nat, rows: nat }),
       warnings: warningsSchema,
-      resume: obj({ doneChunks: list(nat), totalChunks: nat }, { chunkSize: pos }),
+      resume: obj({ doneChunks: list(nat), totalChunks: nat }, { chunkSize: pos, chunking: oneOf('mixed', 'length') }),
     },
   ),
   (r) => {

@@ -8,7 +8,8 @@ import type { Json } from './configReader';
 /**
  * The graph inputs of one layer, as tensor names inside a GraphBuilder. A layer computes a SUFFIX of m positions on
  * the clean CONTEXT of the p positions before it (T = p + m): a whole prompt is m = N positions on p = 1 all-zero context position (families
- * with zeroContextRow) or on none; a knockout row is m = 1 on its prompt's clean context, p = N − 1.
+ * with zeroContextRow) or on none; a knockout row is m = 1 on its prompt's clean context, p = N − 1 (or more: the rows of
+ * prompts of different lengths share a call, the shorter ones' contexts left-padded with all-zero rows, mask 0 there).
  */
 export interface LayerIo {
   /** [b, m, d] residual at the suffix */
@@ -25,7 +26,11 @@ export interface LayerIo {
   ctx: Record<string, string>;
   /** int64 [b] which context each batch item reads */
   ctxIndex: string;
-  /** int64 [m] absolute position of each suffix row (families with usesPositions: rotary embeddings) */
+  /**
+   * int64 [b, m] absolute position of each suffix row (families with usesPositions). The p context columns of item b
+   * hold the positions positions[b, 0] − p … positions[b, 0] − 1; those below 0 are LEFT PADDING (a knockout row of a
+   * prompt shorter than the call's longest: all-zero context rows, not positions of the item).
+   */
   positions?: string;
 }
 
@@ -110,7 +115,11 @@ export interface ModelFamily<C extends ModelConfig = ModelConfig> {
   finalNorm: 'rms' | 'layer';
   /** canonical name of a learned position table [positions, d] added to the token embedding (GPT-2), if any */
   positionTable?(c: C): string;
-  /** whether layer graphs read the absolute positions of their suffix rows (LayerIo.positions: rotary embeddings) */
+  /**
+   * whether layer graphs read the absolute positions of their suffix rows (LayerIo.positions): rotary embeddings, and
+   * attention, where a left-padded context column must leave the softmax whatever the unit mask says. Families without
+   * them (Mamba) need none: a zero context row adds exactly nothing there.
+   */
   usesPositions: boolean;
   /**
    * Whole prompts run on one all-zero context position (true: Mamba, whose zero position adds exactly nothing and keeps

@@ -1,8 +1,9 @@
-// Dataset runs: filter to prompts the model gets right, group by token length, run macro or micro knockouts in chunks,
-// aggregate per window start (mean diff%, 95% interval: percentile bootstrap by default or Student t, accuracy),
-// checkpoint to <out>.partial.json, --resume.
+// Dataset runs: filter to prompts the model gets right, run macro or micro knockouts in chunks of prompts of mixed
+// token lengths (padding that changes no number: runner.ts cleanForward, sweeps.ts), aggregate per window start (mean
+// diff%, 95% interval: percentile bootstrap by default or Student t, accuracy), checkpoint to <out>.partial.json,
+// --resume.
 //
-// Determinism: the chunks (prompts of one token length, `chunkSize` at a time, in selection order) are fixed by the
+// Determinism: the chunks (formChunks: the prompts sorted by token length, `chunkSize` at a time) are fixed by the
 // inputs before any work, and the partial file is written only at chunk boundaries; a resumed run recomputes exactly
 // the chunks that were not done, with the same batch composition, so its final file equals an uninterrupted run's
 // (except `timing` and `provenance.createdAt`, which is kept from the first start).
@@ -71,6 +72,12 @@ export interface DatasetRunParams {
   /** prompts per chunk (checkpoint granularity), default 8 */
   chunkSize?: number;
   /**
+   * how prompts form chunks (formChunks): 'mixed' (default) prompts of different token lengths together, 'length' one
+   * token length per chunk (the chunks of earlier versions; a resumed checkpoint keeps its own). Same numbers either way
+   * up to float32 rounding; 'mixed' makes fuller backend calls.
+   */
+  chunking?: Chunking;
+  /**
    * least seconds between two writes of <out>.partial.json (default 2; 0 = after every chunk). The checkpoint always
    * holds whole chunks, so this only changes how much work an interruption can lose, never the final results.
    */
@@ -121,11 +128,31 @@ export interface Prepared {
   warnings: ResultWarning[];
 }
 
-/** Prompts of one token length measured together: the unit of batching, checkpoints, devices and shards. */
+/** Prompts measured together (of mixed token lengths, see formChunks): the unit of batching, checkpoints, devices and shards. */
 export interface Chunk {
   id: number;
-  n: number;
   members: Prepared[];
+}
+
+export type Chunking = 'mixed' | 'length';
+
+/**
+ * The chunks of a run as lists of indices into the prepared prompts (deterministic, so a resumed run recomputes the
+ * same chunks). 'mixed': the prompts in order of token length (stable: selection order within a length), `size` at a
+ * time, so a chunk mixes a few neighbouring lengths and pads little. 'length': the prompts of each token length (in
+ * order of first appearance), `size` at a time.
+ */
+export function formChunks(lengths: readonly number[], size: number, chunking: Chunking): number[][] {
+  const chunks: number[][] = [];
+  if (chunking === 'mixed') {
+    const order = lengths.map((_, i) => i).sort((a, b) => lengths[a] - lengths[b] || a - b);
+    for (let i = 0; i < order.length; i += size) chunks.push(order.slice(i, i + size));
+    return chunks;
+  }
+  const groups = new Map<number, number[]>();
+  lengths.forEach((n, i) => groups.set(n, [...(groups.get(n) ?? []), i]));
+  for (const members of groups.values()) for (let i = 0; i < members.length; i += size) chunks.push(members.slice(i, i + size));
+  return chunks;
 }
 
 export function partialPath(out: string): string {
@@ -229,6 +256,8 @@ export interface RunSetup {
   conv: ConvPath;
   featureGroups?: ResolvedGroup[];
   chunkSize: number;
+  /** how the prompts form chunks (formChunks); the checkpoint records it */
+  chunking: Chunking;
   maxBatch?: number;
   interval: IntervalSpec;
 }
@@ -296,7 +325,9 @@ export function resolveRunSetup(session: EngineSession, params: DatasetRunParams
   const cs = params.checkpointSeconds;
   if (cs !== undefined && !(Number.isFinite(cs) && cs >= 0)) throw new UserError(`the checkpoint interval must be a number of seconds ≥ 0, got ${cs}`);
   if (params.limit !== undefined && (!Number.isInteger(params.limit) || params.limit < 1)) throw new UserError(`--limit must be a positive integer, got ${params.limit}`);
-  return { experiment, windows, sets, filter, split, conv, featureGroups, chunkSize, maxBatch: params.maxBatch, interval };
+  if (params.chunking !== undefined && params.chunking !== 'mixed' && params.chunking !== 'length') throw new UserError(`chunking must be mixed or length, got '${String(params.chunking)}'`);
+  // a resumed run takes its checkpoint's chunking (planDatasetRun)
+  return { experiment, windows, sets, filter, split, conv, featureGroups, chunkSize, chunking: params.chunking ?? 'mixed', maxBatch: params.maxBatch, interval };
 }
 
 /**
@@ -328,7 +359,13 @@ export function planDatasetRun(session: EngineSession, params: DatasetRunParams)
     }
     if (partial.kind !== 'dataset-run' || partial.status !== 'partial' || !partial.resume)
       throw new UserError(`'${ppath}' is not a partial results file of a dataset run`);
+    // a checkpoint keeps the chunking it was made with (one without the field: an earlier version's, one length per chunk)
+    const saved: Chunking = partial.resume.chunking ?? 'length';
+    if (params.chunking !== undefined && params.chunking !== saved)
+      throw new UserError(`cannot resume from '${ppath}': its chunks hold ${saved === 'length' ? 'one token length each' : 'prompts of mixed lengths'}, not ${params.chunking === 'length' ? 'one token length each' : 'prompts of mixed lengths'} as asked`);
+    setup.chunking = saved;
   }
+  const chunking = setup.chunking;
 
   const ds = loadDataset(params.dataset);
   // conv is recorded only when it is not the default, so that runs of earlier versions resume
@@ -345,6 +382,8 @@ export function planDatasetRun(session: EngineSession, params: DatasetRunParams)
     experiment,
     settings: { ...settings, interval: undefined, shard: undefined },
     chunkSize,
+    // absent for one length per chunk, as in the hashes of earlier versions (their checkpoints resume)
+    ...(chunking === 'mixed' ? { chunking } : {}),
     maxBatch: params.maxBatch ?? null,
   });
   if (partial && partial.configHash !== configHash)
@@ -368,15 +407,8 @@ export function planDatasetRun(session: EngineSession, params: DatasetRunParams)
       if (inShard(k, shard)) prepSkipped.push({ index: item.index, prompt: item.prompt, reason: e.message, cause: 'skipped' });
     }
   });
-  // fixed chunks: group by token length (in order of first appearance), chunkSize prompts each
-  const groups = new Map<number, Prepared[]>();
-  for (const p of prepared) {
-    const g = groups.get(p.ids.length);
-    if (g) g.push(p);
-    else groups.set(p.ids.length, [p]);
-  }
-  const allChunks: Chunk[] = [];
-  for (const [n, members] of groups) for (let i = 0; i < members.length; i += chunkSize) allChunks.push({ id: allChunks.length, n, members: members.slice(i, i + chunkSize) });
+  // fixed chunks (formChunks)
+  const allChunks: Chunk[] = formChunks(prepared.map((p) => p.ids.length), chunkSize, chunking).map((idx, id) => ({ id, members: idx.map((i) => prepared[i]) }));
   const chunks = allChunks.filter((c) => inShard(c.id, shard));
   const mine = chunks.reduce((a, c) => a + c.members.length, 0);
 
@@ -433,7 +465,7 @@ export async function runChunk(session: EngineSession, setup: RunSetup, chunk: C
     offsets.push(variants.length);
     // one block of variants per feature group (the prompt's first group's block first)
     if (experiment === 'macro') variants.push(...variantsPerGroup(featureGroups, macroVariants(i, chunk.members[i].pos, windows, sets, L, undefined, conv).variants));
-    else variants.push(...variantsPerGroup(featureGroups, microVariants(i, chunk.n, windows[0], L, conv)));
+    else variants.push(...variantsPerGroup(featureGroups, microVariants(i, chunk.members[i].ids.length, windows[0], L, conv)));
   }
   const results = variants.length ? await runVariants(session.backend, clean, variants, opts) : [];
   kept.forEach((i, ki) => {
@@ -446,7 +478,7 @@ export async function runChunk(session: EngineSession, setup: RunSetup, chunk: C
       target: targetInfo(session, m.targetId),
       baseProb,
       subjectHasFirst: subjectHasFirst(m.pos),
-      tokenCount: chunk.n,
+      tokenCount: m.ids.length,
     };
     if (experiment === 'macro') {
       const per = macroVariantCount(windows, sets, L);
@@ -454,7 +486,7 @@ export async function runChunk(session: EngineSession, setup: RunSetup, chunk: C
       if (featureGroups && featureGroups.length > 1) rec.groups = featureGroups.map((g, gi) => ({ ...g.info, windows: macroWindows(windows, sets, L, baseProb, results, offsets[ki] + gi * per) }));
     }
     else {
-      const g = microGrid(chunk.n, windows[0], L, baseProb, results, offsets[ki]);
+      const g = microGrid(m.ids.length, windows[0], L, baseProb, results, offsets[ki]);
       rec.micro = {
         window: windows[0],
         starts: g.starts,
@@ -542,7 +574,7 @@ export async function executePlan(plan: RunPlan, executors: readonly Executor<Ch
   const build = (status: 'complete' | 'partial'): DatasetRunResult => {
     const secs = (Date.now() - plan.startedAt) / 1000;
     const timing = { seconds: secs, promptsPerSecond: secs > 0 ? (done - doneAtStart) / ((Date.now() - sessionStart) / 1000 || 1) : 0, resumed: plan.resumed, ...(executors.length > 1 ? { workers: executors.length } : {}) };
-    const resume = { chunkSize: plan.setup.chunkSize, doneChunks: Array.from(doneChunks).sort((a, b) => a - b), totalChunks: plan.chunks.length };
+    const resume = { chunkSize: plan.setup.chunkSize, chunking: plan.setup.chunking, doneChunks: Array.from(doneChunks).sort((a, b) => a - b), totalChunks: plan.chunks.length };
     return assembleRun(plan, records, filtered, status, { tallies, resume, timing });
   };
   const checkpoint = () => {

@@ -15,9 +15,11 @@ export function variantKey(v: Variant): string {
   return `${v.prompt}|${v.start}|${v.size}|${v.conv ?? 'keep'}|${featureKey(v)}|${Array.from(new Set(v.blocked)).sort((a, b) => a - b).join(',')}`;
 }
 
-export function validateVariant(c: ModelConfig, prompts: number, n: number, v: Variant): void {
+/** Checks a variant against the model and its prompt (`lengths`: the token count of every prompt of the run). */
+export function validateVariant(c: ModelConfig, lengths: readonly number[], v: Variant): void {
   const L = c.nLayer;
-  if (!(v.prompt >= 0 && v.prompt < prompts)) throw new Error(`variant prompt ${v.prompt} out of range`);
+  if (!(Number.isInteger(v.prompt) && v.prompt >= 0 && v.prompt < lengths.length)) throw new Error(`variant prompt ${v.prompt} out of range`);
+  const n = lengths[v.prompt];
   if (!(v.size >= 1 && v.start >= 0 && v.start + v.size <= L)) throw new Error(`variant window [${v.start}, ${v.start + v.size}) outside 0…${L}`);
   for (const b of v.blocked) if (!(b >= 0 && b < n)) throw new Error(`variant blocked position ${b} out of range`);
   if (v.conv !== undefined && v.conv !== 'keep' && v.conv !== 'block') throw new Error(`variant conv path ${String(v.conv)} is not keep or block`);
@@ -36,12 +38,12 @@ export interface Plan {
   slotOf: number[];
 }
 
-export function planVariants(c: ModelConfig, prompts: number, n: number, variants: readonly Variant[]): Plan {
+export function planVariants(c: ModelConfig, lengths: readonly number[], variants: readonly Variant[]): Plan {
   const uniq: Variant[] = [];
   const slotOf: number[] = new Array(variants.length).fill(-1);
   const byKey = new Map<string, number>();
   variants.forEach((v, i) => {
-    validateVariant(c, prompts, n, v);
+    validateVariant(c, lengths, v);
     if (v.blocked.length === 0) return;
     const k = variantKey(v);
     let s = byKey.get(k);

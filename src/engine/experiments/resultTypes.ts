@@ -276,8 +276,11 @@ export interface DatasetRunResult {
     /** a merged file: the number of shards; `seconds` is then their sum */
     shards?: number;
   };
-  /** only in `<out>.partial.json` (status 'partial'): what --resume needs (optional extra) */
-  resume?: { chunkSize: number; doneChunks: number[]; totalChunks: number };
+  /**
+   * only in `<out>.partial.json` (status 'partial'): what --resume needs (optional extra); `chunking`: how prompts formed
+   * chunks (dataset.ts formChunks), absent in checkpoints of earlier versions = 'length'
+   */
+  resume?: { chunkSize: number; chunking?: 'mixed' | 'length'; doneChunks: number[]; totalChunks: number };
 }
 
 export type AnyResult = TraceResult | MicroResult | DatasetRunResult;

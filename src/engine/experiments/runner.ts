@@ -8,6 +8,9 @@
 //   2. the variants are planned (validated, de-duplicated, grouped by prompt: plan.ts) and swept through the layers
 //      by one of the strategies of sweeps.ts (fused / rows / full), which all return one result per variant;
 //   3. the vocab projection runs at the last position only; softmax numerics are in numerics.ts.
+// Prompts of different token lengths share a run (and its batches): the clean forward pads them on the right, the
+// knockout rows pad their contexts on the left; each prompt is read at its own positions, and the padding changes no
+// number (cleanForward, sweeps.ts, docs/method.md §3 "Prompts of different lengths in one batch").
 // Batches are capped (by item count and bytes, with the backend's hints) so memory stays bounded; cancellation is
 // checked between batches.
 import type { LayerContextBatch, MethodContext, ModelBackend } from '../types';
@@ -16,7 +19,7 @@ import { familyOf } from '../arch/index';
 import { emptyContext, storeContext } from './context';
 import { probAndArgmax, resultFromLogits, type VariantResult } from './numerics';
 import { planVariants, type Variant } from './plan';
-import { batchCap, checkCancel, chooseSweep, since } from './sweeps';
+import { batchCap, checkCancel, runSweeps, since } from './sweeps';
 
 export type { Variant } from './plan';
 export type { VariantResult } from './numerics';
@@ -30,9 +33,15 @@ export interface CleanPrompt {
 }
 
 export interface CleanRun {
+  /** the longest prompt's token count: the width of `hiddens` and of the contexts */
   n: number;
+  /** the token count of every prompt (prompts of different lengths share a run: see cleanForward) */
+  lengths: number[];
   prompts: number;
-  /** residual stream at each layer boundary: hiddens[j] = input of layer j, [prompts, n, d]; hiddens[L] = output */
+  /**
+   * residual stream at each layer boundary: hiddens[j] = input of layer j, [prompts, n, d]; hiddens[L] = output.
+   * Prompt p occupies positions 0 … lengths[p]−1 of its slot; the rest of a shorter prompt's slot is 0 and unused.
+   */
   hiddens: Float32Array[];
   /** clean logits at the last position per prompt [prompts, paddedVocab] */
   logits: Float32Array;
@@ -41,8 +50,9 @@ export interface CleanRun {
   /** clean argmax per prompt (over the real vocabulary) */
   top1: number[];
   /**
-   * per layer, the clean context of the positions before the last for every prompt, when the backend has the
-   * last-row fast path (layerLastRow) and prompts have at least 2 tokens
+   * per layer, the clean context of the positions before the last for every prompt (n wide, shorter prompts
+   * left-padded with zero rows: context.ts), when the backend has the last-row fast path (layerLastRow) and some
+   * prompt has at least 2 tokens
    */
   contexts?: LayerContextBatch[];
 }
@@ -64,20 +74,26 @@ export function sweepInUse(backend: ModelBackend): 'fused' | 'layers' {
   return backend.sweepLastRows ? 'fused' : 'layers';
 }
 
-function concatIds(prompts: readonly CleanPrompt[], n: number): Int32Array {
-  const ids = new Int32Array(prompts.length * n);
-  prompts.forEach((p, i) => ids.set(p.ids, i * n));
-  return ids;
+function allFinite(a: Float32Array): boolean {
+  for (let i = 0; i < a.length; i++) if (!Number.isFinite(a[i])) return false;
+  return true;
 }
 
 /**
- * Clean forward of prompts of equal length, keeping the residual at every layer boundary.
- * Prompts are batched (capped like the variants).
+ * Clean forward of prompts of any token lengths, keeping the residual at every layer boundary (and, for the fast
+ * path, every layer's context). Prompts are batched in the given order (capped like the variants); a batch of several
+ * lengths is RIGHT-padded to its longest prompt (pad token 0) and each prompt's numbers are read at its own positions:
+ * its head and its knockout rows at its own last position n − 1, its context from its positions 0 … n − 2. This is exact
+ * in every family, because no position reads a later one (the causal mask of M / α / the softmax, the causal conv, the
+ * causal segment sums; docs/method.md §3): a padded position is a later one for every real position of its prompt, so
+ * it contributes exactly 0 (0 × a finite value). Should a padded position ever be non-finite (0 × ∞ is not 0), the
+ * prompt's logits show it, and that batch is recomputed one length at a time.
  */
 export async function cleanForward(backend: ModelBackend, prompts: readonly CleanPrompt[], opts: RunnerOptions = {}): Promise<CleanRun> {
   if (prompts.length === 0) throw new Error('cleanForward: no prompts');
-  const n = prompts[0].ids.length;
-  for (const p of prompts) if (p.ids.length !== n) throw new Error('cleanForward: prompts must have equal token length');
+  const lengths = prompts.map((p) => p.ids.length);
+  for (const n of lengths) if (!(n >= 1)) throw new Error('cleanForward: a prompt has no token');
+  const n = Math.max(...lengths);
   const { dModel: d, nLayer: L, paddedVocabSize: V, vocabSize } = backend.config;
   const P = prompts.length;
   const tClean = performance.now();
@@ -87,19 +103,38 @@ export async function cleanForward(backend: ModelBackend, prompts: readonly Clea
   const cap = batchCap(backend, n, opts);
   const withContext = (backend.layerLastRow !== undefined || backend.sweepLastRows !== undefined) && n >= 2;
   const contexts = withContext ? Array.from({ length: L }, () => emptyContext(backend.config, P, n)) : undefined;
+  /** one batch (prompt indices); false when a padded batch gave a non-finite logit (see above), nothing kept then */
+  const runBatch = async (idx: readonly number[]): Promise<boolean> => {
+    const B = idx.length;
+    const lens = idx.map((p) => lengths[p]);
+    const W = Math.max(...lens);
+    const padded = lens.some((x) => x !== W);
+    const ids = new Int32Array(B * W); // right padding: token 0
+    idx.forEach((p, b) => ids.set(prompts[p].ids, b * W));
+    const keep = (j: number, h: Float32Array) => idx.forEach((p, b) => hiddens[j].set(h.subarray(b * W * d, (b * W + lens[b]) * d), p * n * d));
+    let h = await backend.embed(ids, B, W);
+    keep(0, h);
+    for (let j = 0; j < L; j++) {
+      const out = await backend.layer(j, h, B, W, undefined, false, withContext);
+      h = out.hidden;
+      keep(j + 1, h);
+      if (contexts) storeContext(backend.config, contexts[j], n, out.context!, idx, W, lens);
+    }
+    // the head at each prompt's own last position
+    const last = new Float32Array(B * d);
+    idx.forEach((_, b) => last.set(h.subarray((b * W + lens[b] - 1) * d, (b * W + lens[b]) * d), b * d));
+    const lg = await backend.headLast(last, B, 1);
+    if (padded && !allFinite(lg.subarray(0, B * V))) return false;
+    idx.forEach((p, b) => logits.set(lg.subarray(b * V, (b + 1) * V), p * V));
+    return true;
+  };
   for (let b0 = 0; b0 < P; b0 += cap) {
     checkCancel(opts.ctx);
-    const part = prompts.slice(b0, b0 + cap);
-    const B = part.length;
-    let h = await backend.embed(concatIds(part, n), B, n);
-    hiddens[0].set(h, b0 * n * d);
-    for (let j = 0; j < L; j++) {
-      const out = await backend.layer(j, h, B, n, undefined, false, withContext);
-      h = out.hidden;
-      hiddens[j + 1].set(h, b0 * n * d);
-      if (contexts) storeContext(backend.config, contexts[j], out.context!, b0, B, n);
-    }
-    logits.set(await backend.headLast(h, B, n), b0 * V);
+    const idx = Array.from({ length: Math.min(cap, P - b0) }, (_, i) => b0 + i);
+    if (await runBatch(idx)) continue;
+    const byLength = new Map<number, number[]>();
+    for (const p of idx) byLength.set(lengths[p], [...(byLength.get(lengths[p]) ?? []), p]);
+    for (const group of byLength.values()) await runBatch(group);
   }
   since(tClean, opts, 'clean forward');
   const targets: number[] = [];
@@ -113,13 +148,13 @@ export async function cleanForward(backend: ModelBackend, prompts: readonly Clea
     baseProbs.push(r.prob);
     top1.push(r.argmax);
   }
-  return { n, prompts: P, hiddens, logits, targets, baseProbs, top1, contexts };
+  return { n, lengths, prompts: P, hiddens, logits, targets, baseProbs, top1, contexts };
 }
 
 /** Runs the variants on top of a clean run with prefix reuse and batching. Results are in the order of `variants`. */
 export async function runVariants(backend: ModelBackend, clean: CleanRun, variants: readonly Variant[], opts: RunnerOptions = {}): Promise<VariantResult[]> {
-  const { uniq, slotOf } = planVariants(backend.config, clean.prompts, clean.n, variants);
-  const perUniq = uniq.length > 0 ? await chooseSweep(backend, clean, uniq).run(backend, clean, uniq, opts) : [];
+  const { uniq, slotOf } = planVariants(backend.config, clean.lengths, variants);
+  const perUniq = uniq.length > 0 ? await runSweeps(backend, clean, uniq, opts) : [];
   return variants.map((v, i) =>
     slotOf[i] < 0 ? { prob: clean.baseProbs[v.prompt], top1: clean.top1[v.prompt] === clean.targets[v.prompt] } : perUniq[slotOf[i]],
   );

@@ -1,7 +1,7 @@
 // Sharding of a dataset run (`run --shard I/N`): which part of the selected prompts one shard measures.
 //
-// The unit of a shard is the CHUNK of dataset.ts (prompts of one token length, `chunkSize` at a time, in selection
-// order), not the single prompt: a chunk's prompts go through the model together, and float results may depend on
+// The unit of a shard is the CHUNK of dataset.ts (formChunks: the selection sorted by token length, `chunkSize` at a
+// time), not the single prompt: a chunk's prompts go through the model together, and float results may depend on
 // the batch they are in (GPU kernels are chosen by shape), so a shard that re-formed batches could differ from the
 // unsharded run in the last bits. Chunks are formed from the whole selection (after --limit/--seed, before the
 // filter) in every shard, and shard I of N runs the chunks whose id ≡ I (mod N): neighbouring chunks have similar

@@ -97,6 +97,20 @@ export function writeLastRowMasks(k: EdgeKnockout, layer: number, n: number, K: 
 }
 
 /**
+ * The last row's keep masks of layer `layer` for a call `width` ≥ n columns wide in which the row's prompt (n tokens)
+ * is LEFT-padded (prompts of different lengths in one call): columns 0 … width−n−1 are padding and are written 0 in
+ * every layer, the prompt's position c is column width − n + c (its blocked sources shift by the padding), and the conv
+ * taps are the prompt's own (they read the K−1 positions before its last, which padding does not move). `mask` holds
+ * `width` values at `maskOff`; both masks must be pre-filled with 1. Returns whether the knockout cut anything (the
+ * padding alone is not a cut).
+ */
+export function writePaddedLastRowMasks(k: EdgeKnockout, layer: number, n: number, width: number, K: number, mask: Float32Array, maskOff: number, conv?: Float32Array, convOff = 0): boolean {
+  if (!(n >= 1 && n <= width)) throw new RangeError(`writePaddedLastRowMasks: a prompt of ${n} tokens in a call ${width} wide`);
+  mask.fill(0, maskOff, maskOff + width - n);
+  return writeLastRowMasks(k, layer, n, K, mask, maskOff + width - n, conv, convOff);
+}
+
+/**
  * Full [n, n] edge mask, [n, K] conv mask and [U] unit mask of layer `layer` for one prompt (the naive full forward),
  * or undefined outside the window.
  */

@@ -7,7 +7,9 @@
 //              a knockout variant (families without a row graph)
 //              inputs:  hidden [b, m, d], mask [b, m, T], conv_mask [b, m, K], unit_mask [b, units],
 //                       out_scale [d] (steering: the mixer output's channel scales), ctx_<name> (family contextSpec),
-//                       ctx_index int64 [b]
+//                       ctx_index int64 [b], positions int64 [b, m] (families with usesPositions: each row's absolute
+//                       position; a knockout row of a shorter prompt in a call of several lengths has a left-padded
+//                       context, see LayerIo.positions)
 //              outputs: hidden_out [b, m, d], attention [b, units, m, T] (after the mask), <name>_out [b, m, width]
 // Row graph    (families with emitRow) the same inputs with m = 1; output hidden_out
 // Head graph   inputs:  hidden float32 [batch, seq, d], target int64 [batch]
@@ -25,7 +27,7 @@ export { transpose2d, f32ToF16Bits, toF16, WeightStore } from './ops';
 export type { ComputeDType } from './ops';
 
 /** Bump whenever the graphs change: it is part of the cache key. */
-export const BUILDER_VERSION = 11;
+export const BUILDER_VERSION = 12;
 
 /** Dims of a context tensor: [contexts, K−1 | prefix, width]. */
 function ctxDims(c: ModelConfig, s: ContextTensorSpec, lead: (string | number)[] = []): (string | number)[] {
@@ -42,8 +44,8 @@ function layerInputs(g: GraphBuilder, c: ModelConfig): LayerIo {
   const ctx: Record<string, string> = {};
   for (const s of familyOf(c).contextSpec(c)) ctx[s.name] = g.input(`ctx_${s.name}`, DataType.FLOAT, ctxDims(c, s));
   const ctxIndex = g.input('ctx_index', DataType.INT64, ['batch']);
-  // absolute positions of the suffix rows, for families that read them (rotary embeddings)
-  const positions = familyOf(c).usesPositions ? g.input('positions', DataType.INT64, ['seq']) : undefined;
+  // absolute positions of the suffix rows, per item, for families that read them (rotary embeddings, attention's causal set)
+  const positions = familyOf(c).usesPositions ? g.input('positions', DataType.INT64, ['batch', 'seq']) : undefined;
   return { hidden, mask, convMask, unitMask, outScale, ctx, ctxIndex, positions };
 }
 
@@ -159,7 +161,11 @@ export function emitHead(g: GraphBuilder, ckpt: Checkpoint, store: WeightStore, 
   const mx = g.n('ReduceMax', [real], { axes: [1], keepdims: 1 });
   g.n('Squeeze', [mx, g.constI64([1])], {}, 'max_logit');
   g.output('max_logit', DataType.FLOAT, ['batch']);
-  g.n('ReduceSum', [g.n('Exp', [g.n('Sub', [real, mx])]), g.constI64([1])], { keepdims: 0 }, 'sum_exp');
+  // each row's terms padded with zeros to a multiple of 16 first: ORT's vectorised sum of a row then adds in the same
+  // order wherever the row sits in the batch (with an odd row length the rows sit at differently aligned offsets)
+  const extra = (16 - (c.vocabSize % 16)) % 16;
+  const terms = g.n('Exp', [g.n('Sub', [real, mx])]);
+  g.n('ReduceSum', [extra ? g.n('Pad', [terms, g.constI64([0, 0, 0, extra])]) : terms, g.constI64([1])], { keepdims: 0 }, 'sum_exp');
   g.output('sum_exp', DataType.FLOAT, ['batch']);
   g.n('Squeeze', [g.n('GatherElements', [real, g.n('Unsqueeze', [target, g.constI64([1])])], { axis: 1 }), g.constI64([1])], {}, 'target_logit');
   g.output('target_logit', DataType.FLOAT, ['batch']);
@@ -167,8 +173,10 @@ export function emitHead(g: GraphBuilder, ckpt: Checkpoint, store: WeightStore, 
 }
 
 /**
- * Every layer and the head in one graph, for knockout rows at the last position of prompts of `total` tokens (the
- * rows of ModelBackend.layerLastRow, all layers in one call, so the residual rows never leave the device).
+ * Every layer and the head in one graph, for knockout rows at the last position of prompts of at most `total` tokens
+ * (the rows of ModelBackend.layerLastRow, all layers in one call, so the residual rows never leave the device). A row of
+ * a shorter prompt reads its context left-padded to total − 1 rows (all-zero rows, mask 0 there) and carries its own
+ * absolute position in `positions`.
  *
  * Rows are numbered 0 … R−1 in order of the layer where they join (their window's start). Layer j computes the first
  * r_j rows; its input row r is either row r of layer j−1's output (a row that joined before j) or `enter[r]` (a row that
@@ -180,7 +188,8 @@ export function emitHead(g: GraphBuilder, ckpt: Checkpoint, store: WeightStore, 
  *          mask per layer); conv_mask [L, rows, K] (the last row's conv taps); unit_groups [L, groups, units] and
  *          row_group int64 [rows] (the feature group of each row: where its knockout applies); out_scale [L, d] (steering,
  *          per layer); ctx_<name> [L, contexts,
- *          K−1 | total−1, width] (per layer, as in the layer graph); ctx_index int64 [rows]; target int64 [rows].
+ *          K−1 | total−1, width] (per layer, as in the layer graph); ctx_index int64 [rows]; target int64 [rows]; positions
+ *          int64 [rows] (families with usesPositions: each row's absolute position, its prompt's n − 1).
  * Outputs: max_logit, sum_exp, target_logit [rows] (as the head graph's).
  */
 export function buildSweepGraph(ckpt: Checkpoint, store: WeightStore, dtype: ComputeDType = 'float32'): Uint8Array {
@@ -203,8 +212,8 @@ export function buildSweepGraph(ckpt: Checkpoint, store: WeightStore, dtype: Com
   const target = g.input('target', DataType.INT64, ['rows']);
   const zero = g.constI64([0]);
   const one = g.constI64([1]);
-  // every row is the last position: total − 1 (families that read positions)
-  const positions = family.usesPositions ? g.n('Sub', [g.n('Slice', [g.n('Shape', [mask]), g.constI64([2]), g.constI64([3])]), one]) : undefined;
+  // each row's absolute position (its prompt's last, n − 1), for families that read positions
+  const positions = family.usesPositions ? g.input('positions', DataType.INT64, ['rows']) : undefined;
   let prev: string | undefined; // [r_{j−1}, d]
   for (let j = 0; j < L; j++) {
     const rj = g.n('Shape', [sels[j]]); // [r_j]
@@ -221,7 +230,7 @@ export function buildSweepGraph(ckpt: Checkpoint, store: WeightStore, dtype: Com
       outScale: g.n('Gather', [outScale, layerJ], { axis: 0 }), // [d]
       ctx,
       ctxIndex: firstRows(ctxIndex),
-      positions,
+      positions: positions ? g.n('Unsqueeze', [firstRows(positions), one]) : undefined, // [r_j, 1]
     };
     prev = g.n('Squeeze', [emitRow(g, ckpt, j, store, dtype, io), one]);
   }

@@ -149,3 +149,18 @@ export function causalConv(g: GraphBuilder, xpad: string, taps: readonly string[
   }
   return conv;
 }
+
+/**
+ * MatMul a · b over the last two axes ([…, m, K] × […, K, N], `rank` the rank of `a`) whose sum over K runs in the
+ * same order however many zero terms K holds. ORT's CPU MatMul takes a vector path when `a` has a single row (m = 1),
+ * and that path sums in an order that depends on K; so `a` gets one zero row appended for the product, dropped after.
+ * Then the zero terms of padded positions (prompts of different lengths in one call, before or after a prompt's own)
+ * leave the product bit for bit. The same maths either way; the extra row costs one row of products.
+ */
+export function matMulOrdered(g: GraphBuilder, a: string, b: string, rank: number): string {
+  const pads = new Array(2 * rank).fill(0);
+  pads[rank + rank - 2] = 1; // one row after the last, on axis rank − 2
+  const padded = g.n('MatMul', [g.n('Pad', [a, g.constI64(pads)]), b]);
+  return g.n('Slice', [padded, g.constI64([0]), g.constI64([-1]), g.constI64([rank - 2])]);
+}
+

@@ -330,7 +330,7 @@ export class OrtBackend implements ModelBackend {
       out_scale: this.scaleFeed(index),
       ctx_index: this.cached(`zidx${Pb}`, () => new ort.Tensor('int64', new BigInt64Array(Pb), [Pb])),
     };
-    if (this.usesPositions) feeds.positions = this.cached(`pos0_${n}`, () => new ort.Tensor('int64', BigInt64Array.from({ length: n }, (_, t) => BigInt(t)), [n]));
+    if (this.usesPositions) feeds.positions = this.cached(`pos0_${Pb}x${n}`, () => new ort.Tensor('int64', BigInt64Array.from({ length: Pb * n }, (_, i) => BigInt(i % n)), [Pb, n]));
     for (const c of this.ctxSpec) {
       const rows = this.ctxRows(c, z);
       feeds[`ctx_${c.name}`] = this.cached(`z_${c.name}`, () => new ort.Tensor('float32', new Float32Array(rows * c.width), [1, rows, c.width]));
@@ -355,7 +355,7 @@ export class OrtBackend implements ModelBackend {
     return { hidden: part('hidden_out', n * d), attention, context };
   }
 
-  async layerLastRow(index: number, hidden: Float32Array, batch: number, seqLen: number, ctx: LayerContextBatch, ctxIndex: Int32Array, mask?: Float32Array, convMask?: Float32Array, unitMask?: Float32Array) {
+  async layerLastRow(index: number, hidden: Float32Array, batch: number, seqLen: number, ctx: LayerContextBatch, ctxIndex: Int32Array, mask?: Float32Array, convMask?: Float32Array, unitMask?: Float32Array, positions?: Int32Array) {
     const { dModel: d, dConv: K } = this.config;
     const n = seqLen;
     if (n < 2) throw new RangeError('layerLastRow needs at least 2 positions');
@@ -387,13 +387,29 @@ export class OrtBackend implements ModelBackend {
       out_scale: this.scaleFeed(index),
       ctx_index: new ort.Tensor('int64', idx, [Pb]),
     };
-    if (this.usesPositions) feeds.positions = this.cached(`posLast_${n}`, () => new ort.Tensor('int64', BigInt64Array.of(BigInt(n - 1)), [1]));
+    if (this.usesPositions) feeds.positions = new ort.Tensor('int64', this.rowPositions(positions, batch, Pb, n), [Pb, 1]);
     for (const c of this.ctxSpec) {
       const rows = this.ctxRows(c, n - 1);
       feeds[`ctx_${c.name}`] = new ort.Tensor('float32', padTo(ctx.tensors[c.name], Pc * rows * c.width), [Pc, rows, c.width]);
     }
     const out = await this.timedRun(s, feeds, ['hidden_out']);
     return (out.hidden_out.data as Float32Array).subarray(0, batch * d);
+  }
+
+  /**
+   * The absolute position of each knockout row, [padded] (padding rows: width − 1): `positions` (a row of a prompt
+   * shorter than the call's width, left-padded) or width − 1 for every row.
+   */
+  private rowPositions(positions: Int32Array | undefined, rows: number, padded: number, width: number): BigInt64Array {
+    if (positions && positions.length !== rows) throw new RangeError(`positions has ${positions.length} values, expected ${rows}`);
+    const out = new BigInt64Array(padded).fill(BigInt(width - 1));
+    if (positions) {
+      for (let r = 0; r < rows; r++) {
+        if (!(Number.isInteger(positions[r]) && positions[r] >= 0 && positions[r] < width)) throw new RangeError(`position ${positions[r]} out of range [0, ${width})`);
+        out[r] = BigInt(positions[r]);
+      }
+    }
+    return out;
   }
 
   /** Whether knockout sweeps run through the sweep graph (sweepLastRows). */
@@ -490,6 +506,7 @@ export class OrtBackend implements ModelBackend {
       const rows = this.ctxRows(c, n - 1);
       feeds[`ctx_${c.name}`] = new ort.Tensor('float32', pack(c.name, rows * c.width), [L, Cp, rows, c.width]);
     }
+    if (this.usesPositions) feeds.positions = new ort.Tensor('int64', this.rowPositions(req.positions, R, Rp, n), [Rp]);
     const out = await this.timedRun(this.sweep!, feeds, ['max_logit', 'sum_exp', 'target_logit']);
     const part = (name: string) => (out[name].data as Float32Array).subarray(0, R);
     return { maxLogit: part('max_logit'), sumExp: part('sum_exp'), targetLogit: part('target_logit') };

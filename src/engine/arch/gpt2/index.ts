@@ -14,5 +14,4 @@ export const gpt2: ModelFamily<TransformerConfig> = {
   canonicalName: gpt2CanonicalName,
   storedName: gpt2StoredName,
   positionTable: () => 'position.weight',
-  usesPositions: false,
 };

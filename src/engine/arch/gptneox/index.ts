@@ -14,5 +14,4 @@ export const gptneox: ModelFamily<TransformerConfig> = {
   parseConfig: (json, file) => parseGptNeox(json, file),
   canonicalName: gptNeoxCanonicalName,
   storedName: gptNeoxStoredName,
-  usesPositions: true,
 };

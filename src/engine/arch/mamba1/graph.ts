@@ -14,7 +14,7 @@
 // delta [c, p, dInner] Δ, B [c, p, S].
 import type { Checkpoint, Mamba1Config } from '../../types';
 import { DataType, type GraphBuilder } from '../../onnx/graph';
-import { causalConv, ComputeDType, convTaps, linear, rmsNorm, WeightStore } from '../../onnx/ops';
+import { causalConv, ComputeDType, convTaps, linear, matMulOrdered, rmsNorm, WeightStore } from '../../onnx/ops';
 import type { LayerIo, LayerOutputNames, StepIo, StepOut } from '../types';
 
 const END = Number.MAX_SAFE_INTEGER;
@@ -117,9 +117,11 @@ export function emitMamba1Layer(g: GraphBuilder, ckpt: Checkpoint, i: number, st
   const unit = g.n('Unsqueeze', [io.unitMask, g.constI64([2, 3])]); // [b,dI,1,1]
   const keep = g.n('Mul', [g.n('Sub', [g.constF32([1], []), g.n('Mul', [cut, unit])]), causal]); // [b,dI,m,T]
   const alpha = g.n('Mul', [g.n('Mul', [acc!, g.n('Unsqueeze', [deltaT, g.constI64([2])])]), keep], {}, names.attention);
-  // y_i[c] = Σ_j α_c[i,j] x_j[c]
-  const xT = g.n('Unsqueeze', [g.n('Transpose', [xAll], { perm: [0, 2, 1] }), g.constI64([3])]); // [b,dI,T,1]
-  const y = g.n('Transpose', [g.n('Squeeze', [g.n('MatMul', [alpha, xT]), g.constI64([3])])], { perm: [0, 2, 1] }); // [b,m,dI]
+  // y_i[c] = Σ_j α_c[i,j] x_j[c], summed over j in order (CumSum, last entry): the zero terms of padded positions
+  // then leave it bit for bit (a [T] × [T, 1] MatMul's order depends on T)
+  const xT = g.n('Unsqueeze', [g.n('Transpose', [xAll], { perm: [0, 2, 1] }), g.constI64([2])]); // [b,dI,1,T]
+  const terms = g.n('CumSum', [g.n('Mul', [alpha, xT]), g.constI64([3], [])]); // [b,dI,m,T]
+  const y = g.n('Transpose', [g.n('Squeeze', [g.n('Slice', [terms, g.constI64([-1]), g.constI64([END]), g.constI64([3])]), g.constI64([3])])], { perm: [0, 2, 1] }); // [b,m,dI]
   void dI;
   return finish(y);
 }
@@ -136,7 +138,6 @@ export function emitMamba1Row(g: GraphBuilder, ckpt: Checkpoint, i: number, stor
   const dx = g.n('Unsqueeze', [g.n('Mul', [ctxDelta, ctxX]), g.constI64([3])]); // [C,p,dI,1]
   const P = g.n('Mul', [g.n('Mul', [decay, dx]), g.n('Unsqueeze', [ctxB, g.constI64([2])])]); // [C,p,dI,S]
   const P2 = g.n('Reshape', [P, g.constI64([-1, dI * S])]); // [C·p, dI·S]
-  const Ptot = g.n('ReduceSum', [P, g.constI64([1])], { keepdims: 0 }); // [C,dI,S]: every source kept
   // each row's mask over the prefix, placed in its prompt's block: [b, C·p]
   const shapeX = g.n('Shape', [ctxX]);
   const C = g.n('Gather', [shapeX, g.constI64([0], [])], { axis: 0 });
@@ -147,7 +148,10 @@ export function emitMamba1Row(g: GraphBuilder, ckpt: Checkpoint, i: number, stor
   const one = g.constF32([1], []);
   const W = g.n('Reshape', [g.n('Mul', [g.n('Unsqueeze', [onehot, g.constI64([2])]), maskPre]), g.constI64([0, -1])]); // [b, C·p]
   const unit = g.n('Unsqueeze', [io.unitMask, g.constI64([2])]); // [b,dI,1]
-  const hKept = g.n('Reshape', [g.n('MatMul', [W, P2]), g.constI64([-1, dI, S])]); // [b,dI,S]
+  const hKept = g.n('Reshape', [matMulOrdered(g, W, P2, 2), g.constI64([-1, dI, S])]); // [b,dI,S] (sources in order, also for b = 1)
+  // the prompt's total Σ_j P[j] (every source kept: the units outside the feature group), summed over j in order
+  // (CumSum, last entry: a left-padded zero row of P leaves it bit for bit; ReduceSum's order depends on p)
+  const Ptot = g.n('Squeeze', [g.n('Slice', [g.n('CumSum', [P, g.constI64([1], [])]), g.constI64([-1]), g.constI64([END]), g.constI64([1])]), g.constI64([1])]); // [C,dI,S]
   const hAll = g.n('Gather', [Ptot, io.ctxIndex], { axis: 0 }); // [b,dI,S]
   const hPre = g.n('Add', [g.n('Mul', [unit, hKept]), g.n('Mul', [g.n('Sub', [one, unit]), hAll])]); // [b,dI,S]
   const keepLast = g.n('Sub', [one, g.n('Mul', [unit, g.n('Sub', [one, maskLast])])]); // [b,dI,1]

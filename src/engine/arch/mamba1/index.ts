@@ -34,8 +34,8 @@ export const mamba1: ModelFamily<Mamba1Config> = {
     { name: 'delta', rows: 'prefix', width: c.dInner },
     { name: 'B', rows: 'prefix', width: c.dState },
   ],
-  // projections per position, and α with its few live [dInner, m, T] temporaries
-  bytesPerItem: (c, n) => 4 * n * (4 * c.dModel + 8 * c.dInner + 3 * (c.dtRank + 2 * c.dState)) + 4 * 5 * c.dInner * n * (n + 1),
+  // projections per position, and α with its few live [dInner, m, T] temporaries (the terms of y and their running sum)
+  bytesPerItem: (c, n) => 4 * n * (4 * c.dModel + 8 * c.dInner + 3 * (c.dtRank + 2 * c.dState)) + 4 * 7 * c.dInner * n * (n + 1),
   // the row's state terms [dInner, S] (a few), its mask block and projections
   rowBytes: (c, n) => 4 * (5 * c.dInner * c.dState + 8 * c.dInner + 6 * c.dModel + 4 * n),
   graphs: { emitLayer: emitMamba1Layer, emitRow: emitMamba1Row, emitStep: emitMamba1Step },

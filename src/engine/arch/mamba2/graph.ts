@@ -8,7 +8,7 @@
 // position 0), xbc [c, p, convDim] conv output after SiLU, delta [c, p, H] Δ.
 import type { Checkpoint, Mamba2Config } from '../../types';
 import type { GraphBuilder } from '../../onnx/graph';
-import { causalConv, ComputeDType, convTaps, linear, rmsNorm, WeightStore } from '../../onnx/ops';
+import { causalConv, ComputeDType, convTaps, linear, matMulOrdered, rmsNorm, WeightStore } from '../../onnx/ops';
 import type { LayerIo, LayerOutputNames, StepIo, StepOut } from '../types';
 
 /** Layer i's weights as graph initializers, streamed into weights.bin on first use (shared by every graph). */
@@ -93,7 +93,7 @@ export function emitMamba2Layer(g: GraphBuilder, ckpt: Checkpoint, i: number, st
   const L = g.n('Exp', [g.n('Where', [causal, seg, g.constF32([-Infinity], [])])]);
 
   // 7. M_h = L_h ∘ (C·B) ∘ keep_h, head h uses group h // (H/G)
-  let CB = g.n('MatMul', [Cg, Bg]); // [b,G,m,T]
+  let CB = matMulOrdered(g, Cg, Bg, 4); // [b,G,m,T] (as a product of ≥ 2 rows also for one row: the same rounding either way)
   if (G > 1) {
     const hpg = H / G;
     CB = g.n('Gather', [CB, g.constI64(Array.from({ length: H }, (_, h) => Math.floor(h / hpg)))], { axis: 1 }); // [b,H,m,T]
@@ -104,9 +104,9 @@ export function emitMamba2Layer(g: GraphBuilder, ckpt: Checkpoint, i: number, st
   const maskU = g.n('Sub', [g.constF32([1], []), g.n('Mul', [cut, unit])]); // [b,H,m,T]
   const M = g.n('Mul', [g.n('Mul', [L, CB]), maskU], {}, names.attention);
 
-  // 8. y = M (Δ·x) + D·x
+  // 8. y = M (Δ·x) + D·x (the sum over the T sources in their order: padded zero positions leave it bit for bit)
   const dx = g.n('Mul', [xh, g.n('Unsqueeze', [deltaT, g.constI64([3])])]); // [b,H,T,P]
-  const yh = g.n('Add', [g.n('MatMul', [M, dx]), g.n('Mul', [suffixRows(xh, 2), Dh])]); // [b,H,m,P]
+  const yh = g.n('Add', [matMulOrdered(g, M, dx, 4), g.n('Mul', [suffixRows(xh, 2), Dh])]); // [b,H,m,P]
   const y = g.n('Reshape', [g.n('Transpose', [yh], { perm: [0, 2, 1, 3] }), g.constI64([0, 0, dInner])]);
 
   // 9. gated RMSNorm (norm_before_gate = False), per group of dInner/G channels

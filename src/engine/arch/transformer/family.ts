@@ -6,7 +6,7 @@ import { emitTransformerLayer } from './graph';
 import { TransformerReference } from './reference';
 import { transformerShapes } from './weights';
 
-type Shared = Omit<ModelFamily<TransformerConfig>, 'arch' | 'label' | 'parseConfig' | 'storedName' | 'canonicalName' | 'positionTable' | 'usesPositions'>;
+type Shared = Omit<ModelFamily<TransformerConfig>, 'arch' | 'label' | 'parseConfig' | 'storedName' | 'canonicalName' | 'positionTable'>;
 
 export const transformerCommon: Shared = {
   describe: (c) =>
@@ -16,6 +16,8 @@ export const transformerCommon: Shared = {
   finalNorm: 'layer',
   convPath: false,
   zeroContextRow: false,
+  // rotary (GPT-NeoX), and for both: which context columns are positions of a row (left padding leaves the softmax)
+  usesPositions: true,
   attentionUnits: (c) => ({ unit: 'head', count: c.nHead }),
   contextSpec: (c) => [
     { name: 'k', rows: 'prefix', width: c.dModel },

@@ -7,9 +7,13 @@
 // the row is renormalised over the remaining sources, and a row with every source blocked attends to nothing:
 //   keep = causal · (1 − unit·(1 − mask)),  e = exp(s − max_kept s) · keep,  p = e / max(Σ e, tiny).
 // p is the attention output (the softmax probabilities of every head).
+// `causal` is taken on ABSOLUTE positions (LayerIo.positions [b, m]): column c of item b is position
+// c − p + positions[b, 0], kept when 0 ≤ it ≤ the row's position. For a whole prompt (p = 0, positions 0 … m−1) that is
+// the usual lower triangle; a knockout row of a prompt shorter than its call's longest has left-padded (all-zero) key
+// and value columns at positions below 0, and they leave the softmax exactly (e = 0), whatever the mask or unit mask.
 import type { Checkpoint, TransformerConfig } from '../../types';
 import { DataType, type GraphBuilder } from '../../onnx/graph';
-import { layerNorm, type ComputeDType, type WeightStore } from '../../onnx/ops';
+import { layerNorm, matMulOrdered, type ComputeDType, type WeightStore } from '../../onnx/ops';
 import type { LayerIo, LayerOutputNames } from '../types';
 import { rotaryTables } from './rotary';
 
@@ -60,7 +64,7 @@ export function emitTransformerLayer(g: GraphBuilder, ckpt: Checkpoint, i: numbe
       if (!io.positions) throw new Error('GPT-NeoX layer graphs need the positions input');
       const cosT = store.use(g, 'rotary.cos', [c.maxPositions, rd], () => cos);
       const sinT = store.use(g, 'rotary.sin', [c.maxPositions, rd], () => sin);
-      const at = (t: string) => g.n('Unsqueeze', [g.n('Gather', [t, io.positions!], { axis: 0 }), g.constI64([0, 2])]); // [1,m,1,rd]
+      const at = (t: string) => g.n('Unsqueeze', [g.n('Gather', [t, io.positions!], { axis: 0 }), g.constI64([2])]); // [b,m,1,rd]
       const cs = at(cosT), sn = at(sinT);
       const rot = (x: string) => {
         const [r, rest] = rd < hd ? g.op('Split', [x, g.constI64([rd, hd - rd])], { axis: -1 }, 2) : [x, ''];
@@ -85,13 +89,17 @@ export function emitTransformerLayer(g: GraphBuilder, ckpt: Checkpoint, i: numbe
   const V = heads(vAll, [0, 2, 1, 3]); // [b,H,T,hd]
   const s = g.n('Mul', [g.n('MatMul', [Q, KT]), g.constF32([1 / Math.sqrt(hd)], [])]); // [b,H,m,T]
 
-  // 3. keep = causal · (1 − unit·(1 − mask)); softmax over the kept sources, 0 for a row with none
+  // 3. keep = causal · (1 − unit·(1 − mask)); softmax over the kept sources, 0 for a row with none. causal on absolute
+  //    positions (see the file comment): column c of item b is position c − p + positions[b, 0]
+  if (!io.positions) throw new Error('transformer layer graphs need the positions input');
   const T = g.n('Gather', [g.n('Shape', [kAll]), g.constI64([1], [])], { axis: 0 });
   const m = g.n('Gather', [lead, g.constI64([1], [])], { axis: 0 });
   const pre = g.n('Sub', [T, m]);
-  const cols = g.n('Unsqueeze', [g.n('Range', [g.constI64([0], []), T, g.constI64([1], [])]), g.constI64([0])]); // [1,T]
-  const rows = g.n('Unsqueeze', [g.n('Range', [pre, T, g.constI64([1], [])]), g.constI64([1])]); // [m,1] absolute rows
-  const causal = g.n('Cast', [g.n('LessOrEqual', [cols, rows])], { to: DataType.FLOAT }); // [m,T]
+  const first = g.n('Sub', [g.n('Slice', [io.positions, g.constI64([0]), g.constI64([1]), g.constI64([1])]), pre]); // [b,1] position of column 0
+  const colPos = g.n('Unsqueeze', [g.n('Add', [g.n('Unsqueeze', [g.n('Range', [g.constI64([0], []), T, g.constI64([1], [])]), g.constI64([0])]), first]), g.constI64([1])]); // [b,1,T]
+  const rowPos = g.n('Unsqueeze', [io.positions, g.constI64([2])]); // [b,m,1]
+  const inPrompt = g.n('GreaterOrEqual', [colPos, g.constI64([0], [])]);
+  const causal = g.n('Unsqueeze', [g.n('Cast', [g.n('And', [inPrompt, g.n('LessOrEqual', [colPos, rowPos])])], { to: DataType.FLOAT }), g.constI64([1])]); // [b,1,m,T]
   const cut = g.n('Sub', [g.constF32([1], []), g.n('Unsqueeze', [mask, g.constI64([1])])]); // [b,1,m,T]
   const unit = g.n('Unsqueeze', [io.unitMask, g.constI64([2, 3])]); // [b,H,1,1]
   const keep = g.n('Mul', [g.n('Sub', [g.constF32([1], []), g.n('Mul', [cut, unit])]), causal]); // [b,H,m,T]
@@ -99,11 +107,14 @@ export function emitTransformerLayer(g: GraphBuilder, ckpt: Checkpoint, i: numbe
   const sKept = g.n('Where', [kept, s, g.constF32([-3.0e38], [])]);
   const mx = g.n('ReduceMax', [sKept], { axes: [-1], keepdims: 1 });
   const e = g.n('Mul', [g.n('Exp', [g.n('Sub', [sKept, mx])]), keep]);
-  const z = g.n('Max', [g.n('ReduceSum', [e, g.constI64([-1])], { keepdims: 1 }), g.constF32([1e-30], [])]);
+  // Σ e as the last entry of a running sum over the sources (ORT's CumSum adds them in order, so the zero terms of
+  // padded columns, before or after a prompt's own, leave it bit for bit; ReduceSum's vectorised order depends on T)
+  const z = g.n('Max', [g.n('Slice', [g.n('CumSum', [e, g.constI64([3], [])]), g.constI64([-1]), g.constI64([Number.MAX_SAFE_INTEGER]), g.constI64([3])]), g.constF32([1e-30], [])]);
   const P = g.n('Div', [e, z], {}, names.attention); // [b,H,m,T]
 
   // 4. attention output, projected, scaled by out_scale (steering, SPEC §5; ones = none)
-  const o = g.n('Reshape', [g.n('Transpose', [g.n('MatMul', [P, V])], { perm: [0, 2, 1, 3] }), g.constI64([0, 0, d])]); // [b,m,d]
+  // (the sum over the T sources in their order: padded zero columns leave it bit for bit)
+  const o = g.n('Reshape', [g.n('Transpose', [matMulOrdered(g, P, V, 4)], { perm: [0, 2, 1, 3] }), g.constI64([0, 0, d])]); // [b,m,d]
   const a = g.n('Mul', [affine(g, o, w(oW, shape(d, d), true), w(oB, [d]), d, d, dtype, gpt2, lead), io.outScale]);
 
   // 5. MLP and the residual: GPT-2 and sequential GPT-NeoX x' = x + a, x' + mlp(ln2(x')); parallel x + a + mlp(ln2(x))

@@ -206,6 +206,12 @@ export interface ModelBackend {
    */
   sweepLastRows?(req: LastRowSweep): Promise<HeadTargetStats>;
   /**
+   * Optional, when the backend runs a chunk's clean forward and its last-position knockout rows in one call (the
+   * clean residuals and contexts stay on the device): the same numbers as cleanForward followed by the fast path's
+   * rows. See ChunkCall.
+   */
+  chunkKnockouts?(req: ChunkCall): Promise<ChunkCallResult>;
+  /**
    * Steering (SPEC §5): per layer the scale of each channel of the mixer output ([d], undefined = none) for every
    * following call, until changed; `undefined` clears it. Optional for wrappers; both backends have it.
    */
@@ -226,10 +232,12 @@ export interface BackendHints {
   callBytes: number;
   /** rows per sweepLastRows call when the user gave no --max-batch */
   sweepRows: number;
+  /** most knockout rows per chunk call (chunkKnockouts) when the user gave no --max-batch; the byte budget caps them too */
+  chunkRows: number;
 }
 
 /** The batching of a backend that declares none (the CPU's). */
-export const DEFAULT_HINTS: BackendHints = { lastRowBatch: 512, callBytes: 512 * 1024 * 1024, sweepRows: 512 };
+export const DEFAULT_HINTS: BackendHints = { lastRowBatch: 512, callBytes: 512 * 1024 * 1024, sweepRows: 512, chunkRows: 512 };
 
 /**
  * Knockout rows for ModelBackend.sweepLastRows: R rows of prompts of at most seqLen tokens, through layers start … L−1
@@ -261,6 +269,46 @@ export interface LastRowSweep {
   ctxIndex: Int32Array;
   /** [R] target token per row */
   targets: Int32Array;
+}
+
+/**
+ * One chunk call (ModelBackend.chunkKnockouts): P prompts of at least 2 tokens, right-padded to `width` (their longest),
+ * and R knockout rows of the last-position fast path on them.
+ */
+export interface ChunkCall {
+  /** [P, width] token ids, right-padded with 0 */
+  ids: Int32Array;
+  width: number;
+  /** [P] token count of each prompt (2 … width) */
+  lengths: Int32Array;
+  /** [P] target token of each prompt, −1 for its clean top-1 */
+  targets: Int32Array;
+  /** [P] 1: the prompt's rows run only if its clean top-1 is its target (the dataset filter) */
+  onlyIfTop1: Uint8Array;
+  /** [R] the layer where each row joins (its window's start), non-decreasing */
+  starts: Int32Array;
+  /** [R] the prompt of each row */
+  prompt: Int32Array;
+  /** [L, R, width] per layer the keep mask of the row's last position, its context left-padded (as LastRowSweep.mask) */
+  mask: Float32Array;
+  /** [L, R, dConv] the conv-tap keep mask of the row's last position; absent = all kept */
+  convMask?: Float32Array;
+  /** feature groups as in LastRowSweep */
+  unitGroups?: Float32Array;
+  rowGroup?: Int32Array;
+  /** also return the clean residual at every layer boundary */
+  wantHiddens?: boolean;
+}
+
+export interface ChunkCallResult {
+  /** [P, paddedVocab] clean logits at each prompt's last position */
+  logits: Float32Array;
+  /** [P] whether the prompt's rows ran (always, unless onlyIfTop1 and the clean top-1 is not the target) */
+  kept: boolean[];
+  /** [R] each row's target statistics (as headLastTarget's); NaN for the rows of prompts not kept */
+  stats: HeadTargetStats;
+  /** with wantHiddens: L + 1 arrays [P, width, d], the input of each layer and the output of the last */
+  hiddens?: Float32Array[];
 }
 
 /** See ModelBackend.headLastTarget. p(target) = exp(targetLogit − maxLogit) / sumExp; top-1 ⇔ targetLogit = maxLogit. */

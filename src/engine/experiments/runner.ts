@@ -20,6 +20,7 @@ import { emptyContext, storeContext } from './context';
 import { probAndArgmax, resultFromLogits, type VariantResult } from './numerics';
 import { planVariants, type Variant } from './plan';
 import { batchCap, checkCancel, runSweeps, since } from './sweeps';
+import { chunkEligible, chunkSweep } from './chunkSweep';
 
 export type { Variant } from './plan';
 export type { VariantResult } from './numerics';
@@ -160,16 +161,52 @@ export async function runVariants(backend: ModelBackend, clean: CleanRun, varian
   );
 }
 
-/** Clean forward + variants in one call. */
-export async function runKnockouts(
+export interface KnockoutOptions extends RunnerOptions {
+  /** keep the clean residual at every layer boundary (CleanRun.hiddens; the chunk path returns none otherwise) */
+  keepHiddens?: boolean;
+}
+
+/**
+ * Clean forward + variants: through chunk calls (chunkSweep.ts: one backend call per group of prompts, the clean
+ * contexts staying on the device) where the backend has them and every prompt has an earlier position, else
+ * cleanForward + runVariants. Same numbers either way.
+ */
+export async function runKnockouts(backend: ModelBackend, prompts: readonly CleanPrompt[], variants: readonly Variant[], opts: KnockoutOptions = {}): Promise<{ clean: CleanRun; results: VariantResult[] }> {
+  const { clean, results } = await knockouts(backend, prompts, variants, opts, false);
+  return { clean, results: results as VariantResult[] };
+}
+
+/**
+ * As runKnockouts, with the dataset filter: a prompt's variants run only if its clean top-1 is its target (kept[p]);
+ * the results of the others' variants are undefined.
+ */
+export async function runKnockoutsIfTop1(
   backend: ModelBackend,
   prompts: readonly CleanPrompt[],
   variants: readonly Variant[],
-  opts: RunnerOptions = {},
-): Promise<{ clean: CleanRun; results: VariantResult[] }> {
+  opts: KnockoutOptions = {},
+): Promise<{ clean: CleanRun; results: (VariantResult | undefined)[]; kept: boolean[] }> {
+  return knockouts(backend, prompts, variants, opts, true);
+}
+
+async function knockouts(backend: ModelBackend, prompts: readonly CleanPrompt[], variants: readonly Variant[], opts: KnockoutOptions, onlyIfTop1: boolean) {
+  const { uniq, slotOf } = planVariants(backend.config, prompts.map((p) => p.ids.length), variants);
+  const fromClean = (clean: CleanRun, kept: readonly boolean[], perUniq: readonly (VariantResult | undefined)[]) =>
+    variants.map((v, i): VariantResult | undefined =>
+      !kept[v.prompt] ? undefined : slotOf[i] < 0 ? { prob: clean.baseProbs[v.prompt], top1: clean.top1[v.prompt] === clean.targets[v.prompt] } : perUniq[slotOf[i]],
+    );
+  if (chunkEligible(backend, prompts, uniq)) {
+    const run = await chunkSweep(backend, prompts, uniq, { ...opts, onlyIfTop1 });
+    if (run) return { clean: run.clean, results: fromClean(run.clean, run.kept, run.perUniq), kept: run.kept };
+  }
   const clean = await cleanForward(backend, prompts, opts);
-  const results = await runVariants(backend, clean, variants, opts);
-  return { clean, results };
+  const kept = clean.targets.map((t, p) => !onlyIfTop1 || clean.top1[p] === t);
+  const mine = uniq.filter((v) => kept[v.prompt]);
+  const perMine = mine.length > 0 ? await runSweeps(backend, clean, mine, opts) : [];
+  const perUniq: (VariantResult | undefined)[] = [];
+  let i = 0;
+  for (const v of uniq) perUniq.push(kept[v.prompt] ? perMine[i++] : undefined);
+  return { clean, results: fromClean(clean, kept, perUniq), kept };
 }
 
 /**

@@ -12,8 +12,9 @@
 // its own absolute position n − 1 (context.ts; docs/method.md §3). The full strategy runs each length on its own.
 import { CancelledError, DEFAULT_HINTS, type BackendHints, type LastRowSweep, type MethodContext, type ModelBackend } from '../types';
 import { familyOf } from '../arch/index';
-import { featureKey, keepsEarlierPositionsClean, writeLastRowMasks, writePaddedLastRowMasks, writeUnitMask } from '../interventions/spec';
+import { keepsEarlierPositionsClean, writeLastRowMasks, writePaddedLastRowMasks, writeUnitMask } from '../interventions/spec';
 import { contextSubset } from './context';
+import { rowFeatureGroups } from './rowInputs';
 import { resultFromLogits, resultFromStats, type VariantResult } from './numerics';
 import { groupByPrompt, type Variant } from './plan';
 import type { CleanRun, RunnerOptions } from './runner';
@@ -141,23 +142,7 @@ const fusedSweep: SweepStrategy = {
         ctxIndex: new Int32Array(R),
         targets: new Int32Array(R),
       };
-      // feature groups of this call: group 0 = every unit, then one per distinct restriction
-      if (rows.some((u) => uniq[u].features)) {
-        const U = unitsOf(backend);
-        const groupOf = new Map<string, number>([['', 0]]);
-        const firsts: Variant[] = [];
-        for (const u of rows) {
-          const key = featureKey(uniq[u]);
-          if (!groupOf.has(key)) {
-            groupOf.set(key, groupOf.size);
-            firsts.push(uniq[u]);
-          }
-        }
-        const G = groupOf.size;
-        req.unitGroups = new Float32Array(L * G * U).fill(1);
-        for (let j = 0; j < L; j++) firsts.forEach((v, g) => writeUnitMask(v, j, U, req.unitGroups!, (j * G + g + 1) * U));
-        req.rowGroup = Int32Array.from(rows, (u) => groupOf.get(featureKey(uniq[u]))!);
-      }
+      Object.assign(req, rowFeatureGroups(backend, uniq, rows));
       rows.forEach((u, r) => {
         const v = uniq[u];
         const np = clean.lengths[v.prompt];

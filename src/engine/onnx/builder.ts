@@ -27,7 +27,7 @@ export { transpose2d, f32ToF16Bits, toF16, WeightStore } from './ops';
 export type { ComputeDType } from './ops';
 
 /** Bump whenever the graphs change: it is part of the cache key. */
-export const BUILDER_VERSION = 12;
+export const BUILDER_VERSION = 13;
 
 /** Dims of a context tensor: [contexts, K−1 | prefix, width]. */
 function ctxDims(c: ModelConfig, s: ContextTensorSpec, lead: (string | number)[] = []): (string | number)[] {
@@ -126,9 +126,10 @@ export function buildHeadGraph(ckpt: Checkpoint, store: WeightStore, dtype: Comp
 
 /**
  * Appends norm_f + the vocab projection of the last position of `hidden` [batch, seq, d] and the target's softmax
- * statistics, as graph outputs max_logit, sum_exp, target_logit [batch] (and logits [batch, paddedVocab] when asked).
+ * statistics, as graph outputs max_logit, sum_exp, target_logit [batch] (and logits [batch, paddedVocab] when asked),
+ * their names after `prefix`. Returns the logits of the real vocabulary too ([batch, vocab]).
  */
-export function emitHead(g: GraphBuilder, ckpt: Checkpoint, store: WeightStore, dtype: ComputeDType, hidden: string, target: string, withLogits: boolean): { untied: boolean } {
+export function emitHead(g: GraphBuilder, ckpt: Checkpoint, store: WeightStore, dtype: ComputeDType, hidden: string, target: string, withLogits: boolean, prefix = ''): { untied: boolean; real: string } {
   const c = ckpt.config;
   const d = c.dModel, V = c.paddedVocabSize;
   const family = familyOf(c);
@@ -152,24 +153,24 @@ export function emitHead(g: GraphBuilder, ckpt: Checkpoint, store: WeightStore, 
   const u = bNorm ? layerNorm(g, last, c.eps, wNorm, bNorm) : rmsNorm(g, last, c.eps, wNorm);
   const logits = linear(g, u, wHead, d, V, dtype);
   if (withLogits) {
-    g.n('Identity', [logits], {}, 'logits');
-    g.output('logits', DataType.FLOAT, ['batch', V]);
+    g.n('Identity', [logits], {}, `${prefix}logits`);
+    g.output(`${prefix}logits`, DataType.FLOAT, ['batch', V]);
   }
   // the softmax of the target over the real vocabulary, reduced on the device so a knockout sweep need not download
   // [batch, V] logits: p = exp(target_logit − max_logit) / sum_exp, top-1 ⇔ target_logit = max_logit
   const real = g.n('Slice', [logits, g.constI64([0]), g.constI64([c.vocabSize]), g.constI64([1])]);
   const mx = g.n('ReduceMax', [real], { axes: [1], keepdims: 1 });
-  g.n('Squeeze', [mx, g.constI64([1])], {}, 'max_logit');
-  g.output('max_logit', DataType.FLOAT, ['batch']);
+  g.n('Squeeze', [mx, g.constI64([1])], {}, `${prefix}max_logit`);
+  g.output(`${prefix}max_logit`, DataType.FLOAT, ['batch']);
   // each row's terms padded with zeros to a multiple of 16 first: ORT's vectorised sum of a row then adds in the same
   // order wherever the row sits in the batch (with an odd row length the rows sit at differently aligned offsets)
   const extra = (16 - (c.vocabSize % 16)) % 16;
   const terms = g.n('Exp', [g.n('Sub', [real, mx])]);
-  g.n('ReduceSum', [extra ? g.n('Pad', [terms, g.constI64([0, 0, 0, extra])]) : terms, g.constI64([1])], { keepdims: 0 }, 'sum_exp');
-  g.output('sum_exp', DataType.FLOAT, ['batch']);
-  g.n('Squeeze', [g.n('GatherElements', [real, g.n('Unsqueeze', [target, g.constI64([1])])], { axis: 1 }), g.constI64([1])], {}, 'target_logit');
-  g.output('target_logit', DataType.FLOAT, ['batch']);
-  return { untied };
+  g.n('ReduceSum', [extra ? g.n('Pad', [terms, g.constI64([0, 0, 0, extra])]) : terms, g.constI64([1])], { keepdims: 0 }, `${prefix}sum_exp`);
+  g.output(`${prefix}sum_exp`, DataType.FLOAT, ['batch']);
+  g.n('Squeeze', [g.n('GatherElements', [real, g.n('Unsqueeze', [target, g.constI64([1])])], { axis: 1 }), g.constI64([1])], {}, `${prefix}target_logit`);
+  g.output(`${prefix}target_logit`, DataType.FLOAT, ['batch']);
+  return { untied, real };
 }
 
 /**

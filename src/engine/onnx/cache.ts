@@ -13,6 +13,7 @@ import { basename, dirname, join } from 'node:path';
 import { processAlive } from '../util/atomicFile';
 import type { Checkpoint, ModelConfig, ProgressEvent } from '../types';
 import { BUILDER_VERSION, buildHeadGraph, buildLayerGraph, buildRowGraph, buildStepGraph, buildSweepGraph, ComputeDType, hasRowGraphs, hasStepGraphs, WeightStore } from './builder';
+import { buildChunkGraph } from './chunkGraph';
 import { WeightsFile } from './graph';
 
 export interface OnnxManifest {
@@ -28,6 +29,8 @@ export interface OnnxManifest {
   head: string;
   /** all layers + head for knockout rows in one graph (buildSweepGraph), same weights */
   sweep: string;
+  /** a chunk's clean forward + its knockout rows in one graph (buildChunkGraph), same weights */
+  chunk: string;
   weights: string;
   weightsBytes: number;
   createdAt: string;
@@ -52,7 +55,7 @@ export function readManifest(dir: string, ckpt: Checkpoint, dtype: ComputeDType)
   try {
     const m = JSON.parse(readFileSync(f, 'utf8')) as OnnxManifest;
     if (m.builderVersion !== BUILDER_VERSION || m.checkpointHash !== ckpt.hash || m.computeDType !== dtype) return undefined;
-    for (const file of [...m.layers, ...(m.rows ?? []), ...(m.steps ?? []), m.head, m.sweep, m.weights]) {
+    for (const file of [...m.layers, ...(m.rows ?? []), ...(m.steps ?? []), m.head, m.sweep, m.chunk, m.weights]) {
       if (!existsSync(join(dir, file))) return undefined;
       const want = file === m.weights ? m.weightsBytes : m.sizes?.[file];
       if (want !== undefined && statSync(join(dir, file)).size !== want) return undefined;
@@ -155,8 +158,9 @@ export function ensureOnnxCache(ckpt: Checkpoint, opts: ConvertOptions = {}): { 
     }
     writeFileSync(join(tmp, 'head.onnx'), buildHeadGraph(ckpt, store, dtype));
     writeFileSync(join(tmp, 'sweep.onnx'), buildSweepGraph(ckpt, store, dtype));
+    writeFileSync(join(tmp, 'chunk.onnx'), buildChunkGraph(ckpt, store, dtype));
     wf.close();
-    const files = [...layers, ...(rows ?? []), ...steps, 'head.onnx', 'sweep.onnx', 'weights.bin'];
+    const files = [...layers, ...(rows ?? []), ...steps, 'head.onnx', 'sweep.onnx', 'chunk.onnx', 'weights.bin'];
     const manifest: OnnxManifest = {
       builderVersion: BUILDER_VERSION,
       checkpointHash: ckpt.hash,
@@ -167,6 +171,7 @@ export function ensureOnnxCache(ckpt: Checkpoint, opts: ConvertOptions = {}): { 
       steps,
       head: 'head.onnx',
       sweep: 'sweep.onnx',
+      chunk: 'chunk.onnx',
       weights: 'weights.bin',
       weightsBytes: wf.size,
       createdAt: new Date().toISOString(),

@@ -45,6 +45,7 @@ export class GraphBuilder {
   private outputs: Record<string, unknown>[] = [];
   private counter = 0;
   private consts = new Map<string, string>();
+  private externals = new Set<string>();
 
   constructor(readonly name: string) {}
 
@@ -109,6 +110,9 @@ export class GraphBuilder {
 
   /** Initializer stored in the external weights file. */
   external(name: string, dataType: number, dims: number[], where: { location: string; offset: number; length: number }): string {
+    // a graph with several copies of a layer (the chunk graph: clean forward and knockout rows) declares its weights once
+    if (this.externals.has(name)) return name;
+    this.externals.add(name);
     this.initializers.push({
       name,
       dataType,

@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
-import type { BackendHints, Checkpoint, ContextTensorSpec, ExecutionProvider, ExecutionProviderChoice, HeadTargetStats, LastRowSweep, LayerContextBatch, LayerContextRows, ModelBackend, ModelConfig } from '../types';
+import type { BackendHints, Checkpoint, ChunkCall, ChunkCallResult, ContextTensorSpec, ExecutionProvider, ExecutionProviderChoice, HeadTargetStats, LastRowSweep, LayerContextBatch, LayerContextRows, ModelBackend, ModelConfig } from '../types';
 import { familyOf } from '../arch/index';
 import { Embedder } from '../arch/embedding';
 import { UserError } from '../types';
@@ -85,8 +85,8 @@ async function createOn(path: string, ep: ExecutionProvider, threads: number): P
 }
 
 /** Batching on GPU providers (every call's inputs and outputs cross host memory) and on the CPU. */
-const GPU_HINTS: BackendHints = { lastRowBatch: 2048, callBytes: 4 * 1024 * 1024 * 1024, sweepRows: 512 };
-const CPU_HINTS: BackendHints = { lastRowBatch: 512, callBytes: 512 * 1024 * 1024, sweepRows: 512 };
+const GPU_HINTS: BackendHints = { lastRowBatch: 2048, callBytes: 4 * 1024 * 1024 * 1024, sweepRows: 512, chunkRows: 8192 };
+const CPU_HINTS: BackendHints = { lastRowBatch: 512, callBytes: 512 * 1024 * 1024, sweepRows: 512, chunkRows: 512 };
 
 export class OrtBackend implements ModelBackend {
   readonly config: ModelConfig;
@@ -101,6 +101,8 @@ export class OrtBackend implements ModelBackend {
   /** context positions of a whole-prompt call: 1 all-zero one (Mamba) or none (attention) */
   private readonly zeroRow: number;
   private sweep?: ort.InferenceSession;
+  /** the chunk graph (buildChunkGraph), loaded with the sweep graph */
+  private chunk?: ort.InferenceSession;
   /** why the sweep graph could not be loaded, when fusedSweep was asked for and failed */
   fusedSweepError?: string;
   private ones = new Map<string, ort.Tensor>();
@@ -154,6 +156,7 @@ export class OrtBackend implements ModelBackend {
         if (opts.fusedSweep ?? (ep !== 'cpu' || manifest.weightsBytes <= CPU_FUSED_SWEEP_MAX_BYTES)) {
           try {
             b.sweep = await createOn(join(dir, manifest.sweep), ep, threads);
+            b.chunk = await createOn(join(dir, manifest.chunk), ep, threads);
           } catch (e) {
             // asked for explicitly (--sweep fused): an error; by default (e.g. no room on the device for the second
             // copy of the weights) the layer-by-layer sweep still works, and the reason is reported (SessionInfo)
@@ -512,6 +515,101 @@ export class OrtBackend implements ModelBackend {
     return { maxLogit: part('max_logit'), sumExp: part('sum_exp'), targetLogit: part('target_logit') };
   }
 
+  /** ModelBackend.chunkKnockouts through the chunk graph; undefined when it is not loaded (with the sweep graph). */
+  get chunkKnockouts(): ((req: ChunkCall) => Promise<ChunkCallResult>) | undefined {
+    return this.chunk ? (req) => this.runChunk(req) : undefined;
+  }
+
+  private async runChunk(req: ChunkCall): Promise<ChunkCallResult> {
+    const { dModel: d, dConv: K, nLayer: L, paddedVocabSize: V, vocabSize } = this.config;
+    const W = req.width;
+    const P = req.lengths.length;
+    const R = req.starts.length;
+    if (!(W >= 2) || P === 0 || req.ids.length !== P * W || req.targets.length !== P || req.onlyIfTop1.length !== P) {
+      throw new RangeError('chunkKnockouts: ids, lengths, targets or onlyIfTop1 do not match the prompts');
+    }
+    for (let p = 0; p < P; p++) {
+      if (!(req.lengths[p] >= 2 && req.lengths[p] <= W)) throw new RangeError(`chunkKnockouts: a prompt of ${req.lengths[p]} tokens in a call ${W} wide`);
+      if (!(req.targets[p] >= -1 && req.targets[p] < vocabSize)) throw new RangeError(`target ${req.targets[p]} out of range [0, ${vocabSize})`);
+    }
+    if (req.prompt.length !== R || req.mask.length !== L * R * W || (req.convMask && req.convMask.length !== L * R * K)) {
+      throw new RangeError('chunkKnockouts: prompt, mask or convMask do not match the rows');
+    }
+    for (let r = 0; r < R; r++) {
+      if (!(req.starts[r] >= 0 && req.starts[r] < L) || (r > 0 && req.starts[r] < req.starts[r - 1])) throw new RangeError('chunkKnockouts: starts must be non-decreasing layers');
+      if (!(req.prompt[r] >= 0 && req.prompt[r] < P)) throw new RangeError(`chunkKnockouts: row prompt ${req.prompt[r]} out of range [0, ${P})`);
+    }
+    const U = this.units;
+    const G = req.unitGroups ? req.unitGroups.length / (L * U) : 1;
+    if (!Number.isInteger(G) || G < 1) throw new RangeError('chunkKnockouts: unitGroups is not [L, groups, units]');
+    if ((req.unitGroups === undefined) !== (req.rowGroup === undefined)) throw new RangeError('chunkKnockouts: unitGroups and rowGroup go together');
+    // the rows and one padding row at the end (the graph always keeps its last row, so no layer is empty): it joins at
+    // the last layer, cuts nothing and its result is dropped
+    const Rp = R + 1;
+    /** [L, R, w] per-layer rows grown to [L, R + 1, w], the padding row all ones */
+    const withPad = (a: Float32Array | undefined, w: number) => {
+      const o = new Float32Array(L * Rp * w).fill(1);
+      if (a) for (let j = 0; j < L; j++) o.set(a.subarray(j * R * w, (j + 1) * R * w), j * Rp * w);
+      return o;
+    };
+    const i64 = (a: ArrayLike<number>, extra?: number) => {
+      const o = new BigInt64Array(a.length + (extra === undefined ? 0 : 1));
+      for (let i = 0; i < a.length; i++) o[i] = BigInt(a[i]);
+      if (extra !== undefined) o[a.length] = BigInt(extra);
+      return o;
+    };
+    const rowGroup = new BigInt64Array(Rp);
+    if (req.rowGroup) {
+      if (req.rowGroup.length !== R) throw new RangeError('chunkKnockouts: rowGroup does not match the rows');
+      for (let r = 0; r < R; r++) {
+        if (!(req.rowGroup[r] >= 0 && req.rowGroup[r] < G)) throw new RangeError(`rowGroup ${req.rowGroup[r]} out of range [0, ${G})`);
+        rowGroup[r] = BigInt(req.rowGroup[r]);
+      }
+    }
+    const feeds: Record<string, ort.Tensor> = {
+      hidden: new ort.Tensor('float32', this.embedder.embed(req.ids, P, W), [P, W, d]),
+      last: new ort.Tensor('int64', i64(Array.from(req.lengths, (n) => n - 1)), [P]),
+      clean_target: new ort.Tensor('int64', i64(req.targets), [P]),
+      only_if_top1: new ort.Tensor('int64', i64(req.onlyIfTop1), [P]),
+      starts: new ort.Tensor('int64', i64(req.starts, L - 1), [Rp]),
+      ctx_index: new ort.Tensor('int64', i64(req.prompt, 0), [Rp]),
+      mask: new ort.Tensor('float32', withPad(req.mask, W), [L, Rp, W]),
+      conv_mask: new ort.Tensor('float32', withPad(req.convMask, K), [L, Rp, K]),
+      unit_groups: req.unitGroups
+        ? new ort.Tensor('float32', req.unitGroups, [L, G, U])
+        : this.cached(`ugroups1`, () => new ort.Tensor('float32', new Float32Array(L * U).fill(1), [L, 1, U])),
+      row_group: new ort.Tensor('int64', rowGroup, [Rp]),
+      out_scale: this.sweepScales(),
+    };
+    const outputs = ['clean_logits', 'kept', 'max_logit', 'sum_exp', 'target_logit'];
+    if (req.wantHiddens) outputs.push('hiddens');
+    const out = await this.timedRun(this.chunk!, feeds, outputs);
+    const keptF = out.kept.data as Float32Array;
+    const kept = Array.from(keptF, (k) => k === 1);
+    // the graph's rows: those of kept prompts and the padding row, in order
+    const maxLogit = new Float32Array(R).fill(NaN);
+    const sumExp = new Float32Array(R).fill(NaN);
+    const targetLogit = new Float32Array(R).fill(NaN);
+    const [mx, se, tl] = (['max_logit', 'sum_exp', 'target_logit'] as const).map((k) => out[k].data as Float32Array);
+    let i = 0;
+    for (let r = 0; r < R; r++) {
+      if (!kept[req.prompt[r]]) continue;
+      maxLogit[r] = mx[i];
+      sumExp[r] = se[i];
+      targetLogit[r] = tl[i];
+      i++;
+    }
+    if (i + 1 !== mx.length) throw new Error(`chunkKnockouts: the graph returned ${mx.length} rows, expected ${i + 1}`);
+    let hiddens: Float32Array[] | undefined;
+    if (req.wantHiddens) {
+      const all = out.hiddens.data as Float32Array;
+      const per = P * W * d;
+      hiddens = Array.from({ length: L + 1 }, (_, j) => all.subarray(j * per, (j + 1) * per));
+    }
+    const logits = (out.clean_logits.data as Float32Array).subarray(0, P * V);
+    return { logits, kept, stats: { maxLogit, sumExp, targetLogit }, hiddens };
+  }
+
   /** out_scale of the sweep graph [L, d] */
   private sweepScales(): ort.Tensor {
     const { nLayer: L, dModel: d } = this.config;
@@ -559,6 +657,7 @@ export class OrtBackend implements ModelBackend {
     for (const s of this.stepSessions) await s?.release();
     await this.head.release();
     await this.sweep?.release();
+    await this.chunk?.release();
     this.layerSessions = [];
     this.rowSessions = [];
     this.embedder.clear();

@@ -1,0 +1,149 @@
+// Knockouts of a chunk of prompts in chunk calls (ModelBackend.chunkKnockouts, onnx/chunkGraph.ts): each call runs the
+// clean forward of some prompts AND their knockout rows, so the clean residuals and contexts never cross host memory.
+// The numbers are those of cleanForward + the fast path of sweeps.ts (the same layer maths, the same padding: the
+// clean prompts right-padded to the call's width, the rows' contexts left-padded; docs/method.md §3).
+//
+// Calls: the prompts in order, with all their rows, as many per call as the row cap allows (rows × rowBytes ≤ the
+// call's byte budget, or --max-batch rows); a prompt with more rows than the cap has them split over several calls,
+// the first deciding its filter and giving its clean numbers, the later ones (run only if it was kept) recomputing its
+// clean forward for their rows.
+import type { ChunkCall, ModelBackend } from '../types';
+import { DEFAULT_HINTS } from '../types';
+import { familyOf } from '../arch/index';
+import { keepsEarlierPositionsClean, writePaddedLastRowMasks } from '../interventions/spec';
+import { probAndArgmax, resultFromStats, type VariantResult } from './numerics';
+import type { Variant } from './plan';
+import { rowFeatureGroups } from './rowInputs';
+import { batchCap, checkCancel, since } from './sweeps';
+import type { CleanPrompt, CleanRun, RunnerOptions } from './runner';
+
+/** Whether the chunk path can run these prompts and (unique, cutting) variants: a chunk graph, and every prompt ≥ 2 tokens. */
+export function chunkEligible(backend: ModelBackend, prompts: readonly CleanPrompt[], uniq: readonly Variant[]): boolean {
+  return backend.chunkKnockouts !== undefined && prompts.every((p) => p.ids.length >= 2) && uniq.every((v) => keepsEarlierPositionsClean(v));
+}
+
+interface CallPlan {
+  prompts: number[];
+  /** indices into uniq, sorted by window start */
+  rows: number[];
+  /** the prompts whose filter and clean numbers this call decides (their first call) */
+  first: Set<number>;
+}
+
+/** The calls of a run (see the file comment). */
+function planCalls(prompts: number, uniq: readonly Variant[], maxRows: number, maxPrompts: number): CallPlan[] {
+  const rowsOf: number[][] = Array.from({ length: prompts }, () => []);
+  uniq.forEach((v, u) => rowsOf[v.prompt].push(u));
+  const calls: CallPlan[] = [];
+  let cur: CallPlan = { prompts: [], rows: [], first: new Set() };
+  const flush = () => {
+    if (cur.prompts.length) calls.push(cur);
+    cur = { prompts: [], rows: [], first: new Set() };
+  };
+  for (let p = 0; p < prompts; p++) {
+    const rows = rowsOf[p];
+    if (cur.prompts.length >= maxPrompts || (cur.prompts.length > 0 && cur.rows.length + rows.length > maxRows)) flush();
+    // the first piece of the prompt's rows joins the current call, the rest get calls of their own
+    const head = rows.slice(0, maxRows);
+    cur.prompts.push(p);
+    cur.first.add(p);
+    cur.rows.push(...head);
+    for (let i = maxRows; i < rows.length; i += maxRows) {
+      flush();
+      cur.prompts.push(p);
+      cur.rows.push(...rows.slice(i, i + maxRows));
+    }
+  }
+  flush();
+  for (const c of calls) c.rows.sort((a, b) => uniq[a].start - uniq[b].start || a - b);
+  return calls;
+}
+
+/**
+ * The chunk path of runKnockouts (runner.ts): the clean run (hiddens only with keepHiddens) and one result per unique
+ * variant, undefined where its prompt was filtered out. Returns undefined, having computed nothing that counts, when a
+ * padded call gave a non-finite clean logit (0 × ∞ is not 0: cleanForward's own fallback then runs one length at a time).
+ */
+export async function chunkSweep(
+  backend: ModelBackend,
+  prompts: readonly CleanPrompt[],
+  uniq: readonly Variant[],
+  opts: RunnerOptions & { onlyIfTop1?: boolean; keepHiddens?: boolean },
+): Promise<{ clean: CleanRun; perUniq: (VariantResult | undefined)[]; kept: boolean[] } | undefined> {
+  const c = backend.config;
+  const { dModel: d, nLayer: L, dConv: K, paddedVocabSize: V, vocabSize } = c;
+  const P = prompts.length;
+  const lengths = prompts.map((p) => p.ids.length);
+  const n = Math.max(...lengths);
+  const hints = backend.hints ?? DEFAULT_HINTS;
+  // an explicit maxBatch is the user's call on memory; otherwise the byte budget caps the rows too
+  const maxRows = Math.max(1, opts.maxBatch ?? Math.min(hints.chunkRows, Math.floor(hints.callBytes / Math.max(1, familyOf(c).rowBytes(c, n)))));
+  const calls = planCalls(P, uniq, maxRows, batchCap(backend, n, opts));
+  const total = uniq.reduce((a, v) => a + L - v.start, 0);
+  let done = 0;
+  const logits = new Float32Array(P * V);
+  const kept: boolean[] = new Array(P).fill(false);
+  const hiddens = opts.keepHiddens ? Array.from({ length: L + 1 }, () => new Float32Array(P * n * d)) : [];
+  const perUniq: (VariantResult | undefined)[] = new Array(uniq.length).fill(undefined);
+  for (const call of calls) {
+    checkCancel(opts.ctx);
+    const tPrep = performance.now();
+    // a later piece of a prompt's rows runs only if its first call kept it
+    const rows = call.rows.filter((u) => call.first.has(uniq[u].prompt) || kept[uniq[u].prompt]);
+    const members = call.prompts.filter((p) => call.first.has(p) || kept[p]);
+    if (members.length === 0) continue;
+    const slot = new Map(members.map((p, i) => [p, i]));
+    const W = Math.max(...members.map((p) => lengths[p]));
+    const R = rows.length;
+    const req: ChunkCall = {
+      ids: new Int32Array(members.length * W),
+      width: W,
+      lengths: Int32Array.from(members, (p) => lengths[p]),
+      targets: Int32Array.from(members, (p) => prompts[p].target ?? -1),
+      onlyIfTop1: Uint8Array.from(members, (p) => (opts.onlyIfTop1 && call.first.has(p) ? 1 : 0)),
+      starts: Int32Array.from(rows, (u) => uniq[u].start),
+      prompt: Int32Array.from(rows, (u) => slot.get(uniq[u].prompt)!),
+      mask: new Float32Array(L * R * W).fill(1),
+      convMask: rows.some((u) => uniq[u].conv === 'block') ? new Float32Array(L * R * K).fill(1) : undefined,
+      wantHiddens: opts.keepHiddens,
+    };
+    members.forEach((p, i) => req.ids.set(prompts[p].ids, i * W));
+    rows.forEach((u, r) => {
+      const v = uniq[u];
+      for (let j = v.start; j < L; j++) writePaddedLastRowMasks(v, j, lengths[v.prompt], W, K, req.mask, (j * R + r) * W, req.convMask, (j * R + r) * K);
+    });
+    Object.assign(req, rowFeatureGroups(backend, uniq, rows));
+    since(tPrep, opts, 'chunk: batch preparation (JS)');
+    const tRun = performance.now();
+    const out = await backend.chunkKnockouts!(req);
+    since(tRun, opts, 'chunk calls (clean forward + rows + heads)');
+    const padded = members.some((p) => lengths[p] !== W);
+    members.forEach((p, i) => {
+      if (!call.first.has(p)) return;
+      logits.set(out.logits.subarray(i * V, (i + 1) * V), p * V);
+      kept[p] = out.kept[i];
+      if (out.hiddens) for (let j = 0; j <= L; j++) hiddens[j].set(out.hiddens[j].subarray(i * W * d, (i * W + lengths[p]) * d), p * n * d);
+    });
+    if (padded && !members.every((p, i) => !call.first.has(p) || out.logits.subarray(i * V, (i + 1) * V).every(Number.isFinite))) return undefined;
+    rows.forEach((u, r) => {
+      if (kept[uniq[u].prompt]) perUniq[u] = resultFromStats(out.stats, r);
+      done += L - uniq[u].start;
+    });
+    opts.onStep?.(done, total);
+  }
+  const targets: number[] = [];
+  const baseProbs: number[] = [];
+  const top1: number[] = [];
+  for (let p = 0; p < P; p++) {
+    const first = probAndArgmax(logits, p * V, vocabSize, 0);
+    const target = prompts[p].target ?? first.argmax;
+    targets.push(target);
+    baseProbs.push(probAndArgmax(logits, p * V, vocabSize, target).prob);
+    top1.push(first.argmax);
+    // the graph's filter and the host's agree (both take the first largest logit)
+    if (opts.onlyIfTop1 && kept[p] !== (first.argmax === target)) throw new Error(`chunkSweep: the chunk graph's clean top-1 of prompt ${p} differs from its logits'`);
+  }
+  if (!opts.onlyIfTop1) kept.fill(true);
+  const clean: CleanRun = { n, lengths, prompts: P, hiddens, logits, targets, baseProbs, top1 };
+  return { clean, perUniq, kept };
+}

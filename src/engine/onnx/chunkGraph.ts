@@ -1,0 +1,171 @@
+// The chunk graph: a chunk of prompts' clean forward AND its knockout rows in one ONNX graph, so that one call per
+// chunk (or per group of its prompts) does what used to be one call per layer plus the sweep, and the clean residuals
+// and contexts never leave the device (the GPU issue's "fewer, larger calls").
+//
+// Clean part   the P prompts, right-padded to the call's width W (docs/method.md §3: a padded position is a later one
+//              for every real position of its prompt, so it changes nothing there), layer by layer through the family's
+//              general layer on the empty / all-zero context of a whole prompt: exactly the layer graphs' calls of
+//              cleanForward. The head reads each prompt's own last position (`last`).
+// Contexts     what the knockout rows read of the earlier positions (family contextSpec), taken per layer from the
+//              clean layer's own context outputs and laid out as the fast path's store (experiments/context.ts): a
+//              prompt of n tokens has its n − 1 prefix rows in the LAST n − 1 of W − 1 rows, all-zero rows before them;
+//              conv rows are its positions n − K … n − 2 (zero before 0). Gathers and zeros: the same numbers as the copies.
+// Filter       a prompt with only_if_top1 = 1 keeps its rows only when its clean top-1 (ArgMax over the real
+//              vocabulary, the first largest: numerics.ts probAndArgmax) is its target; the others' rows are dropped
+//              (NonZero) before the first layer, so a filtered prompt costs its clean forward only.
+// Rows         the knockout rows of the last-position fast path (experiments/sweeps.ts), as in the sweep graph: rows
+//              in order of their window's start; layer j computes the first a_j kept rows (a_j = those started by j,
+//              at least 1). A row takes the clean residual of its prompt's last position at its start (a Gather from the
+//              clean part's layer input) and its own output after that; a row computed before it starts (the one-row
+//              minimum) is recomputed from the clean residual at its start, so its early values never matter.
+//
+// Inputs   hidden [P, W, d] (embedded prompts), last int64 [P] (n − 1), clean_target int64 [P] (−1: the clean top-1),
+//          only_if_top1 int64 [P]; starts int64 [R] (non-decreasing), ctx_index int64 [R] (the row's prompt),
+//          mask [L, R, W] (the last row's keep mask per layer, columns = the W − 1 context rows ++ itself),
+//          conv_mask [L, R, K], unit_groups [L, G, units], row_group int64 [R], out_scale [L, d] (steering).
+//          The LAST row is always kept (the caller appends a padding row there, so no call is empty).
+// Outputs  clean_logits [P, paddedVocab] (and clean_max_logit, clean_sum_exp, clean_target_logit [P]); kept float [P]
+//          (1: the prompt's rows ran); max_logit, sum_exp, target_logit [R'] for the kept rows in input order;
+//          hiddens [L + 1, P, W, d] (the clean residual at every layer boundary; fetch it only when needed).
+import type { Checkpoint } from '../types';
+import { familyOf } from '../arch/index';
+import type { LayerIo } from '../arch/types';
+import { DataType, GraphBuilder } from './graph';
+import type { ComputeDType, WeightStore } from './ops';
+import { BUILDER_VERSION, emitHead } from './builder';
+
+export function buildChunkGraph(ckpt: Checkpoint, store: WeightStore, dtype: ComputeDType = 'float32'): Uint8Array {
+  const c = ckpt.config;
+  const family = familyOf(c);
+  const d = c.dModel, K = c.dConv, L = c.nLayer;
+  const U = family.attentionUnits(c).count;
+  const spec = family.contextSpec(c);
+  const emitRow = family.graphs.emitRow ?? family.graphs.emitLayer;
+  const g = new GraphBuilder(`${c.arch}_chunk`);
+  const i64 = (v: number[]) => g.constI64(v);
+  const scalar = (v: number) => g.constI64([v], []);
+  const zero = i64([0]);
+  const one = i64([1]);
+
+  const hidden0 = g.input('hidden', DataType.FLOAT, ['prompts', 'width', d]);
+  const last = g.input('last', DataType.INT64, ['prompts']);
+  const cleanTarget = g.input('clean_target', DataType.INT64, ['prompts']);
+  const onlyIfTop1 = g.input('only_if_top1', DataType.INT64, ['prompts']);
+  const starts = g.input('starts', DataType.INT64, ['rows']);
+  const ctxIndex = g.input('ctx_index', DataType.INT64, ['rows']);
+  const mask = g.input('mask', DataType.FLOAT, [L, 'rows', 'width']);
+  const convMask = g.input('conv_mask', DataType.FLOAT, [L, 'rows', K]);
+  const unitGroups = g.input('unit_groups', DataType.FLOAT, [L, 'groups', U]);
+  const rowGroup = g.input('row_group', DataType.INT64, ['rows']);
+  const outScale = g.input('out_scale', DataType.FLOAT, [L, d]);
+
+  // shapes of the call
+  const shape = g.n('Shape', [hidden0]);
+  const P = g.n('Slice', [shape, zero, one]); // [1]
+  const W = g.n('Slice', [shape, one, i64([2])]); // [1]
+  const Wscalar = g.n('Squeeze', [W, zero]);
+  const ones = (dims: string) => g.n('Expand', [g.constF32([1], [1]), dims]);
+  // the whole-prompt inputs of a clean layer call (ortBackend.layer's feeds): all kept, z zero context positions
+  const z = family.zeroContextRow ? 1 : 0;
+  const cleanMask = ones(g.n('Concat', [P, W, g.n('Add', [W, i64([z])])], { axis: 0 }));
+  const cleanConv = ones(g.n('Concat', [P, W, i64([K])], { axis: 0 }));
+  const cleanUnits = ones(g.n('Concat', [P, i64([U])], { axis: 0 }));
+  const cleanIdx = g.n('Expand', [i64([0]), P]);
+  const rangeW = g.n('Range', [scalar(0), Wscalar, scalar(1)]); // [W]
+  const cleanPos = family.usesPositions ? g.n('Expand', [g.n('Unsqueeze', [rangeW, zero]), g.n('Concat', [P, W], { axis: 0 })]) : undefined;
+  const zeroCtx: Record<string, string> = {};
+  for (const s of spec) {
+    const rows = s.rows === 'conv' ? K - 1 : z;
+    const z1 = g.constF32(new Float32Array(s.width), [1, 1, s.width]);
+    zeroCtx[s.name] = rows === 0 ? g.n('Slice', [z1, zero, zero, one]) : g.n('Expand', [z1, i64([1, rows, s.width])]);
+  }
+
+  // where each prompt's context rows come from in its flattened clean rows [P·W, width], and which rows are real
+  const base = g.n('Unsqueeze', [g.n('Mul', [g.n('Range', [scalar(0), g.n('Squeeze', [P, zero]), scalar(1)]), Wscalar]), one]); // [P,1] p·W
+  const lastCol = g.n('Unsqueeze', [last, one]); // [P,1]
+  const gatherOf = (rowOffsets: string) => {
+    const pos = g.n('Add', [lastCol, g.n('Unsqueeze', [rowOffsets, zero])]); // [P, rows] absolute position of each row
+    const valid = g.n('Unsqueeze', [g.n('Greater', [pos, scalar(-1)]), i64([2])]); // [P, rows, 1]
+    return { index: g.n('Add', [base, g.n('Max', [pos, scalar(0)])]), valid };
+  };
+  // prefix row r ∈ [0, W−2] holds position r − (W − 1) + last; conv row r ∈ [0, K−2] position last + 1 − K + r
+  const prefixRows = gatherOf(g.n('Sub', [g.n('Range', [scalar(0), g.n('Sub', [Wscalar, scalar(1)]), scalar(1)]), g.n('Sub', [Wscalar, scalar(1)])]));
+  const convRows = spec.some((s) => s.rows === 'conv') ? gatherOf(i64(Array.from({ length: K - 1 }, (_, r) => 1 - K + r))) : prefixRows;
+  const zeroF = g.constF32([0], []);
+
+  const steeringOf = (j: number) => g.n('Gather', [outScale, scalar(j)], { axis: 0 });
+
+  // clean forward, keeping every layer's residual and the rows' contexts
+  const hs: string[] = [hidden0];
+  const ctxs: Record<string, string>[] = [];
+  for (let j = 0; j < L; j++) {
+    const names: Record<string, string> = {};
+    for (const s of spec) names[s.name] = `clean_${j}_${s.name}`;
+    const io: LayerIo = { hidden: hs[j], mask: cleanMask, convMask: cleanConv, unitMask: cleanUnits, outScale: steeringOf(j), ctx: zeroCtx, ctxIndex: cleanIdx, positions: cleanPos };
+    hs.push(family.graphs.emitLayer(g, ckpt, j, store, dtype, io, { context: names }));
+    const ctx: Record<string, string> = {};
+    for (const s of spec) {
+      const flat = g.n('Reshape', [names[s.name], i64([-1, s.width])]);
+      const at = s.rows === 'conv' ? convRows : prefixRows;
+      ctx[s.name] = g.n('Where', [at.valid, g.n('Gather', [flat, at.index], { axis: 0 }), zeroF]);
+    }
+    ctxs.push(ctx);
+  }
+  g.n('Concat', hs.map((h) => g.n('Unsqueeze', [h, zero])), { axis: 0 }, 'hiddens');
+  g.output('hiddens', DataType.FLOAT, [L + 1, 'prompts', 'width', d]);
+
+  // the clean head at each prompt's last position
+  const flatAt = (h: string) => g.n('Reshape', [h, i64([-1, d])]); // [P·W, d]
+  const lastFlat = g.n('Add', [g.n('Squeeze', [base, one]), last]); // [P]
+  const argTarget = g.n('Max', [cleanTarget, scalar(0)]); // any valid id for the clean stats; the real target is below
+  const { real } = emitHead(g, ckpt, store, dtype, g.n('Unsqueeze', [g.n('Gather', [flatAt(hs[L]), lastFlat], { axis: 0 }), one]), argTarget, true, 'clean_');
+  const top1 = g.n('ArgMax', [real], { axis: 1, keepdims: 0, select_last_index: 0 }); // [P]
+  const target = g.n('Where', [g.n('Less', [cleanTarget, scalar(0)]), top1, cleanTarget]);
+  const keptP = g.n('Or', [g.n('Equal', [onlyIfTop1, scalar(0)]), g.n('Equal', [top1, target])]);
+  g.n('Cast', [keptP], { to: DataType.FLOAT }, 'kept');
+  g.output('kept', DataType.FLOAT, ['prompts']);
+
+  // the kept rows (the last row always), in input order
+  const R = g.n('Shape', [starts]);
+  const isLast = g.n('Equal', [g.n('Range', [scalar(0), g.n('Squeeze', [R, zero]), scalar(1)]), g.n('Sub', [g.n('Squeeze', [R, zero]), scalar(1)])]);
+  const sel = g.n('Squeeze', [g.n('NonZero', [g.n('Or', [g.n('Gather', [keptP, ctxIndex], { axis: 0 }), isLast])]), zero]); // [R']
+  const pick = (x: string, axis = 0) => g.n('Gather', [x, sel], { axis });
+  const startsK = pick(starts);
+  const promptK = pick(ctxIndex);
+  const maskK = pick(mask, 1);
+  const convK = pick(convMask, 1);
+  const groupK = pick(rowGroup);
+  const posK = g.n('Gather', [last, promptK], { axis: 0 }); // each row's absolute position, its prompt's n − 1
+  const enterK = g.n('Add', [g.n('Mul', [promptK, Wscalar]), posK]); // its row in the flattened clean residual
+  const targetK = g.n('Gather', [target, promptK], { axis: 0 });
+
+  let state: string | undefined; // [a_{j−1}, d]
+  let aPrev: string | undefined;
+  for (let j = 0; j < L; j++) {
+    const started = g.n('ReduceSum', [g.n('Cast', [g.n('Less', [startsK, scalar(j + 1)])], { to: DataType.INT64 }), zero], { keepdims: 1 }); // [1]
+    const a = j === L - 1 ? g.n('Shape', [startsK]) : g.n('Max', [started, one]);
+    const first = (x: string, axis = 0) => g.n('Slice', [x, zero, a, i64([axis])]);
+    const fresh = g.n('Gather', [flatAt(hs[j]), first(enterK)], { axis: 0 }); // [a_j, d] the clean residual at the row's last position
+    let x = fresh;
+    if (state !== undefined) {
+      const grown = g.n('Pad', [state, g.n('Concat', [zero, zero, g.n('Sub', [a, aPrev!]), zero], { axis: 0 })]);
+      const joins = g.n('Unsqueeze', [g.n('Greater', [first(startsK), scalar(j - 1)]), one]); // start ≥ j: (re)enter here
+      x = g.n('Where', [joins, fresh, grown]);
+    }
+    const layerJ = scalar(j);
+    const io: LayerIo = {
+      hidden: g.n('Unsqueeze', [x, one]), // [a_j, 1, d]
+      mask: g.n('Unsqueeze', [first(g.n('Gather', [maskK, layerJ], { axis: 0 })), one]), // [a_j, 1, W]
+      convMask: g.n('Unsqueeze', [first(g.n('Gather', [convK, layerJ], { axis: 0 })), one]), // [a_j, 1, K]
+      unitMask: g.n('Gather', [g.n('Gather', [unitGroups, layerJ], { axis: 0 }), first(groupK)], { axis: 0 }), // [a_j, U]
+      outScale: steeringOf(j),
+      ctx: ctxs[j],
+      ctxIndex: first(promptK),
+      positions: family.usesPositions ? g.n('Unsqueeze', [first(posK), one]) : undefined, // [a_j, 1]
+    };
+    state = g.n('Squeeze', [emitRow(g, ckpt, j, store, dtype, io), one]);
+    aPrev = a;
+  }
+  emitHead(g, ckpt, store, dtype, g.n('Unsqueeze', [state!, one]), targetK, false);
+  return g.encode(`${family.label(c)} knockout chunk (clean forward of ${L} layers + knockout rows + heads), builder v${BUILDER_VERSION}, compute ${dtype}`);
+}

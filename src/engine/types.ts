@@ -201,11 +201,6 @@ export interface ModelBackend {
    */
   headLastTarget?(hidden: Float32Array, batch: number, seqLen: number, targets: Int32Array): Promise<HeadTargetStats>;
   /**
-   * Optional, when the backend runs the whole last-row sweep in one call (every layer and the head, the rows staying
-   * on the device): the same results as layerLastRow layer by layer followed by headLastTarget.
-   */
-  sweepLastRows?(req: LastRowSweep): Promise<HeadTargetStats>;
-  /**
    * Optional, when the backend runs a chunk's clean forward and its last-position knockout rows in one call (the
    * clean residuals and contexts stay on the device): the same numbers as cleanForward followed by the fast path's
    * rows. See ChunkCall.
@@ -230,46 +225,12 @@ export interface BackendHints {
   lastRowBatch: number;
   /** byte budget of one call's working memory when the user gave no --max-batch */
   callBytes: number;
-  /** rows per sweepLastRows call when the user gave no --max-batch */
-  sweepRows: number;
   /** most knockout rows per chunk call (chunkKnockouts) when the user gave no --max-batch; the byte budget caps them too */
   chunkRows: number;
 }
 
 /** The batching of a backend that declares none (the CPU's). */
-export const DEFAULT_HINTS: BackendHints = { lastRowBatch: 512, callBytes: 512 * 1024 * 1024, sweepRows: 512, chunkRows: 512 };
-
-/**
- * Knockout rows for ModelBackend.sweepLastRows: R rows of prompts of at most seqLen tokens, through layers start … L−1
- * and the head. A row of a shorter prompt is left-padded as in layerLastRow (zero context rows, mask 0 there, its own
- * last position in `positions`).
- */
-export interface LastRowSweep {
-  /** the width of the call: the longest prompt of its rows */
-  seqLen: number;
-  /** [R] the absolute position of each row (its prompt's n − 1); absent: seqLen − 1 for every row */
-  positions?: Int32Array;
-  /** [R] the layer where each row joins (its window's start), non-decreasing */
-  starts: Int32Array;
-  /** [R, d] the clean residual of the row's prompt at its last position, at the input of layer starts[r] */
-  enter: Float32Array;
-  /** [L, R, seqLen] per layer, the keep mask of the row's last row (1 keep, 0 block); rows before they join: ignored */
-  mask: Float32Array;
-  /** [L, R, dConv] per layer, the conv-tap keep mask of the row's last position (complete knockout); absent = all kept */
-  convMask?: Float32Array;
-  /**
-   * Feature knockout: [L, G, units] the unit masks of G feature groups per layer (1 = the knockout applies in the unit)
-   * and [R] the group of each row; absent = every unit
-   */
-  unitGroups?: Float32Array;
-  rowGroup?: Int32Array;
-  /** per layer (L of them), the clean contexts of the prompts of this call */
-  contexts: LayerContextBatch[];
-  /** [R] which context each row reads */
-  ctxIndex: Int32Array;
-  /** [R] target token per row */
-  targets: Int32Array;
-}
+export const DEFAULT_HINTS: BackendHints = { lastRowBatch: 512, callBytes: 512 * 1024 * 1024, chunkRows: 512 };
 
 /**
  * One chunk call (ModelBackend.chunkKnockouts): P prompts of at least 2 tokens, right-padded to `width` (their longest),
@@ -289,11 +250,14 @@ export interface ChunkCall {
   starts: Int32Array;
   /** [R] the prompt of each row */
   prompt: Int32Array;
-  /** [L, R, width] per layer the keep mask of the row's last position, its context left-padded (as LastRowSweep.mask) */
+  /** [L, R, width] per layer the keep mask of the row's last position, columns = its context (left-padded for prompts shorter than width) ++ itself */
   mask: Float32Array;
   /** [L, R, dConv] the conv-tap keep mask of the row's last position; absent = all kept */
   convMask?: Float32Array;
-  /** feature groups as in LastRowSweep */
+  /**
+   * Feature knockout: [L, G, units] the unit masks of G feature groups per layer (1 = the knockout applies in the unit)
+   * and [R] the group of each row; absent = every unit
+   */
   unitGroups?: Float32Array;
   rowGroup?: Int32Array;
   /** also return the clean residual at every layer boundary */

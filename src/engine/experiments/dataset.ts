@@ -32,7 +32,7 @@ import { hashConfig } from '../util/hash';
 import { columnIntervals, intervalSpec, type IntervalSpec } from '../util/stats';
 import { tokenPieces } from '../util/tokenText';
 import { DEFAULT_SETS, parseSets, subjectHasFirst, type PromptPositions } from './positions';
-import { cleanForward, diffPct, runVariants, type Variant } from './runner';
+import { diffPct, runKnockouts, runKnockoutsIfTop1, type Variant, type VariantResult } from './runner';
 import { checkWindows, defaultMacroWindows, defaultWindow, DEFAULT_MICRO_WINDOW, preparePrompt, provenance, startsFor, targetInfo } from './common';
 import { macroVariants, macroWindows } from './macro';
 import { resolveFeatureParams, variantsPerGroup, type ResolvedGroup } from './features';
@@ -443,11 +443,19 @@ export async function runChunk(session: EngineSession, setup: RunSetup, chunk: C
   const records: PromptRecord[] = [];
   const filtered: SkippedPrompt[] = [];
   const opts = { ctx, maxBatch: setup.maxBatch };
-  const clean = await cleanForward(
-    session.backend,
-    chunk.members.map((m) => ({ ids: m.ids, target: m.targetId })),
-    opts,
-  );
+  // every member's variants; those of a member whose clean top-1 is not its target are not run (the filter)
+  const variants: Variant[] = [];
+  const offsets: number[] = [];
+  chunk.members.forEach((m, i) => {
+    offsets.push(variants.length);
+    // one block of variants per feature group (the prompt's first group's block first)
+    if (experiment === 'macro') variants.push(...variantsPerGroup(featureGroups, macroVariants(i, m.pos, windows, sets, L, undefined, conv).variants));
+    else variants.push(...variantsPerGroup(featureGroups, microVariants(i, m.ids.length, windows[0], L, conv)));
+  });
+  const prompts = chunk.members.map((m) => ({ ids: m.ids, target: m.targetId }));
+  const run = filter ? await runKnockoutsIfTop1(session.backend, prompts, variants, opts) : { ...(await runKnockouts(session.backend, prompts, variants, opts)), kept: undefined };
+  const { clean } = run;
+  const results = run.results as VariantResult[];
   const kept: number[] = [];
   chunk.members.forEach((m, i) => {
     if (!filter || clean.top1[i] === m.targetId) kept.push(i);
@@ -459,16 +467,7 @@ export async function runChunk(session: EngineSession, setup: RunSetup, chunk: C
         cause: 'filtered',
       });
   });
-  const variants: Variant[] = [];
-  const offsets: number[] = [];
-  for (const i of kept) {
-    offsets.push(variants.length);
-    // one block of variants per feature group (the prompt's first group's block first)
-    if (experiment === 'macro') variants.push(...variantsPerGroup(featureGroups, macroVariants(i, chunk.members[i].pos, windows, sets, L, undefined, conv).variants));
-    else variants.push(...variantsPerGroup(featureGroups, microVariants(i, chunk.members[i].ids.length, windows[0], L, conv)));
-  }
-  const results = variants.length ? await runVariants(session.backend, clean, variants, opts) : [];
-  kept.forEach((i, ki) => {
+  kept.forEach((i) => {
     const m = chunk.members[i];
     const baseProb = clean.baseProbs[i];
     const rec: PromptRecord = {
@@ -482,11 +481,11 @@ export async function runChunk(session: EngineSession, setup: RunSetup, chunk: C
     };
     if (experiment === 'macro') {
       const per = macroVariantCount(windows, sets, L);
-      rec.windows = macroWindows(windows, sets, L, baseProb, results, offsets[ki]);
-      if (featureGroups && featureGroups.length > 1) rec.groups = featureGroups.map((g, gi) => ({ ...g.info, windows: macroWindows(windows, sets, L, baseProb, results, offsets[ki] + gi * per) }));
+      rec.windows = macroWindows(windows, sets, L, baseProb, results, offsets[i]);
+      if (featureGroups && featureGroups.length > 1) rec.groups = featureGroups.map((g, gi) => ({ ...g.info, windows: macroWindows(windows, sets, L, baseProb, results, offsets[i] + gi * per) }));
     }
     else {
-      const g = microGrid(m.ids.length, windows[0], L, baseProb, results, offsets[ki]);
+      const g = microGrid(m.ids.length, windows[0], L, baseProb, results, offsets[i]);
       rec.micro = {
         window: windows[0],
         starts: g.starts,

@@ -2,7 +2,7 @@
 import { UserError, type EngineSession, type MethodContext } from '../types';
 import { RESULTS_SCHEMA_VERSION, type Curve, type MacroWindow, type SourceSetName, type TraceResult } from './resultTypes';
 import { DEFAULT_SETS, resolveSet, tokenInfos, type PromptPositions } from './positions';
-import { cleanForward, diffPct, runVariants, type CleanRun, type RunnerOptions, type Variant, type VariantResult } from './runner';
+import { diffPct, runKnockouts, type CleanRun, type RunnerOptions, type Variant, type VariantResult } from './runner';
 import { parseConvPath, type ConvPath } from '../interventions/spec';
 import { resolveFeatureParams, variantsPerGroup } from './features';
 import { baseTop, checkWindows, defaultMacroWindows, preparePrompt, provenance, startsFor, targetInfo } from './common';
@@ -106,9 +106,8 @@ export async function runTrace(session: EngineSession, params: TraceParams, ctx?
   const variants = variantsPerGroup(groups, plain);
   const opts: RunnerOptions = { ctx, maxBatch: params.maxBatch, onStep: progressFromSteps(ctx) };
   const ids = Int32Array.from(prep.enc.ids);
-  const clean: CleanRun = await cleanForward(session.backend, [{ ids, target: prep.targetId }], opts);
+  const { clean, results } = await runKnockouts(session.backend, [{ ids, target: prep.targetId }], variants, { ...opts, keepHiddens: keep !== undefined });
   keep?.(clean, ids);
-  const results = await runVariants(session.backend, clean, variants, opts);
   const baseProb = clean.baseProbs[0];
   const perGroup = (groups ?? [undefined]).map((_, g) => macroWindows(windows, sets, L, baseProb, results, g * plain.length));
   return {

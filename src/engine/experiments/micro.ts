@@ -2,7 +2,7 @@
 import { type EngineSession, type MethodContext } from '../types';
 import { RESULTS_SCHEMA_VERSION, type MicroResult } from './resultTypes';
 import { tokenInfos, type PromptPositions } from './positions';
-import { cleanForward, diffPct, runVariants, type RunnerOptions, type Variant, type VariantResult } from './runner';
+import { diffPct, runKnockouts, type RunnerOptions, type Variant, type VariantResult } from './runner';
 import {
   baseTop,
   checkWindows,
@@ -67,11 +67,10 @@ export async function runMicro(session: EngineSession, params: MicroParams, ctx?
   const n = prep.enc.ids.length;
   const pos: PromptPositions = prep.pos ?? positionsWithoutSubject(n);
   const opts: RunnerOptions = { ctx, maxBatch: params.maxBatch, onStep: progressFromSteps(ctx) };
-  const clean = await cleanForward(session.backend, [{ ids: Int32Array.from(prep.enc.ids), target: prep.targetId }], opts);
   const conv = parseConvPath(params.conv, '--conv', session.backend.config);
   const groups = resolveFeatureParams(session.checkpoint, params.features, params.featureMode, conv);
   const plain = microVariants(0, n, k, L, conv);
-  const results = await runVariants(session.backend, clean, variantsPerGroup(groups, plain), opts);
+  const { clean, results } = await runKnockouts(session.backend, [{ ids: Int32Array.from(prep.enc.ids), target: prep.targetId }], variantsPerGroup(groups, plain), opts);
   const baseProb = clean.baseProbs[0];
   const grids = (groups ?? [undefined]).map((_, g) => microGrid(n, k, L, baseProb, results, g * plain.length));
   const grid = grids[0];

@@ -72,7 +72,7 @@ export interface RunnerOptions {
 
 /** How a backend sends knockout rows through the layers (Provenance.sweep, SessionInfo.sweep); see sweeps.ts. */
 export function sweepInUse(backend: ModelBackend): 'fused' | 'layers' {
-  return backend.sweepLastRows ? 'fused' : 'layers';
+  return backend.chunkKnockouts ? 'fused' : 'layers';
 }
 
 function allFinite(a: Float32Array): boolean {
@@ -102,7 +102,7 @@ export async function cleanForward(backend: ModelBackend, prompts: readonly Clea
   for (let j = 0; j <= L; j++) hiddens.push(new Float32Array(P * n * d));
   const logits = new Float32Array(P * V);
   const cap = batchCap(backend, n, opts);
-  const withContext = (backend.layerLastRow !== undefined || backend.sweepLastRows !== undefined) && n >= 2;
+  const withContext = backend.layerLastRow !== undefined && n >= 2;
   const contexts = withContext ? Array.from({ length: L }, () => emptyContext(backend.config, P, n)) : undefined;
   /** one batch (prompt indices); false when a padded batch gave a non-finite logit (see above), nothing kept then */
   const runBatch = async (idx: readonly number[]): Promise<boolean> => {

@@ -1,7 +1,6 @@
-// The sweep strategies: how the knockout rows of a plan go through the layers. All three take the same inputs and
-// return the same thing (one VariantResult per unique variant); chooseSweep picks one.
-//   fused   every layer and the head in one backend call per group of rows (backend.sweepLastRows: the rows stay on
-//           the device); last-position fast path
+// The sweep strategies on a clean run: how the knockout rows of a plan go through the layers. Both take the same inputs
+// and return the same thing (one VariantResult per unique variant); chooseSweep picks one. (Where the backend has chunk
+// calls, runKnockouts does the clean forward and the rows in one call instead: chunkSweep.ts, the same numbers.)
 //   rows    the last-position fast path layer by layer (backend.layerLastRow), a group of rows per call
 //   full    whole sequences layer by layer (any backend; prompts of one token, or backends without the fast path)
 // The fast path is exact because a (last ← c) knockout, with or without its conv taps, keeps every earlier position
@@ -10,11 +9,10 @@
 // Prompts of different lengths share a fast-path call: the call is as wide as its longest prompt m, and a row of a
 // prompt of n < m tokens reads its context left-padded with m − n all-zero rows, masked (writePaddedLastRowMasks), at
 // its own absolute position n − 1 (context.ts; docs/method.md §3). The full strategy runs each length on its own.
-import { CancelledError, DEFAULT_HINTS, type BackendHints, type LastRowSweep, type MethodContext, type ModelBackend } from '../types';
+import { CancelledError, DEFAULT_HINTS, type BackendHints, type MethodContext, type ModelBackend } from '../types';
 import { familyOf } from '../arch/index';
 import { keepsEarlierPositionsClean, writeLastRowMasks, writePaddedLastRowMasks, writeUnitMask } from '../interventions/spec';
 import { contextSubset } from './context';
-import { rowFeatureGroups } from './rowInputs';
 import { resultFromLogits, resultFromStats, type VariantResult } from './numerics';
 import { groupByPrompt, type Variant } from './plan';
 import type { CleanRun, RunnerOptions } from './runner';
@@ -40,7 +38,7 @@ export function batchCap(backend: ModelBackend, n: number, opts: RunnerOptions):
 }
 
 export interface SweepStrategy {
-  name: 'fused' | 'rows' | 'full';
+  name: 'rows' | 'full';
   run(backend: ModelBackend, clean: CleanRun, uniq: readonly Variant[], opts: RunnerOptions): Promise<VariantResult[]>;
 }
 
@@ -51,7 +49,6 @@ function fastEligible(clean: CleanRun, v: Variant): boolean {
 
 export function chooseSweep(backend: ModelBackend, clean: CleanRun, uniq: readonly Variant[]): SweepStrategy {
   const fast = uniq.every((v) => fastEligible(clean, v));
-  if (fast && backend.sweepLastRows) return fusedSweep;
   if (fast && backend.layerLastRow) return rowSweep;
   return fullSweep;
 }
@@ -63,7 +60,7 @@ export function chooseSweep(backend: ModelBackend, clean: CleanRun, uniq: readon
 export async function runSweeps(backend: ModelBackend, clean: CleanRun, uniq: readonly Variant[], opts: RunnerOptions): Promise<VariantResult[]> {
   const fastIdx: number[] = [];
   const restIdx: number[] = [];
-  uniq.forEach((v, u) => (fastEligible(clean, v) && (backend.sweepLastRows || backend.layerLastRow) ? fastIdx : restIdx).push(u));
+  uniq.forEach((v, u) => (fastEligible(clean, v) && backend.layerLastRow ? fastIdx : restIdx).push(u));
   if (restIdx.length === 0 || fastIdx.length === 0) return chooseSweep(backend, clean, uniq).run(backend, clean, uniq, opts);
   const L = backend.config.nLayer;
   const parts = [fastIdx, restIdx].map((idx) => idx.map((u) => uniq[u]));
@@ -115,58 +112,6 @@ function lastRowOf(clean: CleanRun, d: number, j: number, prompt: number): Float
   const at = prompt * clean.n + clean.lengths[prompt] - 1;
   return clean.hiddens[j].subarray(at * d, (at + 1) * d);
 }
-
-const fusedSweep: SweepStrategy = {
-  name: 'fused',
-  async run(backend, clean, uniq, opts) {
-    const { dModel: d, nLayer: L, dConv: K } = backend.config;
-    const calls = groupByPrompt(uniq, Math.max(1, opts.maxBatch ?? hintsOf(backend).sweepRows));
-    const anyConv = uniq.some((v) => v.conv === 'block');
-    const total = totalSteps(uniq, L);
-    let done = 0;
-    const results: VariantResult[] = new Array(uniq.length);
-    for (const rows of calls) {
-      checkCancel(opts.ctx);
-      const tPrep = performance.now();
-      const R = rows.length;
-      // the call is as wide as its longest prompt; shorter prompts' rows are left-padded (see the file comment)
-      const { slotOfPrompt, width: n } = callPrompts(clean, uniq, rows);
-      const req: LastRowSweep = {
-        seqLen: n,
-        positions: new Int32Array(R),
-        starts: new Int32Array(R),
-        enter: new Float32Array(R * d),
-        mask: new Float32Array(L * R * n).fill(1),
-        convMask: anyConv ? new Float32Array(L * R * K).fill(1) : undefined,
-        contexts: clean.contexts!.map((all) => contextSubset(backend.config, all, clean.n, slotOfPrompt, n)),
-        ctxIndex: new Int32Array(R),
-        targets: new Int32Array(R),
-      };
-      Object.assign(req, rowFeatureGroups(backend, uniq, rows));
-      rows.forEach((u, r) => {
-        const v = uniq[u];
-        const np = clean.lengths[v.prompt];
-        req.starts[r] = v.start;
-        req.positions![r] = np - 1;
-        req.enter.set(lastRowOf(clean, d, v.start, v.prompt), r * d);
-        // every layer the row runs through masks its padding; the window's layers cut its edges too
-        for (let j = v.start; j < L; j++) writePaddedLastRowMasks(v, j, np, n, K, req.mask, (j * R + r) * n, req.convMask, (j * R + r) * K);
-        req.ctxIndex[r] = slotOfPrompt.get(v.prompt)!;
-        req.targets[r] = clean.targets[v.prompt];
-      });
-      since(tPrep, opts, 'sweep: batch preparation (JS)');
-      const tRun = performance.now();
-      const st = await backend.sweepLastRows!(req);
-      since(tRun, opts, 'sweep: fused calls (layers + head)');
-      rows.forEach((u, r) => {
-        results[u] = resultFromStats(st, r);
-        done += L - uniq[u].start;
-      });
-      opts.onStep?.(done, total);
-    }
-    return results;
-  },
-};
 
 const rowSweep: SweepStrategy = {
   name: 'rows',

@@ -1,5 +1,5 @@
 // Builds the ONNX graphs of a checkpoint of any family: one graph per layer (plus, where the family has one, a row
-// graph per layer for the last-position fast path), one head graph and one sweep graph, all sharing one external
+// graph per layer for the last-position fast path), one head graph and one chunk graph, all sharing one external
 // weights file `weights.bin` (64-byte aligned offsets, written tensor by tensor). The maths of a layer is the
 // family's (src/engine/arch/<family>/graph.ts); this file wires the same graph inputs and outputs for every family.
 //
@@ -14,9 +14,10 @@
 // Row graph    (families with emitRow) the same inputs with m = 1; output hidden_out
 // Head graph   inputs:  hidden float32 [batch, seq, d], target int64 [batch]
 //              outputs: logits float32 [batch, paddedVocab] (last position only); max_logit, sum_exp, target_logit [batch]
-// Sweep graph  every layer and the head in one graph, for knockout rows at the last position (see buildSweepGraph):
-//              the residual rows stay on the device from layer to layer. It declares the same weights (same offsets in
-//              weights.bin), so it costs no disk, only a second copy in the memory of the provider that loads it.
+// Chunk graph  a chunk's clean forward, its knockout rows at the last position and the heads in one graph
+//              (onnx/chunkGraph.ts): the clean residuals and contexts and the rows stay on the device. It declares the
+//              same weights (same offsets in weights.bin), so it costs no disk, only a second copy in the memory of the
+//              provider that loads it.
 import type { Checkpoint, ContextTensorSpec, ModelConfig } from '../types';
 import { familyOf } from '../arch/index';
 import type { LayerIo } from '../arch/types';
@@ -171,72 +172,6 @@ export function emitHead(g: GraphBuilder, ckpt: Checkpoint, store: WeightStore, 
   g.n('Squeeze', [g.n('GatherElements', [real, g.n('Unsqueeze', [target, g.constI64([1])])], { axis: 1 }), g.constI64([1])], {}, `${prefix}target_logit`);
   g.output(`${prefix}target_logit`, DataType.FLOAT, ['batch']);
   return { untied, real };
-}
-
-/**
- * Every layer and the head in one graph, for knockout rows at the last position of prompts of at most `total` tokens
- * (the rows of ModelBackend.layerLastRow, all layers in one call, so the residual rows never leave the device). A row of
- * a shorter prompt reads its context left-padded to total − 1 rows (all-zero rows, mask 0 there) and carries its own
- * absolute position in `positions`.
- *
- * Rows are numbered 0 … R−1 in order of the layer where they join (their window's start). Layer j computes the first
- * r_j rows; its input row r is either row r of layer j−1's output (a row that joined before j) or `enter[r]` (a row that
- * joins at j: the clean residual there). `sel_j` [r_j] picks them from Concat(output of layer j−1, enter): index r for
- * the former, r_{j−1} + r for the latter (layer 0 picks from `enter` alone). A row taken before it joins (padding, so
- * that shapes stay few) is recomputed from `enter` when it joins, so its early values never matter.
- *
- * Inputs:  enter [rows, d]; sel_0 … sel_{L−1} int64 [r_j]; mask [L, rows, total] (1 keep, 0 block: the last row's keep
- *          mask per layer); conv_mask [L, rows, K] (the last row's conv taps); unit_groups [L, groups, units] and
- *          row_group int64 [rows] (the feature group of each row: where its knockout applies); out_scale [L, d] (steering,
- *          per layer); ctx_<name> [L, contexts,
- *          K−1 | total−1, width] (per layer, as in the layer graph); ctx_index int64 [rows]; target int64 [rows]; positions
- *          int64 [rows] (families with usesPositions: each row's absolute position, its prompt's n − 1).
- * Outputs: max_logit, sum_exp, target_logit [rows] (as the head graph's).
- */
-export function buildSweepGraph(ckpt: Checkpoint, store: WeightStore, dtype: ComputeDType = 'float32'): Uint8Array {
-  const c = ckpt.config;
-  const family = familyOf(c);
-  const d = c.dModel, K = c.dConv, L = c.nLayer;
-  const emitRow = family.graphs.emitRow ?? family.graphs.emitLayer;
-  const g = new GraphBuilder(`${c.arch}_sweep`);
-  const enter = g.input('enter', DataType.FLOAT, ['rows', d]);
-  const sels = Array.from({ length: L }, (_, j) => g.input(`sel_${j}`, DataType.INT64, [`r_${j}`]));
-  const mask = g.input('mask', DataType.FLOAT, [L, 'rows', 'total']);
-  const convMask = g.input('conv_mask', DataType.FLOAT, [L, 'rows', K]);
-  const unitGroups = g.input('unit_groups', DataType.FLOAT, [L, 'groups', family.attentionUnits(c).count]);
-  const rowGroup = g.input('row_group', DataType.INT64, ['rows']);
-  const outScale = g.input('out_scale', DataType.FLOAT, [L, d]);
-  const spec = family.contextSpec(c);
-  const ctxAll: Record<string, string> = {};
-  for (const s of spec) ctxAll[s.name] = g.input(`ctx_${s.name}`, DataType.FLOAT, ctxDims(c, s, [L]));
-  const ctxIndex = g.input('ctx_index', DataType.INT64, ['rows']);
-  const target = g.input('target', DataType.INT64, ['rows']);
-  const zero = g.constI64([0]);
-  const one = g.constI64([1]);
-  // each row's absolute position (its prompt's last, n − 1), for families that read positions
-  const positions = family.usesPositions ? g.input('positions', DataType.INT64, ['rows']) : undefined;
-  let prev: string | undefined; // [r_{j−1}, d]
-  for (let j = 0; j < L; j++) {
-    const rj = g.n('Shape', [sels[j]]); // [r_j]
-    const layerJ = g.constI64([j], []);
-    const firstRows = (x: string) => g.n('Slice', [x, zero, rj, zero]);
-    const pool = prev === undefined ? enter : g.n('Concat', [prev, enter], { axis: 0 });
-    const ctx: Record<string, string> = {};
-    for (const s of spec) ctx[s.name] = g.n('Gather', [ctxAll[s.name], layerJ], { axis: 0 });
-    const io: LayerIo = {
-      hidden: g.n('Unsqueeze', [g.n('Gather', [pool, sels[j]], { axis: 0 }), one]), // [r_j, 1, d]
-      mask: g.n('Unsqueeze', [firstRows(g.n('Gather', [mask, layerJ], { axis: 0 })), one]), // [r_j, 1, total]
-      convMask: g.n('Unsqueeze', [firstRows(g.n('Gather', [convMask, layerJ], { axis: 0 })), one]), // [r_j, 1, K]
-      unitMask: g.n('Gather', [g.n('Gather', [unitGroups, layerJ], { axis: 0 }), firstRows(rowGroup)], { axis: 0 }), // [r_j, units]
-      outScale: g.n('Gather', [outScale, layerJ], { axis: 0 }), // [d]
-      ctx,
-      ctxIndex: firstRows(ctxIndex),
-      positions: positions ? g.n('Unsqueeze', [firstRows(positions), one]) : undefined, // [r_j, 1]
-    };
-    prev = g.n('Squeeze', [emitRow(g, ckpt, j, store, dtype, io), one]);
-  }
-  emitHead(g, ckpt, store, dtype, g.n('Unsqueeze', [prev!, one]), target, false);
-  return g.encode(`${family.label(c)} knockout sweep (all ${L} layers + head at the last position), builder v${BUILDER_VERSION}, compute ${dtype}`);
 }
 
 export function describeConfig(c: ModelConfig): string {

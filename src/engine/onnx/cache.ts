@@ -1,5 +1,5 @@
 // The ONNX cache of a checkpoint: <root>/<hash>-v<builderVersion>[-f16]/{manifest.json, layer_<i>.onnx,
-// [row_<i>.onnx,] head.onnx, sweep.onnx, weights.bin}.
+// [row_<i>.onnx,] [step_<i>.onnx,] head.onnx, chunk.onnx, weights.bin}.
 // Built into a temp folder beside it (<dir>.tmp-<host>-<pid>-<random>), the manifest (with every file's size) written
 // last, and renamed into place only when complete: a conversion killed at any point leaves either no folder at <dir>
 // (the next open rebuilds it) or a complete one. A file whose size is not the manifest's (cut short, e.g. by a power
@@ -12,7 +12,7 @@ import { managedCacheDir } from '../hub/cache';
 import { basename, dirname, join } from 'node:path';
 import { processAlive } from '../util/atomicFile';
 import type { Checkpoint, ModelConfig, ProgressEvent } from '../types';
-import { BUILDER_VERSION, buildHeadGraph, buildLayerGraph, buildRowGraph, buildStepGraph, buildSweepGraph, ComputeDType, hasRowGraphs, hasStepGraphs, WeightStore } from './builder';
+import { BUILDER_VERSION, buildHeadGraph, buildLayerGraph, buildRowGraph, buildStepGraph, ComputeDType, hasRowGraphs, hasStepGraphs, WeightStore } from './builder';
 import { buildChunkGraph } from './chunkGraph';
 import { WeightsFile } from './graph';
 
@@ -27,8 +27,6 @@ export interface OnnxManifest {
   /** per layer, the recurrent step graph (generation) */
   steps: string[];
   head: string;
-  /** all layers + head for knockout rows in one graph (buildSweepGraph), same weights */
-  sweep: string;
   /** a chunk's clean forward + its knockout rows in one graph (buildChunkGraph), same weights */
   chunk: string;
   weights: string;
@@ -55,7 +53,7 @@ export function readManifest(dir: string, ckpt: Checkpoint, dtype: ComputeDType)
   try {
     const m = JSON.parse(readFileSync(f, 'utf8')) as OnnxManifest;
     if (m.builderVersion !== BUILDER_VERSION || m.checkpointHash !== ckpt.hash || m.computeDType !== dtype) return undefined;
-    for (const file of [...m.layers, ...(m.rows ?? []), ...(m.steps ?? []), m.head, m.sweep, m.chunk, m.weights]) {
+    for (const file of [...m.layers, ...(m.rows ?? []), ...(m.steps ?? []), m.head, m.chunk, m.weights]) {
       if (!existsSync(join(dir, file))) return undefined;
       const want = file === m.weights ? m.weightsBytes : m.sizes?.[file];
       if (want !== undefined && statSync(join(dir, file)).size !== want) return undefined;
@@ -157,10 +155,9 @@ export function ensureOnnxCache(ckpt: Checkpoint, opts: ConvertOptions = {}): { 
       opts.onProgress?.({ done: i + 1, total: L + 1, message: `converting layer ${i + 1}/${L} to ONNX` });
     }
     writeFileSync(join(tmp, 'head.onnx'), buildHeadGraph(ckpt, store, dtype));
-    writeFileSync(join(tmp, 'sweep.onnx'), buildSweepGraph(ckpt, store, dtype));
     writeFileSync(join(tmp, 'chunk.onnx'), buildChunkGraph(ckpt, store, dtype));
     wf.close();
-    const files = [...layers, ...(rows ?? []), ...steps, 'head.onnx', 'sweep.onnx', 'chunk.onnx', 'weights.bin'];
+    const files = [...layers, ...(rows ?? []), ...steps, 'head.onnx', 'chunk.onnx', 'weights.bin'];
     const manifest: OnnxManifest = {
       builderVersion: BUILDER_VERSION,
       checkpointHash: ckpt.hash,
@@ -170,7 +167,6 @@ export function ensureOnnxCache(ckpt: Checkpoint, opts: ConvertOptions = {}): { 
       ...(rows ? { rows } : {}),
       steps,
       head: 'head.onnx',
-      sweep: 'sweep.onnx',
       chunk: 'chunk.onnx',
       weights: 'weights.bin',
       weightsBytes: wf.size,

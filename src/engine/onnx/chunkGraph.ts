@@ -1,6 +1,6 @@
 // The chunk graph: a chunk of prompts' clean forward AND its knockout rows in one ONNX graph, so that one call per
-// chunk (or per group of its prompts) does what used to be one call per layer plus the sweep, and the clean residuals
-// and contexts never leave the device (the GPU issue's "fewer, larger calls").
+// chunk (or per group of its prompts) does what used to be one call per layer for the clean forward plus one for the
+// rows, and the clean residuals and contexts never leave the device (the GPU issue's "fewer, larger calls").
 //
 // Clean part   the P prompts, right-padded to the call's width W (docs/method.md §3: a padded position is a later one
 //              for every real position of its prompt, so it changes nothing there), layer by layer through the family's
@@ -13,8 +13,7 @@
 // Filter       a prompt with only_if_top1 = 1 keeps its rows only when its clean top-1 (ArgMax over the real
 //              vocabulary, the first largest: numerics.ts probAndArgmax) is its target; the others' rows are dropped
 //              (NonZero) before the first layer, so a filtered prompt costs its clean forward only.
-// Rows         the knockout rows of the last-position fast path (experiments/sweeps.ts), as in the sweep graph: rows
-//              in order of their window's start; layer j computes the first a_j kept rows (a_j = those started by j,
+// Rows         the knockout rows of the last-position fast path (experiments/sweeps.ts): rows in order of their window's start; layer j computes the first a_j kept rows (a_j = those started by j,
 //              at least 1). A row takes the clean residual of its prompt's last position at its start (a Gather from the
 //              clean part's layer input) and its own output after that; a row computed before it starts (the one-row
 //              minimum) is recomputed from the clean residual at its start, so its early values never matter.

@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
-import type { BackendHints, Checkpoint, ChunkCall, ChunkCallResult, ContextTensorSpec, ExecutionProvider, ExecutionProviderChoice, HeadTargetStats, LastRowSweep, LayerContextBatch, LayerContextRows, ModelBackend, ModelConfig } from '../types';
+import type { BackendHints, Checkpoint, ChunkCall, ChunkCallResult, ContextTensorSpec, ExecutionProvider, ExecutionProviderChoice, HeadTargetStats, LayerContextBatch, LayerContextRows, ModelBackend, ModelConfig } from '../types';
 import { familyOf } from '../arch/index';
 import { Embedder } from '../arch/embedding';
 import { UserError } from '../types';
@@ -30,10 +30,10 @@ export interface OrtBackendOptions {
   /** pad batches to a few bucket sizes (default: on GPU providers, off on the CPU); see paddedBatch */
   padBatches?: boolean;
   /**
-   * load the sweep graph (all layers + head in one session, see buildSweepGraph) and run knockout sweeps through it.
-   * It holds a second copy of the weights. Default: on GPU providers, where every call's inputs and outputs cross host
-   * memory; on the CPU only for models whose weights take at most CPU_FUSED_SWEEP_MAX_BYTES (a trace is faster with
-   * fewer calls, dataset throughput is the same, so large models keep their RAM).
+   * load the chunk graph (clean forward + knockout rows + heads in one session, see onnx/chunkGraph.ts) and run
+   * knockouts through it (chunkKnockouts). It holds a second copy of the weights. Default: on GPU providers, where
+   * every call's inputs and outputs cross host memory; on the CPU only for models whose weights take at most
+   * CPU_FUSED_SWEEP_MAX_BYTES (fewer calls are faster there too, and large models keep their RAM).
    */
   fusedSweep?: boolean;
   /** GPU index for the CUDA provider (default 0) */
@@ -85,8 +85,8 @@ async function createOn(path: string, ep: ExecutionProvider, threads: number): P
 }
 
 /** Batching on GPU providers (every call's inputs and outputs cross host memory) and on the CPU. */
-const GPU_HINTS: BackendHints = { lastRowBatch: 2048, callBytes: 4 * 1024 * 1024 * 1024, sweepRows: 512, chunkRows: 8192 };
-const CPU_HINTS: BackendHints = { lastRowBatch: 512, callBytes: 512 * 1024 * 1024, sweepRows: 512, chunkRows: 512 };
+const GPU_HINTS: BackendHints = { lastRowBatch: 2048, callBytes: 4 * 1024 * 1024 * 1024, chunkRows: 8192 };
+const CPU_HINTS: BackendHints = { lastRowBatch: 512, callBytes: 512 * 1024 * 1024, chunkRows: 512 };
 
 export class OrtBackend implements ModelBackend {
   readonly config: ModelConfig;
@@ -100,10 +100,9 @@ export class OrtBackend implements ModelBackend {
   private readonly usesPositions: boolean;
   /** context positions of a whole-prompt call: 1 all-zero one (Mamba) or none (attention) */
   private readonly zeroRow: number;
-  private sweep?: ort.InferenceSession;
-  /** the chunk graph (buildChunkGraph), loaded with the sweep graph */
+  /** the chunk graph (buildChunkGraph): a chunk's clean forward and knockout rows in one call */
   private chunk?: ort.InferenceSession;
-  /** why the sweep graph could not be loaded, when fusedSweep was asked for and failed */
+  /** why the chunk graph could not be loaded, when fusedSweep was asked for and failed */
   fusedSweepError?: string;
   private ones = new Map<string, ort.Tensor>();
   private disposed = false;
@@ -155,12 +154,11 @@ export class OrtBackend implements ModelBackend {
         for (let i = 0; i < manifest.layers.length; i++) await b.session(i);
         if (opts.fusedSweep ?? (ep !== 'cpu' || manifest.weightsBytes <= CPU_FUSED_SWEEP_MAX_BYTES)) {
           try {
-            b.sweep = await createOn(join(dir, manifest.sweep), ep, threads);
             b.chunk = await createOn(join(dir, manifest.chunk), ep, threads);
           } catch (e) {
             // asked for explicitly (--sweep fused): an error; by default (e.g. no room on the device for the second
             // copy of the weights) the layer-by-layer sweep still works, and the reason is reported (SessionInfo)
-            if (opts.fusedSweep === true) throw new UserError(`--sweep fused: the sweep graph cannot be loaded on ${ep} (${(e as Error).message.split('\n')[0]}); use --sweep layers or auto`);
+            if (opts.fusedSweep === true) throw new UserError(`--sweep fused: the chunk graph cannot be loaded on ${ep} (${(e as Error).message.split('\n')[0]}); use --sweep layers or auto`);
             b.fusedSweepError = (e as Error).message.split('\n')[0];
           }
         }
@@ -415,107 +413,12 @@ export class OrtBackend implements ModelBackend {
     return out;
   }
 
-  /** Whether knockout sweeps run through the sweep graph (sweepLastRows). */
+  /** Whether knockouts run through the chunk graph (chunkKnockouts: clean forward + rows in one call). */
   get fusedSweep(): boolean {
-    return this.sweep !== undefined;
+    return this.chunk !== undefined;
   }
 
-  /** ModelBackend.sweepLastRows through the sweep graph; undefined when it is not loaded (see OrtBackendOptions.fusedSweep). */
-  get sweepLastRows(): ((req: LastRowSweep) => Promise<HeadTargetStats>) | undefined {
-    return this.sweep ? (req) => this.runSweep(req) : undefined;
-  }
-
-  private async runSweep(req: LastRowSweep): Promise<HeadTargetStats> {
-    const { dModel: d, dConv: K, nLayer: L } = this.config;
-    const n = req.seqLen;
-    const R = req.starts.length;
-    if (n < 2) throw new RangeError('sweepLastRows needs at least 2 positions');
-    if (R === 0) throw new RangeError('sweepLastRows: no rows');
-    if (req.enter.length !== R * d || req.mask.length !== L * R * n || req.ctxIndex.length !== R || req.targets.length !== R || (req.convMask && req.convMask.length !== L * R * K)) {
-      throw new RangeError('sweepLastRows: enter, mask, convMask, ctxIndex or targets do not match the rows');
-    }
-    if (req.contexts.length !== L) throw new RangeError(`sweepLastRows: ${req.contexts.length} layer contexts, expected ${L}`);
-    const C = req.contexts[0].count;
-    for (let r = 0; r < R; r++) {
-      if (!(req.starts[r] >= 0 && req.starts[r] < L) || (r > 0 && req.starts[r] < req.starts[r - 1])) throw new RangeError('sweepLastRows: starts must be non-decreasing layers');
-      if (!(req.ctxIndex[r] >= 0 && req.ctxIndex[r] < C)) throw new RangeError(`ctxIndex ${req.ctxIndex[r]} out of range [0, ${C})`);
-      if (!(req.targets[r] >= 0 && req.targets[r] < this.config.vocabSize)) throw new RangeError(`target ${req.targets[r]} out of range [0, ${this.config.vocabSize})`);
-    }
-    const Rp = this.paddedBatch(R);
-    const Cp = this.paddedBatch(C);
-    const feeds: Record<string, ort.Tensor> = {};
-    // layer j computes the rows joined by then (padded to a bucket, at least one); see buildSweepGraph for sel_j
-    let joined = 0;
-    let prev = 0;
-    for (let j = 0; j < L; j++) {
-      while (joined < R && req.starts[joined] <= j) joined++;
-      const rj = j === L - 1 ? Rp : Math.min(Rp, this.paddedBatch(Math.max(1, joined)));
-      const sel = new BigInt64Array(rj);
-      for (let r = 0; r < rj; r++) sel[r] = BigInt(r < prev && r < R && req.starts[r] < j ? r : prev + r);
-      feeds[`sel_${j}`] = new ort.Tensor('int64', sel, [rj]);
-      prev = rj;
-    }
-    /** [L, R, w] per-layer rows grown to [L, Rp, w] (padding rows keep everything) */
-    const padRows = (a: Float32Array, w: number) => {
-      if (Rp === R) return a;
-      const o = new Float32Array(L * Rp * w).fill(1);
-      for (let j = 0; j < L; j++) o.set(a.subarray(j * R * w, (j + 1) * R * w), j * Rp * w);
-      return o;
-    };
-    const mask = padRows(req.mask, n);
-    const convMask = req.convMask ? padRows(req.convMask, K) : new Float32Array(L * Rp * K).fill(1);
-    // feature groups: [L, G, units] and each row's group (padding rows: group 0)
-    const U = this.units;
-    const G = req.unitGroups ? req.unitGroups.length / (L * U) : 1;
-    if (!Number.isInteger(G) || G < 1) throw new RangeError('sweepLastRows: unitGroups is not [L, groups, units]');
-    if ((req.unitGroups === undefined) !== (req.rowGroup === undefined)) throw new RangeError('sweepLastRows: unitGroups and rowGroup go together');
-    const rowGroup = new BigInt64Array(Rp);
-    if (req.rowGroup) {
-      if (req.rowGroup.length !== R) throw new RangeError('sweepLastRows: rowGroup does not match the rows');
-      for (let r = 0; r < R; r++) {
-        if (!(req.rowGroup[r] >= 0 && req.rowGroup[r] < G)) throw new RangeError(`rowGroup ${req.rowGroup[r]} out of range [0, ${G})`);
-        rowGroup[r] = BigInt(req.rowGroup[r]);
-      }
-    }
-    const pack = (name: string, per: number) => {
-      const out = new Float32Array(L * Cp * per);
-      req.contexts.forEach((c, j) => {
-        if (c.count !== C) throw new RangeError('sweepLastRows: every layer needs the same prompts');
-        const t = c.tensors[name];
-        if (t?.length !== C * per) throw new RangeError(`sweepLastRows: context '${name}' of layer ${j} does not match count × shape`);
-        out.set(t, j * Cp * per);
-      });
-      return out;
-    };
-    const idx = new BigInt64Array(Rp);
-    const tgt = new BigInt64Array(Rp);
-    for (let r = 0; r < R; r++) {
-      idx[r] = BigInt(req.ctxIndex[r]);
-      tgt[r] = BigInt(req.targets[r]);
-    }
-    Object.assign(feeds, {
-      enter: new ort.Tensor('float32', padTo(req.enter, Rp * d), [Rp, d]),
-      mask: new ort.Tensor('float32', mask, [L, Rp, n]),
-      conv_mask: new ort.Tensor('float32', convMask, [L, Rp, K]),
-      unit_groups: req.unitGroups
-        ? new ort.Tensor('float32', req.unitGroups, [L, G, U])
-        : this.cached(`ugroups1`, () => new ort.Tensor('float32', new Float32Array(L * U).fill(1), [L, 1, U])),
-      row_group: new ort.Tensor('int64', rowGroup, [Rp]),
-      out_scale: this.sweepScales(),
-      ctx_index: new ort.Tensor('int64', idx, [Rp]),
-      target: new ort.Tensor('int64', tgt, [Rp]),
-    });
-    for (const c of this.ctxSpec) {
-      const rows = this.ctxRows(c, n - 1);
-      feeds[`ctx_${c.name}`] = new ort.Tensor('float32', pack(c.name, rows * c.width), [L, Cp, rows, c.width]);
-    }
-    if (this.usesPositions) feeds.positions = new ort.Tensor('int64', this.rowPositions(req.positions, R, Rp, n), [Rp]);
-    const out = await this.timedRun(this.sweep!, feeds, ['max_logit', 'sum_exp', 'target_logit']);
-    const part = (name: string) => (out[name].data as Float32Array).subarray(0, R);
-    return { maxLogit: part('max_logit'), sumExp: part('sum_exp'), targetLogit: part('target_logit') };
-  }
-
-  /** ModelBackend.chunkKnockouts through the chunk graph; undefined when it is not loaded (with the sweep graph). */
+  /** ModelBackend.chunkKnockouts through the chunk graph; undefined when it is not loaded (see OrtBackendOptions.fusedSweep). */
   get chunkKnockouts(): ((req: ChunkCall) => Promise<ChunkCallResult>) | undefined {
     return this.chunk ? (req) => this.runChunk(req) : undefined;
   }
@@ -579,7 +482,7 @@ export class OrtBackend implements ModelBackend {
         ? new ort.Tensor('float32', req.unitGroups, [L, G, U])
         : this.cached(`ugroups1`, () => new ort.Tensor('float32', new Float32Array(L * U).fill(1), [L, 1, U])),
       row_group: new ort.Tensor('int64', rowGroup, [Rp]),
-      out_scale: this.sweepScales(),
+      out_scale: this.layerScales(),
     };
     const outputs = ['clean_logits', 'kept', 'max_logit', 'sum_exp', 'target_logit'];
     if (req.wantHiddens) outputs.push('hiddens');
@@ -610,10 +513,10 @@ export class OrtBackend implements ModelBackend {
     return { logits, kept, stats: { maxLogit, sumExp, targetLogit }, hiddens };
   }
 
-  /** out_scale of the sweep graph [L, d] */
-  private sweepScales(): ort.Tensor {
+  /** out_scale of the chunk graph [L, d]: every layer's steering scales */
+  private layerScales(): ort.Tensor {
     const { nLayer: L, dModel: d } = this.config;
-    if (!this.steering?.some((s) => s)) return this.cached('sweepScale1', () => new ort.Tensor('float32', new Float32Array(L * d).fill(1), [L, d]));
+    if (!this.steering?.some((s) => s)) return this.cached('layerScale1', () => new ort.Tensor('float32', new Float32Array(L * d).fill(1), [L, d]));
     const all = new Float32Array(L * d).fill(1);
     this.steering.forEach((s, j) => s && all.set(s, j * d));
     return new ort.Tensor('float32', all, [L, d]);
@@ -656,7 +559,6 @@ export class OrtBackend implements ModelBackend {
     for (const s of this.rowSessions) await s?.release();
     for (const s of this.stepSessions) await s?.release();
     await this.head.release();
-    await this.sweep?.release();
     await this.chunk?.release();
     this.layerSessions = [];
     this.rowSessions = [];

@@ -3,7 +3,7 @@
 // (fused and layer by layer) against the float64 reference computed with the restriction written out by hand.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cleanForward, runVariants, type Variant } from '../../../src/engine/experiments/runner';
+import { cleanForward, runKnockouts, runVariants, type Variant } from '../../../src/engine/experiments/runner';
 import type { FeatureSelection } from '../../../src/engine/interventions/spec';
 import { familyOf } from '../../../src/engine/arch/index';
 import { makeFixture, ortBackendFor, type Fixture } from './fixtures';
@@ -55,8 +55,7 @@ for (const { label, load } of cases) {
     for (const fused of [true, false]) {
       const ort = await ortBackendFor(fx, { fusedSweep: fused });
       try {
-        const clean = await cleanForward(ort, [{ ids }]);
-        const r = await runVariants(ort, clean, variants);
+        const { clean, results: r } = await runKnockouts(ort, [{ ids }], variants);
         const close = (a: number, b: number, what: string) => assert.ok(Math.abs(a - b) <= 2e-5 * Math.max(b, 1e-3), `${what}: ${a} vs ${b}`);
         close(r[1].prob, clean.baseProbs[0], "'only' an empty group = clean");
         close(r[2].prob, r[0].prob, "'except' an empty group = every unit");

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cleanForward, runKnockouts, runVariants, runVariantsNaive, type Variant } from '../../../src/engine/experiments/runner';
+import { cleanForward, runKnockouts, runKnockoutsIfTop1, runVariants, runVariantsNaive, type Variant } from '../../../src/engine/experiments/runner';
 import { CancelledError } from '../../../src/engine/types';
 import { CountingBackend, makeCtx, makeFixture, ortBackendFor } from './fixtures';
 
@@ -99,22 +99,23 @@ for (const { padBatches, fusedSweep, family, conv, features } of [
   { padBatches: false, fusedSweep: false, family: { arch: 'mamba1' }, conv: false, features: true },
   { padBatches: true, fusedSweep: true, family: { arch: 'mamba1' }, conv: false, features: true },
 ] as { padBatches: boolean; fusedSweep: boolean; family: Family; conv: boolean; features?: boolean }[]) {
-  const how = [label(family), padBatches ? 'GPU-style padded batches' : '', fusedSweep ? 'all layers in one sweep graph' : '', conv ? 'complete knockouts too' : '', features ? 'feature knockouts' : ''].filter(Boolean).join(', ');
+  const how = [label(family), padBatches ? 'GPU-style padded batches' : '', fusedSweep ? 'clean forward and rows in one chunk graph' : '', conv ? 'complete knockouts too' : '', features ? 'feature knockouts' : ''].filter(Boolean).join(', ');
   test(`ORT last-row fast path equals full forwards per variant, prompts of 1 to 7 tokens (${how})`, async () => {
     const fx = await makeFixture({ ...family, dModel: 24, nLayer: 6, headdim: 12, dState: 4, nGroups: 2, seed: 17 });
     const L = fx.ckpt.config.nLayer;
     const ort = await ortBackendFor(fx, { padBatches, fusedSweep });
     try {
       assert.ok(ort.layerLastRow, 'the ORT backend has the last-row path');
-      assert.equal(ort.sweepLastRows !== undefined, fusedSweep, 'the sweep graph is loaded exactly when asked for');
+      assert.equal(ort.chunkKnockouts !== undefined, fusedSweep, 'the chunk graph is loaded exactly when asked for');
       for (const n of [1, 2, 3, 7]) {
         const prompts = [0, 1, 2, 3].map((p) => ({ ids: Int32Array.from({ length: n }, (_, i) => (11 * i + 17 * p + 3) % 90) }));
         const units = features ? (family.arch === 'mamba1' ? 48 : 4) : 0; // dModel 24: 48 channels, or 4 heads of 12
         const variants = randomVariants(prompts.length, n, L, 30, 100 + n, conv, units);
         const clean = await cleanForward(ort, prompts, { maxBatch: 3 });
         assert.equal(clean.contexts !== undefined, n >= 2, 'contexts kept exactly when there is an earlier position');
-        // small batches: each batch carries a subset of the prompts' contexts
-        const fast = await runVariants(ort, clean, variants, { maxBatch: 5 });
+        // small batches: each batch carries a subset of the prompts' contexts; with the chunk graph, the clean forward
+        // and the rows of a few prompts in each call
+        const fast = fusedSweep ? (await runKnockouts(ort, prompts, variants, { maxBatch: 5 })).results : await runVariants(ort, clean, variants, { maxBatch: 5 });
         const naive = await runVariantsNaive(ort, prompts, clean.targets, variants);
         for (let i = 0; i < variants.length; i++) {
           assert.ok(Math.abs(fast[i].prob - naive[i].prob) <= 2e-5 * Math.max(naive[i].prob, 1e-3), `n=${n} variant ${i}: ${fast[i].prob} vs ${naive[i].prob}`);
@@ -131,7 +132,7 @@ for (const { padBatches, fusedSweep, family, conv, features } of [
 }
 
 for (const family of [{}, { arch: 'mamba1' }] as Family[])
-test(`sweep graph: rows that all join late, single rows and calls split inside a prompt give the layer-by-layer results (${label(family)})`, async () => {
+test(`chunk graph: rows that all join late, single rows and calls split inside a prompt give the layer-by-layer results, filter included (${label(family)})`, async () => {
   const fx = await makeFixture({ ...family, dModel: 16, nLayer: 5, headdim: 8, dState: 8, nGroups: 1, seed: 23 });
   const L = fx.ckpt.config.nLayer;
   const fused = await ortBackendFor(fx, { fusedSweep: true, padBatches: true });
@@ -145,11 +146,10 @@ test(`sweep graph: rows that all join late, single rows and calls split inside a
       randomVariants(2, n, L, 25, 77),
       randomVariants(2, n, L, 25, 78, true),
     ];
-    const cleanF = await cleanForward(fused, prompts);
     const cleanP = await cleanForward(plain, prompts);
     for (const variants of sets) {
       for (const maxBatch of [3, 64]) {
-        const a = await runVariants(fused, cleanF, variants, { maxBatch });
+        const a = (await runKnockouts(fused, prompts, variants, { maxBatch })).results;
         const b = await runVariants(plain, cleanP, variants, { maxBatch });
         for (let i = 0; i < variants.length; i++) {
           assert.ok(Math.abs(a[i].prob - b[i].prob) <= 1e-5 * Math.max(b[i].prob, 1e-3), `variant ${i} (cap ${maxBatch}): ${a[i].prob} vs ${b[i].prob}`);
@@ -157,26 +157,38 @@ test(`sweep graph: rows that all join late, single rows and calls split inside a
         }
       }
     }
+    // the dataset filter in the graph: prompt 0's target is its clean top-1, prompt 1's is not; split calls too
+    const targeted = prompts.map((p, i) => ({ ids: p.ids, target: i === 0 ? cleanP.top1[0] : (cleanP.top1[1] + 1) % 90 }));
+    const variants = randomVariants(2, n, L, 25, 79);
+    const b = await runVariants(plain, cleanP, variants, { maxBatch: 64 });
+    for (const maxBatch of [3, 64]) {
+      const f = await runKnockoutsIfTop1(fused, targeted, variants, { maxBatch });
+      assert.deepEqual(f.kept, [true, false]);
+      assert.equal(f.clean.top1[1], cleanP.top1[1], 'a filtered prompt still has its clean numbers');
+      variants.forEach((v, i) => {
+        if (v.prompt === 1) return assert.equal(f.results[i], undefined, `variant ${i} of the filtered prompt is not run`);
+        assert.ok(Math.abs(f.results[i]!.prob - b[i].prob) <= 1e-5 * Math.max(b[i].prob, 1e-3), `kept variant ${i} (cap ${maxBatch})`);
+      });
+    }
   } finally {
     await fused.dispose();
     await plain.dispose();
   }
 });
 
-test('sweep graph: progress in layer steps per call, cancellation between calls', async () => {
+test('chunk graph: progress in layer steps per call, cancellation between calls', async () => {
   const fx = await makeFixture({ dModel: 16, nLayer: 4, headdim: 8, dState: 8, nGroups: 1, seed: 31 });
   const fused = await ortBackendFor(fx, { fusedSweep: true });
   try {
     const prompts = [{ ids: Int32Array.from([1, 2, 3, 4]) }, { ids: Int32Array.from([5, 6, 7, 8]) }];
-    const clean = await cleanForward(fused, prompts);
     const variants = randomVariants(2, 4, 4, 12, 9).filter((v) => v.blocked.length > 0);
     const steps: [number, number][] = [];
-    await runVariants(fused, clean, variants, { maxBatch: 4, onStep: (d, t) => steps.push([d, t]) });
+    await runKnockouts(fused, prompts, variants, { maxBatch: 4, onStep: (d, t) => steps.push([d, t]) });
     const total = new Set(variants.map((v) => `${v.prompt}|${v.start}|${v.size}|${[...new Set(v.blocked)].sort().join(',')}`)).size;
     assert.ok(steps.length >= Math.ceil(total / 4), `one step per call of at most 4 rows (${steps.length} steps, ${total} rows)`);
     assert.equal(steps[steps.length - 1][0], steps[steps.length - 1][1]);
     for (let i = 1; i < steps.length; i++) assert.ok(steps[i][0] > steps[i - 1][0]);
-    await assert.rejects(runVariants(fused, clean, variants, { maxBatch: 4, ctx: makeCtx(1) }), CancelledError);
+    await assert.rejects(runKnockouts(fused, prompts, variants, { maxBatch: 4, ctx: makeCtx(1) }), CancelledError);
   } finally {
     await fused.dispose();
   }

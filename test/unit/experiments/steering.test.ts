@@ -3,7 +3,7 @@
 // exactly; the knockout fast path holds on the steered model.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cleanForward, runVariants, runVariantsNaive, type Variant } from '../../../src/engine/experiments/runner';
+import { cleanForward, runKnockouts, runVariants, runVariantsNaive, type Variant } from '../../../src/engine/experiments/runner';
 import { compileSteering, parseSteer, STEER_PRESETS } from '../../../src/engine/interventions/steering';
 import { UserError } from '../../../src/engine/types';
 import { makeFixture, ortBackendFor } from './fixtures';
@@ -40,7 +40,7 @@ for (const family of [{}, { arch: 'mamba1' as const }]) {
           { prompt: 0, start: 1, size: 2, blocked: [0, 1, 2] },
           { prompt: 0, start: 0, size: 4, blocked: [5], conv: 'block' },
         ];
-        const fast = await runVariants(ort, steered, variants);
+        const fast = (await runKnockouts(ort, [{ ids }], variants)).results;
         const naive = await runVariantsNaive(ort, [{ ids }], steered.targets, variants);
         fast.forEach((r, i) => assert.ok(Math.abs(r.prob - naive[i].prob) <= 2e-5 * Math.max(naive[i].prob, 1e-3), `variant ${i}: ${r.prob} vs ${naive[i].prob}`));
         // scale 1 is no steering, exactly

@@ -11,7 +11,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { openEngineSession, closeEngineSession } from '../../../src/engine/engine';
-import { cleanForward, runVariants, runVariantsNaive, type CleanPrompt, type Variant, type VariantResult } from '../../../src/engine/experiments/runner';
+import { cleanForward, runKnockouts, runVariants, runVariantsNaive, type CleanPrompt, type Variant, type VariantResult } from '../../../src/engine/experiments/runner';
 import { familyOf } from '../../../src/engine/arch/index';
 import { contextSubset, emptyContext, storeContext } from '../../../src/engine/experiments/context';
 import { writePaddedLastRowMasks } from '../../../src/engine/interventions/spec';
@@ -105,6 +105,15 @@ async function mixedVsAlone(b: ModelBackend, prompts: readonly CleanPrompt[], va
     assert.equal(clean.top1[p], targets[p], `clean top-1 of prompt ${p}`);
   }
   const mixed = await runVariants(b, clean, variants, opts);
+  if (b.chunkKnockouts) {
+    // the chunk graph (clean forward + rows in one call, several widths with a small cap) gives the same numbers
+    const ch = await runKnockouts(b, prompts.map((p, i) => ({ ids: p.ids, target: targets[i] })), variants, opts);
+    prompts.forEach((_, p) => assert.ok(rel(ch.clean.baseProbs[p], clean.baseProbs[p]) <= 1e-6, `chunk graph: clean p of prompt ${p}`));
+    variants.forEach((_, i) => {
+      assert.ok(rel(ch.results[i].prob, mixed[i].prob) <= 1e-6, `chunk graph: variant ${i}: ${ch.results[i].prob} vs ${mixed[i].prob}`);
+      assert.equal(ch.results[i].top1, mixed[i].top1, `chunk graph: variant ${i} still-top-1`);
+    });
+  }
   const naive = await runVariantsNaive(b, prompts, targets, variants);
   variants.forEach((v, i) => {
     const what = `variant ${i} (prompt ${v.prompt}, ${prompts[v.prompt].ids.length} tokens, window ${v.start}+${v.size}, blocked ${v.blocked.join(',')}${v.conv ? ', conv ' + v.conv : ''}${v.features ? ', ' + v.features.mode + ' ' + v.features.name : ''})`;
@@ -142,7 +151,7 @@ for (const dir of MODELS) {
       const s = await openEngineSession(dir, { ep: 'cpu', cacheRoot: tmp, threads: 2, sweep });
       try {
         const b = s.backend;
-        assert.equal(b.sweepLastRows !== undefined, sweep === 'fused');
+        assert.equal(b.chunkKnockouts !== undefined, sweep === 'fused');
         const V = Math.min(b.config.vocabSize, 4000);
         const prompts = promptsFor(V, 7 + dir.length);
         const variants = variantsFor(b, prompts, 11 + dir.length);

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { openCheckpoint } from '../../../src/engine/checkpoint/index';
 import { openEngineSession, closeEngineSession } from '../../../src/engine/engine';
-import { cleanForward, diffPct, runVariants, runVariantsNaive, type Variant } from '../../../src/engine/experiments/runner';
+import { cleanForward, diffPct, runKnockouts, runVariants, runVariantsNaive, type Variant } from '../../../src/engine/experiments/runner';
 import { loadTokenizer } from '../../../src/engine/tokenizer/index';
 import { convTapOf, type ConvPath } from '../../../src/engine/interventions/spec';
 import type { EngineSession, ModelBackend } from '../../../src/engine/types';
@@ -169,16 +169,15 @@ for (const { dir, exp } of fixtures) {
       const s = await openEngineSession(dir, { ep: 'cpu', cacheRoot: tmp, threads: 2, sweep });
       try {
         const b = s.backend;
-        assert.equal(b.sweepLastRows !== undefined, sweep === 'fused');
+        assert.equal(b.chunkKnockouts !== undefined, sweep === 'fused');
         let worstPct = 0, worstNaive = 0;
         const byPrompt = new Map<number, Knock[]>();
         for (const k of exp.knockout) byPrompt.set(k.prompt, [...(byPrompt.get(k.prompt) ?? []), k]);
         for (const [pi, ks] of byPrompt) {
           const ids = Int32Array.from(exp.prompts[pi].ids);
           const target = ks[0].target;
-          const clean = await cleanForward(b, [{ ids, target }]);
           const variants = ks.map((k) => variantOf(k, ids.length));
-          const fast = await runVariants(b, clean, variants);
+          const { clean, results: fast } = await runKnockouts(b, [{ ids, target }], variants);
           const naive = await runVariantsNaive(b, [{ ids, target }], [target], variants);
           ks.forEach((k, i) => {
             const got = diffPct(clean.baseProbs[0], fast[i].prob);

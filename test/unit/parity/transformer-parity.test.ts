@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { openCheckpoint } from '../../../src/engine/checkpoint/index';
 import { openEngineSession, closeEngineSession } from '../../../src/engine/engine';
-import { cleanForward, diffPct, runVariants, runVariantsNaive, type Variant } from '../../../src/engine/experiments/runner';
+import { cleanForward, diffPct, runKnockouts, runVariants, runVariantsNaive, type Variant } from '../../../src/engine/experiments/runner';
 import type { EngineSession, ModelBackend } from '../../../src/engine/types';
 
 const ROOT = resolve('test', 'fixtures', 'parity-transformer');
@@ -172,9 +172,8 @@ for (const { dir, exp } of fixtures) {
         for (const [pi, ks] of byPrompt) {
           const ids = Int32Array.from(exp.prompts[pi].ids);
           const target = ks[0].target;
-          const clean = await cleanForward(b, [{ ids, target }]);
           const variants = ks.map((k) => variantOf(k, H, b.config.nLayer));
-          const fast = await runVariants(b, clean, variants);
+          const { clean, results: fast } = await runKnockouts(b, [{ ids, target }], variants);
           const naive = await runVariantsNaive(b, [{ ids, target }], [target], variants);
           ks.forEach((k, i) => {
             const got = diffPct(clean.baseProbs[0], fast[i].prob);

@@ -9,8 +9,8 @@ import { comparisonFigure, comparisonSets, comparisonWindows, familyName, RELATI
 import { FIRST_POSITION_LABEL } from '../../src/engine/experiments/firstPosition';
 import { withAlpha, type Theme } from '../shared/colors';
 import { HeatmapView } from '../shared/canvasHeatmap';
-import { comparisonChartSpec, comparisonCsv, comparisonModelRows, comparisonProvenance, comparisonSetTitle, firstPositionRows, modelStyle } from '../shared/compareFigures';
-import { convModeOf, formatPct, knockoutModeHint, knockoutModeLabel, microHeatmap, provenanceCaption, tokenLabel, type LineChartSpec } from '../shared/figures';
+import { comparisonChartSpec, comparisonCsv, comparisonKnockoutLabel, comparisonModelRows, comparisonProvenance, comparisonSetTitle, firstPositionRows, modelStyle } from '../shared/compareFigures';
+import { convModeOf, formatPct, knockoutModeHint, microHeatmap, provenanceCaption, tokenLabel, type LineChartSpec } from '../shared/figures';
 import { jsonExport } from '../shared/exportData';
 import { lineChartSvg, summarizeLineChart } from '../shared/svg';
 import { el, exportBar, type Host } from '../shared/vscode';
@@ -307,7 +307,7 @@ function microHeatmaps(c: ComparisonResult, deps: CompareViewDeps): HTMLElement 
 /** The page of a comparison: header, models, figures. */
 export function comparisonView(c: ComparisonResult, deps: CompareViewDeps): HTMLElement[] {
   const conv = convModeOf(c.models[0].result);
-  const label = knockoutModeLabel(conv);
+  const label = comparisonKnockoutLabel(c);
   const compareBtn = el('button', { type: 'button', class: 'export-button', id: 'compare-model', title: 'Run the same experiment on one more model and add it to this comparison', text: 'Compare with model…' });
   compareBtn.addEventListener('click', () => deps.host.post({ type: 'compareModel' }));
   const reportBtn = el('button', { type: 'button', class: 'export-button', id: 'export-report', title: 'Save this comparison as a standalone HTML report', text: 'Export report…' });

@@ -347,6 +347,14 @@ export function knockoutModeLabel(conv: ConvMode): string {
   return conv === 'block' ? 'complete knockout (conv blocked)' : 'edge knockout (conv kept)';
 }
 
+/**
+ * The knockout a model runs: 'attention knockout' for the transformer families (GPT-2, GPT-NeoX: no conv token path,
+ * SPEC §8; the report's model line says the same), else the conv mode's label.
+ */
+export function modelKnockoutLabel(m: Pick<ModelIdentity, 'arch'>, conv: ConvMode): string {
+  return m.arch === 'gpt2' || m.arch === 'gptneox' ? 'attention knockout' : knockoutModeLabel(conv);
+}
+
 /** One sentence on what the conv mode means (SPEC §8). */
 export function knockoutModeHint(conv: ConvMode): string {
   return conv === 'block'

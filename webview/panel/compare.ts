@@ -10,7 +10,7 @@ import { FIRST_POSITION_LABEL } from '../../src/engine/experiments/firstPosition
 import type { Theme } from '../shared/colors';
 import { HeatmapView } from '../shared/canvasHeatmap';
 import { comparisonChartSpec, comparisonCsv, comparisonKnockoutLabel, comparisonModelRows, comparisonProvenance, comparisonSetTitle, firstPositionRows, modelStyle } from '../shared/compareFigures';
-import { convModeOf, formatPct, knockoutModeHint, microHeatmap, provenanceCaption, tokenLabel, type LineChartSpec } from '../shared/figures';
+import { convModeOf, formatPct, microHeatmap, modelKnockoutHint, provenanceCaption, tokenLabel, type LineChartSpec } from '../shared/figures';
 import { jsonExport } from '../shared/exportData';
 import { lineChartSvg, summarizeLineChart } from '../shared/svg';
 import { createLineChart } from '../shared/lineChart';
@@ -217,7 +217,7 @@ export function comparisonView(c: ComparisonResult, deps: CompareViewDeps): HTML
       { class: 'page-head' },
       el('h1', { text: `Comparison of ${c.models.length} models` }),
       el('p', { class: 'meta', id: 'compare-what', text: what(c) }),
-      el('p', { class: 'knockout-mode', id: 'knockout-mode', 'data-conv': conv, title: knockoutModeHint(conv) }, el('strong', { text: label.charAt(0).toUpperCase() + label.slice(1) })),
+      el('p', { class: 'knockout-mode', id: 'knockout-mode', 'data-conv': conv, title: [...new Set(c.models.map((m) => modelKnockoutHint(m.result.provenance.model, convModeOf(m.result))))].join(' ') }, el('strong', { text: label.charAt(0).toUpperCase() + label.slice(1) })),
       el('p', { class: 'meta report-actions' }, compareBtn, ' ', reportBtn),
     ),
   ];

@@ -11,8 +11,8 @@ import type { Theme } from '../shared/colors';
 import { HeatmapView } from '../shared/canvasHeatmap';
 import {
   convModeOf, datasetChart, datasetCount, datasetWindows, decayHistogram, featureGroupCurves, featureGroupLabel, featureGroupLegend, featureModeHint,
-  featureOverlayChart, featureSelection, featureSets, featureWindows, formatPct, formatProb, knockoutModeHint, knockoutModeLabel, microHeatmap,
-  modelFamily, parseFeatureInput, decayGroupColor, provenanceCaption, provenanceOf, provenanceOfFeatures, SPLIT_LABEL, tokenLabel, traceChart, X_LABEL, Y_LABEL,
+  featureOverlayChart, featureSelection, featureSets, featureWindows, formatPct, formatProb, microHeatmap, modelKnockoutHint,
+  modelFamily, parseFeatureInput, decayGroupColor, provenanceCaption, provenanceOf, provenanceOfFeatures, resultKnockoutLabel, SPLIT_LABEL, tokenLabel, traceChart, X_LABEL, Y_LABEL,
   type DecayHistogramSpec, type FeatureGroupCurves, type LineChartSpec, type SplitGroup,
 } from '../shared/figures';
 import { datasetCsv, decayCsv, featureGroupsCsv, jsonExport, macroCsv, microCsv } from '../shared/exportData';
@@ -662,8 +662,9 @@ function render(): void {
   const family = modelFamily(p.model);
   const meta = el('p', { class: 'meta' }, el('span', { class: 'family-badge', id: 'model-family', 'data-arch': p.model.arch ?? 'mamba2', text: family }), `${p.model.path} · ${p.model.nLayer} layers · ${p.ep} · ${p.computeDType}`);
   const conv = convModeOf(r);
-  const label = knockoutModeLabel(conv);
-  const mode = el('p', { class: 'knockout-mode', id: 'knockout-mode', 'data-conv': conv, title: knockoutModeHint(conv) }, el('strong', { text: label.charAt(0).toUpperCase() + label.slice(1) }), ` — ${knockoutModeHint(conv)}`);
+  const label = resultKnockoutLabel(r);
+  const modeHint = modelKnockoutHint(p.model, conv);
+  const mode = el('p', { class: 'knockout-mode', id: 'knockout-mode', 'data-conv': conv, title: modeHint }, el('strong', { text: label.charAt(0).toUpperCase() + label.slice(1) }), ` — ${modeHint}`);
   // the standalone HTML report of this result (the host asks where to save it)
   const reportBtn = el('button', { type: 'button', class: 'export-button', id: 'export-report', title: 'Save this result as a standalone HTML report (figures, clean prediction, provenance)', text: 'Export report…' });
   reportBtn.addEventListener('click', () => host.post({ type: 'exportReport' }));

@@ -14,7 +14,7 @@ import { modelLabel, modelSetting } from './logic/modelRef';
 import { fusedSweepNotice, sweepTooltipLine } from './logic/sweep';
 import { checkModelTrust } from './logic/trust';
 import { RestartScheduler } from './logic/restart';
-import { knockoutModeLabel, modelFamily } from '../../webview/shared/figures';
+import { modelFamily, modelKnockoutLabel } from '../../webview/shared/figures';
 
 export const README_CUDA_ANCHOR = 'enabling-cuda';
 const ORT_CUDA_DOCS = 'https://onnxruntime.ai/docs/execution-providers/CUDA-ExecutionProvider.html';
@@ -154,7 +154,7 @@ export class EngineManager implements vscode.Disposable {
     const ep = this.client ? this.client.ep : c.ep;
     this.status.text = `$(pulse) Mamba: ${label} · ${ep}`;
     this.status.tooltip = this.client
-      ? `Mamba Explain: ${this.client.info.identity.path}\n${modelFamily({ arch: this.client.info.config.arch, variant: this.client.info.identity.variant })}, ${this.client.info.config.nLayer} layers, d_model ${this.client.info.config.dModel}\nexecution provider in use: ${this.client.ep} (setting: ${c.ep}), compute ${this.client.info.computeDType}, ${sweepTooltipLine(this.client.info)}, ${knockoutModeLabel(convSetting())}\nClick to select a model.`
+      ? `Mamba Explain: ${this.client.info.identity.path}\n${modelFamily({ arch: this.client.info.config.arch, variant: this.client.info.identity.variant })}, ${this.client.info.config.nLayer} layers, d_model ${this.client.info.config.dModel}\nexecution provider in use: ${this.client.ep} (setting: ${c.ep}), compute ${this.client.info.computeDType}, ${sweepTooltipLine(this.client.info)}, ${modelKnockoutLabel(this.client.info.config, convSetting())}\nClick to select a model.`
       : `Mamba Explain: ${c.ref} (not loaded yet; provider setting: ${c.ep}). Click to select a model.`;
   }
 

@@ -6,8 +6,8 @@ import type { AnyResult, ComparisonResult, ComparedResult, MicroResult, TraceRes
 import { RESULT_KINDS } from '../engine/experiments/resultTypes';
 import { comparisonFigures, incomparable, relativeDepth, setTitle } from '../engine/experiments/comparison';
 import { roleColor, withAlpha, type Theme } from '../../webview/shared/colors';
-import { comparisonChartSpec, comparisonModelRows, comparisonProvenance, firstPositionRows } from '../../webview/shared/compareFigures';
-import { convModeOf, formatPct, knockoutModeLabel } from '../../webview/shared/figures';
+import { comparisonChartSpec, comparisonKnockoutLabel, comparisonModelRows, comparisonProvenance, firstPositionRows } from '../../webview/shared/compareFigures';
+import { formatPct } from '../../webview/shared/figures';
 import { escapeXml as esc, lineChartSvg } from '../../webview/shared/svg';
 import { visibleToken } from '../engine/util/tokenText';
 import { parseResults, registerResultKind } from './loadResult';
@@ -89,7 +89,7 @@ function warningsHtml(c: ComparisonResult): string {
 /** A comparison figure's footer, window first as in every report figure: 'k = 4 · subject → last · demo (Mamba-2), … · mamba-explain 0.1.0'. */
 function footerText(c: ComparisonResult, window: number, set: string): string {
   const p = c.provenance;
-  return [`k = ${window}`, setTitle(set), c.models.map((m) => m.label).join(', '), knockoutModeLabel(convModeOf(c.models[0].result as AnyResult)), `${p.tool.name} ${p.tool.version}`].join(' · ');
+  return [`k = ${window}`, setTitle(set), c.models.map((m) => m.label).join(', '), comparisonKnockoutLabel(c), `${p.tool.name} ${p.tool.version}`].join(' · ');
 }
 
 /** Replaces the SVG's caption line by `text`, cut to the figure's width (as the report's other figures). */

@@ -5,7 +5,8 @@ import type {
 } from '../engine/experiments/resultTypes';
 import { LIGHT_THEME, ROLE_LABEL, roleColor, withAlpha, type Theme } from '../../webview/shared/colors';
 import {
-  datasetChart, datasetCount, datasetWindows, formatPct, formatProb, microHeatmap, provenanceOf, SPLIT_LABEL, traceChart,
+  convModeOf, datasetChart, datasetCount, datasetWindows, formatPct, formatProb, hasConvPath, microHeatmap, modelFamily, provenanceOf,
+  resultKnockoutLabel, SPLIT_LABEL, traceChart,
   type ProvenanceEntries, type SplitGroup,
 } from '../../webview/shared/figures';
 import { escapeXml, heatmapSvg, lineChartSvg } from '../../webview/shared/svg';
@@ -25,21 +26,19 @@ const txt = (v: unknown): string => escapeXml(String(v));
 
 /** The model family of a result (older files without provenance.model.arch are Mamba-2). */
 export function familyLabel(r: AnyResult): string {
-  const m = r.provenance.model;
-  if (m.arch === 'mamba1') return m.variant === 'falcon_mamba' ? 'Falcon-Mamba' : 'Mamba-1';
-  if (m.arch === 'gpt2') return 'GPT-2';
-  if (m.arch === 'gptneox') return 'GPT-NeoX';
-  return 'Mamba-2';
+  return modelFamily(r.provenance.model);
 }
 
-/** Which knockout a result ran (SPEC §8): edge knockout with the conv path kept, or the complete one. */
+/**
+ * Which knockout a result ran (SPEC §8), in a sentence: the attention knockout of a family without a conv path, else the
+ * edge knockout with the conv path kept or the complete one. Its first words are resultKnockoutLabel's.
+ */
 export function knockoutLabel(r: AnyResult): string {
   const unit = r.provenance.model.arch === 'mamba1' ? 'every channel and state entry' : 'every head';
-  const conv = r.provenance.conv ?? (r.kind === 'dataset-run' ? r.settings.conv : undefined);
-  if (r.provenance.model.arch === 'gpt2' || r.provenance.model.arch === 'gptneox') {
+  if (!hasConvPath(r.provenance.model)) {
     return 'attention knockout: the pre-softmax scores of the blocked edges are removed in every head and each row renormalised (Geva et al.)';
   }
-  return conv === 'block'
+  return convModeOf(r) === 'block'
     ? `complete knockout: the edges are cut in ${unit} and the conv taps from the blocked sources too (--conv block)`
     : `edge knockout: the edges are cut in ${unit}; the depthwise conv path is kept (--conv keep, the papers' semantics)`;
 }
@@ -135,17 +134,17 @@ function shortPath(p: string): string {
 
 /**
  * The one-line footer of a report figure, window first so that it survives the truncation to the figure's width:
- * 'k = 4 · <extra> · Mamba-2 · edge knockout (conv kept) · mamba-explain 0.1.0 · model …/models/demo (1e43e166b509) · cpu'.
+ * 'k = 4 · <extra> · Mamba-2 · edge knockout (conv kept) · mamba-explain 0.1.0 · model …/models/demo (1e43e166b509) · cpu'
+ * (a GPT-2 / GPT-NeoX result: '… · GPT-NeoX · attention knockout · …').
  * The figure's <metadata> keeps the full provenance.
  */
 function footerText(r: AnyResult, window: number, extra?: string): string {
   const p = r.provenance;
-  const conv = p.conv ?? (r.kind === 'dataset-run' ? r.settings.conv : undefined);
   return [
     `k = ${window}`,
     ...(extra ? [extra] : []),
     familyLabel(r),
-    conv === 'block' ? 'complete knockout (conv blocked)' : 'edge knockout (conv kept)',
+    resultKnockoutLabel(r),
     `${p.tool.name} ${p.tool.version}`,
     `model ${shortPath(p.model.path)} (${p.model.hash.slice(0, 12)})`,
     `provider ${p.ep}`,

@@ -323,7 +323,7 @@ describe('knockout panel', () => {
     await page.context().close();
   });
 
-  test('model family and conv mode: Mamba-2 edge knockout, Mamba-1 complete knockout, Falcon-Mamba', async () => {
+  test('model family and conv mode: Mamba-2 edge knockout, Mamba-1 complete knockout, Falcon-Mamba, GPT-2 attention knockout', async () => {
     const page = await open('panel', 'dark');
     await send(page, { type: 'showResult', result: sampleTrace([9, 15]) });
     await page.waitForFunction(() => (window as any).__panel.chart);
@@ -354,6 +354,17 @@ describe('knockout panel', () => {
     await send(page, { type: 'showResult', result: sampleTraceMamba1('keep', 'falcon_mamba') });
     await page.waitForFunction(() => document.getElementById('model-family')?.textContent === 'Falcon-Mamba');
     assert.match((await page.textContent('#knockout-mode'))!, /^Edge knockout \(conv kept\)/);
+    // GPT-2: no conv path, so an attention knockout in the header, the figure caption and the exports
+    const g2 = sampleTrace([9, 15]);
+    g2.provenance = { ...g2.provenance, model: { ...g2.provenance.model, path: '/models/gpt2', arch: 'gpt2' }, conv: 'keep' };
+    await send(page, { type: 'showResult', result: g2 });
+    await page.waitForFunction(() => document.getElementById('model-family')?.textContent === 'GPT-2' && (window as any).__panel.chart);
+    assert.match((await page.textContent('#knockout-mode'))!, /^Attention knockout — The pre-softmax scores/);
+    assert.doesNotMatch((await page.textContent('#knockout-mode'))!, /conv kept|conv1d/);
+    assert.match((await page.textContent('#curves .caption'))!, /GPT-2 · provider cpu · k = 9, 15 · attention knockout/);
+    const gx = await checkExports(page, 'curves', 'source_set');
+    assert.equal(gx.json.provenance.knockout, 'attention knockout');
+    assert.ok(gx.csv.data.includes('# knockout: attention knockout'), 'CSV names the attention knockout');
     const ds = sampleDataset();
     ds.settings.conv = 'block';
     await send(page, { type: 'showResult', result: ds });

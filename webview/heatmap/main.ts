@@ -8,7 +8,7 @@ import type { AttentionPayload, HostToWebview } from '../../src/shared/protocol'
 import { DECAY_GROUPS } from '../../src/shared/protocol';
 import { decodeAttention } from '../../src/shared/attentionWire';
 import { LatestRequest } from '../../src/shared/requests';
-import { ROLE_LABEL, roleColor, withAlpha, type Theme } from '../shared/colors';
+import type { Theme } from '../shared/colors';
 import { HeatmapView } from '../shared/canvasHeatmap';
 import {
   aggregationLabel, attentionHeatmap, attentionMatrix, attentionUnit, channelOf, groupOf, normalizeAggregation, provenanceCaption, provenanceOfAttention,
@@ -16,7 +16,9 @@ import {
 } from '../shared/figures';
 import { attentionCsv, attentionJsonData, jsonExport } from '../shared/exportData';
 import { heatmapSvg } from '../shared/svg';
-import { el, exportBar, handleCommonMessage, Host, onThemeChange, readTheme } from '../shared/vscode';
+import { roleLegend, roleTokens } from '../shared/roleTokens';
+import { showStatus } from '../shared/statusBanner';
+import { el, exportBar, handleCommonMessage, Host, onResizeSettled, onThemeChange, readTheme, type StatusKind } from '../shared/vscode';
 
 declare const __MAMBA_EXPLAIN_VERSION__: string | undefined;
 const TOOL_VERSION = typeof __MAMBA_EXPLAIN_VERSION__ !== 'undefined' ? __MAMBA_EXPLAIN_VERSION__ : 'dev';
@@ -124,12 +126,8 @@ function request(): boolean {
   return false;
 }
 
-function setStatus(kind: 'busy' | 'error' | 'info' | undefined, message?: string): void {
-  status.replaceChildren();
-  status.className = `status${kind ? ' ' + kind : ''}`;
-  if (!kind || !message) return;
-  if (kind === 'busy') status.append(el('span', { class: 'spinner', 'aria-hidden': 'true' }));
-  status.append(el('span', { text: message }));
+function setStatus(kind: StatusKind, message?: string): void {
+  showStatus(status, kind, message);
 }
 
 function fillOptions(sel: HTMLElement & { value: string }, options: { value: string; label: string }[], value: string): void {
@@ -198,22 +196,7 @@ function syncControls(p: AttentionPayload): void {
 
 function renderHeader(p: AttentionPayload): void {
   header.replaceChildren(el('h1', { text: 'Attention heatmap' }));
-  const tokens = el('p', { class: 'tokens', 'aria-label': 'Prompt tokens coloured by role' });
-  p.tokens.forEach((t, i) => {
-    const s = el('span', { class: `tok role-${t.role}`, title: `position ${i}, ${ROLE_LABEL[t.role]}`, 'data-role': t.role });
-    s.textContent = t.text.replace(/ /g, '\u00a0');
-    const c = roleColor(t.role, theme);
-    s.style.setProperty('background-color', withAlpha(c, 0.22));
-    s.style.setProperty('border-bottom-color', c);
-    tokens.append(s);
-  });
-  const legend = el('p', { class: 'role-legend' });
-  for (const r of ['subject', 'relation', 'last'] as const) {
-    const sw = el('span', { class: 'swatch', 'aria-hidden': 'true' });
-    sw.style.setProperty('background-color', roleColor(r, theme));
-    legend.append(el('span', { class: 'legend-item' }, sw, ROLE_LABEL[r]));
-  }
-  header.append(tokens, legend);
+  header.append(roleTokens(p.tokens, theme), roleLegend(theme));
 }
 
 function render(): void {
@@ -414,11 +397,7 @@ function retheme(): void {
   render();
 }
 onThemeChange(retheme);
-let resizeTimer: number | undefined;
-window.addEventListener('resize', () => {
-  clearTimeout(resizeTimer);
-  resizeTimer = window.setTimeout(render, 100);
-});
+onResizeSettled(render);
 
 host.post({ type: 'ready', view: 'heatmap' });
 render();

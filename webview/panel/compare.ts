@@ -3,16 +3,19 @@
 // model on the relative depth ℓ / (L − k) (chart.js; legend toggles per model; SVG / CSV / JSON exports), the
 // first-position effect per model of dataset micro runs, and for single-prompt micro results each model's heatmap with
 // position 0 marked. "Compare with model…" asks the host to add one more model.
-import { Chart, type ChartDataset } from 'chart.js';
+import type { Chart } from 'chart.js';
 import type { ComparisonResult, MicroResult, TraceResult } from '../../src/engine/experiments/resultTypes';
 import { comparisonFigure, comparisonSets, comparisonWindows, familyName, RELATIVE_DEPTH_LABEL, setTitle } from '../../src/engine/experiments/comparison';
 import { FIRST_POSITION_LABEL } from '../../src/engine/experiments/firstPosition';
-import { withAlpha, type Theme } from '../shared/colors';
+import type { Theme } from '../shared/colors';
 import { HeatmapView } from '../shared/canvasHeatmap';
-import { comparisonChartSpec, comparisonCsv, comparisonModelRows, comparisonProvenance, comparisonSetTitle, firstPositionRows, modelStyle } from '../shared/compareFigures';
-import { convModeOf, formatPct, knockoutModeHint, knockoutModeLabel, microHeatmap, provenanceCaption, tokenLabel, type LineChartSpec } from '../shared/figures';
+import { comparisonChartSpec, comparisonCsv, comparisonKnockoutLabel, comparisonModelRows, comparisonProvenance, comparisonSetTitle, firstPositionRows, modelStyle } from '../shared/compareFigures';
+import { convModeOf, formatPct, microHeatmap, modelKnockoutHint, provenanceCaption, tokenLabel, type LineChartSpec } from '../shared/figures';
 import { jsonExport } from '../shared/exportData';
 import { lineChartSvg, summarizeLineChart } from '../shared/svg';
+import { createLineChart } from '../shared/lineChart';
+import { selectControl } from '../shared/selectControl';
+import { seriesToggles } from '../shared/seriesToggles';
 import { el, exportBar, type Host } from '../shared/vscode';
 
 /** What the view keeps in the panel's state. */
@@ -60,23 +63,6 @@ export function destroyComparisonView(): void {
   heatmaps = [];
 }
 
-function selectControl(label: string, id: string, options: { value: string; label: string }[], value: string, onChange: (v: string) => void): HTMLElement {
-  const sel = document.createElement('vscode-single-select') as HTMLElement & { value: string };
-  sel.id = id;
-  sel.setAttribute('aria-label', label);
-  for (const o of options) {
-    const opt = document.createElement('vscode-option') as HTMLElement & { value: string };
-    opt.setAttribute('value', o.value);
-    opt.textContent = o.label;
-    if (o.value === value) opt.setAttribute('selected', '');
-    sel.append(opt);
-  }
-  sel.addEventListener('change', () => onChange(sel.value));
-  const lab = el('label', { class: 'control', for: id }, el('span', { class: 'control-label', text: label }));
-  lab.append(sel);
-  return lab;
-}
-
 function what(c: ComparisonResult): string {
   const r = c.models[0].result;
   if (r.kind === 'dataset-run') return `${r.experiment} dataset run on ${r.dataset.file}`;
@@ -107,120 +93,33 @@ function modelsTable(c: ComparisonResult, theme: Theme): HTMLElement {
 }
 
 function legendToggles(s: LineChartSpec, canvas: HTMLCanvasElement, deps: CompareViewDeps): HTMLElement {
-  const box = el('div', { class: 'series-toggles', role: 'group', 'aria-label': 'Show or hide models' });
-  for (const series of s.series) {
-    const b = el('button', { type: 'button', class: 'series-toggle', 'data-series': series.key });
-    const visible = !deps.state.hidden.includes(series.key);
-    b.setAttribute('aria-pressed', String(visible));
-    b.title = `${visible ? 'Hide' : 'Show'} ${series.label}`;
-    const sw = document.createElementNS('http://www.w3.org/2000/svg', 'svg');
-    sw.setAttribute('width', '28');
-    sw.setAttribute('height', '10');
-    sw.setAttribute('aria-hidden', 'true');
-    const ln = document.createElementNS('http://www.w3.org/2000/svg', 'line');
-    for (const [k, v] of Object.entries({ x1: '1', x2: '27', y1: '5', y2: '5', stroke: series.color, 'stroke-width': '2.5' })) ln.setAttribute(k, v);
-    if (series.dash) ln.setAttribute('stroke-dasharray', series.dash.join(' '));
-    sw.append(ln);
-    b.append(sw, el('span', { text: series.label }));
-    b.addEventListener('click', () => {
-      const hide = !deps.state.hidden.includes(series.key);
-      deps.state.hidden = hide ? [...deps.state.hidden, series.key] : deps.state.hidden.filter((k) => k !== series.key);
-      b.setAttribute('aria-pressed', String(!hide));
-      b.title = `${hide ? 'Show' : 'Hide'} ${series.label}`;
-      if (chart) applyHidden(chart, deps.state.hidden);
-      canvas.setAttribute('aria-label', summarizeLineChart(s, deps.state.hidden));
-      deps.save();
-    });
-    box.append(b);
-  }
-  return box;
-}
-
-function applyHidden(c: Chart, hidden: string[]): void {
-  const owner = (c as unknown as { $owner: string[] }).$owner;
-  owner.forEach((k, i) => c.setDatasetVisibility(i, !hidden.includes(k)));
-  c.update('none');
+  return seriesToggles(s, canvas, { groupLabel: 'Show or hide models', name: (label) => label, get: () => deps.state.hidden, set: (h) => (deps.state.hidden = h), chart: () => chart, save: () => deps.save() });
 }
 
 function buildChart(canvas: HTMLCanvasElement, s: LineChartSpec, c: ComparisonResult, theme: Theme, hidden: string[]): Chart {
-  const datasets: ChartDataset<'line'>[] = [];
-  const owner: string[] = [];
   const starts = new Map<string, number[]>();
   const f = comparisonFigure(c, Number(/k(\d+)/.exec(s.id)?.[1]), s.id.replace(/^compare-k\d+-/, ''));
   for (const m of f.curves) starts.set(`model-${m.model}`, m.starts);
-  for (const series of s.series) {
-    const x = series.x ?? s.x;
-    const pts = (ys: number[]) => x.map((xv, i) => ({ x: xv, y: ys[i] }));
-    if (series.band) {
-      datasets.push({ label: `${series.label} CI low`, data: pts(series.band.low), borderWidth: 0, pointRadius: 0, pointHitRadius: 0, fill: false, borderColor: 'transparent' });
-      owner.push(series.key);
-      datasets.push({ label: `${series.label} CI high`, data: pts(series.band.high), borderWidth: 0, pointRadius: 0, pointHitRadius: 0, fill: '-1', backgroundColor: withAlpha(series.color, 0.16), borderColor: 'transparent' });
-      owner.push(series.key);
-    }
-    datasets.push({ label: series.label, data: pts(series.y), borderColor: series.color, backgroundColor: series.color, borderDash: series.dash, borderWidth: 2, pointRadius: x.length > 40 ? 0 : 2.5, pointHoverRadius: 5, tension: 0, fill: false });
-    owner.push(series.key);
-  }
   const k = f.window;
   // diff% never goes below −100: the axis stops there rather than at the grace below it
   const ys = s.series.flatMap((x) => [...x.y, ...(x.band?.low ?? [])]).filter(Number.isFinite);
   const lo = ys.length ? Math.min(...ys) : 0;
   const hi = ys.length ? Math.max(0, ...ys) : 0;
   const yMin = lo >= -100 && lo - 0.05 * (hi - lo) < -100 ? -100 : undefined;
-  const ch = new Chart(canvas, {
-    type: 'line',
-    data: { datasets },
-    options: {
-      animation: false,
-      responsive: true,
-      maintainAspectRatio: false,
-      parsing: false,
-      normalized: true,
-      interaction: { mode: 'nearest', axis: 'x', intersect: false },
-      color: theme.foreground,
-      font: { family: theme.fontFamily },
-      scales: {
-        x: {
-          type: 'linear',
-          min: 0,
-          max: 1,
-          ticks: { stepSize: 0.1, color: theme.muted },
-          grid: { color: withAlpha(theme.grid, 0.65) },
-          border: { color: theme.muted },
-          title: { display: true, text: RELATIVE_DEPTH_LABEL, color: theme.foreground, font: { size: 12 } },
-        },
-        y: {
-          type: 'linear',
-          grace: '5%',
-          ...(yMin !== undefined ? { min: yMin } : {}),
-          ticks: { color: theme.muted },
-          grid: {
-            color: (ctx) => (ctx.tick && ctx.tick.value === 0 ? theme.foreground : withAlpha(theme.grid, 0.65)),
-            lineWidth: (ctx) => (ctx.tick && ctx.tick.value === 0 ? 1.5 : 1),
-          },
-          border: { color: theme.muted },
-          title: { display: true, text: s.yLabel, color: theme.foreground, font: { size: 12 } },
-        },
-      },
-      plugins: {
-        tooltip: {
-          filter: (item) => !String(item.dataset.label).includes(' CI '),
-          callbacks: {
-            title: (items) => (items.length ? `Relative depth ${(items[0].parsed.x ?? 0).toFixed(2)}` : ''),
-            label: (item) => {
-              const key = owner[item.datasetIndex];
-              const st = starts.get(key)?.[item.dataIndex];
-              const curve = f.curves.find((m) => `model-${m.model}` === key);
-              const where = st !== undefined && curve ? ` (ℓ = ${st} of ${curve.nLayer} layers: layers ${st}…${st + k - 1})` : '';
-              return ` ${item.dataset.label}: ${formatPct(item.parsed.y ?? NaN, 2)}${where}`;
-            },
-          },
-        },
-      },
+  return createLineChart(canvas, s, {
+    theme,
+    bandAlpha: 0.16,
+    interaction: { mode: 'nearest', axis: 'x', intersect: false },
+    x: { min: 0, max: 1, ticks: { stepSize: 0.1 }, title: RELATIVE_DEPTH_LABEL },
+    y: { title: s.yLabel, min: yMin },
+    tooltipTitle: (items) => (items.length ? `Relative depth ${(items[0].parsed.x ?? 0).toFixed(2)}` : ''),
+    tooltipExtra: (key, i) => {
+      const st = starts.get(key)?.[i];
+      const curve = f.curves.find((m) => `model-${m.model}` === key);
+      return st !== undefined && curve ? ` (ℓ = ${st} of ${curve.nLayer} layers: layers ${st}…${st + k - 1})` : '';
     },
+    hidden,
   });
-  (ch as unknown as { $owner: string[] }).$owner = owner;
-  applyHidden(ch, hidden);
-  return ch;
 }
 
 function curvesFigure(c: ComparisonResult, deps: CompareViewDeps): HTMLElement | undefined {
@@ -307,7 +206,7 @@ function microHeatmaps(c: ComparisonResult, deps: CompareViewDeps): HTMLElement 
 /** The page of a comparison: header, models, figures. */
 export function comparisonView(c: ComparisonResult, deps: CompareViewDeps): HTMLElement[] {
   const conv = convModeOf(c.models[0].result);
-  const label = knockoutModeLabel(conv);
+  const label = comparisonKnockoutLabel(c);
   const compareBtn = el('button', { type: 'button', class: 'export-button', id: 'compare-model', title: 'Run the same experiment on one more model and add it to this comparison', text: 'Compare with model…' });
   compareBtn.addEventListener('click', () => deps.host.post({ type: 'compareModel' }));
   const reportBtn = el('button', { type: 'button', class: 'export-button', id: 'export-report', title: 'Save this comparison as a standalone HTML report', text: 'Export report…' });
@@ -318,7 +217,7 @@ export function comparisonView(c: ComparisonResult, deps: CompareViewDeps): HTML
       { class: 'page-head' },
       el('h1', { text: `Comparison of ${c.models.length} models` }),
       el('p', { class: 'meta', id: 'compare-what', text: what(c) }),
-      el('p', { class: 'knockout-mode', id: 'knockout-mode', 'data-conv': conv, title: knockoutModeHint(conv) }, el('strong', { text: label.charAt(0).toUpperCase() + label.slice(1) })),
+      el('p', { class: 'knockout-mode', id: 'knockout-mode', 'data-conv': conv, title: [...new Set(c.models.map((m) => modelKnockoutHint(m.result.provenance.model, convModeOf(m.result))))].join(' ') }, el('strong', { text: label.charAt(0).toUpperCase() + label.slice(1) })),
       el('p', { class: 'meta report-actions' }, compareBtn, ' ', reportBtn),
     ),
   ];

@@ -4,20 +4,25 @@
 // with its fast / middle / slow thirds. Exports go to the host as 'export' messages.
 import '@vscode-elements/elements/dist/vscode-single-select/index.js';
 import '@vscode-elements/elements/dist/vscode-option/index.js';
-import { Chart, Filler, LinearScale, LineController, LineElement, PointElement, Tooltip, type ChartDataset } from 'chart.js';
+import { Chart, Filler, LinearScale, LineController, LineElement, PointElement, Tooltip } from 'chart.js';
 import type { AnyResult, DatasetRunResult, MicroResult, TokenInfo, TopToken, TraceResult } from '../../src/engine/experiments/resultTypes';
 import type { FeatureMode, FeaturesPayload, HostToWebview } from '../../src/shared/protocol';
-import { ROLE_LABEL, roleColor, withAlpha, type Theme } from '../shared/colors';
+import type { Theme } from '../shared/colors';
 import { HeatmapView } from '../shared/canvasHeatmap';
 import {
   convModeOf, datasetChart, datasetCount, datasetWindows, decayHistogram, featureGroupCurves, featureGroupLabel, featureGroupLegend, featureModeHint,
-  featureOverlayChart, featureSelection, featureSets, featureWindows, formatPct, formatProb, knockoutModeHint, knockoutModeLabel, microHeatmap,
-  modelFamily, parseFeatureInput, decayGroupColor, provenanceCaption, provenanceOf, provenanceOfFeatures, SPLIT_LABEL, tokenLabel, traceChart, X_LABEL, Y_LABEL,
+  featureOverlayChart, featureSelection, featureSets, featureWindows, formatPct, formatProb, microHeatmap, modelKnockoutHint,
+  modelFamily, parseFeatureInput, decayGroupColor, provenanceCaption, provenanceOf, provenanceOfFeatures, resultKnockoutLabel, SPLIT_LABEL, tokenLabel, traceChart, X_LABEL, Y_LABEL,
   type DecayHistogramSpec, type FeatureGroupCurves, type LineChartSpec, type SplitGroup,
 } from '../shared/figures';
 import { datasetCsv, decayCsv, featureGroupsCsv, jsonExport, macroCsv, microCsv } from '../shared/exportData';
 import { decayHistogramSvg, heatmapSvg, lineChartSvg, summarizeDecayHistogram, summarizeLineChart } from '../shared/svg';
-import { el, exportBar, handleCommonMessage, Host, onThemeChange, readTheme } from '../shared/vscode';
+import { createLineChart } from '../shared/lineChart';
+import { roleLegend, roleTokens } from '../shared/roleTokens';
+import { selectControl } from '../shared/selectControl';
+import { seriesToggles } from '../shared/seriesToggles';
+import { showStatus } from '../shared/statusBanner';
+import { el, exportBar, handleCommonMessage, Host, onResizeSettled, onThemeChange, readTheme, type StatusKind } from '../shared/vscode';
 import { intervalLabel } from '../../src/engine/experiments/render';
 import type { ComparisonResult } from '../../src/engine/experiments/resultTypes';
 import { compareDebug, comparisonView, destroyComparisonView, resizeComparisonView, type CompareViewState } from './compare';
@@ -90,35 +95,14 @@ function save(): void {
 
 // ------------------------------------------------------------------ status banner
 
-function setStatus(kind: 'busy' | 'error' | 'info' | undefined, message?: string): void {
-  status.replaceChildren();
-  status.className = `status${kind ? ' ' + kind : ''}`;
-  if (!kind || !message) return;
-  if (kind === 'busy') status.append(el('span', { class: 'spinner', 'aria-hidden': 'true' }));
-  status.append(el('span', { text: message }));
+function setStatus(kind: StatusKind, message?: string): void {
+  showStatus(status, kind, message);
 }
 
 // ------------------------------------------------------------------ pieces
 
 function tokensView(tokens: TokenInfo[] | { text: string; role?: TokenInfo['role'] }[]): HTMLElement {
-  const p = el('p', { class: 'tokens', 'aria-label': 'Prompt tokens coloured by role' });
-  tokens.forEach((t, i) => {
-    const s = el('span', { class: `tok${t.role ? ' role-' + t.role : ''}`, title: `position ${i}${t.role ? ', ' + ROLE_LABEL[t.role] : ''}`, 'data-role': t.role ?? '' });
-    s.textContent = t.text.replace(/ /g, '\u00a0');
-    if (t.role) {
-      const c = roleColor(t.role, theme);
-      s.style.setProperty('background-color', withAlpha(c, 0.22));
-      s.style.setProperty('border-bottom-color', c);
-    }
-    p.append(s);
-  });
-  const legend = el('p', { class: 'role-legend', 'aria-label': 'Legend of token roles' });
-  for (const r of ['subject', 'relation', 'last'] as const) {
-    const sw = el('span', { class: 'swatch', 'aria-hidden': 'true' });
-    sw.style.setProperty('background-color', roleColor(r, theme));
-    legend.append(el('span', { class: 'legend-item' }, sw, ROLE_LABEL[r]));
-  }
-  return el('div', {}, p, legend);
+  return el('div', {}, roleTokens(tokens, theme), roleLegend(theme, { 'aria-label': 'Legend of token roles' }));
 }
 
 function topkTable(top: TopToken[], targetId: number): HTMLElement {
@@ -130,23 +114,6 @@ function topkTable(top: TopToken[], targetId: number): HTMLElement {
   });
   const head = el('thead', {}, el('tr', {}, el('th', { text: '#', scope: 'col' }), el('th', { text: 'Token', scope: 'col' }), el('th', { text: 'Id', scope: 'col' }), el('th', { text: 'Probability', scope: 'col' })));
   return el('table', { class: 'topk' }, el('caption', { text: `Clean top-${top.length} predictions (target in bold)` }), head, body);
-}
-
-function select(label: string, id: string, options: { value: string; label: string }[], value: string, onChange: (v: string) => void): HTMLElement {
-  const sel = document.createElement('vscode-single-select') as HTMLElement & { value: string };
-  sel.id = id;
-  sel.setAttribute('aria-label', label);
-  for (const o of options) {
-    const opt = document.createElement('vscode-option') as HTMLElement & { value: string };
-    opt.setAttribute('value', o.value);
-    opt.textContent = o.label;
-    if (o.value === value) opt.setAttribute('selected', '');
-    sel.append(opt);
-  }
-  sel.addEventListener('change', () => onChange(sel.value));
-  const lab = el('label', { class: 'control', for: id }, el('span', { class: 'control-label', text: label }));
-  lab.append(sel);
-  return lab;
 }
 
 function section(title: string, ...children: Node[]): HTMLElement {
@@ -190,72 +157,16 @@ function slug(s: string): string {
 }
 
 function buildChart(canvas: HTMLCanvasElement, spec: LineChartSpec, r: AnyResult, opts: ChartOptions = mainChartOptions(r, spec)): Chart {
-  const datasets: ChartDataset<'line'>[] = [];
-  const owner: string[] = [];
-  for (const s of spec.series) {
-    const pts = (ys: number[]) => spec.x.map((x, i) => ({ x, y: ys[i] }));
-    if (s.band) {
-      datasets.push({ label: `${s.label} CI low`, data: pts(s.band.low), borderWidth: 0, pointRadius: 0, pointHitRadius: 0, fill: false, borderColor: 'transparent' });
-      owner.push(s.key);
-      datasets.push({ label: `${s.label} CI high`, data: pts(s.band.high), borderWidth: 0, pointRadius: 0, pointHitRadius: 0, fill: '-1', backgroundColor: withAlpha(s.color, 0.18), borderColor: 'transparent' });
-      owner.push(s.key);
-    }
-    datasets.push({ label: s.label, data: pts(s.y), borderColor: s.color, backgroundColor: s.color, borderDash: s.dash, borderWidth: 2, pointRadius: spec.x.length > 40 ? 0 : 2.5, pointHoverRadius: 5, tension: 0, fill: false });
-    owner.push(s.key);
-  }
-  const c = new Chart(canvas, {
-    type: 'line',
-    data: { datasets },
-    options: {
-      animation: false,
-      responsive: true,
-      maintainAspectRatio: false,
-      parsing: false,
-      normalized: true,
-      interaction: { mode: 'index', intersect: false },
-      color: theme.foreground,
-      font: { family: theme.fontFamily },
-      scales: {
-        x: {
-          type: 'linear',
-          min: spec.x[0],
-          max: spec.x[spec.x.length - 1],
-          ticks: { stepSize: spec.x.length > 30 ? 4 : spec.x.length > 16 ? 2 : 1, color: theme.muted, precision: 0 },
-          grid: { color: withAlpha(theme.grid, 0.65) },
-          border: { color: theme.muted },
-          title: { display: true, text: X_LABEL, color: theme.foreground, font: { size: 12 } },
-        },
-        y: {
-          type: 'linear',
-          grace: '5%',
-          ticks: { color: theme.muted },
-          grid: {
-            color: (ctx) => (ctx.tick && ctx.tick.value === 0 ? theme.foreground : withAlpha(theme.grid, 0.65)),
-            lineWidth: (ctx) => (ctx.tick && ctx.tick.value === 0 ? 1.5 : 1),
-          },
-          border: { color: theme.muted },
-          title: { display: true, text: Y_LABEL, color: theme.foreground, font: { size: 12 } },
-        },
-      },
-      plugins: {
-        tooltip: {
-          filter: (item) => !String(item.dataset.label).includes(' CI '),
-          callbacks: {
-            title: (items) => (items.length ? `Window start layer ${items[0].parsed.x} (layers ${items[0].parsed.x}–${(items[0].parsed.x ?? 0) + (state.window ?? 1) - 1})` : ''),
-            label: (item) => {
-              const key = owner[item.datasetIndex];
-              const y = item.parsed.y ?? NaN;
-              return ` ${item.dataset.label}: ${formatPct(y, 2)}${opts.extra(key, item.dataIndex)}`;
-            },
-          },
-        },
-      },
-    },
+  return createLineChart(canvas, spec, {
+    theme,
+    bandAlpha: 0.18,
+    interaction: { mode: 'index', intersect: false },
+    x: { min: spec.x[0], max: spec.x[spec.x.length - 1], ticks: { stepSize: spec.x.length > 30 ? 4 : spec.x.length > 16 ? 2 : 1, precision: 0 }, title: X_LABEL },
+    y: { title: Y_LABEL },
+    tooltipTitle: (items) => (items.length ? `Window start layer ${items[0].parsed.x} (layers ${items[0].parsed.x}–${(items[0].parsed.x ?? 0) + (state.window ?? 1) - 1})` : ''),
+    tooltipExtra: opts.extra,
+    hidden: opts.hidden(),
   });
-  (c as unknown as { $owner: string[]; $hidden: () => string[] }).$owner = owner;
-  (c as unknown as { $hidden: () => string[] }).$hidden = opts.hidden;
-  applyHidden(c);
-  return c;
 }
 
 interface ChartOptions {
@@ -281,13 +192,6 @@ function mainChartOptions(r: AnyResult, spec: LineChartSpec): ChartOptions {
   };
 }
 
-function applyHidden(c: Chart): void {
-  const owner = (c as unknown as { $owner: string[] }).$owner;
-  const hidden = (c as unknown as { $hidden: () => string[] }).$hidden();
-  owner.forEach((k, i) => c.setDatasetVisibility(i, !hidden.includes(k)));
-  c.update('none');
-}
-
 interface Toggles {
   get: () => string[];
   set: (hidden: string[]) => void;
@@ -295,35 +199,7 @@ interface Toggles {
 }
 
 function legendToggles(spec: LineChartSpec, canvas: HTMLCanvasElement, t: Toggles = { get: () => state.hidden, set: (h) => (state.hidden = h), chart: () => chart }): HTMLElement {
-  const box = el('div', { class: 'series-toggles', role: 'group', 'aria-label': 'Show or hide lines' });
-  for (const s of spec.series) {
-    const b = el('button', { type: 'button', class: 'series-toggle', 'data-series': s.key });
-    const visible = !t.get().includes(s.key);
-    b.setAttribute('aria-pressed', String(visible));
-    b.title = `${visible ? 'Hide' : 'Show'} the ${s.label} line`;
-    const sw = document.createElementNS('http://www.w3.org/2000/svg', 'svg');
-    sw.setAttribute('width', '28');
-    sw.setAttribute('height', '10');
-    sw.setAttribute('aria-hidden', 'true');
-    const ln = document.createElementNS('http://www.w3.org/2000/svg', 'line');
-    for (const [k, v] of Object.entries({ x1: '1', x2: '27', y1: '5', y2: '5', stroke: s.color, 'stroke-width': '2.5' })) ln.setAttribute(k, v);
-    if (s.dash) ln.setAttribute('stroke-dasharray', s.dash.join(' '));
-    sw.append(ln);
-    b.append(sw, el('span', { text: s.label }));
-    b.addEventListener('click', () => {
-      const hidden = t.get();
-      const hide = !hidden.includes(s.key);
-      t.set(hide ? [...hidden, s.key] : hidden.filter((k) => k !== s.key));
-      b.setAttribute('aria-pressed', String(!hide));
-      b.title = `${hide ? 'Show' : 'Hide'} the ${s.label} line`;
-      const c = t.chart();
-      if (c) applyHidden(c);
-      canvas.setAttribute('aria-label', summarizeLineChart(spec, t.get()));
-      save();
-    });
-    box.append(b);
-  }
-  return box;
+  return seriesToggles(spec, canvas, { groupLabel: 'Show or hide lines', name: (label) => `the ${label} line`, ...t, save });
 }
 
 function windowOptions(r: AnyResult): { value: string; label: string }[] {
@@ -362,10 +238,10 @@ function curvesSection(r: TraceResult | DatasetRunResult): HTMLElement | undefin
   lastSpec = spec;
   const canvas = el('canvas', { role: 'img', 'aria-label': summarizeLineChart(spec, state.hidden), id: 'curves-canvas' });
   const controls = el('div', { class: 'controls' });
-  controls.append(select('Window size', 'window-select', windowOptions(r), String(state.window ?? spec.id.match(/k(\d+)/)?.[1]), (v) => onWindowChange(r, v)));
+  controls.append(selectControl('Window size', 'window-select', windowOptions(r), String(state.window ?? spec.id.match(/k(\d+)/)?.[1]), (v) => onWindowChange(r, v)));
   if (r.kind === 'trace' && r.groups && r.groups.length > 1) {
     controls.append(
-      select('Feature group', 'feature-group-select', r.groups.map((g, i) => ({ value: String(i), label: featureGroupLegend(g) })), String(Math.min(r.groups.length - 1, state.featureGroup ?? 0)), (v) => {
+      selectControl('Feature group', 'feature-group-select', r.groups.map((g, i) => ({ value: String(i), label: featureGroupLegend(g) })), String(Math.min(r.groups.length - 1, state.featureGroup ?? 0)), (v) => {
         state.featureGroup = Number(v);
         save();
         render();
@@ -375,7 +251,7 @@ function curvesSection(r: TraceResult | DatasetRunResult): HTMLElement | undefin
   if (r.kind === 'dataset-run' && r.aggregate.split) {
     const groups: SplitGroup[] = ['all', 'subjectHasFirst', 'subjectLacksFirst'];
     controls.append(
-      select('Prompts', 'split-select', groups.map((g) => ({ value: g, label: `${SPLIT_LABEL[g]} (n = ${datasetCount(r, g)})` })), state.group, (v) => {
+      selectControl('Prompts', 'split-select', groups.map((g) => ({ value: g, label: `${SPLIT_LABEL[g]} (n = ${datasetCount(r, g)})` })), state.group, (v) => {
         state.group = v as SplitGroup;
         save();
         render();
@@ -445,7 +321,7 @@ function featureSelector(r: TraceResult): HTMLElement {
   const custom = el('input', { type: 'text', id: 'feature-custom', class: 'feature-custom', spellcheck: 'false', autocomplete: 'off', placeholder: `${prefix}:3,5,8-11`, 'aria-label': `${unit === 'channel' ? 'Channel' : 'Head'} list (optional), e.g. ${prefix}:3,5,8-11` });
   custom.value = pick.custom;
   const customLabel = el('label', { class: 'control feature-custom-control', for: 'feature-custom' }, el('span', { class: 'control-label', text: `${unit === 'channel' ? 'Channels' : 'Heads'} (optional${d ? `, 0–${d.count - 1}` : ''})` }), custom);
-  const mode = select('Mode', 'feature-mode-select', [
+  const mode = selectControl('Mode', 'feature-mode-select', [
     { value: 'only', label: 'only: block the group' },
     { value: 'except', label: 'except: block all but the group (paper)' },
   ], pick.mode, (v) => {
@@ -510,14 +386,14 @@ function overlayFigure(r: TraceResult | DatasetRunResult, groups: FeatureGroupCu
   const canvas = el('canvas', { role: 'img', 'aria-label': summarizeLineChart(spec, hidden()), id: 'overlay-canvas' });
   const controls = el('div', { class: 'controls' });
   controls.append(
-    select('Source set', 'overlay-set-select', sets.map((x) => ({ value: x, label: `${x} → last` })), set, (v) => {
+    selectControl('Source set', 'overlay-set-select', sets.map((x) => ({ value: x, label: `${x} → last` })), set, (v) => {
       state.overlaySet = v;
       save();
       render();
     }),
   );
   if (windows.length > 1) {
-    controls.append(select('Window size', 'overlay-window-select', windows.map((w) => ({ value: String(w), label: `k = ${w}` })), String(k), (v) => onWindowChange(r, v)));
+    controls.append(selectControl('Window size', 'overlay-window-select', windows.map((w) => ({ value: String(w), label: `k = ${w}` })), String(k), (v) => onWindowChange(r, v)));
   }
   const modes = [...new Set(groups.filter((g) => g.features !== 'all').map((g) => g.mode))];
   const modeBadge = el('span', {
@@ -696,10 +572,10 @@ function microSection(r: MicroResult | DatasetRunResult): HTMLElement | undefine
   if (r.kind === 'micro') {
     const gi = r.groups?.length ? Math.min(r.groups.length - 1, Math.max(0, state.featureGroup ?? 0)) : -1;
     data = gi >= 0 ? { ...r, probs: r.groups![gi].probs, diffPct: r.groups![gi].diffPct } : r;
-    controls.append(select('Window size', 'micro-window-select', windowOptions(r), String(r.window), (v) => onWindowChange(r, v)));
+    controls.append(selectControl('Window size', 'micro-window-select', windowOptions(r), String(r.window), (v) => onWindowChange(r, v)));
     if (r.groups && r.groups.length > 1) {
       controls.append(
-        select('Feature group', 'micro-group-select', r.groups.map((g, i) => ({ value: String(i), label: featureGroupLegend(g) })), String(gi), (v) => {
+        selectControl('Feature group', 'micro-group-select', r.groups.map((g, i) => ({ value: String(i), label: featureGroupLegend(g) })), String(gi), (v) => {
           state.featureGroup = Number(v);
           save();
           render();
@@ -712,7 +588,7 @@ function microSection(r: MicroResult | DatasetRunResult): HTMLElement | undefine
     const rec = withMicro.find((p) => p.index === state.promptIndex) ?? withMicro[0];
     data = { window: rec.micro!.window, starts: rec.micro!.starts, diffPct: rec.micro!.diffPct, tokens: rec.micro!.tokens.map((text) => ({ text })), target: rec.target };
     controls.append(
-      select('Prompt', 'prompt-select', withMicro.slice(0, 500).map((p) => ({ value: String(p.index), label: `#${p.index}: ${p.prompt}` })), String(rec.index), (v) => {
+      selectControl('Prompt', 'prompt-select', withMicro.slice(0, 500).map((p) => ({ value: String(p.index), label: `#${p.index}: ${p.prompt}` })), String(rec.index), (v) => {
         state.promptIndex = Number(v);
         save();
         render();
@@ -786,8 +662,9 @@ function render(): void {
   const family = modelFamily(p.model);
   const meta = el('p', { class: 'meta' }, el('span', { class: 'family-badge', id: 'model-family', 'data-arch': p.model.arch ?? 'mamba2', text: family }), `${p.model.path} · ${p.model.nLayer} layers · ${p.ep} · ${p.computeDType}`);
   const conv = convModeOf(r);
-  const label = knockoutModeLabel(conv);
-  const mode = el('p', { class: 'knockout-mode', id: 'knockout-mode', 'data-conv': conv, title: knockoutModeHint(conv) }, el('strong', { text: label.charAt(0).toUpperCase() + label.slice(1) }), ` — ${knockoutModeHint(conv)}`);
+  const label = resultKnockoutLabel(r);
+  const modeHint = modelKnockoutHint(p.model, conv);
+  const mode = el('p', { class: 'knockout-mode', id: 'knockout-mode', 'data-conv': conv, title: modeHint }, el('strong', { text: label.charAt(0).toUpperCase() + label.slice(1) }), ` — ${modeHint}`);
   // the standalone HTML report of this result (the host asks where to save it)
   const reportBtn = el('button', { type: 'button', class: 'export-button', id: 'export-report', title: 'Save this result as a standalone HTML report (figures, clean prediction, provenance)', text: 'Export report…' });
   reportBtn.addEventListener('click', () => host.post({ type: 'exportReport' }));
@@ -920,14 +797,10 @@ function retheme(): void {
 }
 onThemeChange(retheme);
 
-let resizeTimer: number | undefined;
-window.addEventListener('resize', () => {
-  clearTimeout(resizeTimer);
-  resizeTimer = window.setTimeout(() => {
-    const spec = heatmap?.current;
-    if (heatmap && spec) heatmap.render(spec, theme, content.clientWidth - 40);
-    resizeComparisonView(content.clientWidth - 40, theme);
-  }, 100);
+onResizeSettled(() => {
+  const spec = heatmap?.current;
+  if (heatmap && spec) heatmap.render(spec, theme, content.clientWidth - 40);
+  resizeComparisonView(content.clientWidth - 40, theme);
 });
 
 // handshake first, then show what was restored

@@ -3,7 +3,7 @@
 import type { ComparisonResult, DatasetRunResult, FirstPositionAggregate, MicroResult, TraceResult } from '../../src/engine/experiments/resultTypes';
 import { comparisonFigure, familyName, RELATIVE_DEPTH_LABEL, setTitle, type ComparisonFigure } from '../../src/engine/experiments/comparison';
 import type { Theme } from './colors';
-import { formatPct, formatProb, provenanceOf, Y_LABEL, type LineChartSpec, type ProvenanceEntries } from './figures';
+import { convModeOf, formatPct, formatProb, modelKnockoutLabel, provenanceOf, Y_LABEL, type LineChartSpec, type ProvenanceEntries } from './figures';
 import { csvCell } from './exportData';
 
 /** Colour and dash of model `i`: distinct hues, and dashes so that the lines stay apart in grey print. */
@@ -54,9 +54,29 @@ export function comparisonChart(c: ComparisonResult, window: number, set: string
   return f.curves.length ? comparisonChartSpec(c, f, theme) : undefined;
 }
 
+/**
+ * The knockout of a comparison's models: their label when they share it ('edge knockout (conv kept)',
+ * 'attention knockout'), else each label with its models' families
+ * ('edge knockout (conv kept) for Mamba-2, Mamba-1; attention knockout for GPT-NeoX').
+ */
+export function comparisonKnockoutLabel(c: ComparisonResult): string {
+  const families = new Map<string, string[]>();
+  for (const m of c.models) {
+    const label = modelKnockoutLabel(m.result.provenance.model, convModeOf(m.result));
+    const list = families.get(label) ?? [];
+    const family = familyName(m.result.provenance.model);
+    if (!list.includes(family)) list.push(family);
+    families.set(label, list);
+  }
+  if (families.size === 1) return [...families.keys()][0];
+  return [...families].map(([label, list]) => `${label} for ${list.join(', ')}`).join('; ');
+}
+
 /** Provenance of a comparison figure: the comparison, then each model (path, hash, family, layers). */
 export function comparisonProvenance(c: ComparisonResult, window?: number): ProvenanceEntries {
-  const first = provenanceOf(c.models[0].result).filter(([k]) => ['tool', 'experiment', 'prompt', 'subject', 'dataset', 'knockout'].includes(k));
+  const first = provenanceOf(c.models[0].result)
+    .filter(([k]) => ['tool', 'experiment', 'prompt', 'subject', 'dataset', 'knockout'].includes(k))
+    .map(([k, v]): [string, string] => [k, k === 'knockout' ? comparisonKnockoutLabel(c) : v]);
   const out: ProvenanceEntries = [...first, ['comparison', `${c.models.length} models, x = relative depth ℓ / (L − k)`]];
   if (window !== undefined) out.push(['windows', String(window)]);
   c.models.forEach((m, i) => {

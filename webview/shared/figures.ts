@@ -347,11 +347,40 @@ export function knockoutModeLabel(conv: ConvMode): string {
   return conv === 'block' ? 'complete knockout (conv blocked)' : 'edge knockout (conv kept)';
 }
 
+/**
+ * Whether a model's family has a depthwise conv token path: the Mamba families do, the transformer baselines (GPT-2,
+ * GPT-NeoX) do not. The engine's familyOf(config).convPath, for a result's model identity (the webviews do not load the
+ * engine's families; test/unit/webview/knockoutLabel.test.ts checks that the two agree). Results without `arch` are Mamba-2.
+ */
+export function hasConvPath(m: Pick<ModelIdentity, 'arch'>): boolean {
+  return m.arch !== 'gpt2' && m.arch !== 'gptneox';
+}
+
+/**
+ * The knockout a model runs: 'attention knockout' for the families without a conv path (GPT-2, GPT-NeoX, SPEC §8; the
+ * report's model line says the same), else the conv mode's label. Every view of a result names its knockout with this.
+ */
+export function modelKnockoutLabel(m: Pick<ModelIdentity, 'arch'>, conv: ConvMode): string {
+  return hasConvPath(m) ? knockoutModeLabel(conv) : 'attention knockout';
+}
+
+/** The knockout of one result (panel header, figure provenance and captions, report footers). */
+export function resultKnockoutLabel(r: AnyResult): string {
+  return modelKnockoutLabel(r.provenance.model, convModeOf(r));
+}
+
 /** One sentence on what the conv mode means (SPEC §8). */
 export function knockoutModeHint(conv: ConvMode): string {
   return conv === 'block'
     ? 'The conv1d taps from the blocked sources into the last position are cut too: the sources cannot reach it at all in the window.'
     : 'Only the SSM edges are cut; a source within d_conv − 1 = 3 positions of the last still reaches it through the conv1d.';
+}
+
+/** One sentence on the knockout a model runs: the conv mode's for the Mamba families, the attention knockout's else. */
+export function modelKnockoutHint(m: Pick<ModelIdentity, 'arch'>, conv: ConvMode): string {
+  return hasConvPath(m)
+    ? knockoutModeHint(conv)
+    : 'The pre-softmax scores of the blocked edges are removed in every head and each row renormalised (Geva et al.); a transformer has no conv path that carries the sources past them.';
 }
 
 function provBase(p: Provenance): ProvenanceEntries {
@@ -390,7 +419,7 @@ export function provenanceOf(r: AnyResult): ProvenanceEntries {
     if (r.settings.limit !== undefined) out.push(['limit', String(r.settings.limit)]);
     if (r.settings.seed !== undefined) out.push(['seed', String(r.settings.seed)]);
   }
-  out.push(['knockout', knockoutModeLabel(convModeOf(r))]);
+  out.push(['knockout', resultKnockoutLabel(r)]);
   const groups = featureInfosOf(r);
   if (groups) out.push(['feature groups', groups.map((g) => g.features).join(', ')], ['feature mode', featureModesText(groups)]);
   return out;

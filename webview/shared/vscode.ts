@@ -1,4 +1,4 @@
-// Browser-side helpers shared by the two webviews: the VS Code API handle, theme colours from the
+// Browser-side helpers shared by the webviews: the VS Code API handle, theme colours from the
 // --vscode-* CSS variables, and exports (sent to the host as 'export' messages).
 import type { HostToWebview, WebviewToHost, ExportFormat } from '../../src/shared/protocol';
 import { DARK_THEME, LIGHT_THEME, type Theme } from './colors';
@@ -75,6 +75,15 @@ export function onThemeChange(cb: () => void): void {
       cb();
     }
   }).observe(document.body, { attributes: true, attributeFilter: ['class'] });
+}
+
+/** Calls cb once the window has stopped resizing for `ms` milliseconds (a drag redraws once, at its end). */
+export function onResizeSettled(cb: () => void, ms = 100): void {
+  let timer: number | undefined;
+  window.addEventListener('resize', () => {
+    clearTimeout(timer);
+    timer = window.setTimeout(cb, ms);
+  });
 }
 
 // ------------------------------------------------------------------ exports

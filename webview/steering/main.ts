@@ -15,7 +15,8 @@ import {
   formatChannels, formatPercent, formatScale, leaveOneOutChart, parseChannels, parseScales, RequestIds, sideBySideSvg, steeringProvenance, steerText,
   sweepChart, sweepCsv, type SweepMetric,
 } from '../shared/steering';
-import { el, exportBar, handleCommonMessage, Host, onThemeChange, readTheme } from '../shared/vscode';
+import { showStatus } from '../shared/statusBanner';
+import { el, exportBar, handleCommonMessage, Host, onResizeSettled, onThemeChange, readTheme, type StatusKind } from '../shared/vscode';
 
 declare const __MAMBA_EXPLAIN_VERSION__: string | undefined;
 const TOOL_VERSION = typeof __MAMBA_EXPLAIN_VERSION__ !== 'undefined' ? __MAMBA_EXPLAIN_VERSION__ : 'dev';
@@ -106,13 +107,8 @@ app.replaceChildren(title, meta, status, controls, el('h2', { text: 'Next-token 
 
 // ------------------------------------------------------------------ status
 
-function setStatus(kind: 'busy' | 'error' | 'info' | undefined, message?: string): void {
-  status.replaceChildren();
-  status.className = `status${kind ? ' ' + kind : ''}`;
-  if (!kind || !message) return;
-  if (kind === 'busy') status.append(el('span', { class: 'spinner', 'aria-hidden': 'true' }));
-  status.append(el('span', { text: message }));
-  if (kind === 'busy') {
+function setStatus(kind: StatusKind, message?: string): void {
+  if (showStatus(status, kind, message) && kind === 'busy') {
     const b = el('button', { type: 'button', class: 'export-button', id: 'steer-cancel', text: 'Cancel' });
     b.addEventListener('click', () => host.post({ type: 'cancel' }));
     status.append(b);
@@ -577,11 +573,7 @@ onThemeChange(() => {
   renderAll();
 });
 
-let resizeTimer: ReturnType<typeof setTimeout> | undefined;
-window.addEventListener('resize', () => {
-  if (resizeTimer) clearTimeout(resizeTimer);
-  resizeTimer = setTimeout(renderAll, 150);
-});
+onResizeSettled(renderAll, 150);
 
 renderAll();
 host.post({ type: 'ready', view: 'steering' });

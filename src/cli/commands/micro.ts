@@ -3,9 +3,9 @@ import type { Command } from '../command';
 import type { MicroResult } from '../../engine/experiments/resultTypes';
 import type { MicroParams } from '../../engine/experiments/micro';
 import { renderMicro } from '../../engine/experiments/render';
-import { compareModelsOf, runCompareCommand } from '../compareModels';
 import { COMPARE_HELP, COMPARE_OPTION } from '../compareOption';
-import { CONV_HELP, convPath, featureParams, FEATURE_HELP, steerParams, ENGINE_HELP, ENGINE_OPTIONS, maxBatch, printWarnings, progressPrinter, withEngine } from './trace';
+import { knockoutParams, runPromptExperiment } from '../promptExperiment';
+import { CONV_HELP, FEATURE_HELP, ENGINE_HELP, ENGINE_OPTIONS } from './trace';
 
 export const microCommand: Command = {
   name: 'micro',
@@ -32,19 +32,9 @@ export const microCommand: Command = {
       subject: opts.string('subject'),
       target: opts.string('target'),
       window: opts.int('window'),
-      maxBatch: maxBatch(opts),
-      conv: convPath(opts),
-      ...featureParams(opts),
-      ...steerParams(opts),
+      ...knockoutParams(opts),
     };
-    const compared = compareModelsOf(opts);
-    if (compared) return runCompareCommand('micro', params, compared, opts, io);
-    const r = await withEngine(opts, io, (client) =>
-      client.call<MicroResult>('micro', params, { signal: io.signal, onProgress: io.json ? undefined : progressPrinter(io, 'layer steps') }),
-    );
-    printWarnings(io, r.warnings);
-    if (!io.json) io.out(renderMicro(r));
-    return r;
+    return runPromptExperiment<MicroResult>('micro', params, opts, io, { render: renderMicro, json: (r) => r });
   },
 };
 

@@ -16,7 +16,7 @@ import { renderTrace } from '../../engine/experiments/render';
 import type { TraceParams } from '../../engine/experiments/macro';
 import { parseConvPath, type ConvPath } from '../../engine/interventions/spec';
 import { parseSteer } from '../../engine/interventions/steering';
-import { compareModelsOf, runCompareCommand } from '../compareModels';
+import { knockoutParams, runPromptExperiment } from '../promptExperiment';
 import { COMPARE_HELP, COMPARE_OPTION } from '../compareOption';
 
 /** Options every knockout command shares. */
@@ -257,19 +257,9 @@ export const traceCommand: Command = {
       target: opts.string('target'),
       windows: opts.intList('window'),
       sets: parseSets(opts.string('sets')),
-      maxBatch: maxBatch(opts),
-      conv: convPath(opts),
-      ...featureParams(opts),
-      ...steerParams(opts),
+      ...knockoutParams(opts),
     };
-    const compared = compareModelsOf(opts);
-    if (compared) return runCompareCommand('trace', params, compared, opts, io);
-    const result = await withEngine(opts, io, (client) =>
-      client.call<TraceResult>('trace', params, { signal: io.signal, onProgress: io.json ? undefined : progressPrinter(io, 'layer steps') }),
-    );
-    printWarnings(io, result.warnings);
-    if (!io.json) io.out(renderTrace(result));
-    return traceJson(result);
+    return runPromptExperiment<TraceResult>('trace', params, opts, io, { render: renderTrace, json: traceJson });
   },
 };
 

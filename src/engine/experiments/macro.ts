@@ -1,11 +1,12 @@
 // Macro experiment (trace): for each window size k, start ℓ = 0 … L−k and source set X, block (last ← c) for c ∈ X.
 import { UserError, type EngineSession, type MethodContext } from '../types';
-import { RESULTS_SCHEMA_VERSION, type Curve, type MacroWindow, type SourceSetName, type TraceResult } from './resultTypes';
-import { DEFAULT_SETS, resolveSet, tokenInfos, type PromptPositions } from './positions';
+import type { Curve, MacroWindow, SourceSetName, TraceResult } from './resultTypes';
+import { DEFAULT_SETS, resolveSet, type PromptPositions } from './positions';
 import { diffPct, runKnockouts, type CleanRun, type RunnerOptions, type Variant, type VariantResult } from './runner';
 import { parseConvPath, type ConvPath } from '../interventions/spec';
 import { resolveFeatureParams, variantsPerGroup } from './features';
-import { baseTop, checkWindows, defaultMacroWindows, preparePrompt, provenance, startsFor, targetInfo } from './common';
+import { checkWindows, defaultMacroWindows, preparePrompt, startsFor } from './common';
+import { promptResultHead, promptResultTail } from './promptResult';
 
 export interface TraceParams {
   prompt: string;
@@ -112,20 +113,11 @@ export async function runTrace(session: EngineSession, params: TraceParams, ctx?
   const perGroup = (groups ?? [undefined]).map((_, g) => macroWindows(windows, sets, L, baseProb, results, g * plain.length));
   return {
     kind: 'trace',
-    schemaVersion: RESULTS_SCHEMA_VERSION,
-    provenance: provenance(session, undefined, conv),
-    prompt: prep.prompt,
-    subject: params.subject,
-    target: targetInfo(session, clean.targets[0]),
-    baseProb,
-    baseTop: baseTop(session, clean, 0),
-    tokens: tokenInfos(prep.prompt, prep.enc, pos),
+    ...promptResultHead(session, prep, params.subject, clean, conv, pos),
     subjectPositions: pos.subject,
     relationPositions: pos.relation,
     lastPosition: pos.last,
     windows: perGroup[0],
-    ...(groups?.length === 1 ? { features: groups[0].info } : {}),
-    ...(groups && groups.length > 1 ? { groups: groups.map((g, i) => ({ ...g.info, windows: perGroup[i] })) } : {}),
-    ...(prep.warnings.length ? { warnings: prep.warnings } : {}),
+    ...promptResultTail(groups, (i) => ({ windows: perGroup[i] }), prep),
   };
 }

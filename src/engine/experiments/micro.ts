@@ -1,19 +1,10 @@
 // Micro experiment: for each single position c and window start ℓ, block (last ← c); position × start heatmap.
 import { type EngineSession, type MethodContext } from '../types';
-import { RESULTS_SCHEMA_VERSION, type MicroResult } from './resultTypes';
-import { tokenInfos, type PromptPositions } from './positions';
+import type { MicroResult } from './resultTypes';
+import type { PromptPositions } from './positions';
 import { diffPct, runKnockouts, type RunnerOptions, type Variant, type VariantResult } from './runner';
-import {
-  baseTop,
-  checkWindows,
-  defaultWindow,
-  DEFAULT_MICRO_WINDOW,
-  positionsWithoutSubject,
-  preparePrompt,
-  provenance,
-  startsFor,
-  targetInfo,
-} from './common';
+import { checkWindows, defaultWindow, DEFAULT_MICRO_WINDOW, positionsWithoutSubject, preparePrompt, startsFor } from './common';
+import { promptResultHead, promptResultTail } from './promptResult';
 import { progressFromSteps } from './macro';
 import { parseConvPath, type ConvPath } from '../interventions/spec';
 import { resolveFeatureParams, variantsPerGroup } from './features';
@@ -76,21 +67,12 @@ export async function runMicro(session: EngineSession, params: MicroParams, ctx?
   const grid = grids[0];
   return {
     kind: 'micro',
-    schemaVersion: RESULTS_SCHEMA_VERSION,
-    provenance: provenance(session, undefined, conv),
-    prompt: prep.prompt,
-    subject: params.subject,
-    target: targetInfo(session, clean.targets[0]),
-    baseProb,
-    baseTop: baseTop(session, clean, 0),
-    tokens: tokenInfos(prep.prompt, prep.enc, pos),
+    ...promptResultHead(session, prep, params.subject, clean, conv, pos),
     window: k,
     starts: grid.starts,
     probs: grid.probs,
     diffPct: grid.diffPct,
     top1: grid.top1,
-    ...(groups?.length === 1 ? { features: groups[0].info } : {}),
-    ...(groups && groups.length > 1 ? { groups: groups.map((g, i) => ({ ...g.info, probs: grids[i].probs, diffPct: grids[i].diffPct, top1: grids[i].top1 })) } : {}),
-    ...(prep.warnings.length ? { warnings: prep.warnings } : {}),
+    ...promptResultTail(groups, (i) => ({ probs: grids[i].probs, diffPct: grids[i].diffPct, top1: grids[i].top1 }), prep),
   };
 }

@@ -8,6 +8,8 @@ import { parseResults, renderReportHtml } from '../../../src/report/index';
 import { buildComparison, comparisonFigures } from '../../../src/engine/experiments/comparison';
 import type { AnyResult, ComparisonResult, DatasetRunResult, TraceResult } from '../../../src/engine/experiments/resultTypes';
 import { sampleTrace } from '../../webview/samples';
+import { comparisonKnockoutLabel, comparisonProvenance } from '../../../webview/shared/compareFigures';
+import { provenanceCaption } from '../../../webview/shared/figures';
 
 const FIX = path.resolve('test', 'webview', 'fixtures', 'compare');
 const load = <T>(f: string): T => JSON.parse(fs.readFileSync(path.join(FIX, f), 'utf8')) as T;
@@ -105,4 +107,25 @@ test('report of a dataset comparison and of a micro run: coverage, bands per mod
   assert.match(twice, /First-position effect per model: pos 0 \(first\)[\s\S]*demo \(Mamba-2\) #2/);
   // a macro run has none
   assert.doesNotMatch(renderReportHtml(c.models[0].result as AnyResult), /id="first-position"/);
+});
+
+test('the knockout label of a comparison names the attention knockout for transformers, not the Mamba conv path', () => {
+  const mixed = load<ComparisonResult>('run-macro.json');
+  const neox = mixed.models[2].result;
+  assert.equal(neox.provenance.model.arch, 'gptneox');
+  const label = 'edge knockout (conv kept) for Mamba-2, Mamba-1; attention knockout for GPT-NeoX';
+  assert.equal(comparisonKnockoutLabel(mixed), label);
+  assert.deepEqual(comparisonProvenance(mixed, 2).find(([k]) => k === 'knockout'), ['knockout', label]);
+  assert.ok(provenanceCaption(comparisonProvenance(mixed, 2)).includes(label), 'the panel figure caption');
+  // transformers only: the report footers say attention knockout and nothing of a conv path
+  const two = buildComparison([{ ref: 'demo-transformer', result: neox }, { ref: 'demo-transformer', result: neox }]);
+  assert.equal(comparisonKnockoutLabel(two), 'attention knockout');
+  const charts = svgs(renderReportHtml(two as unknown as AnyResult)).filter((s) => /Relative depth of the window start/.test(s));
+  assert.ok(charts.length > 0);
+  for (const s of charts) {
+    assert.match(s, /<text class="caption"[^>]*>k = \d · [^<]* · demo-transformer \(GPT-NeoX\), demo-transformer \(GPT-NeoX\) #2 · attention knockout · /);
+    assert.doesNotMatch(s, /conv kept/);
+  }
+  // Mamba models only: as before
+  assert.equal(comparisonKnockoutLabel(buildComparison([{ ref: 'demo', result: mixed.models[0].result }, { ref: 'demo-mamba1', result: mixed.models[1].result }])), 'edge knockout (conv kept)');
 });

@@ -13,19 +13,9 @@
 // and value columns at positions below 0, and they leave the softmax exactly (e = 0), whatever the mask or unit mask.
 import type { Checkpoint, TransformerConfig } from '../../types';
 import { DataType, type GraphBuilder } from '../../onnx/graph';
-import { layerNorm, matMulOrdered, type ComputeDType, type WeightStore } from '../../onnx/ops';
+import { layerNorm, linear, matMulOrdered, type ComputeDType, type WeightStore } from '../../onnx/ops';
 import type { LayerIo, LayerOutputNames } from '../types';
 import { rotaryTables } from './rotary';
-
-/** x·W + b for W stored [out, in] (PyTorch Linear, transB = 1) or [in, out] (GPT-2 Conv1D); 3-D x flattened. */
-function affine(g: GraphBuilder, x: string, w: string, b: string, inDim: number, outDim: number, dtype: ComputeDType, storedInOut: boolean, lead: string): string {
-  const x2 = g.n('Reshape', [x, g.constI64([-1, inDim])]);
-  const transB = storedInOut ? 0 : 1;
-  let y: string;
-  if (dtype === 'float32') y = g.n('Gemm', [x2, w, b], { transB });
-  else y = g.n('Add', [g.n('Cast', [g.n('Gemm', [g.n('Cast', [x2], { to: DataType.FLOAT16 }), w], { transB })], { to: DataType.FLOAT }), b]);
-  return g.n('Reshape', [y, g.n('Concat', [lead, g.constI64([outDim])], { axis: 0 })]);
-}
 
 function gelu(g: GraphBuilder, x: string, kind: TransformerConfig['activation']): string {
   const half = g.n('Mul', [x, g.constF32([0.5], [])]);
@@ -52,7 +42,7 @@ export function emitTransformerLayer(g: GraphBuilder, ckpt: Checkpoint, i: numbe
 
   // 1. q, k, v of the suffix rows
   const h1 = layerNorm(g, hidden, c.eps, w(`${ln1}.weight`, [d]), w(`${ln1}.bias`, [d]));
-  const qkv = affine(g, h1, w(qkvW, shape(d, 3 * d), true), w(qkvB, [3 * d]), d, 3 * d, dtype, gpt2, lead); // [b,m,3d]
+  const qkv = linear(g, h1, w(qkvW, shape(d, 3 * d), true), d, 3 * d, dtype, lead, { bias: w(qkvB, [3 * d]), weightInOut: gpt2 }); // [b,m,3d]
   let q: string, k: string, v: string; // [b,m,H,hd]
   if (gpt2) {
     [q, k, v] = g.op('Split', [qkv, g.constI64([d, d, d])], { axis: -1 }, 3).map((t) => g.n('Reshape', [t, g.constI64([0, 0, H, hd])]));
@@ -115,13 +105,13 @@ export function emitTransformerLayer(g: GraphBuilder, ckpt: Checkpoint, i: numbe
   // 4. attention output, projected, scaled by out_scale (steering, SPEC §5; ones = none)
   // (the sum over the T sources in their order: padded zero columns leave it bit for bit)
   const o = g.n('Reshape', [g.n('Transpose', [matMulOrdered(g, P, V, 4)], { perm: [0, 2, 1, 3] }), g.constI64([0, 0, d])]); // [b,m,d]
-  const a = g.n('Mul', [affine(g, o, w(oW, shape(d, d), true), w(oB, [d]), d, d, dtype, gpt2, lead), io.outScale]);
+  const a = g.n('Mul', [linear(g, o, w(oW, shape(d, d), true), d, d, dtype, lead, { bias: w(oB, [d]), weightInOut: gpt2 }), io.outScale]);
 
   // 5. MLP and the residual: GPT-2 and sequential GPT-NeoX x' = x + a, x' + mlp(ln2(x')); parallel x + a + mlp(ln2(x))
   const mlp = (x: string) => {
     const u = layerNorm(g, x, c.eps, w(`${ln2}.weight`, [d]), w(`${ln2}.bias`, [d]));
-    const up = gelu(g, affine(g, u, w(upW, shape(d, F), true), w(upB, [F]), d, F, dtype, gpt2, lead), c.activation);
-    return affine(g, up, w(downW, shape(F, d), true), w(downB, [d]), F, d, dtype, gpt2, lead);
+    const up = gelu(g, linear(g, u, w(upW, shape(d, F), true), d, F, dtype, lead, { bias: w(upB, [F]), weightInOut: gpt2 }), c.activation);
+    return linear(g, up, w(downW, shape(F, d), true), F, d, dtype, lead, { bias: w(downB, [d]), weightInOut: gpt2 });
   };
   if (!gpt2 && c.parallelResidual) return g.n('Add', [g.n('Add', [hidden, a]), mlp(hidden)], {}, names.hiddenOut);
   const x1 = g.n('Add', [hidden, a]);

@@ -22,7 +22,7 @@ export interface OpenSessionOptions {
   cacheRoot?: string;
   /** intra-op threads of the ORT sessions */
   threads?: number;
-  /** knockout rows through the sweep graph (fused) or layer by layer; auto = OrtBackendOptions.fusedSweep's default */
+  /** clean forward + knockout rows through the chunk graph (fused) or layer by layer; auto = OrtBackendOptions.fusedSweep's default */
   sweep?: SweepMode;
   /** 'reference': the float64 TypeScript oracle instead of ONNX Runtime (tests, tiny models) */
   backend?: 'ort' | 'reference';

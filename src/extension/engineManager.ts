@@ -219,7 +219,7 @@ export class EngineManager implements vscode.Disposable {
       this.log.appendLine(`model ready: ${client.info.config.nLayer} layers, provider ${client.ep}`);
       const notice = fusedSweepNotice(client.info, this.sweepNoticesShown);
       if (notice) {
-        this.log.appendLine(`fused sweep graph not loaded: ${client.info.fusedSweepError}`);
+        this.log.appendLine(`fused chunk graph not loaded: ${client.info.fusedSweepError}`);
         this.sweepNotices.push(notice);
         void vscode.window.showInformationMessage(notice);
       }

@@ -2,19 +2,17 @@
 // results made with the CLI on the two embedded demo models (test/webview/fixtures/compare: `run --compare-model`,
 // `micro --compare-model`, `trace --compare-model`, a micro `run`; paths rewritten to /home/user/mamba-explain).
 // Screenshots in test-output/screenshots and docs/images/compare-*.png.
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Browser, Page } from 'playwright-core';
-import type { Server } from 'node:http';
-import { buildBundles, launchChromium, ROOT, startServer, type ThemeName } from './harness';
-import type { HostToWebview } from '../../src/shared/protocol';
+import type { Page } from 'playwright-core';
+import { ROOT, type ThemeName } from './harness';
+import { DOCS_IMAGES, noProblems, posted, screenshot, send, setSelect, useBrowser } from './browser';
 import type { ComparisonResult, DatasetRunResult, MicroResult } from '../../src/engine/experiments/resultTypes';
 import { sampleMicro } from './samples';
 import { buildComparison } from '../../src/engine/experiments/comparison';
 
-const SHOTS = join(ROOT, 'test-output', 'screenshots');
 const FIX = join(ROOT, 'test', 'webview', 'fixtures', 'compare');
 const load = <T>(f: string): T => JSON.parse(readFileSync(join(FIX, f), 'utf8')) as T;
 const runMacro = load<ComparisonResult>('run-macro.json');
@@ -22,57 +20,8 @@ const microCmp = load<ComparisonResult>('micro.json');
 const traceCmp = load<ComparisonResult>('trace.json');
 const runMicro = load<DatasetRunResult>('run-micro.json');
 
-let browser: Browser;
-let server: Server;
-let origin: string;
-
-before(async () => {
-  mkdirSync(SHOTS, { recursive: true });
-  mkdirSync(join(ROOT, 'docs', 'images'), { recursive: true });
-  await buildBundles();
-  ({ server, origin } = await startServer());
-  ({ browser } = await launchChromium());
-});
-
-after(async () => {
-  await browser?.close();
-  server?.close();
-});
-
-async function open(theme: ThemeName = 'dark'): Promise<Page> {
-  const ctx = await browser.newContext({ viewport: { width: 1100, height: 900 }, deviceScaleFactor: 1 });
-  const page = await ctx.newPage();
-  const errors: string[] = [];
-  page.on('pageerror', (e) => errors.push(String(e)));
-  (page as unknown as { __errors: string[] }).__errors = errors;
-  await page.goto(`${origin}/panel.html?theme=${theme}`);
-  await page.waitForFunction(() => (window as any).__posted?.some((m: any) => m.type === 'ready'));
-  return page;
-}
-
-async function send(page: Page, msg: HostToWebview): Promise<void> {
-  await page.evaluate((m) => window.postMessage(m, '*'), msg as unknown as Record<string, unknown>);
-}
-
-async function posted(page: Page): Promise<any[]> {
-  return page.evaluate(() => (window as any).__posted);
-}
-
-async function noProblems(page: Page): Promise<void> {
-  assert.deepEqual(await page.evaluate(() => (window as any).__csp), [], 'no CSP violations');
-  assert.deepEqual((page as unknown as { __errors: string[] }).__errors, [], 'no page errors');
-}
-
-async function setSelect(page: Page, id: string, value: string): Promise<void> {
-  await page.evaluate(
-    ([id, value]) => {
-      const s = document.getElementById(id) as any;
-      s.value = value;
-      s.dispatchEvent(new Event('change'));
-    },
-    [id, value],
-  );
-}
+const openView = useBrowser();
+const open = (theme: ThemeName = 'dark'): Promise<Page> => openView('panel', theme);
 
 /** The chart's line datasets (not the CI band edges): label, x values, visibility. */
 async function lines(page: Page): Promise<{ label: string; x: number[]; y: number[]; visible: boolean }[]> {
@@ -126,13 +75,9 @@ describe('knockout panel: comparisons', () => {
       assert.equal(await page.evaluate(() => (window as any).__panel.compare.chart.data.datasets.length), 9, 'two band edges + a line per model');
       if (theme === 'dark') {
         await page.mouse.move(0, 0);
-        const shot = join(SHOTS, 'compare-run-dark.png');
-        await page.screenshot({ path: shot, fullPage: true });
-        copyFileSync(shot, join(ROOT, 'docs', 'images', 'compare-run-dark.png'));
-        const fig = join(SHOTS, 'compare-figure-dark.png');
-        await page.locator('#compare').screenshot({ path: fig });
-        copyFileSync(fig, join(ROOT, 'docs', 'images', 'compare-figure-dark.png'));
-      } else await page.screenshot({ path: join(SHOTS, 'compare-run-light.png'), fullPage: true });
+        await screenshot(page, 'compare-run-dark.png', { docs: true });
+        await screenshot(page, 'compare-figure-dark.png', { element: '#compare', docs: true });
+      } else await screenshot(page, 'compare-run-light.png');
       // legend toggle: hide the Mamba-1 model (its line and band)
       await page.click('#compare .series-toggle[data-series="model-1"]');
       ls = await lines(page);
@@ -196,7 +141,7 @@ describe('knockout panel: comparisons', () => {
     assert.deepEqual(marks, [[{ row: 0, label: 'pos 0 (first)' }], [{ row: 0, label: 'pos 0 (first)' }]]);
     const titles = await page.$$eval('section[aria-label="Per position, each model"] h3', (h) => h.map((x) => x.textContent));
     assert.deepEqual(titles, ['demo (Mamba-2): Blocking last ← position, window k = 4', 'demo-mamba1 (Mamba-1): Blocking last ← position, window k = 4']);
-    await page.screenshot({ path: join(SHOTS, 'compare-micro-dark.png'), fullPage: true });
+    await screenshot(page, 'compare-micro-dark.png');
     await noProblems(page);
     await page.context().close();
   });
@@ -240,7 +185,7 @@ describe('knockout panel: the first-position effect', () => {
     const note = (await page.textContent('#first-position-note'))!;
     assert.match(note, /^◂ pos 0 \(first\) = "The", the prompt's first token \(the marked row\): blocking \(last ← 0\) changes the target's probability by at most /);
     assert.ok(note.includes(`${min > 0 ? '+' : ''}${min.toFixed(1)}%`), note);
-    await page.locator('#micro').screenshot({ path: join(SHOTS, 'panel-micro-first-dark.png') });
+    await screenshot(page, 'panel-micro-first-dark.png', { element: '#micro' });
     // the SVG export frames and labels row 0 too
     await page.evaluate(() => ((window as any).__posted.length = 0));
     await page.click('#micro .export-button[data-format="svg"]');
@@ -266,7 +211,7 @@ describe('knockout panel: the first-position effect', () => {
     assert.equal(last[2], `${pct(f.meanDiffPct[i])} [${pct(f.ci.low[i])}, ${pct(f.ci.high[i])}]`);
     await page.waitForFunction(() => (window as any).__panel.heatmap?.current);
     assert.deepEqual(await page.evaluate(() => (window as any).__panel.heatmap.current.markedRows), [{ row: 0, label: 'pos 0 (first)' }]);
-    await page.locator('#first-position').screenshot({ path: join(SHOTS, 'panel-first-position-dark.png') });
+    await screenshot(page, 'panel-first-position-dark.png', { element: '#first-position' });
     // a comparison of micro runs lists the first-position effect per model (the same run twice: the same numbers)
     await send(page, { type: 'showComparison', result: buildComparison([{ ref: 'demo', result: runMicro }, { ref: 'demo', result: runMicro }]) });
     await page.waitForSelector('#compare-first-position');
@@ -283,7 +228,7 @@ describe('knockout panel: the first-position effect', () => {
 
   test('docs/images/compare-*.png are there and small', () => {
     for (const f of ['compare-run-dark.png', 'compare-figure-dark.png']) {
-      const size = statSync(join(ROOT, 'docs', 'images', f)).size;
+      const size = statSync(join(DOCS_IMAGES, f)).size;
       assert.ok(size > 10_000 && size < 300 * 1024, `${f} is ${size} bytes`);
     }
   });

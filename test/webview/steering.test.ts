@@ -2,16 +2,15 @@
 // steered, generate, bottlenecks, steer-sweep; test/webview/fixtures/steering, made with the CLI), the debounced slider
 // with request ids (stale replies ignored), the bottleneck finder's channel pick, the sweep request, exports;
 // screenshots in test-output/screenshots and docs/images/steering-view-dark.png.
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Browser, Page } from 'playwright-core';
-import type { Server } from 'node:http';
-import { buildBundles, launchChromium, ROOT, startServer, type ThemeName } from './harness';
-import type { HostToWebview, SteeringInit, SteerSpec } from '../../src/shared/protocol';
+import type { Page } from 'playwright-core';
+import { ROOT, type ThemeName } from './harness';
+import type { SteeringInit, SteerSpec } from '../../src/shared/protocol';
+import { noProblems, posted, screenshot, send, useBrowser } from './browser';
 
-const SHOTS = join(ROOT, 'test-output', 'screenshots');
 const FIX = join(ROOT, 'test', 'webview', 'fixtures', 'steering');
 const load = (f: string) => JSON.parse(readFileSync(join(FIX, f), 'utf8'));
 const predictClean = load('predict-clean.json');
@@ -31,41 +30,8 @@ export const INIT: SteeringInit = {
   presets: [],
 };
 
-let browser: Browser;
-let server: Server;
-let origin: string;
-
-before(async () => {
-  mkdirSync(SHOTS, { recursive: true });
-  mkdirSync(join(ROOT, 'docs', 'images'), { recursive: true });
-  await buildBundles();
-  ({ server, origin } = await startServer());
-  ({ browser } = await launchChromium());
-});
-
-after(async () => {
-  await browser?.close();
-  server?.close();
-});
-
-async function open(theme: ThemeName = 'dark'): Promise<Page> {
-  const ctx = await browser.newContext({ viewport: { width: 1100, height: 900 }, deviceScaleFactor: 1 });
-  const page = await ctx.newPage();
-  const errors: string[] = [];
-  page.on('pageerror', (e) => errors.push(String(e)));
-  (page as unknown as { __errors: string[] }).__errors = errors;
-  await page.goto(`${origin}/steering.html?theme=${theme}`);
-  await page.waitForFunction(() => (window as any).__posted?.some((m: any) => m.type === 'ready'));
-  return page;
-}
-
-async function send(page: Page, msg: HostToWebview): Promise<void> {
-  await page.evaluate((m) => window.postMessage(m, '*'), msg as unknown as Record<string, unknown>);
-}
-
-async function posted(page: Page): Promise<any[]> {
-  return page.evaluate(() => (window as any).__posted);
-}
+const openView = useBrowser();
+const open = (theme: ThemeName = 'dark'): Promise<Page> => openView('steering', theme);
 
 async function lastSteer(page: Page, after = 0): Promise<any> {
   await page.waitForFunction((n) => (window as any).__posted.filter((m: any) => m.type === 'steer').length > n, after);
@@ -75,11 +41,6 @@ async function lastSteer(page: Page, after = 0): Promise<any> {
 
 async function steerCount(page: Page): Promise<number> {
   return (await posted(page)).filter((m) => m.type === 'steer').length;
-}
-
-async function noProblems(page: Page): Promise<void> {
-  assert.deepEqual(await page.evaluate(() => (window as any).__csp), [], 'no CSP violations');
-  assert.deepEqual((page as unknown as { __errors: string[] }).__errors, [], 'no page errors');
 }
 
 /** Opens the view and feeds it every sample result, answering its first request. */
@@ -124,9 +85,7 @@ describe('Steering view', () => {
       assert.equal(await page.$eval('#loo-scale', (s) => (s as HTMLSelectElement).value), '20');
       assert.equal(await page.$$eval('#fig-loo .bar', (r) => r.length), sweep.channels.length);
       await noProblems(page);
-      const shot = join(SHOTS, `steering-view-${theme}.png`);
-      await page.screenshot({ path: shot, fullPage: true });
-      if (theme === 'dark') copyFileSync(shot, join(ROOT, 'docs', 'images', 'steering-view-dark.png'));
+      await screenshot(page, `steering-view-${theme}.png`, { docs: theme === 'dark' });
       await page.context().close();
     }
   });

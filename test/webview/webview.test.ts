@@ -1,51 +1,18 @@
 // Browser tests of the two webviews in headless Chromium (npm run test:webview).
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync, copyFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Browser, Page } from 'playwright-core';
-import type { Server } from 'node:http';
-import { buildBundles, launchChromium, ROOT, startServer, themeCss, type ThemeName } from './harness';
+import type { Page } from 'playwright-core';
+import { themeCss } from './harness';
+import { DOCS_IMAGES, noProblems, posted, screenshot, send, setSelect, SHOTS, useBrowser } from './browser';
 import {
   M1_CHANNELS, sampleAttention, sampleAttentionWithGroups, sampleChannelAttention, sampleChannelAttentionWithGroups, sampleChannelMatrix, sampleDataset,
   sampleFeatures, sampleFeatureTrace, sampleMicro, sampleTrace, sampleTraceMamba1,
 } from './samples';
-import type { HostToWebview } from '../../src/shared/protocol';
 import { encodeAttention } from '../../src/shared/attentionWire';
 
-const SHOTS = join(ROOT, 'test-output', 'screenshots');
-let browser: Browser;
-let server: Server;
-let origin: string;
-let cleanup: () => void = () => undefined;
-
-before(async () => {
-  mkdirSync(SHOTS, { recursive: true });
-  await buildBundles();
-  ({ server, origin } = await startServer());
-  ({ browser, cleanup } = await launchChromium());
-});
-
-after(async () => {
-  await browser?.close();
-  server?.close();
-  cleanup();
-});
-
-async function open(view: 'panel' | 'heatmap', theme: ThemeName = 'dark', dpr = 1): Promise<Page> {
-  const ctx = await browser.newContext({ viewport: { width: 1100, height: 900 }, deviceScaleFactor: dpr });
-  const page = await ctx.newPage();
-  const errors: string[] = [];
-  page.on('pageerror', (e) => errors.push(String(e)));
-  (page as unknown as { __errors: string[] }).__errors = errors;
-  await page.goto(`${origin}/${view}.html?theme=${theme}`);
-  await page.waitForFunction(() => (window as any).__posted?.length > 0);
-  return page;
-}
-
-async function send(page: Page, msg: HostToWebview): Promise<void> {
-  await page.evaluate((m) => window.postMessage(m, '*'), msg as unknown as Record<string, unknown>);
-}
+const open = useBrowser();
 
 /** The one message posted since clearPosted: a request with an id, otherwise `want`; returns its id. */
 async function oneRequest(page: Page, want: Record<string, unknown>): Promise<number> {
@@ -57,17 +24,8 @@ async function oneRequest(page: Page, want: Record<string, unknown>): Promise<nu
   return requestId;
 }
 
-async function posted(page: Page): Promise<any[]> {
-  return page.evaluate(() => (window as any).__posted);
-}
-
 async function clearPosted(page: Page): Promise<void> {
   await page.evaluate(() => ((window as any).__posted.length = 0));
-}
-
-async function noProblems(page: Page): Promise<void> {
-  assert.deepEqual(await page.evaluate(() => (window as any).__csp), [], 'no CSP violations');
-  assert.deepEqual((page as unknown as { __errors: string[] }).__errors, [], 'no page errors');
 }
 
 /** Non-background pixels of a canvas, and a hash of its pixels. */
@@ -84,17 +42,6 @@ async function canvasStats(page: Page, selector: string): Promise<{ inked: numbe
     }
     return { inked, hash, width: c.width, cssWidth: c.getBoundingClientRect().width };
   }, selector);
-}
-
-async function setSelect(page: Page, id: string, value: string): Promise<void> {
-  await page.evaluate(
-    ([id, value]) => {
-      const s = document.getElementById(id) as any;
-      s.value = value;
-      s.dispatchEvent(new Event('change'));
-    },
-    [id, value],
-  );
 }
 
 async function exportsOf(page: Page, figure: string): Promise<Record<string, any>> {
@@ -182,7 +129,7 @@ describe('knockout panel', () => {
     const aria = await page.getAttribute('#curves-canvas', 'aria-label');
     assert.match(aria!, /Subject: minimum/);
     assert.equal(await page.getAttribute('#curves-canvas', 'role'), 'img');
-    await page.screenshot({ path: join(SHOTS, 'panel-trace-dark.png'), fullPage: true });
+    await screenshot(page, 'panel-trace-dark.png');
     // tooltip values
     const tip = await page.evaluate(() => {
       const c = (window as any).__panel.chart;
@@ -235,7 +182,7 @@ describe('knockout panel', () => {
     // theme switch (VS Code changes body class + variables)
     await page.evaluate((css) => (window as any).__setTheme('light', css), themeCss('light'));
     await page.waitForFunction(() => (window as any).__panel.chart?.data.datasets[0].borderColor === '#388a34');
-    await page.screenshot({ path: join(SHOTS, 'panel-trace-light.png'), fullPage: true });
+    await screenshot(page, 'panel-trace-light.png');
     await noProblems(page);
     await page.context().close();
   });
@@ -264,7 +211,7 @@ describe('knockout panel', () => {
     assert.equal(await tip.getAttribute('data-row'), String(micro.tokens.length - 2));
     assert.match((await page.getAttribute('#micro-heatmap canvas', 'aria-label'))!, /Heatmap of 11 × 20 cells/);
     await page.mouse.move(0, 0);
-    await page.screenshot({ path: join(SHOTS, 'panel-micro-dark.png'), fullPage: true });
+    await screenshot(page, 'panel-micro-dark.png');
     const ex = await checkExports(page, 'micro', 'diff_pct');
     assert.deepEqual(ex.json.data.diffPct, micro.diffPct);
     await clearPosted(page);
@@ -288,7 +235,7 @@ describe('knockout panel', () => {
     assert.equal(info.filter((d: any) => d.fill === '-1').length, 3);
     assert.match((await page.textContent('#curves .subtitle'))!, /n = 180/);
     assert.ok((await canvasStats(page, '#curves-canvas')).inked > 2000);
-    await page.screenshot({ path: join(SHOTS, 'panel-dataset-light.png'), fullPage: true });
+    await screenshot(page, 'panel-dataset-light.png');
     const before = await canvasStats(page, '#curves-canvas');
     await setSelect(page, 'split-select', 'subjectHasFirst');
     await page.waitForFunction(() => /n = 60/.test(document.querySelector('#curves .subtitle')!.textContent!));
@@ -302,7 +249,7 @@ describe('knockout panel', () => {
     assert.deepEqual(await page.evaluate(() => (window as any).__posted.filter((m: any) => m.type === 'rerun')), []);
     await page.evaluate((css) => (window as any).__setTheme('dark', css), themeCss('dark'));
     await page.waitForFunction(() => (window as any).__panel.chart?.data.datasets[2].borderColor === '#89d185');
-    await page.screenshot({ path: join(SHOTS, 'panel-dataset-dark.png'), fullPage: true });
+    await screenshot(page, 'panel-dataset-dark.png');
     // a micro dataset run: per-prompt heatmaps with a prompt selector
     const m = sampleMicro();
     const dm = sampleDataset();
@@ -342,7 +289,7 @@ describe('knockout panel', () => {
     assert.match((await page.textContent('.page-head .meta'))!, /Mamba-1\/models\/mamba-130m · 24 layers/);
     assert.match((await page.textContent('#curves .caption'))!, /Mamba-1 · .*complete knockout \(conv blocked\)/);
     assert.ok((await canvasStats(page, '#curves-canvas')).inked > 2000);
-    await page.screenshot({ path: join(SHOTS, 'panel-trace-mamba1-block-dark.png'), fullPage: true });
+    await screenshot(page, 'panel-trace-mamba1-block-dark.png');
     // exports carry the family and the conv mode
     const ex = await checkExports(page, 'curves', 'source_set');
     assert.ok(ex.csv.data.includes('# model family: Mamba-1'), 'CSV names the family');
@@ -373,7 +320,7 @@ describe('knockout panel', () => {
     await page.evaluate((css) => (window as any).__setTheme('light', css), themeCss('light'));
     await send(page, { type: 'showResult', result: m1 });
     await page.waitForFunction(() => document.getElementById('model-family')?.textContent === 'Mamba-1' && (window as any).__panel.chart?.data.datasets[0].borderColor === '#388a34');
-    await page.screenshot({ path: join(SHOTS, 'panel-trace-mamba1-block-light.png'), fullPage: true });
+    await screenshot(page, 'panel-trace-mamba1-block-light.png');
     await noProblems(page);
     await page.context().close();
   });
@@ -411,7 +358,7 @@ describe('knockout panel', () => {
     assert.match((await page.textContent('#interval-info'))!, /95% bootstrap CI \(2000 resamples, seed 7\)/);
     assert.match((await page.textContent('#result-warnings'))!, /12 prompts: rows 1, 4, 9, …/);
     assert.equal(await page.locator('#export-report').count(), 1);
-    await page.screenshot({ path: join(SHOTS, 'panel-warnings-dark.png'), fullPage: true });
+    await screenshot(page, 'panel-warnings-dark.png');
     // older files without settings.interval were Student t
     const old = sampleDataset();
     delete (old.settings as any).interval;
@@ -495,7 +442,7 @@ describe('heatmap viewer', () => {
     assert.equal(s0.width, Math.round(s0.cssWidth * 2), 'backing store at devicePixelRatio 2');
     assert.equal(await page.textContent('#layer-value'), '9 / 23');
     assert.equal((await page.evaluate(() => (window as any).__viewer.view.current.outlined)).length, 4, 'blocked edges outlined in layer 9');
-    await page.screenshot({ path: join(SHOTS, 'heatmap-dark.png'), fullPage: true });
+    await screenshot(page, 'heatmap-dark.png');
     // hover: exact value and (row ← column)
     const raw = sampleAttention(9).heads.reduce((a, h) => a + h[7][3], 0) / 4;
     const c = await page.evaluate(() => (window as any).__viewer.view.cellCenter(7, 3));
@@ -577,7 +524,7 @@ describe('heatmap viewer', () => {
     assert.equal(await page.isVisible('#attention'), false, 'no matrix of the other model');
     assert.equal(await page.locator('.tokens .tok').count(), 0, 'no tokens of the other trace');
     assert.equal(await page.evaluate(() => (window as any).__viewer.cache.size), 0);
-    await page.screenshot({ path: join(SHOTS, 'heatmap-model-mismatch-dark.png'), fullPage: true });
+    await screenshot(page, 'heatmap-model-mismatch-dark.png');
     await clearPosted(page);
     await page.click('#retrace');
     await page.waitForFunction(() => (window as any).__posted.length > 0);
@@ -645,7 +592,7 @@ describe('heatmap viewer', () => {
       return [...c.getContext('2d')!.getImageData(1, 1, 1, 1).data];
     });
     assert.deepEqual(bg, [255, 255, 255, 255], 'canvas background = Light Modern editor background');
-    await page.screenshot({ path: join(SHOTS, 'heatmap-light.png'), fullPage: true });
+    await screenshot(page, 'heatmap-light.png');
     await noProblems(page);
     await page.context().close();
   });
@@ -734,7 +681,7 @@ describe('heatmap viewer', () => {
     await page.waitForFunction(() => document.getElementById('layer-value')!.textContent === '1 / 2' && !document.getElementById('attention')!.classList.contains('loading'));
     assert.match((await page.textContent('#attention h3'))!, /layer 1 of 3 \(channel 37\)/);
     await page.mouse.move(0, 0);
-    await page.screenshot({ path: join(SHOTS, 'heatmap-mamba1-channel-dark.png'), fullPage: true });
+    await screenshot(page, 'heatmap-mamba1-channel-dark.png');
     // exports name the aggregation
     const ex = await checkExports(page, 'attention', 'aggregation');
     assert.equal(ex.png.figure, 'attention-L1-channel37-signed');
@@ -769,7 +716,7 @@ describe('heatmap viewer', () => {
     assert.deepEqual(await posted(page), [], 'layer 0 is cached');
     await page.mouse.move(0, 0);
     await page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
-    await page.screenshot({ path: join(SHOTS, 'heatmap-mamba1-dark.png'), fullPage: true });
+    await screenshot(page, 'heatmap-mamba1-dark.png');
     // reload: the channel view comes back without asking the host
     await setSelect(page, 'agg-select', 'channel');
     await page.waitForFunction(() => /\(channel 37\)$/.test(document.querySelector('#attention h3')!.textContent!));
@@ -793,7 +740,7 @@ describe('heatmap viewer', () => {
     await send(page, { type: 'attention', payload: encodeAttention(sampleChannelAttention(0)) });
     await page.waitForFunction(() => (window as any).__viewer.view.current);
     assert.ok((await canvasStats(page, '#attention-heatmap canvas')).inked > 3000);
-    await page.screenshot({ path: join(SHOTS, 'heatmap-mamba1-light.png'), fullPage: true });
+    await screenshot(page, 'heatmap-mamba1-light.png');
     await noProblems(page);
     await page.context().close();
   });
@@ -905,8 +852,8 @@ describe('feature knockout (SPEC §4)', () => {
     await page.waitForFunction(() => /window k = 9$/.test(document.querySelector('#overlay h3')!.textContent!) && (window as any).__panel.overlay);
     assert.match((await page.getAttribute('#feature-mode', 'title'))!, /^except: the edges are cut in every feature but the group's/);
     await page.mouse.move(0, 0);
-    await page.locator('#feature-knockout').screenshot({ path: join(SHOTS, 'panel-features-dark.png') });
-    await page.screenshot({ path: join(SHOTS, 'panel-features-full-dark.png'), fullPage: true });
+    await screenshot(page, 'panel-features-dark.png', { element: '#feature-knockout' });
+    await screenshot(page, 'panel-features-full-dark.png');
     // exports of the overlay: every group
     const ex = await checkExports(page, 'overlay', 'feature_group');
     assert.equal(ex.png.figure, 'features-k9-subject');
@@ -949,7 +896,7 @@ describe('feature knockout (SPEC §4)', () => {
     assert.equal(await page.inputValue('#feature-custom'), 'heads:3,5,8-11');
     assert.match((await page.textContent('#curves h3'))!, /Heads 3,5,8-11 \(only\)/);
     assert.equal(await page.locator('#feature-group-select').count(), 0, 'one group: no group select');
-    await page.screenshot({ path: join(SHOTS, 'panel-features-light.png'), fullPage: true });
+    await screenshot(page, 'panel-features-light.png');
     await noProblems(page);
     await page.context().close();
   });
@@ -988,7 +935,7 @@ describe('feature knockout (SPEC §4)', () => {
     assert.ok(svg.width > 600);
     assert.match((await page.textContent('#decay-groups'))!, new RegExp(`Fast decay · 8 heads${d0.decay.fast.join(', ')}`));
     assert.match((await page.getAttribute('#decay-chart', 'aria-label'))!, /Histogram of 24 decay scores .*log scale.*fast 8, middle 8, slow 8/);
-    await page.screenshot({ path: join(SHOTS, 'panel-decay-dark.png'), fullPage: true });
+    await screenshot(page, 'panel-decay-dark.png');
     // the slider asks the host for a layer it does not have; back to a cached one without asking
     await clearPosted(page);
     await page.locator('#decay-layer').fill('10');
@@ -1044,7 +991,7 @@ describe('feature knockout (SPEC §4)', () => {
     assert.match((await page.textContent('#decay-groups'))!, /146 more; the CSV export lists them all/);
     await page.evaluate((css) => (window as any).__setTheme('light', css), themeCss('light'));
     await page.waitForFunction(() => (window as any).__panel.decaySpec?.unit === 'channel' && document.querySelector('#decay-chart svg'));
-    await page.locator('#feature-decay').screenshot({ path: join(SHOTS, 'panel-decay-mamba1-light.png') });
+    await screenshot(page, 'panel-decay-mamba1-light.png', { element: '#feature-decay' });
     const m1ex = await checkExports(page, 'decay', 'decay_score');
     assert.equal(m1ex.csv.data.trim().split('\n').filter((l: string) => !l.startsWith('#')).length, 513);
     assert.match(m1ex.json.provenance['decay score'], /Σ_n exp/);
@@ -1107,7 +1054,7 @@ describe('feature knockout (SPEC §4)', () => {
     assert.match((await page.textContent('#attention h3'))!, new RegExp(`\\(mean over ${p.groups!.slow.count} slow heads\\)$`));
     assert.match((await page.textContent('#attention .subtitle'))!, new RegExp(`slow heads: ${p.groups!.slow.units!.join(', ')}`));
     assert.notEqual((await canvasStats(page, '#attention-heatmap canvas')).hash, s0.hash);
-    await page.screenshot({ path: join(SHOTS, 'heatmap-group-dark.png'), fullPage: true });
+    await screenshot(page, 'heatmap-group-dark.png');
     const ex = await checkExports(page, 'attention', 'row_token');
     assert.equal(ex.png.figure, 'attention-L9-groupslow-signed');
     assert.deepEqual(ex.json.data.matrix, p.groups!.slow.mean);
@@ -1137,13 +1084,13 @@ describe('feature knockout (SPEC §4)', () => {
 
 describe('screenshots for the README', () => {
   test('copies one dark screenshot of each view to docs/images (< 300 KB)', () => {
-    mkdirSync(join(ROOT, 'docs', 'images'), { recursive: true });
+    mkdirSync(DOCS_IMAGES, { recursive: true });
     for (const [src, dst] of [
       ['panel-trace-dark.png', 'knockout-panel-dark.png'], ['heatmap-dark.png', 'attention-heatmap-dark.png'], ['heatmap-mamba1-dark.png', 'attention-heatmap-mamba1-dark.png'],
       ['panel-features-dark.png', 'feature-overlay-dark.png'], ['panel-decay-dark.png', 'feature-decay-dark.png'],
     ]) {
-      copyFileSync(join(SHOTS, src), join(ROOT, 'docs', 'images', dst));
-      const size = statSync(join(ROOT, 'docs', 'images', dst)).size;
+      copyFileSync(join(SHOTS, src), join(DOCS_IMAGES, dst));
+      const size = statSync(join(DOCS_IMAGES, dst)).size;
       assert.ok(size < 300 * 1024, `${dst} is ${size} bytes`);
     }
     writeFileSync(join(SHOTS, 'README.txt'), 'Screenshots written by npm run test:webview (dark and light themes).\n');

@@ -11,7 +11,7 @@ export interface SessionInfo {
   computeDType: 'float32' | 'float16';
   /** how knockout rows go through the layers (Provenance.sweep) */
   sweep: 'fused' | 'layers';
-  /** why the fused sweep graph could not be loaded (the sweep then runs layer by layer); absent when it loaded or was not asked for */
+  /** why the fused chunk graph could not be loaded (the sweep then runs layer by layer); absent when it loaded or was not asked for */
   fusedSweepError?: string;
   config: ModelConfig;
   /** CUDA only: exact float32 ('float32', default) or TF32 matrix products, and the GPU index */

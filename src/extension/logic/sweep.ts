@@ -1,10 +1,10 @@
-// What the user is told when the fused sweep graph failed to load (issue 16 point 2: no silent fallbacks). No `vscode`
+// What the user is told when the fused chunk graph failed to load (issue 16 point 2: no silent fallbacks). No `vscode`
 // import.
 import type { SessionInfo } from '../../engine/runtime/protocol';
 
 /** The status-bar tooltip's line on the knockout sweep. */
 export function sweepTooltipLine(info: Pick<SessionInfo, 'sweep' | 'fusedSweepError'>): string {
-  if (info.fusedSweepError) return `knockout sweep: layer by layer — the fused sweep graph failed to load (${info.fusedSweepError})`;
+  if (info.fusedSweepError) return `knockout sweep: layer by layer — the fused chunk graph failed to load (${info.fusedSweepError})`;
   return `knockout sweep ${info.sweep}`;
 }
 
@@ -17,5 +17,5 @@ export function fusedSweepNotice(info: Pick<SessionInfo, 'fusedSweepError' | 'id
   const key = `${info.identity.hash}\u0000${info.fusedSweepError}`;
   if (shown.has(key)) return undefined;
   shown.add(key);
-  return `Mamba Explain: the fused sweep graph could not be loaded, so knockout sweeps run layer by layer (slower, same numbers). Reason: ${info.fusedSweepError}`;
+  return `Mamba Explain: the fused chunk graph could not be loaded, so knockout sweeps run layer by layer (slower, same numbers). Reason: ${info.fusedSweepError}`;
 }

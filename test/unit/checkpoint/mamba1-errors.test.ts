@@ -8,6 +8,7 @@ import { openCheckpoint } from '../../../src/engine/checkpoint';
 import { parseConfig } from '../../../src/engine/checkpoint/config';
 import { UserError, type Mamba1Config } from '../../../src/engine/types';
 import { RandomCheckpointOptions, TensorToWrite, WrittenCheckpoint, writeRandomCheckpoint, writeSafetensors } from '../../helpers/checkpointWriter';
+import { rejectsOpening } from '../../helpers/checkpointErrors';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ckpt-m1-err-'));
 process.on('exit', () => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -20,16 +21,6 @@ const base: RandomCheckpointOptions = {
 
 async function model(opts: Partial<RandomCheckpointOptions> = {}): Promise<WrittenCheckpoint> {
   return writeRandomCheckpoint(path.join(tmp, `m${n++}`), { ...base, ...opts });
-}
-
-async function rejects(dir: string, file: string, pattern: RegExp): Promise<void> {
-  await assert.rejects(openCheckpoint(dir), (e: unknown) => {
-    assert.ok(e instanceof UserError, `expected a UserError, got ${String(e)}`);
-    assert.ok(e.message.startsWith(file + ':'), `message should start with ${file}: ${e.message}`);
-    assert.match(e.message, pattern);
-    assert.ok(!e.message.includes('\n'), 'one line');
-    return true;
-  });
 }
 
 const hf = { model_type: 'mamba', hidden_size: 64, num_hidden_layers: 2, state_size: 16, vocab_size: 100 };
@@ -86,11 +77,11 @@ test('Mamba-1 checkpoint: a missing or mis-shaped tensor is named with its store
         .filter(([name]) => name !== drop)
         .map(([name, t]) => (reshape && name === reshape[0] ? { key: t.key, shape: reshape[1], dtype: t.dtype, data: t.data.subarray(0, reshape[1].reduce((a, b) => a * b, 1)) } : { key: t.key, shape: t.shape, dtype: t.dtype, data: t.data }));
     writeSafetensors(file, keep('layers.1.mixer.x_proj.weight'));
-    await rejects(w.dir, file, /tensor 'backbone\.layers\.1\.mixer\.x_proj\.weight' is missing/);
+    await rejectsOpening(w.dir, file, /tensor 'backbone\.layers\.1\.mixer\.x_proj\.weight' is missing/);
     writeSafetensors(file, keep('', ['layers.0.mixer.A_log', [32, 2]]));
-    await rejects(w.dir, file, /tensor 'backbone\.layers\.0\.mixer\.A_log' has shape \[32, 2\], expected \[32, 4\]/);
+    await rejectsOpening(w.dir, file, /tensor 'backbone\.layers\.0\.mixer\.A_log' has shape \[32, 2\], expected \[32, 4\]/);
     writeSafetensors(file, keep('', ['layers.0.mixer.dt_proj.weight', [16, 2]]));
-    await rejects(w.dir, file, /dt_proj\.weight' has shape \[16, 2\], expected \[32, 1\]/);
+    await rejectsOpening(w.dir, file, /dt_proj\.weight' has shape \[16, 2\], expected \[32, 1\]/);
   }
 });
 

@@ -2,30 +2,20 @@
 // Mamba-2 demo): size, config, recall of the demo facts, probabilities equal to transformers'
 // (test/fixtures/parity/demo-mamba1-expected.json), a trace whose subject curve moves, and the conv path: its conv
 // taps on previous tokens are 0, so the complete knockout equals the edge knockout on every source but the last.
-import { test, after, before } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { openCheckpoint } from '../../../src/engine/checkpoint/index';
-import { openEngineSession, closeEngineSession, demoModelDir } from '../../../src/engine/engine';
-import { cleanForward } from '../../../src/engine/experiments/runner';
+import { demoModelDir } from '../../../src/engine/engine';
 import { runTrace } from '../../../src/engine/experiments/macro';
-import type { EngineSession, Mamba1Config } from '../../../src/engine/types';
+import type { Mamba1Config } from '../../../src/engine/types';
+import { checkExpected, demoSession, readDemoFacts, recallOfFacts } from '../../helpers/demoModel';
 
 const MODEL = resolve('models', 'demo-mamba1');
-const FACTS = resolve('examples', 'demo-facts.json');
 const EXPECTED = resolve('test', 'fixtures', 'parity', 'demo-mamba1-expected.json');
 
-const tmp = mkdtempSync(join(tmpdir(), 'me-demo-m1-'));
-let session: EngineSession;
-before(async () => {
-  session = await openEngineSession(MODEL, { ep: 'cpu', cacheRoot: tmp, threads: 2 });
-});
-after(async () => {
-  if (session) await closeEngineSession(session);
-  rmSync(tmp, { recursive: true, force: true });
-});
+const session = demoSession(MODEL, 'demo-m1');
 
 test('the Mamba-1 demo model ships in the package (demo-mamba1), is at most 10 MB and its config is Mamba-1', async () => {
   assert.equal(resolve(demoModelDir('demo-mamba1')!), MODEL);
@@ -41,7 +31,7 @@ test('the Mamba-1 demo model ships in the package (demo-mamba1), is at most 10 M
     assert.equal(c.format, 'hf');
     assert.equal(ck.storedDType, 'float16');
     assert.equal(c.tieEmbeddings, true);
-    assert.equal(session.identity.arch, 'mamba1');
+    assert.equal(session().identity.arch, 'mamba1');
     // the demo recipe: conv taps on previous tokens are exactly 0
     for (let i = 0; i < c.nLayer; i++) {
       const w = ck.readF32(`layers.${i}.mixer.conv1d.weight`);
@@ -53,41 +43,19 @@ test('the Mamba-1 demo model ships in the package (demo-mamba1), is at most 10 M
 });
 
 test('the Mamba-1 demo model recalls ≥ 95% of examples/demo-facts.json at top-1', async (t) => {
-  const facts = JSON.parse(readFileSync(FACTS, 'utf8')) as { prompt: string; target_true: string }[];
-  const groups = new Map<number, { ids: Int32Array; target: number }[]>();
-  for (const f of facts) {
-    const p = session.tokenizer.encode(f.prompt).ids;
-    const target = session.tokenizer.encode(f.prompt + f.target_true).ids[p.length];
-    groups.set(p.length, [...(groups.get(p.length) ?? []), { ids: Int32Array.from(p), target }]);
-  }
-  let ok = 0;
-  for (const g of groups.values()) {
-    const run = await cleanForward(session.backend, g, { maxBatch: 64 });
-    g.forEach((x, j) => (ok += run.top1[j] === x.target ? 1 : 0));
-  }
-  t.diagnostic(`top-1 ${ok}/${facts.length}`);
-  assert.ok(ok / facts.length >= 0.95, `top-1 accuracy ${ok / facts.length}`);
+  const r = await recallOfFacts(session(), readDemoFacts());
+  t.diagnostic(r.summary);
+  assert.ok(r.accuracy >= 0.95, `top-1 accuracy ${r.accuracy}`);
 });
 
 test('Mamba-1 demo: engine probabilities equal transformers (demo-mamba1-expected.json) within 1e-4', async (t) => {
-  const exp = JSON.parse(readFileSync(EXPECTED, 'utf8')) as { facts: { prompt: string; ids: number[]; targetId: number; targetProb: number; top5: [number, number][] }[] };
-  assert.ok(exp.facts.length >= 25);
-  let worst = 0;
-  for (const f of exp.facts) {
-    const ids = session.tokenizer.encode(f.prompt).ids;
-    assert.deepEqual(ids, f.ids);
-    const run = await cleanForward(session.backend, [{ ids: Int32Array.from(ids), target: f.targetId }]);
-    worst = Math.max(worst, Math.abs(run.baseProbs[0] - f.targetProb));
-    assert.ok(Math.abs(run.baseProbs[0] - f.targetProb) <= 1e-4, `${f.prompt}: ${run.baseProbs[0]} vs ${f.targetProb}`);
-    assert.equal(run.top1[0], f.top5[0][0]);
-  }
-  t.diagnostic(`max |Δp| ${worst.toExponential(2)}`);
+  await checkExpected(t, session(), EXPECTED, 1e-4);
 });
 
 test('Mamba-1 demo trace: blocking last ← subject moves the target; conv block = keep but for the last position', async (t) => {
   const params = { prompt: 'Beats Music is owned by', subject: 'Beats Music', target: ' Apple', windows: [3] };
-  const keep = await runTrace(session, params);
-  const block = await runTrace(session, { ...params, conv: 'block' as const });
+  const keep = await runTrace(session(), params);
+  const block = await runTrace(session(), { ...params, conv: 'block' as const });
   assert.equal(keep.provenance.model.arch, 'mamba1');
   assert.equal(keep.provenance.conv, 'keep');
   assert.equal(block.provenance.conv, 'block');

@@ -3,31 +3,21 @@
 // transformers' (test/fixtures/parity/demo-transformer-expected.json), a trace whose subject curve moves, the first
 // position's effect, head-list feature knockout, and the refusals that make no sense for attention (decay groups,
 // --conv block).
-import { test, after, before } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { openCheckpoint } from '../../../src/engine/checkpoint/index';
-import { openEngineSession, closeEngineSession, demoModelDir } from '../../../src/engine/engine';
-import { cleanForward } from '../../../src/engine/experiments/runner';
+import { demoModelDir } from '../../../src/engine/engine';
 import { runTrace } from '../../../src/engine/experiments/macro';
 import { featuresReport } from '../../../src/engine/experiments/features';
-import { UserError, type EngineSession, type TransformerConfig } from '../../../src/engine/types';
+import { UserError, type TransformerConfig } from '../../../src/engine/types';
+import { checkExpected, demoSession, readDemoFacts, recallOfFacts } from '../../helpers/demoModel';
 
 const MODEL = resolve('models', 'demo-transformer');
-const FACTS = resolve('examples', 'demo-facts.json');
 const EXPECTED = resolve('test', 'fixtures', 'parity', 'demo-transformer-expected.json');
 
-const tmp = mkdtempSync(join(tmpdir(), 'me-demo-tf-'));
-let session: EngineSession;
-before(async () => {
-  session = await openEngineSession(MODEL, { ep: 'cpu', cacheRoot: tmp, threads: 2 });
-});
-after(async () => {
-  if (session) await closeEngineSession(session);
-  rmSync(tmp, { recursive: true, force: true });
-});
+const session = demoSession(MODEL, 'demo-tf');
 
 test('the transformer demo model ships (demo-transformer), is at most 10 MB, GPT-NeoX with the Mamba demos\' tokenizer', async () => {
   assert.equal(resolve(demoModelDir('demo-transformer')!), MODEL);
@@ -43,55 +33,33 @@ test('the transformer demo model ships (demo-transformer), is at most 10 MB, GPT
     assert.equal(ck.storedDType, 'float16');
     assert.equal(c.rotaryPct, 0.25);
     assert.equal(c.parallelResidual, true);
-    assert.equal(session.identity.arch, 'gptneox');
+    assert.equal(session().identity.arch, 'gptneox');
   } finally {
     ck.close();
   }
 });
 
 test('the transformer demo model recalls ≥ 95% of examples/demo-facts.json at top-1', async (t) => {
-  const facts = JSON.parse(readFileSync(FACTS, 'utf8')) as { prompt: string; target_true: string }[];
-  const groups = new Map<number, { ids: Int32Array; target: number }[]>();
-  for (const f of facts) {
-    const p = session.tokenizer.encode(f.prompt).ids;
-    const target = session.tokenizer.encode(f.prompt + f.target_true).ids[p.length];
-    groups.set(p.length, [...(groups.get(p.length) ?? []), { ids: Int32Array.from(p), target }]);
-  }
-  let ok = 0;
-  for (const g of groups.values()) {
-    const run = await cleanForward(session.backend, g, { maxBatch: 64 });
-    g.forEach((x, j) => (ok += run.top1[j] === x.target ? 1 : 0));
-  }
-  t.diagnostic(`top-1 ${ok}/${facts.length}`);
-  assert.ok(ok / facts.length >= 0.95, `top-1 accuracy ${ok / facts.length}`);
+  const r = await recallOfFacts(session(), readDemoFacts());
+  t.diagnostic(r.summary);
+  assert.ok(r.accuracy >= 0.95, `top-1 accuracy ${r.accuracy}`);
 });
 
 test('transformer demo: engine probabilities equal transformers (demo-transformer-expected.json) within 1e-4', async (t) => {
-  const exp = JSON.parse(readFileSync(EXPECTED, 'utf8')) as { facts: { prompt: string; ids: number[]; targetId: number; targetProb: number; top5: [number, number][] }[] };
-  assert.ok(exp.facts.length >= 25);
-  let worst = 0;
-  for (const f of exp.facts) {
-    const ids = session.tokenizer.encode(f.prompt).ids;
-    assert.deepEqual(ids, f.ids);
-    const run = await cleanForward(session.backend, [{ ids: Int32Array.from(ids), target: f.targetId }]);
-    worst = Math.max(worst, Math.abs(run.baseProbs[0] - f.targetProb));
-    assert.ok(Math.abs(run.baseProbs[0] - f.targetProb) <= 1e-4, `${f.prompt}: ${run.baseProbs[0]} vs ${f.targetProb}`);
-    assert.equal(run.top1[0], f.top5[0][0]);
-  }
-  t.diagnostic(`max |Δp| ${worst.toExponential(2)}`);
+  await checkExpected(t, session(), EXPECTED, 1e-4);
 });
 
 test('transformer demo trace: last ← subject moves the target; a head list restricts it; decay groups and --conv block are refused', async (t) => {
   const params = { prompt: 'Beats Music is owned by', subject: 'Beats Music', target: ' Apple', windows: [3] };
-  const all = await runTrace(session, params);
+  const all = await runTrace(session(), params);
   assert.equal(all.provenance.model.arch, 'gptneox');
   const subj = all.windows[0].curves.subject.diffPct;
   t.diagnostic(`subject ${subj.map((x) => x.toFixed(2)).join(', ')}`);
   assert.ok(Math.min(...subj) < -10, `subject knockout never drops p by 10%: ${subj}`);
-  const oneHead = await runTrace(session, { ...params, features: ['heads:0'] });
+  const oneHead = await runTrace(session(), { ...params, features: ['heads:0'] });
   assert.equal(oneHead.features?.features, 'heads:0');
   const subj1 = oneHead.windows[0].curves.subject.diffPct;
   assert.ok(subj1.some((v, i) => Math.abs(v - subj[i]) > 1e-3), 'a one-head knockout equals the all-head one');
-  await assert.rejects(runTrace(session, { ...params, conv: 'block' as const }), (e: unknown) => e instanceof UserError && /no conv token path/.test(e.message));
-  assert.throws(() => featuresReport(session.checkpoint), (e: unknown) => e instanceof UserError && /heads have no decay/.test(e.message));
+  await assert.rejects(runTrace(session(), { ...params, conv: 'block' as const }), (e: unknown) => e instanceof UserError && /no conv token path/.test(e.message));
+  assert.throws(() => featuresReport(session().checkpoint), (e: unknown) => e instanceof UserError && /heads have no decay/.test(e.message));
 });

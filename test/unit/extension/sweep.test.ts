@@ -1,4 +1,4 @@
-// Issue 16 point 2: a fused sweep graph that failed to load is told once (information message) and in the tooltip.
+// Issue 16 point 2: a fused chunk graph that failed to load is told once (information message) and in the tooltip.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fusedSweepNotice, sweepTooltipLine } from '../../../src/extension/logic/sweep';
@@ -10,7 +10,7 @@ test('the tooltip says the sweep runs layer by layer and why', () => {
   assert.equal(sweepTooltipLine({ sweep: 'layers' }), 'knockout sweep layers');
   const line = sweepTooltipLine({ sweep: 'layers', fusedSweepError: 'out of GPU memory' });
   assert.match(line, /layer by layer/u);
-  assert.match(line, /fused sweep graph failed to load \(out of GPU memory\)/u);
+  assert.match(line, /fused chunk graph failed to load \(out of GPU memory\)/u);
 });
 
 test('the information message comes once per model and reason', () => {

@@ -5,8 +5,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Checkpoint, DType } from '../../../src/engine/types';
 import { bf16ToF32, f16ToF32 } from '../../../src/engine/checkpoint/dtype';
-import { canonicalName } from '../../../src/engine/checkpoint';
+import { canonicalName, openCheckpoint } from '../../../src/engine/checkpoint';
 import { RandomCheckpointOptions, writeRandomCheckpoint } from '../../helpers/checkpointWriter';
+import { guard } from './harness';
 
 export const REPO = path.resolve(__dirname, '../../..');
 export const CKPT_FIXTURES = path.join(REPO, 'test/unit/checkpoint/fixtures');
@@ -74,6 +75,22 @@ export function writeCase(dir: string, files: Map<string, Buffer | string>): voi
   fs.rmSync(dir, { recursive: true, force: true });
   fs.mkdirSync(dir, { recursive: true });
   for (const [f, b] of files) fs.writeFileSync(path.join(dir, f), b);
+}
+
+/**
+ * Writes `files` as the case in `dir` and opens it with openCheckpoint under guard (a UserError ends the case); an
+ * opened checkpoint must satisfy `check` (checkOpened, …) and is closed after it.
+ */
+export async function openCase(dir: string, files: Map<string, Buffer | string>, label: string, check: (ck: Checkpoint) => void): Promise<void> {
+  writeCase(dir, files);
+  const r = await guard(label, () => openCheckpoint(dir));
+  if (r.ok) {
+    try {
+      check(r.value);
+    } finally {
+      r.value.close();
+    }
+  }
 }
 
 // ------------------------------------------------------------------ oracles

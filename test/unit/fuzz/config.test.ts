@@ -9,11 +9,11 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import fc from 'fast-check';
-import { openCheckpoint, parseConfig, parseConfigText } from '../../../src/engine/checkpoint';
+import { parseConfig, parseConfigText } from '../../../src/engine/checkpoint';
 import { parsePythonJson } from '../../../src/engine/checkpoint/pythonJson';
 import type { Mamba1Config, Mamba2Config, ModelConfig } from '../../../src/engine/types';
 import { applyJsonOps, applyTextOps, enormous, Entries, hostileValue, jsonOps, nonFinite, Raw, serialize, textOp } from './mutate';
-import { Base, checkOpened, folderOracle, makeBases, PARITY, PARITY_M1, CKPT_FIXTURES, writeCase } from './bases';
+import { Base, checkOpened, folderOracle, makeBases, openCase, PARITY, PARITY_M1, CKPT_FIXTURES } from './bases';
 import { check, guard, show, tempDir } from './harness';
 
 const tmp = tempDir('cfg');
@@ -126,16 +126,10 @@ test('config.json through openCheckpoint (both families): a mutated config is re
     const json = JSON.parse(m.files.get('config.json')!.toString('utf8'));
     const files = new Map(m.files);
     files.set('config.json', Buffer.from(asText ? applyTextOps(JSON.stringify(json), [{ op: 'truncate', at: ops[0].at }]) : serialize(applyJsonOps(json, ops))));
-    writeCase(dir, files);
-    const r = await guard(`config-open ${m.name} ${asText ? 'truncated' : show(ops)}`, () => openCheckpoint(dir));
-    if (r.ok) {
-      try {
-        checkConfig(r.value.config, m.name);
-        checkOpened(r.value, m.name, folderOracle(files));
-      } finally {
-        r.value.close();
-      }
-    }
+    await openCase(dir, files, `config-open ${m.name} ${asText ? 'truncated' : show(ops)}`, (ck) => {
+      checkConfig(ck.config, m.name);
+      checkOpened(ck, m.name, folderOracle(files));
+    });
   });
   t.diagnostic(msg);
 });

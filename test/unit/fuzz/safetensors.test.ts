@@ -7,10 +7,9 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import fc from 'fast-check';
-import { openCheckpoint } from '../../../src/engine/checkpoint';
 import { readSafetensorsHeader } from '../../../src/engine/checkpoint/safetensors';
 import { applyByteOps, applyJsonOps, byteOps, hostileKey, hostileValue, jsonOps, Raw, serialize } from './mutate';
-import { Base, checkOpened, folderOracle, makeBases, realBases, writeCase } from './bases';
+import { Base, checkOpened, folderOracle, makeBases, openCase, realBases } from './bases';
 import { check, guard, show, tempDir } from './harness';
 
 const tmp = tempDir('st');
@@ -99,15 +98,7 @@ test('safetensors: mutated header JSON → UserError or a checkpoint that reads 
     const { header, data } = split(base.files.get('model.safetensors')!);
     const files = new Map(base.files);
     files.set('model.safetensors', assemble(applyJsonOps(header, ops), data, delta));
-    writeCase(dir, files);
-    const r = await guard(`st-json ${base.name} ${show(ops)}`, () => openCheckpoint(dir));
-    if (r.ok) {
-      try {
-        checkOpened(r.value, base.name, folderOracle(files));
-      } finally {
-        r.value.close();
-      }
-    }
+    await openCase(dir, files, `st-json ${base.name} ${show(ops)}`, (ck) => checkOpened(ck, base.name, folderOracle(files)));
   });
   t.diagnostic(msg);
 });
@@ -120,15 +111,7 @@ test('safetensors: mutated weights of every layout, data included, through openC
     const f = weights[fi % weights.length];
     const files = new Map(base.files);
     files.set(f, applyByteOps(base.files.get(f)!, ops, aimed ? headerRegion : undefined));
-    writeCase(dir, files);
-    const r = await guard(`st-open-bytes ${base.name}/${f} ${show(ops)}`, () => openCheckpoint(dir));
-    if (r.ok) {
-      try {
-        checkOpened(r.value, base.name, folderOracle(files));
-      } finally {
-        r.value.close();
-      }
-    }
+    await openCase(dir, files, `st-open-bytes ${base.name}/${f} ${show(ops)}`, (ck) => checkOpened(ck, base.name, folderOracle(files)));
   });
   t.diagnostic(msg);
 });
@@ -146,15 +129,7 @@ test('safetensors: mutated shard indexes (bad names, paths outside the folder, w
     const files = new Map(base.files);
     const index = JSON.parse(base.files.get('model.safetensors.index.json')!.toString('utf8'));
     files.set('model.safetensors.index.json', Buffer.from(serialize(applyJsonOps(index, ops))));
-    writeCase(dir, files);
-    const r = await guard(`st-index ${base.name} ${show(ops)}`, () => openCheckpoint(dir));
-    if (r.ok) {
-      try {
-        checkOpened(r.value, base.name, folderOracle(files));
-      } finally {
-        r.value.close();
-      }
-    }
+    await openCase(dir, files, `st-index ${base.name} ${show(ops)}`, (ck) => checkOpened(ck, base.name, folderOracle(files)));
   });
   t.diagnostic(msg);
 });

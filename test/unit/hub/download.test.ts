@@ -1,11 +1,11 @@
-import { test, before, after, beforeEach } from 'node:test';
+import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { spawn } from 'node:child_process';
-import { FakeHub, bytes, sha256, gitSha1 } from '../../helpers/fakeHub';
-import { downloadModel, resolveModelRef, DownloadOptions, SIDECAR_NAME, knownModel } from '../../../src/engine/hub/index';
+import { bytes, sha256, gitSha1 } from '../../helpers/fakeHub';
+import { useFakeHub } from '../../helpers/hubTest';
+import { downloadModel, resolveModelRef, SIDECAR_NAME, knownModel } from '../../../src/engine/hub/index';
 import { CancelledError, UserError } from '../../../src/engine/types';
 
 const C1 = '1111111111111111111111111111111111111111';
@@ -19,19 +19,9 @@ const tokenizer = Buffer.from(JSON.stringify({ version: '1.0', model: { type: 'B
 const hfConfig = Buffer.from(JSON.stringify({ model_type: 'mamba2', hidden_size: 64 }));
 const hfWeights = bytes(150_000, 9);
 
-let hub: FakeHub;
-let tmp: string;
+const { hub, tmp, opts, repoDir } = useFakeHub('hub-test');
 
-function opts(extra: DownloadOptions = {}): DownloadOptions {
-  return { cacheDir: path.join(tmp, 'hub'), managedDir: path.join(tmp, 'managed'), endpoint: hub.endpoint, offline: false, retryDelayMs: 1, timeoutMs: 5000, token: '', ...extra };
-}
-
-function repoDir(id: string): string {
-  return path.join(tmp, 'hub', `models--${id.replace('/', '--')}`);
-}
-
-before(async () => {
-  hub = new FakeHub();
+before(() => {
   hub.addRepo('test-org/tiny-ss', { refs: { main: C1 }, commits: { [C1]: { 'config.json': { data: ssConfig }, 'pytorch_model.bin': { data: ssWeights }, 'README.md': { data: Buffer.from('hi') } } } });
   hub.addRepo('test-org/tiny-hf', {
     refs: { main: C2 },
@@ -39,17 +29,6 @@ before(async () => {
   });
   hub.addRepo('EleutherAI/gpt-neox-20b', { refs: { main: CT }, commits: { [CT]: { 'tokenizer.json': { data: tokenizer, lfs: false }, 'config.json': { data: Buffer.from('{}') } } } });
   hub.addRepo('state-spaces/mamba2-130m', { refs: { main: C2 }, commits: { [PIN_130M]: { 'config.json': { data: ssConfig }, 'pytorch_model.bin': { data: ssWeights } }, [C2]: {} } });
-  await hub.start();
-});
-
-after(async () => {
-  await hub.stop();
-});
-
-beforeEach(() => {
-  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'hub-test-'));
-  hub.log.length = 0;
-  hub.knobs = {};
 });
 
 function assertNoIncomplete(id: string): void {
@@ -76,7 +55,7 @@ test('full download: HF cache layout, verified files, refs, tokenizer paired in 
   assert.ok(!fs.existsSync(path.join(r.snapshotDir, 'tokenizer.json')), 'the HF snapshot is not modified');
   // the managed model folder
   assert.notEqual(r.modelDir, r.snapshotDir);
-  assert.ok(r.modelDir.startsWith(path.join(tmp, 'managed')));
+  assert.ok(r.modelDir.startsWith(path.join(tmp(), 'managed')));
   assert.deepEqual(fs.readFileSync(path.join(r.modelDir, 'tokenizer.json')), tokenizer);
   assert.deepEqual(fs.readFileSync(path.join(r.modelDir, 'pytorch_model.bin')), ssWeights);
   const side = JSON.parse(fs.readFileSync(path.join(r.modelDir, SIDECAR_NAME), 'utf8'));
@@ -215,7 +194,7 @@ test('a missing model, revision or file is reported clearly', async () => {
 
 test('HF_HUB_CACHE is respected', async () => {
   const old = process.env.HF_HUB_CACHE;
-  const dir = path.join(tmp, 'env-cache');
+  const dir = path.join(tmp(), 'env-cache');
   process.env.HF_HUB_CACHE = dir;
   try {
     const r = await downloadModel('test-org/tiny-hf', { ...opts(), cacheDir: undefined });
@@ -262,7 +241,7 @@ test('a blob already in blobs/ (another revision) is linked, not downloaded agai
 });
 
 test('resolveModelRef: paths stay paths, ids resolve to the cache, missing ids say how to download', async () => {
-  const folder = path.join(tmp, 'my-model');
+  const folder = path.join(tmp(), 'my-model');
   fs.mkdirSync(folder);
   assert.equal(resolveModelRef(folder, opts()), folder);
   assert.equal(resolveModelRef('./some/where', opts()), path.resolve('./some/where'));
@@ -275,14 +254,14 @@ test('resolveModelRef: paths stay paths, ids resolve to the cache, missing ids s
   assert.equal(resolveModelRef('test-org/tiny-ss', opts()), r.modelDir);
   assert.equal(resolveModelRef(`test-org/tiny-ss@${C1}`, opts()), r.modelDir);
   // the managed folder is rebuilt from the cache if it was removed
-  fs.rmSync(path.join(tmp, 'managed'), { recursive: true });
+  fs.rmSync(path.join(tmp(), 'managed'), { recursive: true });
   const dir = resolveModelRef('test-org/tiny-ss', opts());
   assert.deepEqual(fs.readFileSync(path.join(dir, 'tokenizer.json')), tokenizer);
   assert.equal(hub.log.filter((l) => l.method).length > 0, true);
 });
 
 test('a download in progress in another live process is not joined; a stale lock is taken over', async () => {
-  const locks = path.join(tmp, 'hub', '.locks', 'models--test-org--tiny-ss');
+  const locks = path.join(tmp(), 'hub', '.locks', 'models--test-org--tiny-ss');
   fs.mkdirSync(locks, { recursive: true });
   const lock = path.join(locks, `${sha256(ssWeights)}.mamba-explain.lock`);
   fs.writeFileSync(lock, String(process.ppid));
@@ -297,7 +276,7 @@ test('a process killed mid-download leaves an .incomplete (and a stale lock) tha
   hub.knobs = { stallAfterBytes: 40_000 };
   const dir = repoDir('test-org/tiny-ss');
   const inc = path.join(dir, 'blobs', `${sha256(ssWeights)}.incomplete`);
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, 'downloadChild.ts'), 'test-org/tiny-ss', path.join(tmp, 'hub'), path.join(tmp, 'managed'), hub.endpoint], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, 'downloadChild.ts'), 'test-org/tiny-ss', path.join(tmp(), 'hub'), path.join(tmp(), 'managed'), hub.endpoint], { stdio: ['ignore', 'pipe', 'pipe'] });
   await new Promise<void>((resolve, reject) => {
     const t = setTimeout(() => reject(new Error('child made no progress')), 30_000);
     const timer = setInterval(() => {

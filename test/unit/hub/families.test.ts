@@ -2,13 +2,13 @@
 // reaches the network): a state-spaces original (GPT-NeoX tokenizer paired), a transformers -hf conversion, the
 // sharded tiiuae/falcon-mamba-7b, an unpinned sharded -hf repo and pinned GPT-2 / Pythia repos. The files are tiny
 // stand-ins; download.ts does not parse config.json.
-import { test, before, after, beforeEach } from 'node:test';
+import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
-import { FakeHub, FakeFile, bytes, sha256 } from '../../helpers/fakeHub';
-import { downloadModel, resolveModelRef, DownloadOptions, SIDECAR_NAME, knownModel, KNOWN_MODELS } from '../../../src/engine/hub/index';
+import { FakeFile, bytes, sha256 } from '../../helpers/fakeHub';
+import { useFakeHub } from '../../helpers/hubTest';
+import { downloadModel, resolveModelRef, SIDECAR_NAME, knownModel, KNOWN_MODELS } from '../../../src/engine/hub/index';
 import { misspelledModelHint } from '../../../src/engine/hub/catalog';
 import { UserError } from '../../../src/engine/types';
 
@@ -53,23 +53,13 @@ const gpt2Weights = bytes(60_000, 52);
 const shards14 = [bytes(4000, 41), bytes(1500, 42)];
 const index14 = Buffer.from(JSON.stringify({ metadata: {}, weight_map: { a: 'model-00001-of-00002.safetensors', b: 'model-00002-of-00002.safetensors' } }));
 
-let hub: FakeHub;
-let tmp: string;
-
-function opts(extra: DownloadOptions = {}): DownloadOptions {
-  return { cacheDir: path.join(tmp, 'hub'), managedDir: path.join(tmp, 'managed'), endpoint: hub.endpoint, offline: false, retryDelayMs: 1, timeoutMs: 5000, token: '', ...extra };
-}
-
-function repoDir(id: string): string {
-  return path.join(tmp, 'hub', `models--${id.replace('/', '--')}`);
-}
+const { hub, tmp, opts, repoDir } = useFakeHub('hub-families');
 
 function small(data: Buffer): FakeFile {
   return { data, lfs: false };
 }
 
-before(async () => {
-  hub = new FakeHub();
+before(() => {
   hub.addRepo('EleutherAI/gpt-neox-20b', { refs: { main: CT }, commits: { [CT]: { 'tokenizer.json': small(tokenizer), 'config.json': small(Buffer.from('{}')) } } });
   // main points at another commit (with nothing useful in it): the pinned commit must be the one used
   hub.addRepo(M1_SS, { refs: { main: OTHER }, commits: { [PIN_SS]: { 'config.json': { data: ssConfig }, 'pytorch_model.bin': { data: ssWeights }, 'README.md': small(Buffer.from('x')) }, [OTHER]: {} } });
@@ -134,17 +124,6 @@ before(async () => {
       },
     },
   });
-  await hub.start();
-});
-
-after(async () => {
-  await hub.stop();
-});
-
-beforeEach(() => {
-  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'hub-families-'));
-  hub.log.length = 0;
-  hub.knobs = {};
 });
 
 test('catalog: Mamba-1 and Falcon-Mamba entries, pinned commits are full hashes, formats and files are consistent', () => {
@@ -240,7 +219,7 @@ for (const [id, pin, config, weights] of [
     assert.deepEqual(fs.readFileSync(path.join(r.snapshotDir, 'config.json')), config);
     for (const extra of ['pytorch_model.bin', 'tokenizer_config.json', 'vocab.json', 'merges.txt']) assert.ok(!fs.existsSync(path.join(r.snapshotDir, extra)), `${extra} is not fetched`);
     assert.ok(!fs.existsSync(path.join(repoDir(id), 'refs', 'main')), 'a pin does not write refs/main');
-    assert.ok(!fs.existsSync(path.join(tmp, 'managed')), 'no managed folder for a repository with a tokenizer');
+    assert.ok(!fs.existsSync(path.join(tmp(), 'managed')), 'no managed folder for a repository with a tokenizer');
     assert.equal(resolveModelRef(id, opts()), r.snapshotDir);
     assert.equal(resolveModelRef(`${id}@${pin()}`, opts()), r.snapshotDir);
     hub.log.length = 0;
@@ -265,7 +244,7 @@ test('Mamba-1 original (state-spaces/mamba-130m): pinned commit, no API lookup, 
   assert.equal(r.tokenizer?.id, 'EleutherAI/gpt-neox-20b');
   assert.equal(r.tokenizer?.commit, CT);
   assert.notEqual(r.modelDir, r.snapshotDir);
-  assert.ok(r.modelDir.startsWith(path.join(tmp, 'managed', 'models', 'state-spaces--mamba-130m')));
+  assert.ok(r.modelDir.startsWith(path.join(tmp(), 'managed', 'models', 'state-spaces--mamba-130m')));
   assert.deepEqual(fs.readFileSync(path.join(r.modelDir, 'tokenizer.json')), tokenizer);
   assert.deepEqual(fs.readFileSync(path.join(r.modelDir, 'config.json')), ssConfig);
   assert.deepEqual(fs.readFileSync(path.join(r.modelDir, 'pytorch_model.bin')), ssWeights);
@@ -294,7 +273,7 @@ test('Mamba-1 transformers conversion (state-spaces/mamba-370m-hf): its own toke
   assert.equal(r.files[1].sha256, sha256(hfWeights));
   assert.deepEqual(fs.readFileSync(path.join(r.snapshotDir, 'tokenizer.json')), tokenizer);
   assert.ok(!fs.existsSync(path.join(r.snapshotDir, 'generation_config.json')), 'only the needed files');
-  assert.ok(!fs.existsSync(path.join(tmp, 'managed')), 'no managed folder for a repository with a tokenizer');
+  assert.ok(!fs.existsSync(path.join(tmp(), 'managed')), 'no managed folder for a repository with a tokenizer');
   assert.equal(resolveModelRef(M1_HF, opts()), r.snapshotDir);
   assert.equal(resolveModelRef(`${M1_HF}@${PIN_HF}`, opts()), r.snapshotDir);
   // the Mamba-2 alias rule does not touch the (real) Mamba-1 -hf ids
@@ -371,5 +350,5 @@ test('a shard index naming a path outside the repository is refused before anyth
   hub.addRepo('test-org/evil-index', { refs: { main: C }, commits: { [C]: { 'config.json': small(hfConfig), 'tokenizer.json': small(tokenizer), 'model.safetensors.index.json': small(evil) } } });
   await assert.rejects(downloadModel('test-org/evil-index', opts()), (e: Error) => e instanceof UserError && /not a usable shard index/.test(e.message));
   assert.ok(!hub.log.some((l) => l.url.includes('escaped')));
-  assert.ok(!fs.existsSync(path.join(tmp, 'hub', 'escaped.safetensors')));
+  assert.ok(!fs.existsSync(path.join(tmp(), 'hub', 'escaped.safetensors')));
 });

@@ -3,55 +3,37 @@
 // a padded vocabulary), float32/float16/bfloat16 weights, dt_rank explicit and "auto". Expected values: float64
 // SPEC §2 (tools/mamba1_spec.py), which agrees with transformers' MambaForCausalLM / FalconMambaForCausalLM (hf block).
 // Checked here, on the float64 reference and on ONNX Runtime (CPU): last-position logits, α of every channel, edge
-// and complete (conv block) knockouts by full forwards, and the knockout diff% of the fast path (fused sweep graph
+// and complete (conv block) knockouts by full forwards, and the knockout diff% of the fast path (fused chunk graph
 // and layer by layer), which must also equal one full forward per variant.
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { openCheckpoint } from '../../../src/engine/checkpoint/index';
-import { openEngineSession, closeEngineSession } from '../../../src/engine/engine';
-import { cleanForward, diffPct, runKnockouts, runVariants, runVariantsNaive, type Variant } from '../../../src/engine/experiments/runner';
+import { closeEngineSession } from '../../../src/engine/engine';
+import type { Variant } from '../../../src/engine/experiments/runner';
 import { loadTokenizer } from '../../../src/engine/tokenizer/index';
 import { convTapOf, type ConvPath } from '../../../src/engine/interventions/spec';
-import type { EngineSession, ModelBackend } from '../../../src/engine/types';
+import type { ModelBackend } from '../../../src/engine/types';
+import { fastPathTests, loadParityFixtures, maxAbsDiff, openParitySession, parityTmp, type FastPathKnock, type ParityExpected } from '../../helpers/parity';
 
 const ROOT = resolve('test', 'fixtures', 'parity-mamba1');
 
-interface Knock {
-  prompt: number;
-  layers: number[];
+interface Knock extends FastPathKnock {
   edges: [number, number][];
   conv: ConvPath;
-  kind: string;
-  lastLogits: number[];
-  target: number;
-  prob: number;
-  cleanProb: number;
-  diffPct: number;
 }
-interface Expected {
-  name: string;
+interface Expected extends ParityExpected {
   format: 'hf' | 'state-spaces';
-  storedDType: string;
-  config: Record<string, unknown>;
   hf: { used: boolean; maxAbsDiffVsReference: number };
   tolerance: { logitsAbs: number; alphaRelToMaxAbs: number; diffPctAbs: number };
-  prompts: { ids: number[]; lastLogits: number[] }[];
   attention: { prompt: number; layer: number; shape: [number, number, number]; alpha: number[][][] }[];
   knockout: Knock[];
   tokenizerSample?: { text: string; ids: number[]; offsets: [number, number][] };
 }
 
-const fixtures: { dir: string; exp: Expected }[] = existsSync(ROOT)
-  ? readdirSync(ROOT, { withFileTypes: true })
-      .filter((d) => d.isDirectory() && existsSync(join(ROOT, d.name, 'expected.json')))
-      .map((d) => ({ dir: join(ROOT, d.name), exp: JSON.parse(readFileSync(join(ROOT, d.name, 'expected.json'), 'utf8')) as Expected }))
-  : [];
+const fixtures = loadParityFixtures<Expected>(ROOT);
 
-const tmp = mkdtempSync(join(tmpdir(), 'me-parity-m1-'));
-after(() => rmSync(tmp, { recursive: true, force: true }));
+const tmp = parityTmp('parity-m1');
 
 /** The whole model on one prompt; per-layer edge masks [n, n] and conv masks [n, K]; attention of `att` layers. */
 async function run(b: ModelBackend, ids: number[], masks?: Map<number, { mask: Float32Array; conv?: Float32Array }>, att: Set<number> = new Set()) {
@@ -77,16 +59,6 @@ function masksOf(k: Knock, n: number, K: number) {
     if (conv && tap >= 0) conv[r * K + tap] = 0;
   }
   return new Map(k.layers.map((l) => [l, { mask, conv }] as const));
-}
-
-function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  assert.equal(a.length, b.length, 'length');
-  let m = 0;
-  for (let i = 0; i < a.length; i++) {
-    const d = Math.abs(a[i] - b[i]);
-    if (!(d <= m)) m = Number.isNaN(d) ? Infinity : d;
-  }
-  return m;
 }
 
 /** A fixture knockout as a runner variant (contiguous layers, every edge into the last position). */
@@ -126,7 +98,7 @@ for (const { dir, exp } of fixtures) {
 
   for (const backend of ['reference', 'ort'] as const) {
     test(`${exp.name}: ${backend} backend reproduces logits, α and edge / complete knockouts`, async (t) => {
-      const s: EngineSession = await openEngineSession(dir, backend === 'ort' ? { ep: 'cpu', cacheRoot: tmp, threads: 2 } : { backend: 'reference' });
+      const s = await openParitySession(dir, backend, tmp);
       try {
         const b = s.backend;
         const K = b.config.dConv;
@@ -164,35 +136,5 @@ for (const { dir, exp } of fixtures) {
     });
   }
 
-  for (const sweep of ['fused', 'layers'] as const) {
-    test(`${exp.name}: fast path (${sweep}) diff% within ${exp.tolerance.diffPctAbs} pp of float64 and equal to one full forward per variant`, async (t) => {
-      const s = await openEngineSession(dir, { ep: 'cpu', cacheRoot: tmp, threads: 2, sweep });
-      try {
-        const b = s.backend;
-        assert.equal(b.chunkKnockouts !== undefined, sweep === 'fused');
-        let worstPct = 0, worstNaive = 0;
-        const byPrompt = new Map<number, Knock[]>();
-        for (const k of exp.knockout) byPrompt.set(k.prompt, [...(byPrompt.get(k.prompt) ?? []), k]);
-        for (const [pi, ks] of byPrompt) {
-          const ids = Int32Array.from(exp.prompts[pi].ids);
-          const target = ks[0].target;
-          const variants = ks.map((k) => variantOf(k, ids.length));
-          const { clean, results: fast } = await runKnockouts(b, [{ ids, target }], variants);
-          const naive = await runVariantsNaive(b, [{ ids, target }], [target], variants);
-          ks.forEach((k, i) => {
-            const got = diffPct(clean.baseProbs[0], fast[i].prob);
-            worstPct = Math.max(worstPct, Math.abs(got - k.diffPct));
-            assert.ok(Math.abs(got - k.diffPct) <= exp.tolerance.diffPctAbs, `${k.kind} layers ${k.layers} conv ${k.conv}: diff% ${got} vs ${k.diffPct}`);
-            const rel = Math.abs(fast[i].prob - naive[i].prob) / Math.max(naive[i].prob, 1e-12);
-            worstNaive = Math.max(worstNaive, rel);
-            assert.ok(rel < 1e-4, `fast path ${fast[i].prob} vs full forward ${naive[i].prob}`);
-            assert.equal(fast[i].top1, naive[i].top1);
-          });
-        }
-        t.diagnostic(`max |Δdiff%| ${worstPct.toExponential(2)} pp, fast vs full forward max rel |Δp| ${worstNaive.toExponential(2)}`);
-      } finally {
-        await closeEngineSession(s);
-      }
-    });
-  }
+  fastPathTests(dir, exp, tmp, variantOf);
 }

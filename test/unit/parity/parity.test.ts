@@ -2,39 +2,30 @@
 // Mamba-2 checkpoints in both formats (HF safetensors incl. sharded, state-spaces pytorch_model.bin),
 // float32/float16/bfloat16 weights, ngroups 1 and 2. Expected values: float64 SPEC §1 (mamba_ssm semantics),
 // cross-checked with transformers' Mamba2ForCausalLM where it follows the same maths (see expected.json 'hf').
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { openCheckpoint } from '../../../src/engine/checkpoint/index';
-import { openEngineSession, closeEngineSession } from '../../../src/engine/engine';
+import { closeEngineSession } from '../../../src/engine/engine';
 import { loadTokenizer } from '../../../src/engine/tokenizer/index';
-import type { EngineSession, ModelBackend } from '../../../src/engine/types';
+import type { ModelBackend } from '../../../src/engine/types';
+import { loadParityFixtures, maxAbsDiff, openParitySession, parityTmp, type ParityExpected } from '../../helpers/parity';
 
 const ROOT = resolve('test', 'fixtures', 'parity');
 
-interface Expected {
-  name: string;
+interface Expected extends ParityExpected {
   format: 'hf' | 'state-spaces';
-  storedDType: string;
   config: Record<string, number | boolean>;
   hf: { used: boolean; maxAbsDiffVsReference?: number; hfGatedNorm?: string };
   tolerance: { logitsAbs: number; attentionRelToMaxAbs: number };
-  prompts: { ids: number[]; lastLogits: number[] }[];
   attention: { prompt: number; layer: number; shape: [number, number, number]; M: number[][][] }[];
   knockout: { prompt: number; layers: number[]; edges: [number, number][]; lastLogits: number[] }[];
   tokenizerSample?: { text: string; ids: number[]; offsets: [number, number][] };
 }
 
-const fixtures: { dir: string; exp: Expected }[] = existsSync(ROOT)
-  ? readdirSync(ROOT, { withFileTypes: true })
-      .filter((d) => d.isDirectory() && existsSync(join(ROOT, d.name, 'expected.json')))
-      .map((d) => ({ dir: join(ROOT, d.name), exp: JSON.parse(readFileSync(join(ROOT, d.name, 'expected.json'), 'utf8')) as Expected }))
-  : [];
+const fixtures = loadParityFixtures<Expected>(ROOT);
 
-const tmp = mkdtempSync(join(tmpdir(), 'me-parity-'));
-after(() => rmSync(tmp, { recursive: true, force: true }));
+const tmp = parityTmp('parity');
 
 /** Runs the whole model on one prompt; masks per layer ([1, n, n], 1 keep / 0 block); attention of `att` layers. */
 async function run(b: ModelBackend, ids: number[], masks?: Map<number, Float32Array>, att: Set<number> = new Set()) {
@@ -48,16 +39,6 @@ async function run(b: ModelBackend, ids: number[], masks?: Map<number, Float32Ar
   }
   const logits = await b.headLast(h, 1, n);
   return { logits, attention };
-}
-
-function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  assert.equal(a.length, b.length, 'length');
-  let m = 0;
-  for (let i = 0; i < a.length; i++) {
-    const d = Math.abs(a[i] - b[i]);
-    if (!(d <= m)) m = Number.isNaN(d) ? Infinity : d;
-  }
-  return m;
 }
 
 test('parity fixtures are present (6 checkpoints, both formats, all dtypes, ngroups 1 and 2)', () => {
@@ -93,7 +74,7 @@ for (const { dir, exp } of fixtures) {
 
   for (const backend of ['reference', 'ort'] as const) {
     test(`${exp.name}: ${backend} backend reproduces logits, attention and knockouts`, async (t) => {
-      const s: EngineSession = await openEngineSession(dir, backend === 'ort' ? { ep: 'cpu', cacheRoot: tmp, threads: 2 } : { backend: 'reference' });
+      const s = await openParitySession(dir, backend, tmp);
       try {
         const b = s.backend;
         // reference (float64) must sit at the 9-digit rounding of the fixture; ORT (float32) within the fixture's tolerance

@@ -6,54 +6,36 @@
 // transformers' GPT2LMHeadModel / GPTNeoXForCausalLM in eager attention (the hf block).
 // Checked on the float64 reference and on ONNX Runtime (CPU): last-position logits (prompts of 1 to 64 tokens), the
 // softmax probabilities of every head, attention knockouts (windows, position 0, the last position itself, a row with
-// every source blocked, head subsets) by full forwards, and the fast path's diff% (fused sweep graph and layer by
+// every source blocked, head subsets) by full forwards, and the fast path's diff% (fused chunk graph and layer by
 // layer), which must also equal one full forward per variant.
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { openCheckpoint } from '../../../src/engine/checkpoint/index';
-import { openEngineSession, closeEngineSession } from '../../../src/engine/engine';
-import { cleanForward, diffPct, runKnockouts, runVariants, runVariantsNaive, type Variant } from '../../../src/engine/experiments/runner';
-import type { EngineSession, ModelBackend } from '../../../src/engine/types';
+import { closeEngineSession } from '../../../src/engine/engine';
+import type { Variant } from '../../../src/engine/experiments/runner';
+import type { ModelBackend } from '../../../src/engine/types';
+import { fastPathTests, loadParityFixtures, maxAbsDiff, openParitySession, parityTmp, type FastPathKnock, type ParityExpected } from '../../helpers/parity';
 
 const ROOT = resolve('test', 'fixtures', 'parity-transformer');
 
-interface Knock {
-  prompt: number;
-  layers: number[];
+interface Knock extends FastPathKnock {
   cols: number[];
   heads: number[] | null;
-  kind: string;
-  lastLogits: number[];
-  target: number;
-  prob: number;
-  cleanProb: number;
-  diffPct: number;
   targetStillTop1: boolean;
 }
-interface Expected {
-  name: string;
+interface Expected extends ParityExpected {
   arch: 'gpt2' | 'gptneox';
-  storedDType: string;
   layout: string;
-  config: Record<string, unknown>;
   hf: { maxAbsLogitDiff: number; maxAbsAttentionDiff: number };
   tolerance: { logitsAbs: number; attentionAbs: number; diffPctAbs: number };
-  prompts: { ids: number[]; lastLogits: number[] }[];
   attention: { prompt: number; layer: number; shape: [number, number, number]; heads: number[][][] }[];
   knockout: Knock[];
 }
 
-const fixtures: { dir: string; exp: Expected }[] = existsSync(ROOT)
-  ? readdirSync(ROOT, { withFileTypes: true })
-      .filter((d) => d.isDirectory() && existsSync(join(ROOT, d.name, 'expected.json')))
-      .map((d) => ({ dir: join(ROOT, d.name), exp: JSON.parse(readFileSync(join(ROOT, d.name, 'expected.json'), 'utf8')) as Expected }))
-  : [];
+const fixtures = loadParityFixtures<Expected>(ROOT);
 
-const tmp = mkdtempSync(join(tmpdir(), 'me-parity-tf-'));
-after(() => rmSync(tmp, { recursive: true, force: true }));
+const tmp = parityTmp('parity-tf');
 
 /** Keep mask [n, n] of the knockout (last ← c for c in cols) and its unit mask [H] (1 where it applies). */
 function masksOf(k: Knock, n: number, H: number): { mask: Float32Array; units?: Float32Array } {
@@ -78,16 +60,6 @@ async function run(b: ModelBackend, ids: number[], k?: Knock, attLayer?: number)
     if (l === attLayer) attention = o.attention;
   }
   return { logits: await b.headLast(h, 1, n), attention };
-}
-
-function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  assert.equal(a.length, b.length, 'length');
-  let m = 0;
-  for (let i = 0; i < a.length; i++) {
-    const d = Math.abs(a[i] - b[i]);
-    if (!(d <= m)) m = Number.isNaN(d) ? Infinity : d;
-  }
-  return m;
 }
 
 function variantOf(k: Knock, H: number, L: number): Variant {
@@ -130,7 +102,7 @@ for (const { dir, exp } of fixtures) {
 
   for (const backend of ['reference', 'ort'] as const) {
     test(`${exp.name}: ${backend} backend reproduces logits, attention probabilities and knockouts`, async (t) => {
-      const s: EngineSession = await openEngineSession(dir, backend === 'ort' ? { ep: 'cpu', cacheRoot: tmp, threads: 2 } : { backend: 'reference' });
+      const s = await openParitySession(dir, backend, tmp);
       try {
         const b = s.backend;
         // the fixture is rounded to 7 significant digits: the float64 reference sits within that, ORT within the tolerance
@@ -160,36 +132,5 @@ for (const { dir, exp } of fixtures) {
     });
   }
 
-  for (const sweep of ['fused', 'layers'] as const) {
-    test(`${exp.name}: fast path (${sweep}) diff% within ${exp.tolerance.diffPctAbs} pp of float64 and equal to one full forward per variant`, async (t) => {
-      const s = await openEngineSession(dir, { ep: 'cpu', cacheRoot: tmp, threads: 2, sweep });
-      try {
-        const b = s.backend;
-        const H = (b.config as { nHead: number }).nHead;
-        let worstPct = 0, worstNaive = 0;
-        const byPrompt = new Map<number, Knock[]>();
-        for (const k of exp.knockout) byPrompt.set(k.prompt, [...(byPrompt.get(k.prompt) ?? []), k]);
-        for (const [pi, ks] of byPrompt) {
-          const ids = Int32Array.from(exp.prompts[pi].ids);
-          const target = ks[0].target;
-          const variants = ks.map((k) => variantOf(k, H, b.config.nLayer));
-          const { clean, results: fast } = await runKnockouts(b, [{ ids, target }], variants);
-          const naive = await runVariantsNaive(b, [{ ids, target }], [target], variants);
-          ks.forEach((k, i) => {
-            const got = diffPct(clean.baseProbs[0], fast[i].prob);
-            worstPct = Math.max(worstPct, Math.abs(got - k.diffPct));
-            assert.ok(Math.abs(got - k.diffPct) <= exp.tolerance.diffPctAbs, `${k.kind} layers ${k.layers}: diff% ${got} vs ${k.diffPct}`);
-            const rel = Math.abs(fast[i].prob - naive[i].prob) / Math.max(naive[i].prob, 1e-12);
-            worstNaive = Math.max(worstNaive, rel);
-            assert.ok(rel < 1e-4, `fast path ${fast[i].prob} vs full forward ${naive[i].prob}`);
-            assert.equal(fast[i].top1, naive[i].top1);
-            assert.equal(fast[i].top1, k.targetStillTop1);
-          });
-        }
-        t.diagnostic(`max |Δdiff%| ${worstPct.toExponential(2)} pp, fast vs full forward max rel |Δp| ${worstNaive.toExponential(2)}`);
-      } finally {
-        await closeEngineSession(s);
-      }
-    });
-  }
+  fastPathTests(dir, exp, tmp, (k, _n, b) => variantOf(k, (b.config as { nHead: number }).nHead, b.config.nLayer), (k, fast) => assert.equal(fast.top1, k.targetStillTop1));
 }

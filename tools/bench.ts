@@ -8,7 +8,8 @@
 //                    [--compare-ep cpu] [--fused on|off] [--prepare] [--tf32] [--no-extras] [--prompt-len N] [--gpu-memory]
 // --checkpoint uses an existing checkpoint folder for a shape (e.g. one written by tools/make_random_hf_checkpoint.py);
 // --compare-ep reruns the trace on a second provider (float32) and prints the largest differences (parity on the GPU);
-// --fused on|off forces the sweep graph (all layers + head in one call) on or off (default: on for GPU providers).
+// --fused on|off forces the chunk graph (clean forward + knockout rows + heads in one call) on or off (default: on for
+// GPU providers).
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -18,7 +19,7 @@ import type { ComputeDType } from '../src/engine/onnx/builder';
 import { OrtBackend } from '../src/engine/runtime/ortBackend';
 import { writeRandomTransformer } from '../test/helpers/transformerWriter';
 import type { ExecutionProvider } from '../src/engine/types';
-import { cleanForward, diffPct, runVariants, runVariantsNaive, topK, type CleanPrompt, type RunnerOptions, type Variant, type VariantResult } from '../src/engine/experiments/runner';
+import { cleanForward, diffPct, runKnockouts, runVariantsNaive, topK, type CleanPrompt, type RunnerOptions, type Variant, type VariantResult } from '../src/engine/experiments/runner';
 import { macroVariants } from '../src/engine/experiments/macro';
 import { describeConfig } from '../src/engine/onnx/builder';
 import { applyCudaMathMode } from '../src/engine/runtime/tf32';
@@ -168,12 +169,12 @@ async function benchShape(name: string, root: string, o: BenchOptions): Promise<
   const pos = positions();
   const variantsFor = (p: number): Variant[] => macroVariants(p, pos, [K], SETS, L).variants;
   console.log(`\n== ${name} shape: ${describeConfig(c)}`);
-  console.log(`   ONNX cache ${convS.toFixed(1)} s (0 when cached), open ${openS.toFixed(1)} s, ep ${backend.ep}, compute ${o.dtype}, threads ${threads ?? os.availableParallelism()}, max batch ${o.maxBatch ?? 'default'}, sweep ${backend.fusedSweep ? 'fused (one call for all layers + head)' : `layer by layer${backend.fusedSweepError ? ` (sweep graph failed: ${backend.fusedSweepError})` : ''}`}`);
+  console.log(`   ONNX cache ${convS.toFixed(1)} s (0 when cached), open ${openS.toFixed(1)} s, ep ${backend.ep}, compute ${o.dtype}, threads ${threads ?? os.availableParallelism()}, max batch ${o.maxBatch ?? 'default'}, sweep ${backend.fusedSweep ? 'fused (chunk graph: clean forward + rows + heads in one call)' : `layer by layer${backend.fusedSweepError ? ` (chunk graph failed: ${backend.fusedSweepError})` : ''}`}`);
   console.log(`   prompt ${N} tokens, window k=${K}, sets ${SETS.join('/')}: ${variantsFor(0).length} variants per prompt`);
 
   // warm-up (first ORT runs allocate)
   const p0: CleanPrompt[] = [{ ids: promptIds(0, c.vocabSize) }];
-  await runVariants(backend, await cleanForward(backend, p0, ropts), variantsFor(0).slice(0, 4), ropts);
+  await runKnockouts(backend, p0, variantsFor(0).slice(0, 4), ropts);
 
   const phase = (what: string) => process.stderr.write(`  [${new Date().toISOString().slice(11, 19)}] ${what}\n`);
   phase('trace (best of 3)');
@@ -183,9 +184,9 @@ async function benchShape(name: string, root: string, o: BenchOptions): Promise<
   let clean0Base = 0;
   for (let r = 0; r < 3; r++) {
     const [, s] = await time(async () => {
-      const cl = await cleanForward(backend, p0, ropts);
-      clean0Base = cl.baseProbs[0];
-      traceRes = await runVariants(backend, cl, variantsFor(0), ropts);
+      const r = await runKnockouts(backend, p0, variantsFor(0), ropts);
+      clean0Base = r.clean.baseProbs[0];
+      traceRes = r.results;
     });
     traceS = Math.min(traceS, s);
   }
@@ -205,7 +206,7 @@ async function benchShape(name: string, root: string, o: BenchOptions): Promise<
   const profile: Record<string, number> = {};
   const dsOpts = { ...ropts, profile };
   // --gpu-memory samples nvidia-smi during the run; the sampling itself slows CUDA runs (see docs/benchmarks.md)
-  const runDs = () => time(async () => runVariants(backend, await cleanForward(backend, prompts, dsOpts), all, dsOpts));
+  const runDs = () => time(async () => runKnockouts(backend, prompts, all, dsOpts));
   const [[, dsS], mem] = process.argv.includes('--gpu-memory') ? await gpuMemory(runDs) : [await runDs(), undefined];
   const dsRuns = backend.stats.runs - runs0.runs;
   const dsRunS = (backend.stats.runMs - runs0.runMs) / 1000;
@@ -246,8 +247,7 @@ async function benchShape(name: string, root: string, o: BenchOptions): Promise<
     phase(`parity: the trace again on ${o.compareEp} (float32)`);
     const ref = await ensureOnnxCache(ckpt, { root: path.join(root, 'onnx'), dtype: 'float32' });
     const rb = await OrtBackend.open(ckpt, ref.dir, ref.manifest, { ep: o.compareEp, threads });
-    const rc = await cleanForward(rb, p0);
-    const rr = await runVariants(rb, rc, variantsFor(0));
+    const { clean: rc, results: rr } = await runKnockouts(rb, p0, variantsFor(0));
     let maxDp = 0;
     let maxRel = 0;
     let maxDiffPct = 0;
@@ -281,17 +281,15 @@ async function benchMixedLengths(backend: OrtBackend, L: number, ropts: RunnerOp
   const perLength = async (): Promise<VariantResult[][]> => {
     const out: VariantResult[][] = new Array(P);
     for (const group of byLength.values()) {
-      const cl = await cleanForward(backend, group.map((p) => prompts[p]), ropts);
       const vs = group.flatMap((p, i) => variantsOf(p, i));
-      const rs = await runVariants(backend, cl, vs, ropts);
+      const rs = (await runKnockouts(backend, group.map((p) => prompts[p]), vs, ropts)).results;
       let k = 0;
       group.forEach((p) => (out[p] = rs.slice(k, (k += variantsOf(p, 0).length))));
     }
     return out;
   };
   const mixed = async (): Promise<VariantResult[][]> => {
-    const cl = await cleanForward(backend, prompts, ropts);
-    const rs = await runVariants(backend, cl, prompts.flatMap((_, p) => variantsOf(p, p)), ropts);
+    const rs = (await runKnockouts(backend, prompts, prompts.flatMap((_, p) => variantsOf(p, p)), ropts)).results;
     const out: VariantResult[][] = [];
     let k = 0;
     for (let p = 0; p < P; p++) out.push(rs.slice(k, (k += variantsOf(p, 0).length)));
@@ -339,8 +337,8 @@ async function benchExtras(
   const three = variantsPerGroup(groups, single);
   let t1 = Infinity, t3 = Infinity;
   for (let r = 0; r < 2; r++) {
-    t1 = Math.min(t1, (await time(async () => runVariants(backend, await cleanForward(backend, p0, ropts), single, ropts)))[1]);
-    t3 = Math.min(t3, (await time(async () => runVariants(backend, await cleanForward(backend, p0, ropts), three, ropts)))[1]);
+    t1 = Math.min(t1, (await time(async () => runKnockouts(backend, p0, single, ropts)))[1]);
+    t3 = Math.min(t3, (await time(async () => runKnockouts(backend, p0, three, ropts)))[1]);
   }
   console.log(`   feature knockout        trace of 3 groups (all, fast, slow; --feature-mode except) ${t3.toFixed(3)} s vs one group ${t1.toFixed(3)} s (${(t3 / t1).toFixed(2)}×)`);
   // 2. generation through the step graphs: 32 tokens after a 12-token prompt, clean and steered

@@ -25,7 +25,9 @@ echo 'export LD_LIBRARY_PATH=/usr/local/cuda-13.0/targets/x86_64-linux/lib:/usr/
 echo 'export VK_DRIVER_FILES=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json'
 ENV
 eval "$(bash /tmp/gpu-env.sh)"
-B="node .devcarry/bench.js --dir $D --naive-prompts 0 --no-extras --gpu-memory"
+B="node .devcarry/bench.js --dir $D --naive-prompts 0 --no-extras"
+# GPU memory sampling (nvidia-smi beside the run) slows CUDA runs: only the scaling table asks for it
+BM="$B --gpu-memory"
 case "$step" in
 prepare)
   log "random checkpoints and ONNX graphs"
@@ -45,7 +47,10 @@ main)
   python3 .devcarry/torch_knockout_baseline.py 768 24
   log "bench, CUDA exact float32: 1.3b (HF checkpoint, top-5 vs PyTorch) and the transformer baselines, parity vs CPU"
   $B --ep cuda --shapes hf-1.3b --checkpoint hf-1.3b=$D/m13hf --prompts 64 --compare-ep cpu
-  $B --ep cuda --shapes gpt2,pythia-160m --prompts 64 --compare-ep cpu
+  $B --ep cuda --shapes 130m,gpt2,pythia-160m --prompts 64 --compare-ep cpu
+  $B --ep cuda --shapes 1.3b --prompts 64 --max-batch 8192
+  log "bench, WebGPU: 1.3b"
+  $B --ep webgpu --shapes 1.3b --prompts 64
   log "the product path: mamba-explain run, 1000 CounterFact prompts, macro k = 9, 1.3b shape"
   export MAMBA_EXPLAIN_CACHE=$D  # the bench's ONNX graphs ($D/onnx) are reused
   cp .devcarry/gpt-neox-20b-tokenizer.json $D/mamba2-130m-random/tokenizer.json
@@ -61,7 +66,7 @@ main)
 scaling)
   for n in 12 24 48; do
     log "scaling: prompt length $n"
-    $B --ep cuda --shapes 130m,370m,1.3b,2.7b --prompts 64 --prompt-len $n
+    $BM --ep cuda --shapes 130m,370m,1.3b,2.7b --prompts 64 --prompt-len $n
   done
   ;;
 esac

@@ -3,9 +3,12 @@
 # machine keeps /tmp only ~30 s between calls). Carry: .gpu-payload/<half> (../shared/gpu/make-cuda-payload.sh),
 # .devcarry (bench.js bundled from tools/bench.ts, ../shared/bench/torch_knockout_baseline.py, the gpt-neox-20b
 # tokenizer and counterfact-tracing.json.xz from ../shared/data) and dist (npm run build) for the product path.
-#   bash tools/gpu/h200.sh prepare   # call 1: node + ORT 1.29, random checkpoints and their ONNX graphs
+#   bash tools/gpu/h200.sh prepare [SHAPES]  # call 1: node + ORT 1.29, random checkpoints and their ONNX graphs
+#                                            # (SHAPES given: those only, without the HF checkpoint and CounterFact)
 #   bash tools/gpu/h200.sh main      # call 2: CUDA provider; PyTorch baseline, bench, transformers, `run` on CounterFact
 #   bash tools/gpu/h200.sh scaling   # call 3: prompt length 12 / 24 / 48 × shapes
+#   bash tools/gpu/h200.sh profile   # (after prepare 1.3b) ORT's per-operator profile of a 1.3b chunk call
+#   bash tools/gpu/h200.sh product   # (after prepare 1.3b) PyTorch, bench at 128 prompts, WebGPU, `run` on CounterFact
 # Output goes to $OUT (logs); nothing is written in the repository.
 set -uo pipefail
 step=$1
@@ -15,7 +18,7 @@ log() { echo "[$(date +%H:%M:%S)] $*" >&2; }
 if [ "$step" = prepare ]; then
   eval "$(bash .gpu-payload/a/setup-gpu.sh a .gpu-payload)"
 else
-  [ "$step" = main ] && bash .gpu-payload/b/setup-gpu.sh b .gpu-payload > /dev/null
+  case "$step" in main|profile|product) bash .gpu-payload/b/setup-gpu.sh b .gpu-payload > /dev/null ;; esac
   eval "$(bash /tmp/gpu-env.sh 2>/dev/null || true)"
 fi
 # the environment, for the later calls
@@ -31,10 +34,12 @@ BM="$B --gpu-memory"
 case "$step" in
 prepare)
   log "random checkpoints and ONNX graphs"
-  $B --prepare --shapes 130m,370m,1.3b,2.7b,gpt2,pythia-160m
-  log "HF transformers 1.3b checkpoint + PyTorch reference top-5"
-  python3 tools/make_random_hf_checkpoint.py --shape 1.3b --out $D/m13hf --device cuda
-  $B --prepare --shapes hf-1.3b --checkpoint hf-1.3b=$D/m13hf
+  $B --prepare --shapes "${2:-130m,370m,1.3b,2.7b,gpt2,pythia-160m}"
+  if [ -z "${2:-}" ]; then
+    log "HF transformers 1.3b checkpoint + PyTorch reference top-5"
+    python3 tools/make_random_hf_checkpoint.py --shape 1.3b --out $D/m13hf --device cuda
+    $B --prepare --shapes hf-1.3b --checkpoint hf-1.3b=$D/m13hf
+  fi
   # the product path: the 1.3b checkpoint with the gpt-neox-20b tokenizer (vocabulary padded to 50288 as published)
   cp .devcarry/gpt-neox-20b-tokenizer.json $D/mamba2-1.3b-random/tokenizer.json
   xz -dc .devcarry/counterfact-tracing.json.xz > $D/counterfact.json
@@ -62,6 +67,25 @@ main)
   node tools/compare-results.mjs $D/dev-device-0.json $D/dev-devices-0,0.json
   node tools/compare-results.mjs $D/dev-device-0.json $D/dev-devices-0.json
   ( time node dist/cli.js run --model $D/mamba2-1.3b-random --dataset $D/counterfact.json --experiment macro --limit 1000 --window 9 --no-filter --chunk 64 --ep cuda --out $D/cf1000.json ) 2>&1 | tail -25
+  ;;
+product)
+  # (after prepare 1.3b) the PyTorch baseline, the bench at 128 prompts per chunk call, WebGPU, and the product path
+  nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader
+  python3 .devcarry/torch_knockout_baseline.py
+  $B --ep cuda --shapes 1.3b --prompts 128 --max-batch 16384
+  $B --ep webgpu --shapes 1.3b --prompts 64
+  export MAMBA_EXPLAIN_CACHE=$D
+  for mb in default 8192; do
+    log "the product path: mamba-explain run, 1000 CounterFact prompts, macro k = 9, 1.3b shape, max batch $mb"
+    ( time node dist/cli.js run --model $D/mamba2-1.3b-random --dataset $D/counterfact.json --experiment macro --limit 1000 --window 9 --no-filter --chunk 64 --ep cuda $([ $mb = default ] || echo --max-batch $mb) --out $D/cf1000-$mb.json ) 2>&1 | grep -E "^1000/1000|^real|prompts:"
+  done
+  node tools/compare-results.mjs $D/cf1000-default.json $D/cf1000-8192.json
+  ;;
+profile)
+  # where a chunk call's time goes: ORT's per-node profile of the 1.3b bench (dataset of 64 prompts, one chunk call)
+  MAMBA_EXPLAIN_ORT_PROFILE=$D/prof $B --ep cuda --shapes 1.3b --prompts 64 --max-batch 8192
+  python3 tools/gpu/ort_profile_summary.py $D/prof 30
+  $B --ep cuda --shapes 1.3b --prompts 128 --max-batch 16384
   ;;
 scaling)
   for n in 12 24 48; do

@@ -86,6 +86,11 @@ async function createOn(path: string, ep: ExecutionProvider, threads: number): P
 
 /** Batching on GPU providers (every call's inputs and outputs cross host memory) and on the CPU. */
 const GPU_HINTS: BackendHints = { lastRowBatch: 2048, callBytes: 4 * 1024 * 1024 * 1024, chunkRows: 8192 };
+/**
+ * WebGPU: chunk calls of the rows of a few prompts: on the H200 at the 1.3b shape, 4,000-row chunk calls ran at 4.7
+ * prompts/s and 512-row ones at 9.15 (docs/benchmarks.md, the chunk graph section).
+ */
+const WEBGPU_HINTS: BackendHints = { ...GPU_HINTS, chunkRows: 512 };
 const CPU_HINTS: BackendHints = { lastRowBatch: 512, callBytes: 512 * 1024 * 1024, chunkRows: 512 };
 
 export class OrtBackend implements ModelBackend {
@@ -116,7 +121,7 @@ export class OrtBackend implements ModelBackend {
     private readonly head: ort.InferenceSession,
   ) {
     this.config = ckpt.config;
-    this.hints = ep === 'cpu' ? CPU_HINTS : GPU_HINTS;
+    this.hints = ep === 'cpu' ? CPU_HINTS : ep === 'webgpu' ? WEBGPU_HINTS : GPU_HINTS;
     this.layerSessions = new Array(manifest.layers.length).fill(undefined);
     this.rowSessions = new Array(manifest.layers.length).fill(undefined);
     const family = familyOf(ckpt.config);

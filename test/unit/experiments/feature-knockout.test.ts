@@ -108,7 +108,9 @@ test('dataset run with feature groups: one aggregate per group, "all" equals the
     assert.deepEqual(groups.map((g) => g.features), ['all', 'fast', 'slow']);
     const a = groups[0].windows[0].curves.subject.mean;
     const b = plain.aggregate.windows[0].curves.subject.mean;
-    a.forEach((v, i) => assert.ok(Math.abs(v - b[i]) < 1e-6, `all group start ${i}: ${v} vs ${b[i]}`));
+    // the two runs group their rows into calls differently (three groups' rows against one's), and a call's size moves
+    // the edges of ORT's vectorised blocks (docs/method.md §3): 1e-4 pp of diff% is 1e-6 relative in p
+    a.forEach((v, i) => assert.ok(Math.abs(v - b[i]) < 1e-4, `all group start ${i}: ${v} vs ${b[i]}`));
     // the slow-exempt knockout removes less than the full one at the top window (the demo model reads the subject late)
     const last = a.length - 1;
     assert.ok(groups[2].windows[0].curves.subject.mean[last] > a[last], 'except slow keeps more of p than every feature');

@@ -17,7 +17,7 @@ test('the cache is built once and reused; files sit in one folder with one weigh
   const first = ensureOnnxCache(ck, { root });
   assert.equal(first.built, true);
   assert.deepEqual(readdirSync(root), [first.dir.split('/').pop()]);
-  assert.deepEqual(readdirSync(first.dir).sort(), ['chunk.onnx', 'head.onnx', 'layer_0.onnx', 'layer_1.onnx', 'layer_2.onnx', 'manifest.json', 'step_0.onnx', 'step_1.onnx', 'step_2.onnx', 'weights.bin']);
+  assert.deepEqual(readdirSync(first.dir).sort(), ['chunk.onnx', 'head.onnx', 'layer_0.onnx', 'layer_1.onnx', 'layer_2.onnx', 'manifest.json', 'row_0.onnx', 'row_1.onnx', 'row_2.onnx', 'step_0.onnx', 'step_1.onnx', 'step_2.onnx', 'weights.bin']);
   // the chunk graph declares the layers' and head's weights without writing them again: weights.bin holds each once
   // (every tensor but the embedding, which the head re-uses when tied, in float32 plus 64-byte alignment)
   const floats = ck.tensorNames().reduce((a, t) => a + ck.info(t).shape.reduce((x, y) => x * y, 1), 0);

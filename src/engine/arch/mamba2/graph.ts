@@ -2,7 +2,8 @@
 // Knocking out edges (last ← c) changes row `last` of M only, and positions only see earlier ones, so in a knockout
 // every position before the last stays clean in every layer: a variant needs only its last row (m = 1) on top of its
 // prompt's clean context (p = N − 1). A whole clean forward is p = 1 all-zero context position (Δ = 0, x = B = 0: it
-// adds exactly nothing), m = N. The same graph serves both (Mamba-2 has no separate row graph).
+// adds exactly nothing), m = N. The knockout rows have their own emitter (emitMamba2Row: the same maths, the context
+// part of y as one product per prompt).
 //
 // Context tensors (contextSpec): raw [c, K−1, convDim] conv input of the K−1 positions before the suffix (zeros before
 // position 0), xbc [c, p, convDim] conv output after SiLU, delta [c, p, H] Δ.
@@ -10,6 +11,7 @@ import type { Checkpoint, Mamba2Config } from '../../types';
 import type { GraphBuilder } from '../../onnx/graph';
 import { causalConv, ComputeDType, convTaps, linear, matMulOrdered, rmsNorm, WeightStore } from '../../onnx/ops';
 import type { LayerIo, LayerOutputNames, StepIo, StepOut } from '../types';
+import { DataType } from '../../onnx/graph';
 
 /** Layer i's weights as graph initializers, streamed into weights.bin on first use (shared by every graph). */
 function mamba2Weights(g: GraphBuilder, ckpt: Checkpoint, i: number, store: WeightStore, dtype: ComputeDType) {
@@ -33,38 +35,109 @@ function mamba2Weights(g: GraphBuilder, ckpt: Checkpoint, i: number, store: Weig
   return { wNorm, wIn, taps, bConv, dtBias, A, Dh, wGn, wOut };
 }
 
-/** Appends layer `i` (SPEC §1, a suffix of positions on a clean context) to `g`; returns the residual after it. */
-export function emitMamba2Layer(g: GraphBuilder, ckpt: Checkpoint, i: number, store: WeightStore, dtype: ComputeDType, io: LayerIo, names: LayerOutputNames = {}): string {
-  const c = ckpt.config as Mamba2Config;
-  const d = c.dModel, dInner = c.dInner, H = c.nHeads, G = c.nGroups, S = c.dState, P = c.headdim, K = c.dConv;
+type Mamba2Weights = ReturnType<typeof mamba2Weights>;
+
+/**
+ * Steps 1–5 of a layer on the suffix rows: u = RMSNorm(x)·w, zxbcdt = u · in_projᵀ split z | xBC | dt, the causal
+ * conv on the K−1 context rows ++ the suffix (conv_mask cuts taps), SiLU, Δ = softplus(dt + dt_bias).
+ */
+function mamba2Front(g: GraphBuilder, c: Mamba2Config, w: Mamba2Weights, dtype: ComputeDType, io: LayerIo, out: Record<string, string>) {
+  const d = c.dModel, dInner = c.dInner, H = c.nHeads, G = c.nGroups, S = c.dState;
   const convDim = dInner + 2 * G * S;
   const projDim = 2 * dInner + 2 * G * S + H;
-  const { hidden, mask, convMask, ctxIndex } = io;
-  const { raw: ctxRaw, xbc: ctxXbc, delta: ctxDelta } = io.ctx;
-  const out = names.context ?? {};
-
-  const { wNorm, wIn, taps, bConv, dtBias, A, Dh, wGn, wOut } = mamba2Weights(g, ckpt, i, store, dtype);
-
-  // 1-2. u = RMSNorm(x)·w ; zxbcdt = u · in_projᵀ ; split z | xBC | dt
-  const lead = g.n('Slice', [g.n('Shape', [hidden]), g.constI64([0]), g.constI64([2])]); // [batch, seq]
-  const u = rmsNorm(g, hidden, c.eps, wNorm);
-  const zxbcdt = linear(g, u, wIn, d, projDim, dtype, lead);
+  const lead = g.n('Slice', [g.n('Shape', [io.hidden]), g.constI64([0]), g.constI64([2])]); // [batch, seq]
+  const u = rmsNorm(g, io.hidden, c.eps, w.wNorm);
+  const zxbcdt = linear(g, u, w.wIn, d, projDim, dtype, lead);
   const [z, xBCraw, dt] = g.op('Split', [zxbcdt, g.constI64([dInner, convDim, H])], { axis: -1 }, 3);
   if (out.raw) g.n('Identity', [xBCraw], {}, out.raw);
-
   // 3. causal depthwise conv1d + bias ; SiLU, as K shifted multiply-adds on [b, m, C] (ORT's CPU grouped Conv with
   //    group = C is slow): conv[t] = bias + Σ_k keep[t,k] · tap_k · xpad[t + k], xpad = (K−1 context rows) ++ suffix rows;
   //    keep = conv_mask (0 cuts the tap: the complete knockout of SPEC §8).
-  const xpad = g.n('Concat', [g.n('Gather', [ctxRaw, ctxIndex], { axis: 0 }), xBCraw], { axis: 1 });
-  const conv = causalConv(g, xpad, taps, bConv, convMask);
+  const xpad = g.n('Concat', [g.n('Gather', [io.ctx.raw, io.ctxIndex], { axis: 0 }), xBCraw], { axis: 1 });
+  const conv = causalConv(g, xpad, w.taps, w.bConv, io.convMask);
   const xBC = g.n('Mul', [conv, g.n('Sigmoid', [conv])], {}, out.xbc);
-
   // 5. Δ = softplus(dt + dt_bias)
-  const delta = g.n('Softplus', [g.n('Add', [dt, dtBias])], {}, out.delta); // [b,m,H]
+  const delta = g.n('Softplus', [g.n('Add', [dt, w.dtBias])], {}, out.delta); // [b,m,H]
+  return { lead, z, xBC, delta };
+}
+
+/** a = Δ·A as [b,H,T], deltaAll [b,T,H]. */
+function decayRates(g: GraphBuilder, w: Mamba2Weights, deltaAll: string): string {
+  return g.n('Transpose', [g.n('Mul', [deltaAll, w.A])], { perm: [0, 2, 1] });
+}
+
+/**
+ * Step 6 for the m suffix rows of T positions (the last p + 1 … T): L = exp(segsum) [b,H,m,T] with a STABLE segment sum:
+ * seg[i,j] = Σ_{k=j+1..i} a_k computed as a CumSum over rows of the strictly-lower-triangular expansion a[i]·[i>j] (no
+ * cs_i − cs_j subtraction), then the suffix rows are kept. Causal masking happens BEFORE Exp (Where(causal, seg, −inf))
+ * so no inf·0 NaN can appear.
+ */
+function segsumDecay(g: GraphBuilder, aT: string, pre: string): string {
+  const suffixRows = (x: string, axis: number) => g.n('Slice', [x, pre, g.constI64([Number.MAX_SAFE_INTEGER]), g.constI64([axis])]);
+  const T = g.n('Gather', [g.n('Shape', [aT]), g.constI64([2], [])], { axis: 0 }); // scalar T
+  const idx = g.n('Range', [g.constI64([0], []), T, g.constI64([1], [])]);
+  const rows = g.n('Unsqueeze', [idx, g.constI64([1])]);
+  const cols = g.n('Unsqueeze', [idx, g.constI64([0])]);
+  const strict = g.n('Greater', [rows, cols]);
+  const causal = suffixRows(g.n('GreaterOrEqual', [rows, cols]), 0); // [m,T]
+  const aExp = g.n('Where', [strict, g.n('Unsqueeze', [aT, g.constI64([3])]), g.constF32([0], [])]); // [b,H,T,T]
+  const seg = suffixRows(g.n('CumSum', [aExp, g.constI64([2], [])]), 2); // [b,H,m,T]
+  return g.n('Exp', [g.n('Where', [causal, seg, g.constF32([-Infinity], [])])]);
+}
+
+/**
+ * Step 6 for the last position alone (the knockout rows): L[last, j] = exp(Σ_{k=j+1..last} a_k), the sums as one
+ * reverse exclusive CumSum over the T positions (no subtraction; every j ≤ last is causal). [b,H,1,T]. Left-padded
+ * zero positions come first, so they enter no real position's sum.
+ */
+function lastRowDecay(g: GraphBuilder, aT: string): string {
+  return g.n('Unsqueeze', [g.n('Exp', [g.n('CumSum', [aT, g.constI64([2], [])], { exclusive: 1, reverse: 1 })]), g.constI64([2])]);
+}
+
+/**
+ * Step 7: M = L ∘ (C·B) ∘ keep per head, for the suffix rows (m of them) on all T positions. L [b,H,m,T]; Bg [b,G,S,T];
+ * Cg [b,G,m,S]; returns M [b,H,m,T] (named `name` when given).
+ */
+function mamba2M(g: GraphBuilder, c: Mamba2Config, io: LayerIo, L: string, Bg: string, Cg: string, name?: string): string {
+  const H = c.nHeads, G = c.nGroups;
+  // M_h = L_h ∘ (C·B) ∘ keep_h, head h uses group h // (H/G)
+  let CB = matMulOrdered(g, Cg, Bg, 4); // [b,G,m,T] (as a product of ≥ 2 rows also for one row: the same rounding either way)
+  if (G > 1) {
+    const hpg = H / G;
+    CB = g.n('Gather', [CB, g.constI64(Array.from({ length: H }, (_, h) => Math.floor(h / hpg)))], { axis: 1 }); // [b,H,m,T]
+  }
+  // the edge mask applies in the heads of unit_mask (all by default): keep = 1 − unit·(1 − mask)
+  const cut = g.n('Sub', [g.constF32([1], []), g.n('Unsqueeze', [io.mask, g.constI64([1])])]); // [b,1,m,T]
+  const unit = g.n('Unsqueeze', [io.unitMask, g.constI64([2, 3])]); // [b,H,1,1]
+  const maskU = g.n('Sub', [g.constF32([1], []), g.n('Mul', [cut, unit])]); // [b,H,m,T]
+  return g.n('Mul', [g.n('Mul', [L, CB]), maskU], {}, name);
+}
+
+/** Steps 9–10: gated RMSNorm of y [b,m,dInner] with z, out_proj, the steering scales, the residual. */
+function mamba2Tail(g: GraphBuilder, c: Mamba2Config, w: Mamba2Weights, dtype: ComputeDType, io: LayerIo, y: string, z: string, lead: string, name?: string): string {
+  const d = c.dModel, dInner = c.dInner, G = c.nGroups;
+  // 9. gated RMSNorm (norm_before_gate = False), per group of dInner/G channels
+  const gz = g.n('Mul', [y, g.n('Mul', [z, g.n('Sigmoid', [z])])]);
+  const gzg = G > 1 ? g.n('Reshape', [gz, g.constI64([0, 0, G, dInner / G])]) : gz;
+  let gn = rmsNorm(g, gzg, c.eps);
+  if (G > 1) gn = g.n('Reshape', [gn, g.constI64([0, 0, dInner])]);
+  gn = g.n('Mul', [gn, w.wGn]);
+  // 10. residual, the mixer output's channels scaled by out_scale first (steering, SPEC §5; ones = none)
+  return g.n('Add', [io.hidden, g.n('Mul', [linear(g, gn, w.wOut, dInner, d, dtype, lead), io.outScale])], {}, name);
+}
+
+/** Appends layer `i` (SPEC §1, a suffix of positions on a clean context) to `g`; returns the residual after it. */
+export function emitMamba2Layer(g: GraphBuilder, ckpt: Checkpoint, i: number, store: WeightStore, dtype: ComputeDType, io: LayerIo, names: LayerOutputNames = {}): string {
+  const c = ckpt.config as Mamba2Config;
+  const dInner = c.dInner, H = c.nHeads, G = c.nGroups, S = c.dState, P = c.headdim;
+  const convDim = dInner + 2 * G * S;
+  const { xbc: ctxXbc, delta: ctxDelta } = io.ctx;
+  const w = mamba2Weights(g, ckpt, i, store, dtype);
+  const { lead, z, xBC, delta } = mamba2Front(g, c, w, dtype, io, names.context ?? {});
 
   // the T = p + m positions: context rows ++ suffix rows
-  const xbcAll = g.n('Concat', [g.n('Gather', [ctxXbc, ctxIndex], { axis: 0 }), xBC], { axis: 1 }); // [b,T,convDim]
-  const deltaAll = g.n('Concat', [g.n('Gather', [ctxDelta, ctxIndex], { axis: 0 }), delta], { axis: 1 }); // [b,T,H]
+  const xbcAll = g.n('Concat', [g.n('Gather', [ctxXbc, io.ctxIndex], { axis: 0 }), xBC], { axis: 1 }); // [b,T,convDim]
+  const deltaAll = g.n('Concat', [g.n('Gather', [ctxDelta, io.ctxIndex], { axis: 0 }), delta], { axis: 1 }); // [b,T,H]
   const pre = g.n('Gather', [g.n('Shape', [ctxXbc]), g.constI64([1])], { axis: 0 }); // [p]
   const suffixRows = (x: string, axis: number) => g.n('Slice', [x, pre, g.constI64([Number.MAX_SAFE_INTEGER]), g.constI64([axis])]);
 
@@ -74,52 +147,77 @@ export function emitMamba2Layer(g: GraphBuilder, ckpt: Checkpoint, i: number, st
   const xh = g.n('Transpose', [g.n('Reshape', [xs, g.constI64([0, 0, H, P])])], { perm: [0, 2, 1, 3] }); // [b,H,T,P]
   const Bg = g.n('Transpose', [g.n('Reshape', [Bs, g.constI64([0, 0, G, S])])], { perm: [0, 2, 3, 1] }); // [b,G,S,T]
   const Cg = g.n('Transpose', [g.n('Reshape', [Cs, g.constI64([0, 0, G, S])])], { perm: [0, 2, 1, 3] }); // [b,G,m,S]
-
-  // a = Δ·A as [b,H,T]
-  const deltaT = g.n('Transpose', [deltaAll], { perm: [0, 2, 1] }); // [b,H,T]
-  const aT = g.n('Transpose', [g.n('Mul', [deltaAll, A])], { perm: [0, 2, 1] }); // [b,H,T]
-
-  // 6. L = exp(segsum) with a STABLE segment sum: seg[i,j] = Σ_{k=j+1..i} a_k computed as a CumSum over rows of the
-  //    strictly-lower-triangular expansion a[i]·[i>j] (no cs_i − cs_j subtraction), then the suffix rows are kept.
-  //    Causal masking happens BEFORE Exp (Where(causal, seg, −inf)) so no inf·0 NaN can appear.
-  const T = g.n('Gather', [g.n('Shape', [xbcAll]), g.constI64([1], [])], { axis: 0 }); // scalar T
-  const idx = g.n('Range', [g.constI64([0], []), T, g.constI64([1], [])]);
-  const rows = g.n('Unsqueeze', [idx, g.constI64([1])]);
-  const cols = g.n('Unsqueeze', [idx, g.constI64([0])]);
-  const strict = g.n('Greater', [rows, cols]);
-  const causal = suffixRows(g.n('GreaterOrEqual', [rows, cols]), 0); // [m,T]
-  const aExp = g.n('Where', [strict, g.n('Unsqueeze', [aT, g.constI64([3])]), g.constF32([0], [])]); // [b,H,T,T]
-  const seg = suffixRows(g.n('CumSum', [aExp, g.constI64([2], [])]), 2); // [b,H,m,T]
-  const L = g.n('Exp', [g.n('Where', [causal, seg, g.constF32([-Infinity], [])])]);
-
-  // 7. M_h = L_h ∘ (C·B) ∘ keep_h, head h uses group h // (H/G)
-  let CB = matMulOrdered(g, Cg, Bg, 4); // [b,G,m,T] (as a product of ≥ 2 rows also for one row: the same rounding either way)
-  if (G > 1) {
-    const hpg = H / G;
-    CB = g.n('Gather', [CB, g.constI64(Array.from({ length: H }, (_, h) => Math.floor(h / hpg)))], { axis: 1 }); // [b,H,m,T]
-  }
-  // the edge mask applies in the heads of unit_mask (all by default): keep = 1 − unit·(1 − mask)
-  const cut = g.n('Sub', [g.constF32([1], []), g.n('Unsqueeze', [mask, g.constI64([1])])]); // [b,1,m,T]
-  const unit = g.n('Unsqueeze', [io.unitMask, g.constI64([2, 3])]); // [b,H,1,1]
-  const maskU = g.n('Sub', [g.constF32([1], []), g.n('Mul', [cut, unit])]); // [b,H,m,T]
-  const M = g.n('Mul', [g.n('Mul', [L, CB]), maskU], {}, names.attention);
+  const M = mamba2M(g, c, io, segsumDecay(g, decayRates(g, w, deltaAll), pre), Bg, Cg, names.attention);
 
   // 8. y = M (Δ·x) + D·x (the sum over the T sources in their order: padded zero positions leave it bit for bit)
+  const deltaT = g.n('Transpose', [deltaAll], { perm: [0, 2, 1] }); // [b,H,T]
   const dx = g.n('Mul', [xh, g.n('Unsqueeze', [deltaT, g.constI64([3])])]); // [b,H,T,P]
-  const yh = g.n('Add', [matMulOrdered(g, M, dx, 4), g.n('Mul', [suffixRows(xh, 2), Dh])]); // [b,H,m,P]
+  const yh = g.n('Add', [matMulOrdered(g, M, dx, 4), g.n('Mul', [suffixRows(xh, 2), w.Dh])]); // [b,H,m,P]
   const y = g.n('Reshape', [g.n('Transpose', [yh], { perm: [0, 2, 1, 3] }), g.constI64([0, 0, dInner])]);
-
-  // 9. gated RMSNorm (norm_before_gate = False), per group of dInner/G channels
-  const gz = g.n('Mul', [y, g.n('Mul', [z, g.n('Sigmoid', [z])])]);
-  const gzg = G > 1 ? g.n('Reshape', [gz, g.constI64([0, 0, G, dInner / G])]) : gz;
-  let gn = rmsNorm(g, gzg, c.eps);
-  if (G > 1) gn = g.n('Reshape', [gn, g.constI64([0, 0, dInner])]);
-  gn = g.n('Mul', [gn, wGn]);
-
-  // 10. residual, the mixer output's channels scaled by out_scale first (steering, SPEC §5; ones = none)
-  return g.n('Add', [hidden, g.n('Mul', [linear(g, gn, wOut, dInner, d, dtype, lead), io.outScale])], {}, names.hiddenOut);
+  return mamba2Tail(g, c, w, dtype, io, y, z, lead, names.hiddenOut);
 }
 
+/**
+ * Layer `i` for the knockout rows of the fast path (m = 1 on their prompts' clean contexts). The same maths as
+ * emitMamba2Layer, but the context's share of y, Σ_{t < last} M[last, t]·Δ_t·x_t, is one matrix product PER PROMPT
+ * (the rows of a prompt grouped: [rows of the prompt, T−1] × [T−1, P] per head) instead of a copy of the prompt's
+ * context x for every row: the context's x is read once per prompt, not once per row. The rows' own position is
+ * added after it; the sum over the context runs over the positions in their order, so left-padded zero rows still
+ * add exactly nothing.
+ */
+export function emitMamba2Row(g: GraphBuilder, ckpt: Checkpoint, i: number, store: WeightStore, dtype: ComputeDType, io: LayerIo): string {
+  const c = ckpt.config as Mamba2Config;
+  const dInner = c.dInner, H = c.nHeads, G = c.nGroups, S = c.dState, P = c.headdim;
+  const { xbc: ctxXbc, delta: ctxDelta } = io.ctx;
+  const w = mamba2Weights(g, ckpt, i, store, dtype);
+  const { lead, z, xBC, delta } = mamba2Front(g, c, w, dtype, io, {});
+  const i64 = (v: number[]) => g.constI64(v);
+  const zero = i64([0]);
+  const one = i64([1]);
+
+  // the own row: x, B, C [b,1,·]
+  const [xo, Bo, Co] = g.op('Split', [xBC, i64([dInner, G * S, G * S])], { axis: -1 }, 3);
+  // B and Δ on all T positions, per row (small: G·S and H wide)
+  const [, Bc] = g.op('Split', [ctxXbc, i64([dInner, G * S, G * S])], { axis: -1 }, 3); // [C,T−1,GS]
+  const Bs = g.n('Concat', [g.n('Gather', [Bc, io.ctxIndex], { axis: 0 }), Bo], { axis: 1 }); // [b,T,GS]
+  const deltaAll = g.n('Concat', [g.n('Gather', [ctxDelta, io.ctxIndex], { axis: 0 }), delta], { axis: 1 }); // [b,T,H]
+  const pre = g.n('Gather', [g.n('Shape', [ctxXbc]), one], { axis: 0 }); // [T−1]
+  const Bg = g.n('Transpose', [g.n('Reshape', [Bs, i64([0, 0, G, S])])], { perm: [0, 2, 3, 1] }); // [b,G,S,T]
+  const Cg = g.n('Transpose', [g.n('Reshape', [Co, i64([0, 0, G, S])])], { perm: [0, 2, 1, 3] }); // [b,G,1,S]
+  const M = mamba2M(g, c, io, lastRowDecay(g, decayRates(g, w, deltaAll)), Bg, Cg); // [b,H,1,T]
+  const Mc = g.n('Squeeze', [g.n('Slice', [M, zero, pre, i64([3])]), i64([2])]); // [b,H,T−1] the context columns
+  const Mo = g.n('Slice', [M, pre, i64([Number.MAX_SAFE_INTEGER]), i64([3])]); // [b,H,1,1] the own column
+
+  // Δ·x of each prompt's context, once per prompt: [C,H,T−1,P]
+  const xc = g.n('Slice', [ctxXbc, zero, i64([dInner]), i64([2])]); // [C,T−1,dInner]
+  const dxc = g.n('Transpose', [g.n('Mul', [g.n('Reshape', [xc, i64([0, 0, H, P])]), g.n('Unsqueeze', [ctxDelta, i64([3])])])], { perm: [0, 2, 1, 3] });
+
+  // the rows of each prompt grouped: row r goes to slot prompt(r)·R + its rank among its prompt's rows (R: the most
+  // rows any prompt has here); empty slots stay 0 and their products are dropped
+  const C = g.n('Gather', [g.n('Shape', [ctxXbc]), zero], { axis: 0 }); // [1] prompts
+  const idxCol = g.n('Unsqueeze', [io.ctxIndex, one]); // [b,1]
+  const onehot = g.n('Cast', [g.n('Equal', [idxCol, g.n('Unsqueeze', [g.n('Range', [g.constI64([0], []), g.n('Squeeze', [C, zero]), g.constI64([1], [])]), zero])])], { to: DataType.INT64 }); // [b,C]
+  const rank = g.n('Sub', [g.n('Squeeze', [g.n('GatherElements', [g.n('CumSum', [onehot, g.constI64([0], [])]), idxCol], { axis: 1 }), one]), g.constI64([1], [])]); // [b]
+  const R = g.n('ReduceMax', [g.n('ReduceSum', [onehot, zero], { keepdims: 0 })], { keepdims: 1 }); // [1]
+  const slot = g.n('Add', [g.n('Mul', [io.ctxIndex, R]), rank]); // [b]
+  const T1 = g.n('Gather', [g.n('Shape', [Mc]), i64([2])], { axis: 0 }); // [1] T−1
+  const grid = g.n('ScatterND', [
+    g.n('Expand', [g.constF32([0], [1]), g.n('Concat', [g.n('Mul', [C, R]), i64([H]), T1], { axis: 0 })]),
+    g.n('Unsqueeze', [slot, one]),
+    Mc,
+  ]); // [C·R,H,T−1]
+  const byPrompt = g.n('Transpose', [g.n('Reshape', [grid, g.n('Concat', [C, R, i64([H]), T1], { axis: 0 })])], { perm: [0, 2, 1, 3] }); // [C,H,R,T−1]
+  const yc = matMulOrdered(g, byPrompt, dxc, 4); // [C,H,R,P]
+  const ycRows = g.n('Gather', [g.n('Reshape', [g.n('Transpose', [yc], { perm: [0, 2, 1, 3] }), i64([-1, dInner])]), slot], { axis: 0 }); // [b,dInner]
+
+  // the own position: M[last,last]·Δ·x, then D·x
+  const xoh = g.n('Transpose', [g.n('Reshape', [xo, i64([0, 0, H, P])])], { perm: [0, 2, 1, 3] }); // [b,H,1,P]
+  const dxo = g.n('Mul', [xoh, g.n('Unsqueeze', [g.n('Transpose', [delta], { perm: [0, 2, 1] }), i64([3])])]); // [b,H,1,P]
+  const own = g.n('Reshape', [g.n('Transpose', [g.n('Mul', [Mo, dxo])], { perm: [0, 2, 1, 3] }), i64([0, 0, dInner])]); // [b,1,dInner]
+  const skip = g.n('Reshape', [g.n('Transpose', [g.n('Mul', [xoh, w.Dh])], { perm: [0, 2, 1, 3] }), i64([0, 0, dInner])]);
+  const y = g.n('Add', [g.n('Add', [g.n('Unsqueeze', [ycRows, one]), own]), skip]); // [b,1,dInner]
+  return mamba2Tail(g, c, w, dtype, io, y, z, lead);
+}
 
 /**
  * One position of layer i in RECURRENT form, for generation (SPEC §1 as a scan): the conv state holds the conv inputs

@@ -2,7 +2,7 @@
 import type { Mamba2Config } from '../../types';
 import type { ModelFamily } from '../types';
 import { parseMamba2Hf, parseMamba2StateSpaces } from './config';
-import { emitMamba2Layer, emitMamba2Step } from './graph';
+import { emitMamba2Layer, emitMamba2Row, emitMamba2Step } from './graph';
 import { Mamba2Reference } from './reference';
 import { mamba2Shapes, mambaStoredName } from './weights';
 
@@ -29,12 +29,13 @@ export const mamba2: ModelFamily<Mamba2Config> = {
   ],
   // hidden in/out, in_proj output, attention, mask
   bytesPerItem: (c, n) => 4 * n * (4 * c.dModel + 3 * (2 * c.dInner + 2 * c.nGroups * c.dState + c.nHeads) + 2 * c.nHeads * n + n + 2 * c.dInner),
-  // residual rows, in_proj output, the gathered context (x, B, Δ over n positions, a few copies), M's row
+  // residual rows, in_proj output, the row's B and Δ over n positions (a few copies), M's row and its decay, the own
+  // position's x pieces (emitMamba2Row: the context's x is read per prompt, not copied per row)
   rowBytes: (c, n) => {
     const cd = convDimOf(c);
-    return 4 * (6 * c.dModel + 3 * (2 * c.dInner + cd + c.nHeads) + 4 * n * (cd + c.nHeads) + 3 * c.nHeads * n);
+    return 4 * (6 * c.dModel + 3 * (2 * c.dInner + cd + c.nHeads) + 3 * n * (c.nGroups * c.dState + c.nHeads) + 6 * c.nHeads * n + 4 * c.dInner);
   },
-  graphs: { emitLayer: emitMamba2Layer, emitStep: emitMamba2Step },
+  graphs: { emitLayer: emitMamba2Layer, emitRow: emitMamba2Row, emitStep: emitMamba2Step },
   stateShape: (c) => ({ conv: [c.dConv - 1, convDimOf(c)], ssm: [c.nHeads, c.headdim, c.dState] }),
   reference: (ckpt) => new Mamba2Reference(ckpt),
 };

@@ -11,7 +11,7 @@ import type { ChunkCall, ModelBackend } from '../types';
 import { DEFAULT_HINTS } from '../types';
 import { familyOf } from '../arch/index';
 import { featureKey, keepsEarlierPositionsClean, writePaddedLastRowMasks, writeUnitMask } from '../interventions/spec';
-import { probAndArgmax, resultFromStats, type VariantResult } from './numerics';
+import { cleanNumbers, resultFromStats, type VariantResult } from './numerics';
 import type { Variant } from './plan';
 import { batchCap, checkCancel, since } from './sweeps';
 import type { CleanPrompt, CleanRun, RunnerOptions } from './runner';
@@ -154,17 +154,10 @@ export async function chunkSweep(
     });
     opts.onStep?.(done, total);
   }
-  const targets: number[] = [];
-  const baseProbs: number[] = [];
-  const top1: number[] = [];
+  const { targets, baseProbs, top1 } = cleanNumbers(logits, V, vocabSize, prompts.map((p) => p.target));
+  // the graph's filter and the host's agree (both take the first largest logit)
   for (let p = 0; p < P; p++) {
-    const first = probAndArgmax(logits, p * V, vocabSize, 0);
-    const target = prompts[p].target ?? first.argmax;
-    targets.push(target);
-    baseProbs.push(probAndArgmax(logits, p * V, vocabSize, target).prob);
-    top1.push(first.argmax);
-    // the graph's filter and the host's agree (both take the first largest logit)
-    if (opts.onlyIfTop1 && kept[p] !== (first.argmax === target)) throw new Error(`chunkSweep: the chunk graph's clean top-1 of prompt ${p} differs from its logits'`);
+    if (opts.onlyIfTop1 && kept[p] !== (top1[p] === targets[p])) throw new Error(`chunkSweep: the chunk graph's clean top-1 of prompt ${p} differs from its logits'`);
   }
   if (!opts.onlyIfTop1) kept.fill(true);
   const clean: CleanRun = { n, lengths, prompts: P, hiddens, logits, targets, baseProbs, top1 };

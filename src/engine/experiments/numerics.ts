@@ -59,3 +59,21 @@ export function topK(logits: ArrayLike<number>, offset: number, vocab: number, k
 export function diffPct(p: number, pPrime: number): number {
   return p > 0 ? ((pPrime - p) / p) * 100 : 0;
 }
+
+/**
+ * The clean numbers of P prompts from their last-position logits [P, V]: each prompt's target (its own, or the clean
+ * top-1 when it has none), the target's probability and the clean top-1, over the real vocabulary.
+ */
+export function cleanNumbers(logits: Float32Array, V: number, vocab: number, wanted: readonly (number | undefined)[]): { targets: number[]; baseProbs: number[]; top1: number[] } {
+  const targets: number[] = [];
+  const baseProbs: number[] = [];
+  const top1: number[] = [];
+  wanted.forEach((want, p) => {
+    const first = probAndArgmax(logits, p * V, vocab, 0);
+    const target = want ?? first.argmax;
+    targets.push(target);
+    baseProbs.push(probAndArgmax(logits, p * V, vocab, target).prob);
+    top1.push(first.argmax);
+  });
+  return { targets, baseProbs, top1 };
+}

@@ -17,7 +17,7 @@ import type { LayerContextBatch, MethodContext, ModelBackend } from '../types';
 import { fullMasks } from '../interventions/spec';
 import { familyOf } from '../arch/index';
 import { emptyContext, storeContext } from './context';
-import { probAndArgmax, resultFromLogits, type VariantResult } from './numerics';
+import { cleanNumbers, resultFromLogits, type VariantResult } from './numerics';
 import { planVariants, type Variant } from './plan';
 import { batchCap, checkCancel, runSweeps, since } from './sweeps';
 import { chunkEligible, chunkSweep } from './chunkSweep';
@@ -138,17 +138,7 @@ export async function cleanForward(backend: ModelBackend, prompts: readonly Clea
     for (const group of byLength.values()) await runBatch(group);
   }
   since(tClean, opts, 'clean forward');
-  const targets: number[] = [];
-  const baseProbs: number[] = [];
-  const top1: number[] = [];
-  for (let p = 0; p < P; p++) {
-    const first = probAndArgmax(logits, p * V, vocabSize, 0);
-    const target = prompts[p].target ?? first.argmax;
-    const r = probAndArgmax(logits, p * V, vocabSize, target);
-    targets.push(target);
-    baseProbs.push(r.prob);
-    top1.push(r.argmax);
-  }
+  const { targets, baseProbs, top1 } = cleanNumbers(logits, V, vocabSize, prompts.map((p) => p.target));
   return { n, lengths, prompts: P, hiddens, logits, targets, baseProbs, top1, contexts };
 }
 

@@ -401,18 +401,21 @@ suite('extension', () => {
   });
 
   test('cancelling a run leaves no results file', async () => {
+    const api = (await activate()) as Api & { engine: { inFlight: string[] } };
+    // long enough to be still running when it is cancelled (the chunk graph ran 400 of these in under 1.5 s)
     const rows = [];
-    for (let i = 0; i < 400; i++) rows.push({ prompt: `Beats Music number ${i} is owned by`, subject: 'Beats Music', target_true: ' Apple' });
+    for (let i = 0; i < 4000; i++) rows.push({ prompt: `Beats Music number ${i} is owned by`, subject: 'Beats Music', target_true: ' Apple' });
     const dataset = path.join(workspaceRoot(), 'many.json');
     fs.writeFileSync(dataset, JSON.stringify(rows));
     const out = path.join(workspaceRoot(), '.mamba-explain', 'runs', 'cancelled-run-micro.json');
     const ac = new AbortController();
-    setTimeout(() => ac.abort(), 1500);
     const t0 = Date.now();
-    await assert.rejects(
-      Promise.resolve(vscode.commands.executeCommand('mambaExplain.runKnockoutExperiment', { dataset, experiment: 'micro', windows: [2], filter: false, split: false, out, signal: ac.signal })),
-      (e: Error) => e.name === 'CancelledError' || /cancel/i.test(e.message),
-    );
+    const run = Promise.resolve(vscode.commands.executeCommand('mambaExplain.runKnockoutExperiment', { dataset, experiment: 'micro', windows: [2], filter: false, split: false, out, signal: ac.signal }));
+    // cancelled while it is in flight (not after a fixed delay, which a fast machine can outlast)
+    await waitFor('the run in flight', () => api.engine.inFlight.includes('runDataset'), 60_000);
+    await new Promise((r) => setTimeout(r, 300));
+    ac.abort();
+    await assert.rejects(run, (e: Error) => e.name === 'CancelledError' || /cancel/i.test(e.message));
     assert.ok(Date.now() - t0 < 60_000, 'cancellation is prompt');
     assert.ok(!fs.existsSync(out), 'no results file after cancelling');
     const left = fs.readdirSync(path.dirname(out)).filter((f) => f.startsWith('cancelled-run'));
@@ -425,7 +428,7 @@ suite('extension', () => {
       assert.equal(done, out);
       const r = JSON.parse(fs.readFileSync(out, 'utf8')) as DatasetRunResult;
       assert.equal(r.status, 'complete');
-      assert.equal(r.prompts.length + r.skipped.length, 400);
+      assert.equal(r.prompts.length + r.skipped.length, 4000);
       assert.ok(!fs.existsSync(out + '.partial.json'), 'the checkpoint is removed once the run completes');
       fs.rmSync(out, { force: true });
     }

@@ -11,7 +11,7 @@ import type { ChunkCall, ModelBackend } from '../types';
 import { DEFAULT_HINTS } from '../types';
 import { familyOf } from '../arch/index';
 import { featureKey, keepsEarlierPositionsClean, writePaddedLastRowMasks, writeUnitMask } from '../interventions/spec';
-import { cleanNumbers, resultFromStats, type VariantResult } from './numerics';
+import { allFinite, cleanNumbers, resultFromStats, type VariantResult } from './numerics';
 import type { Variant } from './plan';
 import { batchCap, checkCancel, since } from './sweeps';
 import type { CleanPrompt, CleanRun, RunnerOptions } from './runner';
@@ -147,7 +147,7 @@ export async function chunkSweep(
       kept[p] = out.kept[i];
       if (out.hiddens) for (let j = 0; j <= L; j++) hiddens[j].set(out.hiddens[j].subarray(i * W * d, (i * W + lengths[p]) * d), p * n * d);
     });
-    if (padded && !members.every((p, i) => !call.first.has(p) || out.logits.subarray(i * V, (i + 1) * V).every(Number.isFinite))) return undefined;
+    if (padded && !members.every((p, i) => !call.first.has(p) || allFinite(out.logits.subarray(i * V, (i + 1) * V)))) return undefined;
     rows.forEach((u, r) => {
       if (kept[uniq[u].prompt]) perUniq[u] = resultFromStats(out.stats, r);
       done += L - uniq[u].start;

@@ -453,7 +453,9 @@ export async function runChunk(session: EngineSession, setup: RunSetup, chunk: C
     else variants.push(...variantsPerGroup(featureGroups, microVariants(i, m.ids.length, windows[0], L, conv)));
   });
   const prompts = chunk.members.map((m) => ({ ids: m.ids, target: m.targetId }));
-  const run = filter ? await runKnockoutsIfTop1(session.backend, prompts, variants, opts) : { ...(await runKnockouts(session.backend, prompts, variants, opts)), kept: undefined };
+  // with the filter, the variants of the members filtered out below are not run: their results are undefined, and only
+  // the kept members' are read
+  const run = filter ? await runKnockoutsIfTop1(session.backend, prompts, variants, opts) : await runKnockouts(session.backend, prompts, variants, opts);
   const { clean } = run;
   const results = run.results as VariantResult[];
   const kept: number[] = [];

@@ -77,3 +77,9 @@ export function cleanNumbers(logits: Float32Array, V: number, vocab: number, wan
   });
   return { targets, baseProbs, top1 };
 }
+
+/** Whether every value is finite (a padded batch's clean logits: 0 × ∞ is not 0, see cleanForward). */
+export function allFinite(a: Float32Array): boolean {
+  for (let i = 0; i < a.length; i++) if (!Number.isFinite(a[i])) return false;
+  return true;
+}

@@ -17,7 +17,7 @@ import type { LayerContextBatch, MethodContext, ModelBackend } from '../types';
 import { fullMasks } from '../interventions/spec';
 import { familyOf } from '../arch/index';
 import { emptyContext, storeContext } from './context';
-import { cleanNumbers, resultFromLogits, type VariantResult } from './numerics';
+import { allFinite, cleanNumbers, resultFromLogits, type VariantResult } from './numerics';
 import { planVariants, type Variant } from './plan';
 import { batchCap, checkCancel, runSweeps, since } from './sweeps';
 import { chunkEligible, chunkSweep } from './chunkSweep';
@@ -73,11 +73,6 @@ export interface RunnerOptions {
 /** How a backend sends knockout rows through the layers (Provenance.sweep, SessionInfo.sweep); see sweeps.ts. */
 export function sweepInUse(backend: ModelBackend): 'fused' | 'layers' {
   return backend.chunkKnockouts ? 'fused' : 'layers';
-}
-
-function allFinite(a: Float32Array): boolean {
-  for (let i = 0; i < a.length; i++) if (!Number.isFinite(a[i])) return false;
-  return true;
 }
 
 /**

@@ -21,7 +21,8 @@ import { writeRandomTransformer } from '../test/helpers/transformerWriter';
 import type { ExecutionProvider } from '../src/engine/types';
 import { cleanForward, diffPct, runKnockouts, runVariantsNaive, topK, type CleanPrompt, type RunnerOptions, type Variant, type VariantResult } from '../src/engine/experiments/runner';
 import { macroVariants } from '../src/engine/experiments/macro';
-import { describeConfig } from '../src/engine/onnx/builder';
+import { BUILDER_VERSION, describeConfig } from '../src/engine/onnx/builder';
+import { decodeModel } from '../src/engine/onnx/proto';
 import { applyCudaMathMode } from '../src/engine/runtime/tf32';
 import { resolveFeatureParams, variantsPerGroup } from '../src/engine/experiments/features';
 import { greedy } from '../src/engine/experiments/generate';
@@ -170,6 +171,12 @@ async function benchShape(name: string, root: string, o: BenchOptions): Promise<
   const variantsFor = (p: number): Variant[] => macroVariants(p, pos, [K], SETS, L).variants;
   console.log(`\n== ${name} shape: ${describeConfig(c)}`);
   console.log(`   ONNX cache ${convS.toFixed(1)} s (0 when cached), open ${openS.toFixed(1)} s, ep ${backend.ep}, compute ${o.dtype}, threads ${threads ?? os.availableParallelism()}, max batch ${o.maxBatch ?? 'default'}, sweep ${backend.fusedSweep ? 'fused (chunk graph: clean forward + rows + heads in one call)' : `layer by layer${backend.fusedSweepError ? ` (chunk graph failed: ${backend.fusedSweepError})` : ''}`}`);
+  if (manifest.chunk) {
+    // the nodes ORT runs per chunk call (before its own fusions): launches, on a GPU, scale with them
+    const graph = decodeModel(fs.readFileSync(path.join(cacheDir, manifest.chunk))).graph as { node?: unknown[] };
+    const n = graph.node?.length ?? 0;
+    console.log(`   chunk graph (builder v${BUILDER_VERSION}): ${n} nodes, ${(n / L).toFixed(1)} per layer`);
+  }
   console.log(`   prompt ${N} tokens, window k=${K}, sets ${SETS.join('/')}: ${variantsFor(0).length} variants per prompt`);
 
   // warm-up (first ORT runs allocate)

@@ -9,6 +9,8 @@
 #   bash tools/gpu/h200.sh scaling   # call 3: prompt length 12 / 24 / 48 × shapes
 #   bash tools/gpu/h200.sh profile   # (after prepare 1.3b) ORT's per-operator profile of a 1.3b chunk call
 #   bash tools/gpu/h200.sh product   # (after prepare 1.3b) PyTorch, bench at 128 prompts, WebGPU, `run` on CounterFact
+#   bash tools/gpu/h200.sh measure   # (after prepare 1.3b) PyTorch, bench at 64 prompts (default caps), the profiled
+#                                    # 128-prompt call, WebGPU: the 1.3b figures of one builder version in one call
 # Output goes to $OUT (logs); nothing is written in the repository.
 set -uo pipefail
 step=$1
@@ -18,7 +20,7 @@ log() { echo "[$(date +%H:%M:%S)] $*" >&2; }
 if [ "$step" = prepare ]; then
   eval "$(bash .gpu-payload/a/setup-gpu.sh a .gpu-payload)"
 else
-  case "$step" in main|profile|product) bash .gpu-payload/b/setup-gpu.sh b .gpu-payload > /dev/null ;; esac
+  case "$step" in main|profile|product|measure) bash .gpu-payload/b/setup-gpu.sh b .gpu-payload > /dev/null ;; esac
   eval "$(bash /tmp/gpu-env.sh 2>/dev/null || true)"
 fi
 # the environment, for the later calls
@@ -86,6 +88,17 @@ profile)
   MAMBA_EXPLAIN_ORT_PROFILE=$D/prof $B --ep cuda --shapes 1.3b --prompts 64 --max-batch 8192
   python3 tools/gpu/ort_profile_summary.py $D/prof 30
   $B --ep cuda --shapes 1.3b --prompts 128 --max-batch 16384
+  ;;
+measure)
+  nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader
+  python3 .devcarry/torch_knockout_baseline.py
+  log "bench, CUDA exact float32, 1.3b, 64 prompts, default caps"
+  $B --ep cuda --shapes 1.3b --prompts 64
+  log "bench, CUDA, 1.3b, 128 prompts in one call, ORT profile"
+  MAMBA_EXPLAIN_ORT_PROFILE=$D/prof $B --ep cuda --shapes 1.3b --prompts 128 --max-batch 16384
+  python3 tools/gpu/ort_profile_summary.py $D/prof 30
+  log "bench, WebGPU, 1.3b"
+  $B --ep webgpu --shapes 1.3b --prompts 64
   ;;
 scaling)
   for n in 12 24 48; do

@@ -4,6 +4,7 @@ import type { Checkpoint, CheckpointFormat, ContextTensorSpec, ModelConfig } fro
 import type { GraphBuilder } from '../onnx/graph';
 import type { ComputeDType, WeightStore } from '../onnx/ops';
 import type { Json } from './configReader';
+import type { RowGrouping } from './layerIo';
 
 /**
  * The graph inputs of one layer, as tensor names inside a GraphBuilder. A layer computes a SUFFIX of m positions on
@@ -14,24 +15,35 @@ import type { Json } from './configReader';
 export interface LayerIo {
   /** [b, m, d] residual at the suffix */
   hidden: string;
-  /** [b, m, T] keep mask of the attention edges (row ← column), columns = context ++ suffix */
-  mask: string;
-  /** [b, m, dConv] keep mask of the conv taps of each suffix row (SPEC §8) */
-  convMask: string;
-  /** [b, units] 1 where the edge mask applies, 0 where the unit keeps every edge (feature knockout, SPEC §4) */
-  unitMask: string;
+  /**
+   * [b, m, T] keep mask of the attention edges (row ← column), columns = context ++ suffix. Absent: every edge kept
+   * (a clean layer: the same numbers as a mask of ones, without the nodes that apply it).
+   */
+  mask?: string;
+  /** [b, m, dConv] keep mask of the conv taps of each suffix row (SPEC §8); absent: every tap kept */
+  convMask?: string;
+  /** [b, units] 1 where the edge mask applies, 0 where the unit keeps every edge (feature knockout, SPEC §4); absent: all 1 */
+  unitMask?: string;
   /** [d] scale of each channel of the layer's mixer output, before the residual add (steering, SPEC §5; ones = none) */
   outScale: string;
-  /** by ContextTensorSpec name: [contexts, K−1 | p, width] */
-  ctx: Record<string, string>;
-  /** int64 [b] which context each batch item reads */
-  ctxIndex: string;
+  /**
+   * by ContextTensorSpec name: [contexts, K−1 | p, width]. Absent: whole prompts from their start, on the all-zero
+   * context of a prompt start (K−1 zero conv rows; the zeroContextRow position), without the gathers.
+   */
+  ctx?: Record<string, string>;
+  /** int64 [b] which context each batch item reads (with ctx) */
+  ctxIndex?: string;
   /**
    * int64 [b, m] absolute position of each suffix row (families with usesPositions). The p context columns of item b
    * hold the positions positions[b, 0] − p … positions[b, 0] − 1; those below 0 are LEFT PADDING (a knockout row of a
    * prompt shorter than the call's longest: all-zero context rows, not positions of the item).
    */
   positions?: string;
+  /**
+   * The rows' grouping by prompt (arch/layerIo.ts rowGrouping of ctxIndex), when the caller has it already (the chunk
+   * graph computes it once for all its layers); row emitters compute it themselves without it.
+   */
+  grouping?: RowGrouping;
 }
 
 /** Names to give the tensors a layer produces (graph outputs); fresh names where not given. */

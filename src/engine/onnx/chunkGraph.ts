@@ -29,6 +29,7 @@
 import type { Checkpoint } from '../types';
 import { familyOf } from '../arch/index';
 import type { LayerIo } from '../arch/types';
+import { lazyGrouping, rowGrouping } from '../arch/layerIo';
 import { DataType, GraphBuilder } from './graph';
 import type { ComputeDType, WeightStore } from './ops';
 import { BUILDER_VERSION, emitHead } from './builder';
@@ -63,21 +64,11 @@ export function buildChunkGraph(ckpt: Checkpoint, store: WeightStore, dtype: Com
   const P = g.n('Slice', [shape, zero, one]); // [1]
   const W = g.n('Slice', [shape, one, i64([2])]); // [1]
   const Wscalar = g.n('Squeeze', [W, zero]);
-  const ones = (dims: string) => g.n('Expand', [g.constF32([1], [1]), dims]);
-  // the whole-prompt inputs of a clean layer call (ortBackend.layer's feeds): all kept, z zero context positions
-  const z = family.zeroContextRow ? 1 : 0;
-  const cleanMask = ones(g.n('Concat', [P, W, g.n('Add', [W, i64([z])])], { axis: 0 }));
-  const cleanConv = ones(g.n('Concat', [P, W, i64([K])], { axis: 0 }));
-  const cleanUnits = ones(g.n('Concat', [P, i64([U])], { axis: 0 }));
-  const cleanIdx = g.n('Expand', [i64([0]), P]);
+  // the whole-prompt inputs of a clean layer call (ortBackend.layer's feeds) without the feeds that change nothing: no
+  // masks (every edge, tap and unit kept) and no context (the all-zero rows of a prompt start, LayerIo.ctx): the same
+  // numbers as masks of ones and gathered zero rows, without the nodes
   const rangeW = g.n('Range', [scalar(0), Wscalar, scalar(1)]); // [W]
   const cleanPos = family.usesPositions ? g.n('Expand', [g.n('Unsqueeze', [rangeW, zero]), g.n('Concat', [P, W], { axis: 0 })]) : undefined;
-  const zeroCtx: Record<string, string> = {};
-  for (const s of spec) {
-    const rows = s.rows === 'conv' ? K - 1 : z;
-    const z1 = g.constF32(new Float32Array(s.width), [1, 1, s.width]);
-    zeroCtx[s.name] = rows === 0 ? g.n('Slice', [z1, zero, zero, one]) : g.n('Expand', [z1, i64([1, rows, s.width])]);
-  }
 
   // where each prompt's context rows come from in its flattened clean rows [P·W, width], and which rows are real
   const base = g.n('Unsqueeze', [g.n('Mul', [g.n('Range', [scalar(0), g.n('Squeeze', [P, zero]), scalar(1)]), Wscalar]), one]); // [P,1] p·W
@@ -92,7 +83,7 @@ export function buildChunkGraph(ckpt: Checkpoint, store: WeightStore, dtype: Com
   const convRows = spec.some((s) => s.rows === 'conv') ? gatherOf(i64(Array.from({ length: K - 1 }, (_, r) => 1 - K + r))) : prefixRows;
   const zeroF = g.constF32([0], []);
 
-  const steeringOf = (j: number) => g.n('Gather', [outScale, scalar(j)], { axis: 0 });
+  const steering = Array.from({ length: L }, (_, j) => g.n('Gather', [outScale, scalar(j)], { axis: 0 })); // [d] per layer
 
   // clean forward, keeping every layer's residual and the rows' contexts
   const hs: string[] = [hidden0];
@@ -100,7 +91,7 @@ export function buildChunkGraph(ckpt: Checkpoint, store: WeightStore, dtype: Com
   for (let j = 0; j < L; j++) {
     const names: Record<string, string> = {};
     for (const s of spec) names[s.name] = `clean_${j}_${s.name}`;
-    const io: LayerIo = { hidden: hs[j], mask: cleanMask, convMask: cleanConv, unitMask: cleanUnits, outScale: steeringOf(j), ctx: zeroCtx, ctxIndex: cleanIdx, positions: cleanPos };
+    const io: LayerIo = { hidden: hs[j], outScale: steering[j], positions: cleanPos };
     hs.push(family.graphs.emitLayer(g, ckpt, j, store, dtype, io, { context: names }));
     const ctx: Record<string, string> = {};
     for (const s of spec) {
@@ -138,32 +129,43 @@ export function buildChunkGraph(ckpt: Checkpoint, store: WeightStore, dtype: Com
   const enterK = g.n('Add', [g.n('Mul', [promptK, Wscalar]), posK]); // its row in the flattened clean residual
   const targetK = g.n('Gather', [target, promptK], { axis: 0 });
 
+  // per layer j: a_j = the rows started by j (at least 1; all of them at the last layer), once for every layer: [L]
+  const layerEnds = g.constI64(Array.from({ length: L }, (_, j) => (j === L - 1 ? L : j + 1)), [L, 1]); // start < this
+  const active = g.n('Max', [g.n('ReduceSum', [g.n('Cast', [g.n('Less', [g.n('Unsqueeze', [startsK, zero]), layerEnds])], { to: DataType.INT64 }), one], { keepdims: 0 }), one]); // [L]
+  // the Pad of the state from a_{j−1} to a_j rows, [L, 2] (0, a_j − a_{j−1}) rows before/after, per layer
+  const activePrev = g.n('Concat', [one, g.n('Slice', [active, zero, i64([L - 1])])], { axis: 0 });
+  const growBy = g.n('Sub', [active, activePrev]); // [L] (entry 0 unused)
+  // start ≥ j: the row (re)enters at layer j, [L, R', 1]
+  const joinsAll = g.n('Unsqueeze', [g.n('Greater', [g.n('Unsqueeze', [startsK, zero]), g.constI64(Array.from({ length: L }, (_, j) => j - 1), [L, 1])]), i64([2])]);
+  // the rows' grouping by prompt (arch/layerIo.ts), of all kept rows: the first a_j rows' is its first a_j entries
+  const grouping = family.graphs.emitRow ? rowGrouping(g, promptK, P) : undefined;
+  // masks [L, R', 1, ·]: a layer's rows are one Gather and one Slice away
+  const maskL = g.n('Unsqueeze', [maskK, i64([2])]);
+  const convL = g.n('Unsqueeze', [convK, i64([2])]);
+
   let state: string | undefined; // [a_{j−1}, d]
-  let aPrev: string | undefined;
   for (let j = 0; j < L; j++) {
-    const started = g.n('ReduceSum', [g.n('Cast', [g.n('Less', [startsK, scalar(j + 1)])], { to: DataType.INT64 }), zero], { keepdims: 1 }); // [1]
-    const a = j === L - 1 ? g.n('Shape', [startsK]) : g.n('Max', [started, one]);
+    const layerJ = scalar(j);
+    const a = g.n('Slice', [active, i64([j]), i64([j + 1])]); // [1]
     const first = (x: string, axis = 0) => g.n('Slice', [x, zero, a, i64([axis])]);
     const fresh = g.n('Gather', [flatAt(hs[j]), first(enterK)], { axis: 0 }); // [a_j, d] the clean residual at the row's last position
     let x = fresh;
     if (state !== undefined) {
-      const grown = g.n('Pad', [state, g.n('Concat', [zero, zero, g.n('Sub', [a, aPrev!]), zero], { axis: 0 })]);
-      const joins = g.n('Unsqueeze', [g.n('Greater', [first(startsK), scalar(j - 1)]), one]); // start ≥ j: (re)enter here
-      x = g.n('Where', [joins, fresh, grown]);
+      const grown = g.n('Pad', [state, g.n('Concat', [zero, zero, g.n('Slice', [growBy, i64([j]), i64([j + 1])]), zero], { axis: 0 })]);
+      x = g.n('Where', [first(g.n('Gather', [joinsAll, layerJ], { axis: 0 })), fresh, grown]);
     }
-    const layerJ = scalar(j);
     const io: LayerIo = {
       hidden: g.n('Unsqueeze', [x, one]), // [a_j, 1, d]
-      mask: g.n('Unsqueeze', [first(g.n('Gather', [maskK, layerJ], { axis: 0 })), one]), // [a_j, 1, W]
-      convMask: g.n('Unsqueeze', [first(g.n('Gather', [convK, layerJ], { axis: 0 })), one]), // [a_j, 1, K]
+      mask: first(g.n('Gather', [maskL, layerJ], { axis: 0 })), // [a_j, 1, W]
+      convMask: first(g.n('Gather', [convL, layerJ], { axis: 0 })), // [a_j, 1, K]
       unitMask: g.n('Gather', [g.n('Gather', [unitGroups, layerJ], { axis: 0 }), first(groupK)], { axis: 0 }), // [a_j, U]
-      outScale: steeringOf(j),
+      outScale: steering[j],
       ctx: ctxs[j],
       ctxIndex: first(promptK),
       positions: family.usesPositions ? g.n('Unsqueeze', [first(posK), one]) : undefined, // [a_j, 1]
+      grouping: grouping && lazyGrouping(() => first(grouping.onehot), () => first(grouping.slot), grouping.perPrompt),
     };
     state = g.n('Squeeze', [emitRow(g, ckpt, j, store, dtype, io), one]);
-    aPrev = a;
   }
   emitHead(g, ckpt, store, dtype, g.n('Unsqueeze', [state!, one]), targetK, false);
   return g.encode(`${family.label(c)} knockout chunk (clean forward of ${L} layers + knockout rows + heads), builder v${BUILDER_VERSION}, compute ${dtype}`);

@@ -85,9 +85,13 @@ export class WeightStore {
   }
 }
 
-/** RMSNorm over the last axis: x / sqrt(mean(x²) + eps) (times the weight, when given). */
+/**
+ * RMSNorm over the last axis: x / sqrt(mean(x²) + eps) (times the weight, when given). The square is Pow(x, 2) so
+ * that ONNX Runtime recognises the pattern and runs it as one SimplifiedLayerNormalization kernel (CPU, CUDA; with the
+ * residual add before it, SkipSimplifiedLayerNormalization on CUDA): the same formula, one kernel instead of six.
+ */
 export function rmsNorm(g: GraphBuilder, x: string, eps: number, weight?: string): string {
-  const sq = g.n('Mul', [x, x]);
+  const sq = g.n('Pow', [x, g.constF32([2], [])]);
   const ms = g.n('ReduceMean', [sq], { axes: [-1], keepdims: 1 });
   const den = g.n('Sqrt', [g.n('Add', [ms, g.constF32([eps], [])])]);
   const y = g.n('Div', [x, den]);
@@ -131,36 +135,45 @@ export function linear(g: GraphBuilder, x: string, w: string, inDim: number, out
 
 
 /**
- * A depthwise conv1d weight `${prefix}mixer.conv1d.weight` [width, 1, K] as K tap vectors [width] (tap k multiplies
- * input t − (K−1) + k), each streamed into weights.bin once and declared by every graph that uses it.
- */
-export function convTaps(g: GraphBuilder, store: WeightStore, read: (name: string) => Float32Array, prefix: string, width: number, K: number): string[] {
-  let convW: Float32Array | undefined;
-  return Array.from({ length: K }, (_, k) =>
-    store.use(g, `${prefix}conv1d.tap${k}`, [width], () => {
-      convW ??= read(`${prefix}mixer.conv1d.weight`);
-      const v = new Float32Array(width);
-      for (let ch = 0; ch < width; ch++) v[ch] = convW[ch * K + k];
-      return v;
-    }),
-  );
-}
-
-/**
  * Causal depthwise conv1d as K shifted multiply-adds (ORT's CPU grouped Conv with group = C is slow):
  * conv[t] = bias + Σ_k keep[t,k] · tap_k · xpad[t + k] over xpad [b, K−1+m, C] (the K−1 rows before ++ the m rows), giving
- * [b, m, C]. `convMask` [b, m, K] is keep (0 cuts the tap: the complete knockout of SPEC §8); without it every tap is kept.
+ * [b, m, C]. `tapStack` [K, C] (convTapStack; tap k is one Gather of it, which ORT folds into a constant). `convMask`
+ * [b, m, K] is keep (0 cuts the tap: the complete knockout of SPEC §8); without it every tap is kept.
  */
-export function causalConv(g: GraphBuilder, xpad: string, taps: readonly string[], bias: string, convMask?: string): string {
-  const K = taps.length;
+export function causalConv(g: GraphBuilder, xpad: string, tapStack: string, K: number, bias: string, convMask?: string): string {
   let conv = bias;
   for (let k = 0; k < K; k++) {
     const shifted = g.n('Slice', [xpad, g.constI64([k]), g.constI64([k === K - 1 ? Number.MAX_SAFE_INTEGER : k - (K - 1)]), g.constI64([1])]);
-    let term = g.n('Mul', [shifted, taps[k]]);
+    let term = g.n('Mul', [shifted, g.n('Gather', [tapStack, g.constI64([k], [])], { axis: 0 })]);
     if (convMask) term = g.n('Mul', [term, g.n('Slice', [convMask, g.constI64([k]), g.constI64([k + 1]), g.constI64([2])])]); // [b,m,1]
     conv = g.n('Add', [conv, term]);
   }
   return conv;
+}
+
+/**
+ * A depthwise conv1d weight `${prefix}mixer.conv1d.weight` [width, 1, K] as one [K, width] tensor (row k = tap k, which
+ * multiplies input t − (K−1) + k), streamed into weights.bin once and declared by every graph that uses it.
+ */
+export function convTapStack(g: GraphBuilder, store: WeightStore, read: (name: string) => Float32Array, prefix: string, width: number, K: number): string {
+  return store.use(g, `${prefix}conv1d.taps`, [K, width], () => {
+    const convW = read(`${prefix}mixer.conv1d.weight`);
+    const v = new Float32Array(K * width);
+    for (let k = 0; k < K; k++) for (let ch = 0; ch < width; ch++) v[k * width + ch] = convW[ch * K + k];
+    return v;
+  });
+}
+
+/**
+ * causalConv for ONE row per item (the knockout rows, m = 1): xpad [b, K, C] (the K−1 rows before ++ the row),
+ * conv = bias + Σ_k keep[k] · tap_k · xpad[k] as one product with the [K, C] taps, the keep mask [b, 1, K] as a
+ * column, and a sum over the K taps: 5 nodes instead of causalConv's 5·K. Returns [b, 1, C]. (The sum runs over the K
+ * taps in one reduction, then the bias: the same terms as causalConv in another order, so equal to float32 rounding.)
+ */
+export function convOneRow(g: GraphBuilder, xpad: string, tapStack: string, bias: string, convMask: string): string {
+  const keep = g.n('Transpose', [convMask], { perm: [0, 2, 1] }); // [b,K,1]
+  const terms = g.n('Mul', [g.n('Mul', [xpad, tapStack]), keep]); // [b,K,C]
+  return g.n('Add', [g.n('ReduceSum', [terms, g.constI64([1])], { keepdims: 1 }), bias]);
 }
 
 /**

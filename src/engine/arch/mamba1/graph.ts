@@ -14,7 +14,8 @@
 // delta [c, p, dInner] Δ, B [c, p, S].
 import type { Checkpoint, Mamba1Config } from '../../types';
 import { DataType, type GraphBuilder } from '../../onnx/graph';
-import { causalConv, ComputeDType, convTaps, linear, matMulOrdered, rmsNorm, WeightStore } from '../../onnx/ops';
+import { causalConv, ComputeDType, convOneRow, convTapStack, linear, matMulOrdered, rmsNorm, WeightStore } from '../../onnx/ops';
+import { contextLength, rowGrouping, rowInputs, withContext } from '../layerIo';
 import type { LayerIo, LayerOutputNames, StepIo, StepOut } from '../types';
 
 const END = Number.MAX_SAFE_INTEGER;
@@ -27,7 +28,7 @@ function mamba1Weights(g: GraphBuilder, ckpt: Checkpoint, i: number, store: Weig
   const rd = (n: string) => () => ckpt.readF32(p + n);
   const wNorm = store.use(g, `${p}norm.weight`, [d], rd('norm.weight'));
   const wIn = store.use(g, `${p}in_proj.weight`, [2 * dI, d], rd('mixer.in_proj.weight'), dtype);
-  const taps = convTaps(g, store, (n) => ckpt.readF32(n), p, dI, K);
+  const taps = convTapStack(g, store, (n) => ckpt.readF32(n), p, dI, K); // [K, dI]
   const bConv = store.use(g, `${p}conv1d.bias`, [dI], rd('mixer.conv1d.bias'));
   const wX = store.use(g, `${p}x_proj.weight`, [R + 2 * S, dI], rd('mixer.x_proj.weight'), dtype);
   const wDt = store.use(g, `${p}dt_proj.weight`, [dI, R], rd('mixer.dt_proj.weight'));
@@ -39,21 +40,25 @@ function mamba1Weights(g: GraphBuilder, ckpt: Checkpoint, i: number, store: Weig
   return { wNorm, wIn, taps, bConv, wX, wDt, bDt, A, Dc, wOut };
 }
 
-/** The projections and the conv of the suffix rows: what both emitters share (SPEC §2 steps 1-5). */
-function emitInputSide(g: GraphBuilder, ckpt: Checkpoint, i: number, store: WeightStore, dtype: ComputeDType, io: LayerIo, names: LayerOutputNames) {
+/**
+ * The projections and the conv of the suffix rows: what both emitters share (SPEC §2 steps 1-5). `oneRow`: the conv
+ * of a single suffix row as one product with the stacked taps (convOneRow; the knockout rows).
+ */
+function emitInputSide(g: GraphBuilder, ckpt: Checkpoint, i: number, store: WeightStore, dtype: ComputeDType, io: LayerIo, names: LayerOutputNames, oneRow?: { convMask: string }) {
   const c = ckpt.config as Mamba1Config;
   const d = c.dModel, dI = c.dInner, S = c.dState, R = c.dtRank, K = c.dConv;
   const out = names.context ?? {};
   const { wNorm, wIn, taps, bConv, wX, wDt, bDt, A, Dc, wOut } = mamba1Weights(g, ckpt, i, store, dtype);
 
   // 1-2. u = RMSNorm(x)·w ; xz = u · in_projᵀ → x | z
-  const lead = g.n('Slice', [g.n('Shape', [io.hidden]), g.constI64([0]), g.constI64([2])]); // [b, m]
+  // [b, m] for the products' reshapes; a single row: [−1, 1] (a constant: no shape nodes)
+  const lead = oneRow ? g.constI64([-1, 1]) : g.n('Slice', [g.n('Shape', [io.hidden]), g.constI64([0]), g.constI64([2])]);
   const u = rmsNorm(g, io.hidden, c.eps, wNorm);
   const [xr, z] = g.op('Split', [linear(g, u, wIn, d, 2 * dI, dtype, lead), g.constI64([dI, dI])], { axis: -1 }, 2);
   if (out.raw) g.n('Identity', [xr], {}, out.raw);
   // 3. causal depthwise conv1d as K shifted multiply-adds, each tap cut where conv_mask is 0 (SPEC §8) ; SiLU
-  const xpad = g.n('Concat', [g.n('Gather', [io.ctx.raw, io.ctxIndex], { axis: 0 }), xr], { axis: 1 });
-  const conv = causalConv(g, xpad, taps, bConv, io.convMask);
+  const xpad = withContext(g, io, 'raw', xr, K - 1);
+  const conv = oneRow ? convOneRow(g, xpad, taps, bConv, oneRow.convMask) : causalConv(g, xpad, taps, K, bConv, io.convMask);
   const xc = g.n('Mul', [conv, g.n('Sigmoid', [conv])], {}, out.x); // [b,m,dI]
   // 4. x_proj → dt | B | C ; Falcon-Mamba: each RMS-normalised without a weight
   let [dtr, Bm, Cm] = g.op('Split', [linear(g, xc, wX, dI, R + 2 * S, dtype, lead), g.constI64([R, S, S])], { axis: -1 }, 3);
@@ -81,11 +86,11 @@ export function emitMamba1Layer(g: GraphBuilder, ckpt: Checkpoint, i: number, st
   const c = ckpt.config as Mamba1Config;
   const dI = c.dInner, S = c.dState;
   const { xc, Bm, Cm, delta, A, finish } = emitInputSide(g, ckpt, i, store, dtype, io, names);
-  const all = (ctx: string, suffix: string) => g.n('Concat', [g.n('Gather', [ctx, io.ctxIndex], { axis: 0 }), suffix], { axis: 1 }); // [b,T,·]
-  const xAll = all(io.ctx.x, xc);
-  const deltaAll = all(io.ctx.delta, delta);
-  const BAll = all(io.ctx.B, Bm);
-  const pre = g.n('Gather', [g.n('Shape', [io.ctx.x]), g.constI64([1])], { axis: 0 }); // [p]
+  // [b,T,·]: context rows ++ suffix rows (a whole prompt: one all-zero position first)
+  const xAll = withContext(g, io, 'x', xc, 1);
+  const deltaAll = withContext(g, io, 'delta', delta, 1);
+  const BAll = withContext(g, io, 'B', Bm, 1);
+  const pre = contextLength(g, io, 'x', 1); // [p]
   const suffixRows = (x: string, axis: number) => g.n('Slice', [x, pre, g.constI64([END]), g.constI64([axis])]);
 
   // stable segment sums seg[i,j] = Σ_{k=j+1..i} Δ_k (0 for j ≥ i) as a CumSum over rows of the strictly-lower
@@ -113,9 +118,13 @@ export function emitMamba1Layer(g: GraphBuilder, ckpt: Checkpoint, i: number, st
   }
   // α = (Σ_n …) · Δ_j, causal, after the knockout mask, which applies in the channels of unit_mask (all by default):
   // keep_c = 1 − unit_c · (1 − mask)
-  const cut = g.n('Sub', [g.constF32([1], []), g.n('Unsqueeze', [io.mask, g.constI64([1])])]); // [b,1,m,T]
-  const unit = g.n('Unsqueeze', [io.unitMask, g.constI64([2, 3])]); // [b,dI,1,1]
-  const keep = g.n('Mul', [g.n('Sub', [g.constF32([1], []), g.n('Mul', [cut, unit])]), causal]); // [b,dI,m,T]
+  // (no mask: every edge kept, keep = causal)
+  let keep = causal;
+  if (io.mask) {
+    const cut = g.n('Sub', [g.constF32([1], []), g.n('Unsqueeze', [io.mask, g.constI64([1])])]); // [b,1,m,T]
+    const cutU = io.unitMask ? g.n('Mul', [cut, g.n('Unsqueeze', [io.unitMask, g.constI64([2, 3])])]) : cut; // [b,dI|1,1,1]
+    keep = g.n('Mul', [g.n('Sub', [g.constF32([1], []), cutU]), causal]); // [b,dI,m,T]
+  }
   const alpha = g.n('Mul', [g.n('Mul', [acc!, g.n('Unsqueeze', [deltaT, g.constI64([2])])]), keep], {}, names.attention);
   // y_i[c] = Σ_j α_c[i,j] x_j[c], summed over j in order (CumSum, last entry): the zero terms of padded positions
   // then leave it bit for bit (a [T] × [T, 1] MatMul's order depends on T)
@@ -130,9 +139,10 @@ export function emitMamba1Layer(g: GraphBuilder, ckpt: Checkpoint, i: number, st
 export function emitMamba1Row(g: GraphBuilder, ckpt: Checkpoint, i: number, store: WeightStore, dtype: ComputeDType, io: LayerIo): string {
   const c = ckpt.config as Mamba1Config;
   const dI = c.dInner, S = c.dState;
-  const { xc, Bm, Cm, delta, A, finish } = emitInputSide(g, ckpt, i, store, dtype, io, {});
+  const { mask, convMask, unitMask, ctx, ctxIndex } = rowInputs(io, 'the Mamba-1 row graph');
+  const { xc, Bm, Cm, delta, A, finish } = emitInputSide(g, ckpt, i, store, dtype, io, {}, { convMask });
   // per prompt of the call: P[j,c,n] = exp(A[c,n] · Σ_{k=j+1..p−1} Δ_k[c]) · Δ_j[c] x_j[c] · B_j[n], j < p
-  const ctxDelta = io.ctx.delta, ctxX = io.ctx.x, ctxB = io.ctx.B; // [C,p,dI], [C,p,dI], [C,p,S]
+  const ctxDelta = ctx.delta, ctxX = ctx.x, ctxB = ctx.B; // [C,p,dI], [C,p,dI], [C,p,S]
   const after = g.n('CumSum', [ctxDelta, g.constI64([1], [])], { exclusive: 1, reverse: 1 }); // Σ_{k>j} Δ_k [C,p,dI]
   const decay = g.n('Exp', [g.n('Mul', [g.n('Unsqueeze', [after, g.constI64([3])]), A])]); // [C,p,dI,S]
   const dx = g.n('Unsqueeze', [g.n('Mul', [ctxDelta, ctxX]), g.constI64([3])]); // [C,p,dI,1]
@@ -140,19 +150,19 @@ export function emitMamba1Row(g: GraphBuilder, ckpt: Checkpoint, i: number, stor
   const P2 = g.n('Reshape', [P, g.constI64([-1, dI * S])]); // [C·p, dI·S]
   // each row's mask over the prefix, placed in its prompt's block: [b, C·p]
   const shapeX = g.n('Shape', [ctxX]);
-  const C = g.n('Gather', [shapeX, g.constI64([0], [])], { axis: 0 });
+  const C = g.n('Gather', [shapeX, g.constI64([0])], { axis: 0 }); // [1] prompts
   const pre = g.n('Gather', [shapeX, g.constI64([1])], { axis: 0 }); // [p]
-  const onehot = g.n('Cast', [g.n('Equal', [g.n('Unsqueeze', [io.ctxIndex, g.constI64([1])]), g.n('Unsqueeze', [g.n('Range', [g.constI64([0], []), C, g.constI64([1], [])]), g.constI64([0])])])], { to: DataType.FLOAT }); // [b,C]
-  const maskPre = g.n('Slice', [io.mask, g.constI64([0]), pre, g.constI64([2])]); // [b,1,p]
-  const maskLast = g.n('Slice', [io.mask, pre, g.constI64([END]), g.constI64([2])]); // [b,1,1]
+  const { onehot } = io.grouping ?? rowGrouping(g, ctxIndex, C); // [b,C]
+  const maskPre = g.n('Slice', [mask, g.constI64([0]), pre, g.constI64([2])]); // [b,1,p]
+  const maskLast = g.n('Slice', [mask, pre, g.constI64([END]), g.constI64([2])]); // [b,1,1]
   const one = g.constF32([1], []);
   const W = g.n('Reshape', [g.n('Mul', [g.n('Unsqueeze', [onehot, g.constI64([2])]), maskPre]), g.constI64([0, -1])]); // [b, C·p]
-  const unit = g.n('Unsqueeze', [io.unitMask, g.constI64([2])]); // [b,dI,1]
+  const unit = g.n('Unsqueeze', [unitMask, g.constI64([2])]); // [b,dI,1]
   const hKept = g.n('Reshape', [matMulOrdered(g, W, P2, 2), g.constI64([-1, dI, S])]); // [b,dI,S] (sources in order, also for b = 1)
   // the prompt's total Σ_j P[j] (every source kept: the units outside the feature group), summed over j in order
   // (CumSum, last entry: a left-padded zero row of P leaves it bit for bit; ReduceSum's order depends on p)
   const Ptot = g.n('Squeeze', [g.n('Slice', [g.n('CumSum', [P, g.constI64([1], [])]), g.constI64([-1]), g.constI64([END]), g.constI64([1])]), g.constI64([1])]); // [C,dI,S]
-  const hAll = g.n('Gather', [Ptot, io.ctxIndex], { axis: 0 }); // [b,dI,S]
+  const hAll = g.n('Gather', [Ptot, ctxIndex], { axis: 0 }); // [b,dI,S]
   const hPre = g.n('Add', [g.n('Mul', [unit, hKept]), g.n('Mul', [g.n('Sub', [one, unit]), hAll])]); // [b,dI,S]
   const keepLast = g.n('Sub', [one, g.n('Mul', [unit, g.n('Sub', [one, maskLast])])]); // [b,dI,1]
   // the state the last position reads: exp(A Δ_last) · Σ_{j<last} keep_j P_j + keep_last · Δ_last x_last B_last
@@ -178,7 +188,7 @@ export function emitMamba1Step(g: GraphBuilder, ckpt: Checkpoint, i: number, sto
   const [xr, z] = g.op('Split', [linear(g, u, wIn, d, 2 * dI, dtype), g.constI64([dI, dI])], { axis: -1 }, 2); // [b,dI]
   const xpad = g.n('Concat', [io.convState, g.n('Unsqueeze', [xr, g.constI64([1])])], { axis: 1 }); // [b,K,dI]
   const convState = g.n('Slice', [xpad, g.constI64([1]), g.constI64([K]), g.constI64([1])]);
-  const conv = g.n('Squeeze', [causalConv(g, xpad, taps, bConv), g.constI64([1])]); // [b,dI]
+  const conv = g.n('Squeeze', [causalConv(g, xpad, taps, K, bConv), g.constI64([1])]); // [b,dI]
   const xc = g.n('Mul', [conv, g.n('Sigmoid', [conv])]); // [b,dI]
   let [dtr, Bm, Cm] = g.op('Split', [linear(g, xc, wX, dI, R + 2 * S, dtype), g.constI64([R, S, S])], { axis: -1 }, 3);
   if (c.mixerRmsEps !== null) {

@@ -9,9 +9,9 @@
 // position 0), xbc [c, p, convDim] conv output after SiLU, delta [c, p, H] Δ.
 import type { Checkpoint, Mamba2Config } from '../../types';
 import type { GraphBuilder } from '../../onnx/graph';
-import { causalConv, ComputeDType, convTaps, linear, matMulOrdered, rmsNorm, WeightStore } from '../../onnx/ops';
+import { causalConv, ComputeDType, convOneRow, convTapStack, linear, matMulOrdered, rmsNorm, WeightStore } from '../../onnx/ops';
 import type { LayerIo, LayerOutputNames, StepIo, StepOut } from '../types';
-import { DataType } from '../../onnx/graph';
+import { contextLength, rowGrouping, rowInputs, withContext } from '../layerIo';
 
 /** Layer i's weights as graph initializers, streamed into weights.bin on first use (shared by every graph). */
 function mamba2Weights(g: GraphBuilder, ckpt: Checkpoint, i: number, store: WeightStore, dtype: ComputeDType) {
@@ -23,8 +23,7 @@ function mamba2Weights(g: GraphBuilder, ckpt: Checkpoint, i: number, store: Weig
   const rd = (n: string) => () => ckpt.readF32(p + n);
   const wNorm = store.use(g, `${p}norm.weight`, [d], rd('norm.weight'));
   const wIn = store.use(g, `${p}in_proj.weight`, [projDim, d], rd('mixer.in_proj.weight'), dtype);
-  // conv taps as K vectors [convDim] (tap k multiplies input t − (K−1) + k)
-  const taps = convTaps(g, store, (n) => ckpt.readF32(n), p, convDim, K);
+  const taps = convTapStack(g, store, (n) => ckpt.readF32(n), p, convDim, K); // [K, convDim]
   const bConv = store.use(g, `${p}conv1d.bias`, [convDim], rd('mixer.conv1d.bias'));
   const dtBias = store.use(g, `${p}dt_bias`, [H], rd('mixer.dt_bias'));
   const A = store.use(g, `${p}A`, [H], () => ckpt.readF32(p + 'mixer.A_log').map((v) => -Math.exp(v)));
@@ -39,13 +38,15 @@ type Mamba2Weights = ReturnType<typeof mamba2Weights>;
 
 /**
  * Steps 1–5 of a layer on the suffix rows: u = RMSNorm(x)·w, zxbcdt = u · in_projᵀ split z | xBC | dt, the causal
- * conv on the K−1 context rows ++ the suffix (conv_mask cuts taps), SiLU, Δ = softplus(dt + dt_bias).
+ * conv on the K−1 context rows ++ the suffix (conv_mask cuts taps), SiLU, Δ = softplus(dt + dt_bias). `oneRow`: the
+ * conv of a single suffix row as one product with the stacked taps (convOneRow; the knockout rows).
  */
-function mamba2Front(g: GraphBuilder, c: Mamba2Config, w: Mamba2Weights, dtype: ComputeDType, io: LayerIo, out: Record<string, string>) {
+function mamba2Front(g: GraphBuilder, c: Mamba2Config, w: Mamba2Weights, dtype: ComputeDType, io: LayerIo, out: Record<string, string>, oneRow?: { convMask: string }) {
   const d = c.dModel, dInner = c.dInner, H = c.nHeads, G = c.nGroups, S = c.dState;
   const convDim = dInner + 2 * G * S;
   const projDim = 2 * dInner + 2 * G * S + H;
-  const lead = g.n('Slice', [g.n('Shape', [io.hidden]), g.constI64([0]), g.constI64([2])]); // [batch, seq]
+  // [batch, seq] for the products' reshapes; a single row: [−1, 1] (a constant: no shape nodes)
+  const lead = oneRow ? g.constI64([-1, 1]) : g.n('Slice', [g.n('Shape', [io.hidden]), g.constI64([0]), g.constI64([2])]);
   const u = rmsNorm(g, io.hidden, c.eps, w.wNorm);
   const zxbcdt = linear(g, u, w.wIn, d, projDim, dtype, lead);
   const [z, xBCraw, dt] = g.op('Split', [zxbcdt, g.constI64([dInner, convDim, H])], { axis: -1 }, 3);
@@ -53,8 +54,8 @@ function mamba2Front(g: GraphBuilder, c: Mamba2Config, w: Mamba2Weights, dtype: 
   // 3. causal depthwise conv1d + bias ; SiLU, as K shifted multiply-adds on [b, m, C] (ORT's CPU grouped Conv with
   //    group = C is slow): conv[t] = bias + Σ_k keep[t,k] · tap_k · xpad[t + k], xpad = (K−1 context rows) ++ suffix rows;
   //    keep = conv_mask (0 cuts the tap: the complete knockout of SPEC §8).
-  const xpad = g.n('Concat', [g.n('Gather', [io.ctx.raw, io.ctxIndex], { axis: 0 }), xBCraw], { axis: 1 });
-  const conv = causalConv(g, xpad, w.taps, w.bConv, io.convMask);
+  const xpad = withContext(g, io, 'raw', xBCraw, c.dConv - 1);
+  const conv = oneRow ? convOneRow(g, xpad, w.taps, w.bConv, oneRow.convMask) : causalConv(g, xpad, w.taps, c.dConv, w.bConv, io.convMask);
   const xBC = g.n('Mul', [conv, g.n('Sigmoid', [conv])], {}, out.xbc);
   // 5. Δ = softplus(dt + dt_bias)
   const delta = g.n('Softplus', [g.n('Add', [dt, w.dtBias])], {}, out.delta); // [b,m,H]
@@ -106,10 +107,10 @@ function mamba2M(g: GraphBuilder, c: Mamba2Config, io: LayerIo, L: string, Bg: s
     const hpg = H / G;
     CB = g.n('Gather', [CB, g.constI64(Array.from({ length: H }, (_, h) => Math.floor(h / hpg)))], { axis: 1 }); // [b,H,m,T]
   }
-  // the edge mask applies in the heads of unit_mask (all by default): keep = 1 − unit·(1 − mask)
+  // the edge mask applies in the heads of unit_mask (all by default): keep = 1 − unit·(1 − mask); no mask: all kept
+  if (!io.mask) return g.n('Mul', [L, CB], {}, name);
   const cut = g.n('Sub', [g.constF32([1], []), g.n('Unsqueeze', [io.mask, g.constI64([1])])]); // [b,1,m,T]
-  const unit = g.n('Unsqueeze', [io.unitMask, g.constI64([2, 3])]); // [b,H,1,1]
-  const maskU = g.n('Sub', [g.constF32([1], []), g.n('Mul', [cut, unit])]); // [b,H,m,T]
+  const maskU = io.unitMask ? g.n('Sub', [g.constF32([1], []), g.n('Mul', [cut, g.n('Unsqueeze', [io.unitMask, g.constI64([2, 3])])])]) : g.n('Unsqueeze', [io.mask, g.constI64([1])]); // [b,H|1,m,T]
   return g.n('Mul', [g.n('Mul', [L, CB]), maskU], {}, name);
 }
 
@@ -131,14 +132,13 @@ export function emitMamba2Layer(g: GraphBuilder, ckpt: Checkpoint, i: number, st
   const c = ckpt.config as Mamba2Config;
   const dInner = c.dInner, H = c.nHeads, G = c.nGroups, S = c.dState, P = c.headdim;
   const convDim = dInner + 2 * G * S;
-  const { xbc: ctxXbc, delta: ctxDelta } = io.ctx;
   const w = mamba2Weights(g, ckpt, i, store, dtype);
   const { lead, z, xBC, delta } = mamba2Front(g, c, w, dtype, io, names.context ?? {});
 
-  // the T = p + m positions: context rows ++ suffix rows
-  const xbcAll = g.n('Concat', [g.n('Gather', [ctxXbc, io.ctxIndex], { axis: 0 }), xBC], { axis: 1 }); // [b,T,convDim]
-  const deltaAll = g.n('Concat', [g.n('Gather', [ctxDelta, io.ctxIndex], { axis: 0 }), delta], { axis: 1 }); // [b,T,H]
-  const pre = g.n('Gather', [g.n('Shape', [ctxXbc]), g.constI64([1])], { axis: 0 }); // [p]
+  // the T = p + m positions: context rows ++ suffix rows (a whole prompt: one all-zero position first)
+  const xbcAll = withContext(g, io, 'xbc', xBC, 1); // [b,T,convDim]
+  const deltaAll = withContext(g, io, 'delta', delta, 1); // [b,T,H]
+  const pre = contextLength(g, io, 'xbc', 1); // [p]
   const suffixRows = (x: string, axis: number) => g.n('Slice', [x, pre, g.constI64([Number.MAX_SAFE_INTEGER]), g.constI64([axis])]);
 
   // 4. split x | B | C ; C is needed at the suffix rows only
@@ -168,9 +168,10 @@ export function emitMamba2Layer(g: GraphBuilder, ckpt: Checkpoint, i: number, st
 export function emitMamba2Row(g: GraphBuilder, ckpt: Checkpoint, i: number, store: WeightStore, dtype: ComputeDType, io: LayerIo): string {
   const c = ckpt.config as Mamba2Config;
   const dInner = c.dInner, H = c.nHeads, G = c.nGroups, S = c.dState, P = c.headdim;
-  const { xbc: ctxXbc, delta: ctxDelta } = io.ctx;
+  const { convMask, ctx, ctxIndex } = rowInputs(io, 'the Mamba-2 row graph');
+  const { xbc: ctxXbc, delta: ctxDelta } = ctx;
   const w = mamba2Weights(g, ckpt, i, store, dtype);
-  const { lead, z, xBC, delta } = mamba2Front(g, c, w, dtype, io, {});
+  const { lead, z, xBC, delta } = mamba2Front(g, c, w, dtype, io, {}, { convMask });
   const i64 = (v: number[]) => g.constI64(v);
   const zero = i64([0]);
   const one = i64([1]);
@@ -179,8 +180,8 @@ export function emitMamba2Row(g: GraphBuilder, ckpt: Checkpoint, i: number, stor
   const [xo, Bo, Co] = g.op('Split', [xBC, i64([dInner, G * S, G * S])], { axis: -1 }, 3);
   // B and Δ on all T positions, per row (small: G·S and H wide)
   const [, Bc] = g.op('Split', [ctxXbc, i64([dInner, G * S, G * S])], { axis: -1 }, 3); // [C,T−1,GS]
-  const Bs = g.n('Concat', [g.n('Gather', [Bc, io.ctxIndex], { axis: 0 }), Bo], { axis: 1 }); // [b,T,GS]
-  const deltaAll = g.n('Concat', [g.n('Gather', [ctxDelta, io.ctxIndex], { axis: 0 }), delta], { axis: 1 }); // [b,T,H]
+  const Bs = g.n('Concat', [g.n('Gather', [Bc, ctxIndex], { axis: 0 }), Bo], { axis: 1 }); // [b,T,GS]
+  const deltaAll = g.n('Concat', [g.n('Gather', [ctxDelta, ctxIndex], { axis: 0 }), delta], { axis: 1 }); // [b,T,H]
   const pre = g.n('Gather', [g.n('Shape', [ctxXbc]), one], { axis: 0 }); // [T−1]
   const Bg = g.n('Transpose', [g.n('Reshape', [Bs, i64([0, 0, G, S])])], { perm: [0, 2, 3, 1] }); // [b,G,S,T]
   const Cg = g.n('Transpose', [g.n('Reshape', [Co, i64([0, 0, G, S])])], { perm: [0, 2, 1, 3] }); // [b,G,1,S]
@@ -192,14 +193,10 @@ export function emitMamba2Row(g: GraphBuilder, ckpt: Checkpoint, i: number, stor
   const xc = g.n('Slice', [ctxXbc, zero, i64([dInner]), i64([2])]); // [C,T−1,dInner]
   const dxc = g.n('Transpose', [g.n('Mul', [g.n('Reshape', [xc, i64([0, 0, H, P])]), g.n('Unsqueeze', [ctxDelta, i64([3])])])], { perm: [0, 2, 1, 3] });
 
-  // the rows of each prompt grouped: row r goes to slot prompt(r)·R + its rank among its prompt's rows (R: the most
-  // rows any prompt has here); empty slots stay 0 and their products are dropped
+  // the rows of each prompt grouped: row r goes to slot prompt(r)·R + its rank among its prompt's rows (R: at least
+  // the most rows any prompt has here); empty slots stay 0 and their products are dropped
   const C = g.n('Gather', [g.n('Shape', [ctxXbc]), zero], { axis: 0 }); // [1] prompts
-  const idxCol = g.n('Unsqueeze', [io.ctxIndex, one]); // [b,1]
-  const onehot = g.n('Cast', [g.n('Equal', [idxCol, g.n('Unsqueeze', [g.n('Range', [g.constI64([0], []), g.n('Squeeze', [C, zero]), g.constI64([1], [])]), zero])])], { to: DataType.INT64 }); // [b,C]
-  const rank = g.n('Sub', [g.n('Squeeze', [g.n('GatherElements', [g.n('CumSum', [onehot, g.constI64([0], [])]), idxCol], { axis: 1 }), one]), g.constI64([1], [])]); // [b]
-  const R = g.n('ReduceMax', [g.n('ReduceSum', [onehot, zero], { keepdims: 0 })], { keepdims: 1 }); // [1]
-  const slot = g.n('Add', [g.n('Mul', [io.ctxIndex, R]), rank]); // [b]
+  const { slot, perPrompt: R } = io.grouping ?? rowGrouping(g, ctxIndex, C);
   const T1 = g.n('Gather', [g.n('Shape', [Mc]), i64([2])], { axis: 0 }); // [1] T−1
   const grid = g.n('ScatterND', [
     g.n('Expand', [g.constF32([0], [1]), g.n('Concat', [g.n('Mul', [C, R]), i64([H]), T1], { axis: 0 })]),
@@ -210,12 +207,13 @@ export function emitMamba2Row(g: GraphBuilder, ckpt: Checkpoint, i: number, stor
   const yc = matMulOrdered(g, byPrompt, dxc, 4); // [C,H,R,P]
   const ycRows = g.n('Gather', [g.n('Reshape', [g.n('Transpose', [yc], { perm: [0, 2, 1, 3] }), i64([-1, dInner])]), slot], { axis: 0 }); // [b,dInner]
 
-  // the own position: M[last,last]·Δ·x, then D·x
-  const xoh = g.n('Transpose', [g.n('Reshape', [xo, i64([0, 0, H, P])])], { perm: [0, 2, 1, 3] }); // [b,H,1,P]
-  const dxo = g.n('Mul', [xoh, g.n('Unsqueeze', [g.n('Transpose', [delta], { perm: [0, 2, 1] }), i64([3])])]); // [b,H,1,P]
-  const own = g.n('Reshape', [g.n('Transpose', [g.n('Mul', [Mo, dxo])], { perm: [0, 2, 1, 3] }), i64([0, 0, dInner])]); // [b,1,dInner]
-  const skip = g.n('Reshape', [g.n('Transpose', [g.n('Mul', [xoh, w.Dh])], { perm: [0, 2, 1, 3] }), i64([0, 0, dInner])]);
-  const y = g.n('Add', [g.n('Add', [g.n('Unsqueeze', [ycRows, one]), own]), skip]); // [b,1,dInner]
+  // the own position: M[last,last]·Δ·x, then D·x (per head, in the [b,1,H,P] layout of x: no transposes)
+  const xo4 = g.n('Reshape', [xo, i64([0, 0, H, P])]); // [b,1,H,P]
+  const dxo = g.n('Mul', [xo4, g.n('Unsqueeze', [delta, i64([3])])]); // [b,1,H,P]
+  const own = g.n('Mul', [g.n('Reshape', [Mo, i64([-1, 1, H, 1])]), dxo]); // [b,1,H,P]
+  const skip = g.n('Mul', [xo4, g.n('Reshape', [w.Dh, i64([H, 1])])]);
+  const y4 = g.n('Add', [g.n('Add', [g.n('Reshape', [ycRows, i64([-1, 1, H, P])]), own]), skip]);
+  const y = g.n('Reshape', [y4, i64([0, 0, dInner])]); // [b,1,dInner]
   return mamba2Tail(g, c, w, dtype, io, y, z, lead);
 }
 
@@ -235,7 +233,7 @@ export function emitMamba2Step(g: GraphBuilder, ckpt: Checkpoint, i: number, sto
   const [z, xBCraw, dt] = g.op('Split', [linear(g, u, wIn, d, projDim, dtype), g.constI64([dInner, convDim, H])], { axis: -1 }, 3); // [b,·]
   const xpad = g.n('Concat', [io.convState, g.n('Unsqueeze', [xBCraw, g.constI64([1])])], { axis: 1 }); // [b,K,convDim]
   const convState = g.n('Slice', [xpad, g.constI64([1]), g.constI64([K]), g.constI64([1])]);
-  const conv = g.n('Squeeze', [causalConv(g, xpad, taps, bConv), g.constI64([1])]); // [b,convDim]
+  const conv = g.n('Squeeze', [causalConv(g, xpad, taps, K, bConv), g.constI64([1])]); // [b,convDim]
   const xBC = g.n('Mul', [conv, g.n('Sigmoid', [conv])]); // [b,convDim]
   const [xs, Bs, Cs] = g.op('Split', [xBC, g.constI64([dInner, G * S, G * S])], { axis: -1 }, 3);
   const delta = g.n('Softplus', [g.n('Add', [dt, dtBias])]); // [b,H]

@@ -16,6 +16,7 @@ import { DataType, type GraphBuilder } from '../../onnx/graph';
 import { layerNorm, linear, matMulOrdered, type ComputeDType, type WeightStore } from '../../onnx/ops';
 import type { LayerIo, LayerOutputNames } from '../types';
 import { rotaryTables } from './rotary';
+import { withContext } from '../layerIo';
 
 function gelu(g: GraphBuilder, x: string, kind: TransformerConfig['activation']): string {
   const half = g.n('Mul', [x, g.constF32([0.5], [])]);
@@ -36,7 +37,7 @@ export function emitTransformerLayer(g: GraphBuilder, ckpt: Checkpoint, i: numbe
     ? ['ln_1', 'ln_2', 'attn.c_attn.weight', 'attn.c_attn.bias', 'attn.c_proj.weight', 'attn.c_proj.bias', 'mlp.c_fc.weight', 'mlp.c_fc.bias', 'mlp.c_proj.weight', 'mlp.c_proj.bias']
     : ['input_layernorm', 'post_attention_layernorm', 'attention.query_key_value.weight', 'attention.query_key_value.bias', 'attention.dense.weight', 'attention.dense.bias', 'mlp.dense_h_to_4h.weight', 'mlp.dense_h_to_4h.bias', 'mlp.dense_4h_to_h.weight', 'mlp.dense_4h_to_h.bias'];
   const shape = (inD: number, outD: number) => (gpt2 ? [inD, outD] : [outD, inD]);
-  const { hidden, mask, ctxIndex } = io;
+  const { hidden, mask } = io;
   const out = names.context ?? {};
   const lead = g.n('Slice', [g.n('Shape', [hidden]), g.constI64([0]), g.constI64([2])]); // [b, m]
 
@@ -71,8 +72,8 @@ export function emitTransformerLayer(g: GraphBuilder, ckpt: Checkpoint, i: numbe
   const vFlat = g.n('Reshape', [v, g.constI64([0, 0, d])], {}, out.v);
 
   // 2. the T = p + m keys and values: context rows ++ suffix rows
-  const kAll = g.n('Concat', [g.n('Gather', [io.ctx.k, ctxIndex], { axis: 0 }), kFlat], { axis: 1 }); // [b,T,d]
-  const vAll = g.n('Concat', [g.n('Gather', [io.ctx.v, ctxIndex], { axis: 0 }), vFlat], { axis: 1 });
+  const kAll = withContext(g, io, 'k', kFlat, 0); // [b,T,d] (a whole prompt: no context rows)
+  const vAll = withContext(g, io, 'v', vFlat, 0);
   const heads = (t: string, perm: number[]) => g.n('Transpose', [g.n('Reshape', [t, g.constI64([0, 0, H, hd])])], { perm });
   const Q = g.n('Transpose', [q], { perm: [0, 2, 1, 3] }); // [b,H,m,hd]
   const KT = heads(kAll, [0, 2, 3, 1]); // [b,H,hd,T]
@@ -90,9 +91,13 @@ export function emitTransformerLayer(g: GraphBuilder, ckpt: Checkpoint, i: numbe
   const rowPos = g.n('Unsqueeze', [io.positions, g.constI64([2])]); // [b,m,1]
   const inPrompt = g.n('GreaterOrEqual', [colPos, g.constI64([0], [])]);
   const causal = g.n('Unsqueeze', [g.n('Cast', [g.n('And', [inPrompt, g.n('LessOrEqual', [colPos, rowPos])])], { to: DataType.FLOAT }), g.constI64([1])]); // [b,1,m,T]
-  const cut = g.n('Sub', [g.constF32([1], []), g.n('Unsqueeze', [mask, g.constI64([1])])]); // [b,1,m,T]
-  const unit = g.n('Unsqueeze', [io.unitMask, g.constI64([2, 3])]); // [b,H,1,1]
-  const keep = g.n('Mul', [g.n('Sub', [g.constF32([1], []), g.n('Mul', [cut, unit])]), causal]); // [b,H,m,T]
+  // (no mask: every edge kept, keep = causal)
+  let keep = causal;
+  if (mask) {
+    const cut = g.n('Sub', [g.constF32([1], []), g.n('Unsqueeze', [mask, g.constI64([1])])]); // [b,1,m,T]
+    const cutU = io.unitMask ? g.n('Mul', [cut, g.n('Unsqueeze', [io.unitMask, g.constI64([2, 3])])]) : cut; // [b,H|1,m,T]
+    keep = g.n('Mul', [g.n('Sub', [g.constF32([1], []), cutU]), causal]); // [b,H,m,T]
+  }
   const kept = g.n('Greater', [keep, g.constF32([0.5], [])]);
   const sKept = g.n('Where', [kept, s, g.constF32([-3.0e38], [])]);
   const mx = g.n('ReduceMax', [sKept], { axes: [-1], keepdims: 1 });

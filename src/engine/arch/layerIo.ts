@@ -1,0 +1,83 @@
+// Helpers on LayerIo shared by the family emitters.
+import type { LayerIo } from './types';
+import { DataType, type GraphBuilder } from '../onnx/graph';
+
+/**
+ * The knockout inputs of a row emitter (m = 1, the last-position fast path): rows always carry their masks and their
+ * prompts' contexts; only clean layers (the chunk graph's clean forward) leave them out. Throws, naming the emitter,
+ * when one is missing.
+ */
+export function rowInputs(io: LayerIo, emitter: string): { mask: string; convMask: string; unitMask: string; ctx: Record<string, string>; ctxIndex: string } {
+  const { mask, convMask, unitMask, ctx, ctxIndex } = io;
+  if (!mask || !convMask || !unitMask || !ctx || !ctxIndex) throw new Error(`${emitter}: a knockout row needs its masks and its prompt's context`);
+  return { mask, convMask, unitMask, ctx, ctxIndex };
+}
+
+/**
+ * How the knockout rows of a call group by prompt, for row emitters that do a prompt's context work once for all its
+ * rows (a row-by-prompt block matrix, or a grid of R slots per prompt).
+ */
+export interface RowGrouping {
+  /** float [b, C]: 1 where row b belongs to prompt c (C: the call's prompts) */
+  onehot: string;
+  /** int64 [b]: prompt(b)·R + the rank of b among its prompt's rows (rows counted in order) */
+  slot: string;
+  /** int64 [1]: R, at least the most rows any prompt has */
+  perPrompt: string;
+}
+
+/**
+ * The grouping of the rows `ctxIndex` (int64 [b], each row's prompt) among `prompts` (int64 [1], C). A row's rank counts
+ * the rows of its prompt before it, so the grouping of the first a rows is the first a entries of the grouping of all
+ * rows (with R of all rows): the chunk graph computes it once and slices it per layer (LayerIo.grouping).
+ */
+export function rowGrouping(g: GraphBuilder, ctxIndex: string, prompts: string): RowGrouping {
+  const zero = g.constI64([0]);
+  const one = g.constI64([1]);
+  const idxCol = g.n('Unsqueeze', [ctxIndex, one]); // [b,1]
+  const onehotI = g.n('Cast', [g.n('Equal', [idxCol, g.n('Unsqueeze', [g.n('Range', [g.constI64([0], []), g.n('Squeeze', [prompts, zero]), g.constI64([1], [])]), zero])])], { to: DataType.INT64 }); // [b,C]
+  const perPrompt = g.n('ReduceMax', [g.n('ReduceSum', [onehotI, zero], { keepdims: 0 })], { keepdims: 1 }); // [1]
+  return lazyGrouping(
+    () => g.n('Cast', [onehotI], { to: DataType.FLOAT }),
+    () => {
+      const rank = g.n('Sub', [g.n('Squeeze', [g.n('GatherElements', [g.n('CumSum', [onehotI, g.constI64([0], [])]), idxCol], { axis: 1 }), one]), g.constI64([1], [])]); // [b]
+      return g.n('Add', [g.n('Mul', [ctxIndex, perPrompt]), rank]); // [b]
+    },
+    perPrompt,
+  );
+}
+
+/**
+ * A RowGrouping whose onehot and slot are emitted on first use only (a family's row emitter reads one of them, and a
+ * node nobody reads would still run).
+ */
+export function lazyGrouping(onehot: () => string, slot: () => string, perPrompt: string): RowGrouping {
+  let o: string | undefined, s: string | undefined;
+  return {
+    get onehot() {
+      return (o ??= onehot());
+    },
+    get slot() {
+      return (s ??= slot());
+    },
+    perPrompt,
+  };
+}
+
+/**
+ * The T = p + m rows of context tensor `name` for each item: its context rows (Gather by ctxIndex) ++ the suffix rows
+ * [b, m, width]. Without io.ctx (whole prompts from their start): `zeroRows` all-zero rows ++ the suffix, as one Pad
+ * (the same tensor as gathering all-zero context rows).
+ */
+export function withContext(g: GraphBuilder, io: LayerIo, name: string, suffix: string, zeroRows: number): string {
+  if (!io.ctx) return zeroRows === 0 ? suffix : g.n('Pad', [suffix, g.constI64([0, zeroRows, 0, 0, 0, 0])]);
+  const ctx = io.ctx[name];
+  if (!ctx || !io.ctxIndex) throw new Error(`layer graph: no context tensor ${name} or no ctx_index`);
+  return g.n('Concat', [g.n('Gather', [ctx, io.ctxIndex], { axis: 0 }), suffix], { axis: 1 });
+}
+
+/** p, the context rows of each item (int64 [1]): context tensor `name`'s axis 1, or `zeroRows` without io.ctx. */
+export function contextLength(g: GraphBuilder, io: LayerIo, name: string, zeroRows: number): string {
+  if (!io.ctx) return g.constI64([zeroRows]);
+  return g.n('Gather', [g.n('Shape', [io.ctx[name]]), g.constI64([1])], { axis: 0 });
+}

@@ -1,0 +1,65 @@
+// The chunk graph's size: on a GPU a trace is bound by kernel launches (docs/benchmarks.md, the profile), so the nodes
+// per layer are a figure to keep down. These tests pin the structure that keeps them down: clean layers without mask
+// nodes or context gathers, the knockout rows' one-product conv and per-chunk grouping, and RMSNorm in the form ONNX
+// Runtime fuses into one kernel.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { openCheckpoint } from '../../../src/engine/checkpoint/index';
+import { buildChunkGraph } from '../../../src/engine/onnx/chunkGraph';
+import { WeightsFile } from '../../../src/engine/onnx/graph';
+import { WeightStore } from '../../../src/engine/onnx/ops';
+import { decodeModel } from '../../../src/engine/onnx/proto';
+
+const tmp = mkdtempSync(join(tmpdir(), 'me-graphsize-'));
+after(() => rmSync(tmp, { recursive: true, force: true }));
+
+type Node = { opType: string };
+
+/** Builds the chunk graph of a demo model into tmp; returns its file and its nodes by op type. */
+async function chunkOf(model: string): Promise<{ file: string; nodes: Node[]; layers: number }> {
+  const ckpt = await openCheckpoint(join('models', model));
+  try {
+    const wf = new WeightsFile(join(tmp, `${model}.bin`), `${model}.bin`);
+    const bytes = buildChunkGraph(ckpt, new WeightStore(wf));
+    wf.close();
+    const file = join(tmp, `${model}.onnx`);
+    writeFileSync(file, bytes);
+    const graph = decodeModel(bytes).graph as { node: Node[] };
+    return { file, nodes: graph.node, layers: ckpt.config.nLayer };
+  } finally {
+    ckpt.close();
+  }
+}
+
+const count = (nodes: Node[], op: string) => nodes.filter((n) => n.opType === op).length;
+
+// nodes per layer (clean layer + knockout-row layer + the chunk's glue), as built by builder v15; builder v14 had 292
+// (Mamba-2), 424 (Mamba-1) and 282 (GPT-NeoX). A change that adds nodes to every layer has to raise these on purpose.
+const BUDGET: Record<string, number> = { demo: 245, 'demo-mamba1': 385, 'demo-transformer': 270 };
+
+for (const model of Object.keys(BUDGET)) {
+  test(`${model}: the chunk graph stays within ${BUDGET[model]} nodes per layer`, async () => {
+    const { nodes, layers } = await chunkOf(model);
+    const perLayer = nodes.length / layers;
+    assert.ok(perLayer <= BUDGET[model], `${nodes.length} nodes, ${perLayer.toFixed(1)} per layer`);
+    // the clean layers apply no masks: the only Expand nodes left are the rows' (none per clean layer)
+    assert.ok(count(nodes, 'Expand') <= layers + 2, `${count(nodes, 'Expand')} Expand nodes`);
+  });
+}
+
+test('RMSNorm is written as ONNX Runtime fuses it: one SimplifiedLayerNormalization per norm after optimisation', async () => {
+  for (const [model, normsPerLayer] of [['demo', 4], ['demo-mamba1', 2]] as const) {
+    const { file, layers } = await chunkOf(model);
+    const optimized = join(tmp, `${model}-optimized.onnx`);
+    const session = await ort.InferenceSession.create(file, { executionProviders: ['cpu'], graphOptimizationLevel: 'all', optimizedModelFilePath: optimized, logSeverityLevel: 3 });
+    await session.release();
+    const nodes = (decodeModel(readFileSync(optimized)).graph as { node: Node[] }).node;
+    // each layer's norms in the clean part and in the rows, and the two heads' final norms
+    assert.equal(count(nodes, 'SimplifiedLayerNormalization'), normsPerLayer * layers + 2, model);
+    assert.equal(count(nodes, 'ReduceMean'), 0, `${model}: an RMSNorm was left unfused`);
+  }
+});

@@ -6,6 +6,9 @@
 //   npm run bench -- [--shapes 130m,m1-130m,1.3b,m1-1.4b] [--prompts 8] [--naive-prompts 8] [--threads N] [--dir FOLDER]
 //                    [--ep cpu|webgpu|cuda] [--dtype float32|float16] [--max-batch N] [--checkpoint NAME=DIR]
 //                    [--compare-ep cpu] [--fused on|off] [--prepare] [--tf32] [--no-extras] [--prompt-len N] [--gpu-memory]
+//                    [--also-prompts COUNT[:MAXBATCH],…]
+// --also-prompts runs more dataset figures on the same sessions (e.g. 128:16384: 128 prompts, calls of up to 16,384
+// rows), so one session open serves them all;
 // --checkpoint uses an existing checkpoint folder for a shape (e.g. one written by tools/make_random_hf_checkpoint.py);
 // --compare-ep reruns the trace on a second provider (float32) and prints the largest differences (parity on the GPU);
 // --fused on|off forces the chunk graph (clean forward + knockout rows + heads in one call) on or off (default: on for
@@ -126,6 +129,8 @@ interface BenchOptions {
   prepare?: boolean;
   /** skip the feature / generation / steering figures */
   noExtras?: boolean;
+  /** more dataset runs on the same sessions: COUNT[:MAXBATCH] each */
+  alsoPrompts?: string[];
 }
 
 async function benchShape(name: string, root: string, o: BenchOptions): Promise<void> {
@@ -246,6 +251,19 @@ async function benchShape(name: string, root: string, o: BenchOptions): Promise<
   console.log(`      of which inside ORT run(): ${dsRunS.toFixed(2)} s in ${dsRuns} calls (${((1000 * dsRunS) / Math.max(1, dsRuns)).toFixed(1)} ms per call)`);
   if (mem && o.ep !== 'cpu') console.log(`      GPU memory in use (nvidia-smi): ${mem.peak} MiB at the peak of the dataset run (${mem.before} MiB before it, the sessions of this shape loaded)`);
   console.log(`      phases: ${Object.entries(profile).map(([k, v]) => `${k} ${(v / 1000).toFixed(2)} s`).join(', ')}`);
+  // --also-prompts COUNT[:MAXBATCH],…: more dataset runs on the same sessions (one session open for several figures)
+  for (const spec of o.alsoPrompts ?? []) {
+    const [count, mb] = spec.split(':').map(Number);
+    if (!(Number.isInteger(count) && count > 0) || (mb !== undefined && !(Number.isInteger(mb) && mb > 0))) throw new Error(`--also-prompts takes COUNT[:MAXBATCH],… (got '${spec}')`);
+    phase(`dataset: ${count} prompts${mb ? `, max batch ${mb}` : ''}`);
+    const more: CleanPrompt[] = Array.from({ length: count }, (_, p) => ({ ids: promptIds(p, c.vocabSize) }));
+    const vs: Variant[] = [];
+    for (let p = 0; p < count; p++) vs.push(...variantsFor(p));
+    const before = { ...backend.stats };
+    const [, s] = await time(() => runKnockouts(backend, more, vs, mb ? { ...ropts, maxBatch: mb } : ropts));
+    const runs = backend.stats.runs - before.runs;
+    console.log(`   dataset throughput      ${(count / s).toFixed(2)} prompts/s over ${count} prompts, max batch ${mb ?? o.maxBatch ?? 'default'} (${runs} ORT calls, ${((backend.stats.runMs - before.runMs) / Math.max(1, runs)).toFixed(1)} ms per call)`);
+  }
   await benchMixedLengths(backend, L, ropts, (p) => promptIds(100 + p, c.vocabSize, MIXED_LENGTHS[p]), phase);
   // the extras (decay groups, recurrent generation, steering) are Mamba figures
   if (!o.noExtras && c.arch !== 'gpt2' && c.arch !== 'gptneox') await benchExtras(backend, ckpt, p0, variantsFor, ropts, root, name);
@@ -385,6 +403,7 @@ async function main(): Promise<void> {
     checkpoints,
     prepare: process.argv.includes('--prepare'),
     noExtras: process.argv.includes('--no-extras'),
+    alsoPrompts: arg('also-prompts')?.split(',').filter(Boolean),
   };
   // exact float32 on CUDA unless --tf32 (as the product: src/engine/runtime/tf32.ts), before any CUDA session
   const cudaMath = applyCudaMathMode(process.argv.includes('--tf32'));

@@ -92,13 +92,13 @@ profile)
 measure)
   nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader
   python3 .devcarry/torch_knockout_baseline.py
-  log "bench, CUDA exact float32, 1.3b, 64 prompts, default caps"
-  $B --ep cuda --shapes 1.3b --prompts 64
-  log "bench, CUDA, 1.3b, 128 prompts in one call, ORT profile"
-  MAMBA_EXPLAIN_ORT_PROFILE=$D/prof $B --ep cuda --shapes 1.3b --prompts 128 --max-batch 16384
-  python3 tools/gpu/ort_profile_summary.py $D/prof 30
+  log "bench, CUDA exact float32, 1.3b: 64 prompts (default caps), then 64 and 128 prompts in one call each"
+  $B --ep cuda --shapes 1.3b --prompts 64 --also-prompts 64:8192,128:16384
   log "bench, WebGPU, 1.3b"
   $B --ep webgpu --shapes 1.3b --prompts 64
+  log "ORT profile of the 1.3b trace and a 64-prompt chunk call"
+  MAMBA_EXPLAIN_ORT_PROFILE=$D/prof $B --ep cuda --shapes 1.3b --prompts 64 --max-batch 8192
+  python3 tools/gpu/ort_profile_summary.py $D/prof 30
   ;;
 scaling)
   for n in 12 24 48; do

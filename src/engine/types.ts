@@ -227,10 +227,16 @@ export interface BackendHints {
   callBytes: number;
   /** most knockout rows per chunk call (chunkKnockouts) when the user gave no --max-batch; the byte budget caps them too */
   chunkRows: number;
+  /**
+   * prompts per dataset chunk (the batching and checkpoint unit) when the user gave no --chunk: few on the CPU, where a
+   * chunk of 8 already fills a call and checkpoints stay frequent; more on a GPU, whose calls are faster per row the
+   * more rows they hold (docs/benchmarks.md)
+   */
+  datasetChunk: number;
 }
 
 /** The batching of a backend that declares none (the CPU's). */
-export const DEFAULT_HINTS: BackendHints = { lastRowBatch: 512, callBytes: 512 * 1024 * 1024, chunkRows: 512 };
+export const DEFAULT_HINTS: BackendHints = { lastRowBatch: 512, callBytes: 512 * 1024 * 1024, chunkRows: 512, datasetChunk: 8 };
 
 /**
  * One chunk call (ModelBackend.chunkKnockouts): P prompts of at least 2 tokens, right-padded to `width` (their longest),

@@ -34,7 +34,7 @@ export const runCommand: Command = {
     '  --ci-resamples N  bootstrap resamples (default 2000);  --ci-seed S  bootstrap seed (default 0). Both are recorded in the file.',
     '  --out FILE    results file (its folder must exist; checked before any work); progress is checkpointed to FILE.partial.json.',
     '  --resume      continue an interrupted run from FILE.partial.json (same settings required; --ci may differ).',
-    '  --chunk N     prompts per chunk (batching and checkpoint unit, default 8).',
+    '  --chunk N     prompts per chunk (batching and checkpoint unit; default 8 on the CPU, 64 on a GPU).',
     '  --checkpoint S  at least S seconds between two writes of FILE.partial.json (default 2; 0 = after every chunk).',
     '  --shard I/N   run only shard I (0-based) of N: every N-th chunk of the selection; join the N files with',
     '                `mamba-explain merge --out FILE SHARD…` (the same numbers as one unsharded run; docs/sharding.md).',

@@ -40,6 +40,12 @@ export interface LayerIo {
    */
   positions?: string;
   /**
+   * Every call has m ≥ 2 suffix rows (the chunk graph's whole prompts, of at least 2 tokens). A product over the
+   * sources then takes ORT's matrix path as it is, without the padding row of matMulOrdered (which only keeps a
+   * single row off the CPU's vector path, whose summation order differs): the same numbers, fewer nodes.
+   */
+  manyRows?: boolean;
+  /**
    * The rows' grouping by prompt (arch/layerIo.ts rowGrouping of ctxIndex), when the caller has it already (the chunk
    * graph computes it once for all its layers); row emitters compute it themselves without it.
    */

@@ -13,7 +13,7 @@
 // in row order whatever order the chunks finished in. `--shard I/N` keeps every N-th chunk (shard.ts); merge.ts
 // assembles the shards' files into the unsharded run's with the same assembleRun.
 import * as fs from 'node:fs';
-import { UserError, type EngineSession, type MethodContext } from '../types';
+import { DEFAULT_HINTS, UserError, type EngineSession, type MethodContext } from '../types';
 import {
   RESULTS_SCHEMA_VERSION,
   type AggregateCurve,
@@ -320,7 +320,8 @@ export function resolveRunSetup(session: EngineSession, params: DatasetRunParams
   const conv = parseConvPath(params.conv, '--conv', session.backend.config);
   const featureGroups = resolveFeatureParams(session.checkpoint, params.features, params.featureMode, conv);
   if (featureGroups && featureGroups.length > 1 && params.experiment === 'micro') throw new UserError('several --features groups need --experiment macro (a micro run takes one group)');
-  const chunkSize = params.chunkSize ?? 8;
+  // --chunk, else the backend's default (8 prompts on the CPU, 64 on a GPU: BackendHints.datasetChunk)
+  const chunkSize = params.chunkSize ?? (session.backend.hints ?? DEFAULT_HINTS).datasetChunk;
   if (!Number.isInteger(chunkSize) || chunkSize < 1) throw new UserError(`chunk size must be a positive integer, got ${chunkSize}`);
   const cs = params.checkpointSeconds;
   if (cs !== undefined && !(Number.isFinite(cs) && cs >= 0)) throw new UserError(`the checkpoint interval must be a number of seconds ≥ 0, got ${cs}`);
@@ -345,7 +346,7 @@ export function planDatasetRun(session: EngineSession, params: DatasetRunParams)
   removeStaleTempFiles(params.out);
   removeStaleTempFiles(partialPath(params.out));
   const setup = resolveRunSetup(session, params);
-  const { windows, sets, filter, split, conv, featureGroups, chunkSize, interval } = setup;
+  const { windows, sets, filter, split, conv, featureGroups, interval } = setup;
   const shard = params.shard !== undefined ? parseShard(params.shard) : undefined;
   const ppath = partialPath(params.out);
   let partial: DatasetRunResult | undefined;
@@ -364,8 +365,12 @@ export function planDatasetRun(session: EngineSession, params: DatasetRunParams)
     if (params.chunking !== undefined && params.chunking !== saved)
       throw new UserError(`cannot resume from '${ppath}': its chunks hold ${saved === 'length' ? 'one token length each' : 'prompts of mixed lengths'}, not ${params.chunking === 'length' ? 'one token length each' : 'prompts of mixed lengths'} as asked`);
     setup.chunking = saved;
+    // and its chunk size, unless --chunk asks for one (a checkpoint of another default, e.g. an earlier version's 8 on
+    // a GPU, still resumes); a --chunk that differs fails on the config hash below
+    if (params.chunkSize === undefined && Number.isInteger(partial.resume.chunkSize) && partial.resume.chunkSize > 0) setup.chunkSize = partial.resume.chunkSize;
   }
   const chunking = setup.chunking;
+  const chunkSize = setup.chunkSize;
 
   const ds = loadDataset(params.dataset);
   // conv is recorded only when it is not the default, so that runs of earlier versions resume

@@ -91,7 +91,7 @@ export function buildChunkGraph(ckpt: Checkpoint, store: WeightStore, dtype: Com
   for (let j = 0; j < L; j++) {
     const names: Record<string, string> = {};
     for (const s of spec) names[s.name] = `clean_${j}_${s.name}`;
-    const io: LayerIo = { hidden: hs[j], outScale: steering[j], positions: cleanPos };
+    const io: LayerIo = { hidden: hs[j], outScale: steering[j], positions: cleanPos, manyRows: true }; // prompts of ≥ 2 tokens (ortBackend.runChunk checks)
     hs.push(family.graphs.emitLayer(g, ckpt, j, store, dtype, io, { context: names }));
     const ctx: Record<string, string> = {};
     for (const s of spec) {

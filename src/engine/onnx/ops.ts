@@ -181,9 +181,11 @@ export function convOneRow(g: GraphBuilder, xpad: string, tapStack: string, bias
  * same order however many zero terms K holds. ORT's CPU MatMul takes a vector path when `a` has a single row (m = 1),
  * and that path sums in an order that depends on K; so `a` gets one zero row appended for the product, dropped after.
  * Then the zero terms of padded positions (prompts of different lengths in one call, before or after a prompt's own)
- * leave the product bit for bit. The same maths either way; the extra row costs one row of products.
+ * leave the product bit for bit. The same maths either way; the extra row costs one row of products. `manyRows`: `a`
+ * has at least 2 rows in every call (LayerIo.manyRows), so the product takes the matrix path as it is.
  */
-export function matMulOrdered(g: GraphBuilder, a: string, b: string, rank: number): string {
+export function matMulOrdered(g: GraphBuilder, a: string, b: string, rank: number, manyRows = false): string {
+  if (manyRows) return g.n('MatMul', [a, b]);
   const pads = new Array(2 * rank).fill(0);
   pads[rank + rank - 2] = 1; // one row after the last, on axis rank − 2
   const padded = g.n('MatMul', [g.n('Pad', [a, g.constI64(pads)]), b]);

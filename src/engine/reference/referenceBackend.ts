@@ -15,7 +15,7 @@ const f64 = (a: Float32Array): Float64Array => Float64Array.from(a);
 /** `C` only types `config` for callers that know the family (default: Mamba-2, the first family). */
 export class ReferenceBackend<C extends ModelConfig = Mamba2Config> implements ModelBackend {
   readonly ep = 'reference';
-  readonly hints: BackendHints = { lastRowBatch: 64, callBytes: 512 * 1024 * 1024, chunkRows: 512 };
+  readonly hints: BackendHints = { lastRowBatch: 64, callBytes: 512 * 1024 * 1024, chunkRows: 512, datasetChunk: 8 };
   readonly config: C;
   private readonly family: FamilyReference;
   private normF?: Float64Array;

@@ -85,14 +85,14 @@ async function createOn(path: string, ep: ExecutionProvider, threads: number): P
 }
 
 /** Batching on GPU providers (every call's inputs and outputs cross host memory) and on the CPU. */
-const GPU_HINTS: BackendHints = { lastRowBatch: 2048, callBytes: 4 * 1024 * 1024 * 1024, chunkRows: 8192 };
+const GPU_HINTS: BackendHints = { lastRowBatch: 2048, callBytes: 4 * 1024 * 1024 * 1024, chunkRows: 8192, datasetChunk: 64 };
 /**
  * WebGPU: chunk calls of the rows of a few prompts: on the H200 at the 1.3b shape, 4,000-row chunk calls ran at 4.7
  * prompts/s and 512-row ones at 9.15 (docs/benchmarks.md, the chunk graph section).
  */
 const WEBGPU_HINTS: BackendHints = { ...GPU_HINTS, chunkRows: 512 };
 /** CPU chunk calls of ~128 rows: on 2 cores at the 130m shape 64–128 rows ran at 5.5 prompts/s, 384 rows at 4.5 (caches) */
-const CPU_HINTS: BackendHints = { lastRowBatch: 512, callBytes: 512 * 1024 * 1024, chunkRows: 128 };
+const CPU_HINTS: BackendHints = { lastRowBatch: 512, callBytes: 512 * 1024 * 1024, chunkRows: 128, datasetChunk: 8 };
 
 export class OrtBackend implements ModelBackend {
   readonly config: ModelConfig;

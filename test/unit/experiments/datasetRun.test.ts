@@ -2,9 +2,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { partialPath, runDataset } from '../../../src/engine/experiments/dataset';
+import { partialPath, resolveRunSetup, runDataset } from '../../../src/engine/experiments/dataset';
 import { runTrace } from '../../../src/engine/experiments/macro';
-import { CancelledError, UserError } from '../../../src/engine/types';
+import { CancelledError, UserError, type ModelBackend } from '../../../src/engine/types';
 import type { DatasetRunResult as DRR } from '../../../src/engine/experiments/resultTypes';
 import { makeCtx, makeFixture, makeSession, tmpDir } from './fixtures';
 
@@ -200,6 +200,30 @@ test('interrupted run: no results file, partial checkpoint present, --resume giv
     return c;
   })()).catch(() => undefined);
   await assert.rejects(runDataset(session, { ...params, windows: [3], out, resume: true }), /config hash differs/);
+});
+
+test('chunk size: the backend\'s default without --chunk (8 on the CPU, more on a GPU); --resume keeps its checkpoint\'s', async () => {
+  const fx = await makeFixture({ nLayer: 4, seed: 35 });
+  const cpu = makeSession(fx.ref, fx.ckpt);
+  // a backend declaring another default, as the GPU providers do (ortBackend.ts GPU_HINTS: 64)
+  const gpuLike = Object.create(fx.ref, { hints: { value: { ...fx.ref.hints, datasetChunk: 5 } } }) as ModelBackend;
+  const gpu = makeSession(gpuLike, fx.ckpt);
+  const dir = tmpDir('chunk-default');
+  const ds = writeDataset(dir, 16);
+  const base = { dataset: ds, experiment: 'macro' as const, windows: [2], filter: false, limit: 14, seed: 9, checkpointSeconds: 0 };
+  assert.equal(resolveRunSetup(cpu, base).chunkSize, 8);
+  assert.equal(resolveRunSetup(gpu, base).chunkSize, 5);
+  assert.equal(resolveRunSetup(gpu, { ...base, chunkSize: 3 }).chunkSize, 3);
+  // a checkpoint made with the CPU's default resumes on a backend of another default, in its own chunks
+  const full = await runDataset(cpu, { ...base, out: path.join(dir, 'full.json') });
+  assert.equal(full.resume, undefined);
+  const out = path.join(dir, 'cut.json');
+  const ctx = makeCtx();
+  ctx.cancelled = () => ctx.events.length > 0 && ctx.events[ctx.events.length - 1].done >= 8;
+  await assert.rejects(runDataset(cpu, { ...base, out }, ctx), CancelledError);
+  assert.equal((JSON.parse(fs.readFileSync(partialPath(out), 'utf8')) as DRR).resume!.chunkSize, 8);
+  const resumed = await runDataset(gpu, { ...base, out, resume: true });
+  assert.deepEqual(strip(resumed), strip(full));
 });
 
 test('dataset run bad input: missing output folder (before any work), bad dataset, window > layers, resume without partial', async () => {

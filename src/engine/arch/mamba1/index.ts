@@ -36,8 +36,9 @@ export const mamba1: ModelFamily<Mamba1Config> = {
   ],
   // projections per position, and α with its few live [dInner, m, T] temporaries (the terms of y and their running sum)
   bytesPerItem: (c, n) => 4 * n * (4 * c.dModel + 8 * c.dInner + 3 * (c.dtRank + 2 * c.dState)) + 4 * 7 * c.dInner * n * (n + 1),
-  // the row's state terms [dInner, S] (a few), its mask block and projections
-  rowBytes: (c, n) => 4 * (5 * c.dInner * c.dState + 8 * c.dInner + 6 * c.dModel + 4 * n),
+  // the row's state terms [dInner, S] (a few), the conv's K rows and its two products (convOneRow), its mask block and
+  // projections
+  rowBytes: (c, n) => 4 * (5 * c.dInner * c.dState + 3 * c.dConv * c.dInner + 8 * c.dInner + 6 * c.dModel + 4 * n),
   graphs: { emitLayer: emitMamba1Layer, emitRow: emitMamba1Row, emitStep: emitMamba1Step },
   stateShape: (c) => ({ conv: [c.dConv - 1, c.dInner], ssm: [c.dInner, c.dState] }),
   reference: (ckpt) => new Mamba1Reference(ckpt),

@@ -102,7 +102,7 @@ function lastRowDecay(g: GraphBuilder, aT: string): string {
 function mamba2M(g: GraphBuilder, c: Mamba2Config, io: LayerIo, L: string, Bg: string, Cg: string, name?: string): string {
   const H = c.nHeads, G = c.nGroups;
   // M_h = L_h ∘ (C·B) ∘ keep_h, head h uses group h // (H/G)
-  let CB = matMulOrdered(g, Cg, Bg, 4); // [b,G,m,T] (as a product of ≥ 2 rows also for one row: the same rounding either way)
+  let CB = matMulOrdered(g, Cg, Bg, 4, io.manyRows); // [b,G,m,T] (as a product of ≥ 2 rows also for one row: the same rounding either way)
   if (G > 1) {
     const hpg = H / G;
     CB = g.n('Gather', [CB, g.constI64(Array.from({ length: H }, (_, h) => Math.floor(h / hpg)))], { axis: 1 }); // [b,H,m,T]
@@ -152,7 +152,7 @@ export function emitMamba2Layer(g: GraphBuilder, ckpt: Checkpoint, i: number, st
   // 8. y = M (Δ·x) + D·x (the sum over the T sources in their order: padded zero positions leave it bit for bit)
   const deltaT = g.n('Transpose', [deltaAll], { perm: [0, 2, 1] }); // [b,H,T]
   const dx = g.n('Mul', [xh, g.n('Unsqueeze', [deltaT, g.constI64([3])])]); // [b,H,T,P]
-  const yh = g.n('Add', [matMulOrdered(g, M, dx, 4), g.n('Mul', [suffixRows(xh, 2), w.Dh])]); // [b,H,m,P]
+  const yh = g.n('Add', [matMulOrdered(g, M, dx, 4, io.manyRows), g.n('Mul', [suffixRows(xh, 2), w.Dh])]); // [b,H,m,P]
   const y = g.n('Reshape', [g.n('Transpose', [yh], { perm: [0, 2, 1, 3] }), g.constI64([0, 0, dInner])]);
   return mamba2Tail(g, c, w, dtype, io, y, z, lead, names.hiddenOut);
 }

@@ -29,11 +29,12 @@ export const mamba2: ModelFamily<Mamba2Config> = {
   ],
   // hidden in/out, in_proj output, attention, mask
   bytesPerItem: (c, n) => 4 * n * (4 * c.dModel + 3 * (2 * c.dInner + 2 * c.nGroups * c.dState + c.nHeads) + 2 * c.nHeads * n + n + 2 * c.dInner),
-  // residual rows, in_proj output, the row's B and Δ over n positions (a few copies), M's row and its decay, the own
-  // position's x pieces (emitMamba2Row: the context's x is read per prompt, not copied per row)
+  // residual rows, in_proj output, the conv's K rows and its two products (convOneRow), the row's B and Δ over n
+  // positions (a few copies), M's row and its decay, the own position's x pieces (emitMamba2Row: the context's x is read
+  // per prompt, not copied per row)
   rowBytes: (c, n) => {
     const cd = convDimOf(c);
-    return 4 * (6 * c.dModel + 3 * (2 * c.dInner + cd + c.nHeads) + 3 * n * (c.nGroups * c.dState + c.nHeads) + 6 * c.nHeads * n + 4 * c.dInner);
+    return 4 * (6 * c.dModel + 3 * (2 * c.dInner + cd + c.nHeads) + 3 * c.dConv * cd + 3 * n * (c.nGroups * c.dState + c.nHeads) + 6 * c.nHeads * n + 4 * c.dInner);
   },
   graphs: { emitLayer: emitMamba2Layer, emitRow: emitMamba2Row, emitStep: emitMamba2Step },
   stateShape: (c) => ({ conv: [c.dConv - 1, convDimOf(c)], ssm: [c.nHeads, c.headdim, c.dState] }),

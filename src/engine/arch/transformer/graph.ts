@@ -109,7 +109,7 @@ export function emitTransformerLayer(g: GraphBuilder, ckpt: Checkpoint, i: numbe
 
   // 4. attention output, projected, scaled by out_scale (steering, SPEC §5; ones = none)
   // (the sum over the T sources in their order: padded zero columns leave it bit for bit)
-  const o = g.n('Reshape', [g.n('Transpose', [matMulOrdered(g, P, V, 4)], { perm: [0, 2, 1, 3] }), g.constI64([0, 0, d])]); // [b,m,d]
+  const o = g.n('Reshape', [g.n('Transpose', [matMulOrdered(g, P, V, 4, io.manyRows)], { perm: [0, 2, 1, 3] }), g.constI64([0, 0, d])]); // [b,m,d]
   const a = g.n('Mul', [linear(g, o, w(oW, shape(d, d), true), d, d, dtype, lead, { bias: w(oB, [d]), weightInOut: gpt2 }), io.outScale]);
 
   // 5. MLP and the residual: GPT-2 and sequential GPT-NeoX x' = x + a, x' + mlp(ln2(x')); parallel x + a + mlp(ln2(x))

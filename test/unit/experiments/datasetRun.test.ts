@@ -211,9 +211,10 @@ test('chunk size: the backend\'s default without --chunk (8 on the CPU, more on 
   const dir = tmpDir('chunk-default');
   const ds = writeDataset(dir, 16);
   const base = { dataset: ds, experiment: 'macro' as const, windows: [2], filter: false, limit: 14, seed: 9, checkpointSeconds: 0 };
-  assert.equal(resolveRunSetup(cpu, base).chunkSize, 8);
-  assert.equal(resolveRunSetup(gpu, base).chunkSize, 5);
-  assert.equal(resolveRunSetup(gpu, { ...base, chunkSize: 3 }).chunkSize, 3);
+  const setupOf = (session: typeof cpu, chunkSize?: number) => resolveRunSetup(session, { ...base, out: path.join(dir, 'unused.json'), chunkSize });
+  assert.equal(setupOf(cpu).chunkSize, 8);
+  assert.equal(setupOf(gpu).chunkSize, 5);
+  assert.equal(setupOf(gpu, 3).chunkSize, 3);
   // a checkpoint made with the CPU's default resumes on a backend of another default, in its own chunks
   const full = await runDataset(cpu, { ...base, out: path.join(dir, 'full.json') });
   assert.equal(full.resume, undefined);

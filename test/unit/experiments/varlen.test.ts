@@ -153,8 +153,10 @@ for (const dir of MODELS) {
         const b = s.backend;
         assert.equal(b.chunkKnockouts !== undefined, sweep === 'fused');
         const V = Math.min(b.config.vocabSize, 4000);
-        const prompts = promptsFor(V, 7 + dir.length);
-        const variants = variantsFor(b, prompts, 11 + dir.length);
+        // seeds from the model's folder name, not its path: the same prompts wherever the repository is cloned
+        const name = dir.split(/[\\/]/).pop()!;
+        const prompts = promptsFor(V, 7 + name.length);
+        const variants = variantsFor(b, prompts, 11 + name.length);
         // one call for everything, then calls of a few rows (several widths, prompts split across calls)
         const a = await mixedVsAlone(b, prompts, variants);
         const c = await mixedVsAlone(b, prompts, variants, 7);

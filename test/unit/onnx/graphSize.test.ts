@@ -37,10 +37,10 @@ async function chunkOf(model: string): Promise<{ file: string; nodes: Node[]; la
 
 const count = (nodes: Node[], op: string) => nodes.filter((n) => n.opType === op).length;
 
-// nodes per layer (clean layer + knockout-row layer + the chunk's glue), as built by builder v16 (tools/chunk-nodes.ts:
-// 234.9, 381.3 and 263.5); builder v14 had 291.8 (Mamba-2), 423.9 (Mamba-1) and 282.0 (GPT-NeoX). A change that adds
+// nodes per layer (clean layer + knockout-row layer + the chunk's glue), as built by builder v17 (tools/chunk-nodes.ts:
+// 234.9, 388.9 and 263.5); builder v14 had 291.8 (Mamba-2), 423.9 (Mamba-1) and 282.0 (GPT-NeoX). A change that adds
 // nodes to every layer has to raise these on purpose.
-const BUDGET: Record<string, number> = { demo: 240, 'demo-mamba1': 385, 'demo-transformer': 268 };
+const BUDGET: Record<string, number> = { demo: 240, 'demo-mamba1': 392, 'demo-transformer': 268 };
 
 for (const model of Object.keys(BUDGET)) {
   test(`${model}: the chunk graph stays within ${BUDGET[model]} nodes per layer`, async () => {

@@ -7,8 +7,8 @@
 //   emitMamba1Row    m = 1, the knockout rows of the last-position fast path. For j < last,
 //                    exp(A·Σ_{k=j+1..last} Δ_k) = exp(A·Δ_last) · exp(A·Σ_{k=j+1..last−1} Δ_k), and the second factor,
 //                    with Δ_j B_j x_j, depends only on the prompt's clean context: P[j, c, n] is computed once per prompt
-//                    of the call, and a row's state is Σ_j mask_j P[j] — one MatMul of the rows' masks (placed in their
-//                    prompt's block) with P — in the channels where the knockout applies (unit_c = 1), the prompt's
+//                    of the call, and a row's state is Σ_j mask_j P[j] — one MatMul per prompt of its rows' masks (in a
+//                    grid of slots, as emitMamba2Row) with P — in the channels where the knockout applies (unit_c = 1), the prompt's
 //                    total Σ_j P[j] in the others. Per row that is dInner·S multiply-adds per source, not dInner·S exps.
 // Context tensors (contextSpec): raw [c, K−1, dInner] conv input, x [c, p, dInner] conv output after SiLU,
 // delta [c, p, dInner] Δ, B [c, p, S].
@@ -147,18 +147,26 @@ export function emitMamba1Row(g: GraphBuilder, ckpt: Checkpoint, i: number, stor
   const decay = g.n('Exp', [g.n('Mul', [g.n('Unsqueeze', [after, g.constI64([3])]), A])]); // [C,p,dI,S]
   const dx = g.n('Unsqueeze', [g.n('Mul', [ctxDelta, ctxX]), g.constI64([3])]); // [C,p,dI,1]
   const P = g.n('Mul', [g.n('Mul', [decay, dx]), g.n('Unsqueeze', [ctxB, g.constI64([2])])]); // [C,p,dI,S]
-  const P2 = g.n('Reshape', [P, g.constI64([-1, dI * S])]); // [C·p, dI·S]
-  // each row's mask over the prefix, placed in its prompt's block: [b, C·p]
+  const P3 = g.n('Reshape', [P, g.constI64([0, 0, dI * S])]); // [C,p,dI·S]
+  // each row's mask over the prefix, in its prompt's grid of R slots (row r: slot prompt(r)·R + its rank among its
+  // prompt's rows; empty slots stay 0 and their products are dropped), so that a row's sum over the sources is one
+  // product of its prompt's p sources (K = p, whatever the other prompts of the call: the same order alone or batched)
   const shapeX = g.n('Shape', [ctxX]);
   const C = g.n('Gather', [shapeX, g.constI64([0])], { axis: 0 }); // [1] prompts
   const pre = g.n('Gather', [shapeX, g.constI64([1])], { axis: 0 }); // [p]
-  const { onehot } = io.grouping ?? rowGrouping(g, ctxIndex, C); // [b,C]
+  const { slot, perPrompt: R } = io.grouping ?? rowGrouping(g, ctxIndex, C);
   const maskPre = g.n('Slice', [mask, g.constI64([0]), pre, g.constI64([2])]); // [b,1,p]
   const maskLast = g.n('Slice', [mask, pre, g.constI64([END]), g.constI64([2])]); // [b,1,1]
   const one = g.constF32([1], []);
-  const W = g.n('Reshape', [g.n('Mul', [g.n('Unsqueeze', [onehot, g.constI64([2])]), maskPre]), g.constI64([0, -1])]); // [b, C·p]
+  const grid = g.n('ScatterND', [
+    g.n('Expand', [g.constF32([0], [1]), g.n('Concat', [g.n('Mul', [C, R]), pre], { axis: 0 })]),
+    g.n('Unsqueeze', [slot, g.constI64([1])]),
+    g.n('Squeeze', [maskPre, g.constI64([1])]),
+  ]); // [C·R, p]
+  const byPrompt = g.n('Reshape', [grid, g.n('Concat', [C, R, pre], { axis: 0 })]); // [C,R,p]
+  const hGrid = g.n('Reshape', [matMulOrdered(g, byPrompt, P3, 3), g.constI64([-1, dI * S])]); // [C·R, dI·S]
   const unit = g.n('Unsqueeze', [unitMask, g.constI64([2])]); // [b,dI,1]
-  const hKept = g.n('Reshape', [matMulOrdered(g, W, P2, 2), g.constI64([-1, dI, S])]); // [b,dI,S] (sources in order, also for b = 1)
+  const hKept = g.n('Reshape', [g.n('Gather', [hGrid, slot], { axis: 0 }), g.constI64([-1, dI, S])]); // [b,dI,S]
   // the prompt's total Σ_j P[j] (every source kept: the units outside the feature group), summed over j in order
   // (CumSum, last entry: a left-padded zero row of P leaves it bit for bit; ReduceSum's order depends on p)
   const Ptot = g.n('Squeeze', [g.n('Slice', [g.n('CumSum', [P, g.constI64([1], [])]), g.constI64([-1]), g.constI64([END]), g.constI64([1])]), g.constI64([1])]); // [C,dI,S]

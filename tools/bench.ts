@@ -211,9 +211,12 @@ async function benchShape(name: string, root: string, o: BenchOptions): Promise<
 
   phase(`dataset: ${nPrompts} prompts`);
   // dataset throughput: nPrompts prompts of equal length in one chunk
-  const prompts: CleanPrompt[] = Array.from({ length: nPrompts }, (_, p) => ({ ids: promptIds(p, c.vocabSize) }));
-  const all: Variant[] = [];
-  for (let p = 0; p < nPrompts; p++) all.push(...variantsFor(p));
+  // a dataset of `count` prompts of N tokens and all their variants
+  const datasetOf = (count: number): { prompts: CleanPrompt[]; variants: Variant[] } => ({
+    prompts: Array.from({ length: count }, (_, p) => ({ ids: promptIds(p, c.vocabSize) })),
+    variants: Array.from({ length: count }, (_, p) => variantsFor(p)).flat(),
+  });
+  const { prompts, variants: all } = datasetOf(nPrompts);
   const runs0 = { ...backend.stats };
   const profile: Record<string, number> = {};
   const dsOpts = { ...ropts, profile };
@@ -256,9 +259,7 @@ async function benchShape(name: string, root: string, o: BenchOptions): Promise<
     const [count, mb] = spec.split(':').map(Number);
     if (!(Number.isInteger(count) && count > 0) || (mb !== undefined && !(Number.isInteger(mb) && mb > 0))) throw new Error(`--also-prompts takes COUNT[:MAXBATCH],… (got '${spec}')`);
     phase(`dataset: ${count} prompts${mb ? `, max batch ${mb}` : ''}`);
-    const more: CleanPrompt[] = Array.from({ length: count }, (_, p) => ({ ids: promptIds(p, c.vocabSize) }));
-    const vs: Variant[] = [];
-    for (let p = 0; p < count; p++) vs.push(...variantsFor(p));
+    const { prompts: more, variants: vs } = datasetOf(count);
     const before = { ...backend.stats };
     const [, s] = await time(() => runKnockouts(backend, more, vs, mb ? { ...ropts, maxBatch: mb } : ropts));
     const runs = backend.stats.runs - before.runs;

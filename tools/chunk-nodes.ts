@@ -2,20 +2,13 @@
 // (fusions such as SimplifiedLayerNormalization, constant folding), by op type. On a GPU a small call (a trace) is
 // bound by kernel launches, so the nodes per layer are the figure to keep down (docs/benchmarks.md).
 //   npx tsx tools/chunk-nodes.ts [MODEL_DIR…]   (default: models/demo models/demo-mamba1 models/demo-transformer)
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { basename, join } from 'node:path';
-import * as ort from 'onnxruntime-node';
-import { openCheckpoint } from '../src/engine/checkpoint/index';
+import { join } from 'node:path';
 import { BUILDER_VERSION, describeConfig } from '../src/engine/onnx/builder';
-import { buildChunkGraph } from '../src/engine/onnx/chunkGraph';
-import { WeightsFile } from '../src/engine/onnx/graph';
-import { WeightStore } from '../src/engine/onnx/ops';
-import { decodeModel } from '../src/engine/onnx/proto';
+import { chunkGraphNodes, type GraphNode } from '../test/helpers/chunkNodes';
 
-type Node = { opType: string };
-const nodesOf = (bytes: Uint8Array) => (decodeModel(bytes).graph as { node?: Node[] }).node ?? [];
-const byOp = (nodes: Node[]) => {
+const byOp = (nodes: GraphNode[]) => {
   const m = new Map<string, number>();
   for (const n of nodes) m.set(n.opType, (m.get(n.opType) ?? 0) + 1);
   return [...m].sort((a, b) => b[1] - a[1]).map(([op, k]) => `${op} ${k}`).join(', ');
@@ -27,24 +20,12 @@ async function main(): Promise<void> {
   try {
     console.log(`chunk graph nodes, builder v${BUILDER_VERSION}`);
     for (const dir of models) {
-      const ckpt = await openCheckpoint(dir);
-      const L = ckpt.config.nLayer;
-      const name = basename(dir);
-      const wf = new WeightsFile(join(tmp, `${name}.bin`), `${name}.bin`);
-      const bytes = buildChunkGraph(ckpt, new WeightStore(wf));
-      wf.close();
-      const file = join(tmp, `${name}.onnx`);
-      writeFileSync(file, bytes);
-      const optimizedFile = join(tmp, `${name}-optimized.onnx`);
-      const s = await ort.InferenceSession.create(file, { executionProviders: ['cpu'], graphOptimizationLevel: 'all', optimizedModelFilePath: optimizedFile, logSeverityLevel: 3 });
-      await s.release();
-      const built = nodesOf(bytes);
-      const optimized = nodesOf(readFileSync(optimizedFile));
-      console.log(`\n${dir}: ${describeConfig(ckpt.config)}`);
+      const { config, built, optimized } = await chunkGraphNodes(dir, tmp, true);
+      const L = config.nLayer;
+      console.log(`\n${dir}: ${describeConfig(config)}`);
       console.log(`  as built:              ${built.length} nodes, ${(built.length / L).toFixed(1)} per layer`);
-      console.log(`  after ORT (CPU, all):  ${optimized.length} nodes, ${(optimized.length / L).toFixed(1)} per layer`);
-      console.log(`    ${byOp(optimized)}`);
-      ckpt.close();
+      console.log(`  after ORT (CPU, all):  ${optimized!.length} nodes, ${(optimized!.length / L).toFixed(1)} per layer`);
+      console.log(`    ${byOp(optimized!)}`);
     }
   } finally {
     rmSync(tmp, { recursive: true, force: true });

@@ -48,6 +48,20 @@ export function rowGrouping(g: GraphBuilder, ctxIndex: string, prompts: string):
 }
 
 /**
+ * The rows' values [b, …rest] in their prompts' grids of R slots: [C, R, …rest] (row b at slot prompt(b)·R + its rank;
+ * empty slots 0, so their products are dropped when the rows are gathered back by slot). `prompts` int64 [1] (C);
+ * `rest` the int64 [k] pieces of the trailing dims. A prompt's rows then share one product with its own context.
+ */
+export function toSlots(g: GraphBuilder, grouping: RowGrouping, prompts: string, values: string, rest: string[]): string {
+  const flat = g.n('ScatterND', [
+    g.n('Expand', [g.constF32([0], [1]), g.n('Concat', [g.n('Mul', [prompts, grouping.perPrompt]), ...rest], { axis: 0 })]),
+    g.n('Unsqueeze', [grouping.slot, g.constI64([1])]),
+    values,
+  ]); // [C·R, …rest]
+  return g.n('Reshape', [flat, g.n('Concat', [prompts, grouping.perPrompt, ...rest], { axis: 0 })]);
+}
+
+/**
  * A RowGrouping whose onehot and slot are emitted on first use only (a family's row emitter reads one of them, and a
  * node nobody reads would still run).
  */

@@ -132,9 +132,9 @@ export function buildChunkGraph(ckpt: Checkpoint, store: WeightStore, dtype: Com
   // per layer j: a_j = the rows started by j (at least 1; all of them at the last layer), once for every layer: [L]
   const layerEnds = g.constI64(Array.from({ length: L }, (_, j) => (j === L - 1 ? L : j + 1)), [L, 1]); // start < this
   const active = g.n('Max', [g.n('ReduceSum', [g.n('Cast', [g.n('Less', [g.n('Unsqueeze', [startsK, zero]), layerEnds])], { to: DataType.INT64 }), one], { keepdims: 0 }), one]); // [L]
-  // the Pad of the state from a_{j−1} to a_j rows, [L, 2] (0, a_j − a_{j−1}) rows before/after, per layer
+  // the state grows from a_{j−1} to a_j rows at layer j: a_j − a_{j−1} rows padded after it, [L] (entry 0 unused)
   const activePrev = g.n('Concat', [one, g.n('Slice', [active, zero, i64([L - 1])])], { axis: 0 });
-  const growBy = g.n('Sub', [active, activePrev]); // [L] (entry 0 unused)
+  const growBy = g.n('Sub', [active, activePrev]);
   // start ≥ j: the row (re)enters at layer j, [L, R', 1]
   const joinsAll = g.n('Unsqueeze', [g.n('Greater', [g.n('Unsqueeze', [startsK, zero]), g.constI64(Array.from({ length: L }, (_, j) => j - 1), [L, 1])]), i64([2])]);
   // the rows' grouping by prompt (arch/layerIo.ts), of all kept rows: the first a_j rows' is its first a_j entries

@@ -4,38 +4,13 @@
 // Runtime fuses into one kernel.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import * as ort from 'onnxruntime-node';
-import { openCheckpoint } from '../../../src/engine/checkpoint/index';
-import { buildChunkGraph } from '../../../src/engine/onnx/chunkGraph';
-import { WeightsFile } from '../../../src/engine/onnx/graph';
-import { WeightStore } from '../../../src/engine/onnx/ops';
-import { decodeModel } from '../../../src/engine/onnx/proto';
+import { chunkGraphNodes, countOp as count } from '../../helpers/chunkNodes';
 
 const tmp = mkdtempSync(join(tmpdir(), 'me-graphsize-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
-
-type Node = { opType: string };
-
-/** Builds the chunk graph of a demo model into tmp; returns its file and its nodes by op type. */
-async function chunkOf(model: string): Promise<{ file: string; nodes: Node[]; layers: number }> {
-  const ckpt = await openCheckpoint(join('models', model));
-  try {
-    const wf = new WeightsFile(join(tmp, `${model}.bin`), `${model}.bin`);
-    const bytes = buildChunkGraph(ckpt, new WeightStore(wf));
-    wf.close();
-    const file = join(tmp, `${model}.onnx`);
-    writeFileSync(file, bytes);
-    const graph = decodeModel(bytes).graph as { node: Node[] };
-    return { file, nodes: graph.node, layers: ckpt.config.nLayer };
-  } finally {
-    ckpt.close();
-  }
-}
-
-const count = (nodes: Node[], op: string) => nodes.filter((n) => n.opType === op).length;
 
 // nodes per layer (clean layer + knockout-row layer + the chunk's glue), as built by builder v17 (tools/chunk-nodes.ts:
 // 234.9, 388.9 and 263.5); builder v14 had 291.8 (Mamba-2), 423.9 (Mamba-1) and 282.0 (GPT-NeoX). A change that adds
@@ -44,7 +19,8 @@ const BUDGET: Record<string, number> = { demo: 240, 'demo-mamba1': 392, 'demo-tr
 
 for (const model of Object.keys(BUDGET)) {
   test(`${model}: the chunk graph stays within ${BUDGET[model]} nodes per layer`, async () => {
-    const { nodes, layers } = await chunkOf(model);
+    const { config, built: nodes } = await chunkGraphNodes(join('models', model), tmp);
+    const layers = config.nLayer;
     const perLayer = nodes.length / layers;
     assert.ok(perLayer <= BUDGET[model], `${nodes.length} nodes, ${perLayer.toFixed(1)} per layer`);
     // the clean layers apply no masks: the only Expand nodes left are the rows' (none per clean layer)
@@ -54,11 +30,9 @@ for (const model of Object.keys(BUDGET)) {
 
 test('RMSNorm is written as ONNX Runtime fuses it: one SimplifiedLayerNormalization per norm after optimisation', async () => {
   for (const [model, normsPerLayer] of [['demo', 4], ['demo-mamba1', 2]] as const) {
-    const { file, layers } = await chunkOf(model);
-    const optimized = join(tmp, `${model}-optimized.onnx`);
-    const session = await ort.InferenceSession.create(file, { executionProviders: ['cpu'], graphOptimizationLevel: 'all', optimizedModelFilePath: optimized, logSeverityLevel: 3 });
-    await session.release();
-    const nodes = (decodeModel(readFileSync(optimized)).graph as { node: Node[] }).node;
+    const { config, optimized } = await chunkGraphNodes(join('models', model), tmp, true);
+    const layers = config.nLayer;
+    const nodes = optimized!;
     // each layer's norms in the clean part and in the rows, and the two heads' final norms
     assert.equal(count(nodes, 'SimplifiedLayerNormalization'), normsPerLayer * layers + 2, model);
     assert.equal(count(nodes, 'ReduceMean'), 0, `${model}: an RMSNorm was left unfused`);

@@ -15,7 +15,7 @@
 import type { Checkpoint, Mamba1Config } from '../../types';
 import { DataType, type GraphBuilder } from '../../onnx/graph';
 import { causalConv, ComputeDType, convOneRow, convTapStack, linear, matMulOrdered, rmsNorm, WeightStore } from '../../onnx/ops';
-import { contextLength, rowGrouping, rowInputs, withContext } from '../layerIo';
+import { contextLength, rowGrouping, rowInputs, toSlots, withContext } from '../layerIo';
 import type { LayerIo, LayerOutputNames, StepIo, StepOut } from '../types';
 
 const END = Number.MAX_SAFE_INTEGER;
@@ -154,19 +154,14 @@ export function emitMamba1Row(g: GraphBuilder, ckpt: Checkpoint, i: number, stor
   const shapeX = g.n('Shape', [ctxX]);
   const C = g.n('Gather', [shapeX, g.constI64([0])], { axis: 0 }); // [1] prompts
   const pre = g.n('Gather', [shapeX, g.constI64([1])], { axis: 0 }); // [p]
-  const { slot, perPrompt: R } = io.grouping ?? rowGrouping(g, ctxIndex, C);
+  const grouping = io.grouping ?? rowGrouping(g, ctxIndex, C);
   const maskPre = g.n('Slice', [mask, g.constI64([0]), pre, g.constI64([2])]); // [b,1,p]
   const maskLast = g.n('Slice', [mask, pre, g.constI64([END]), g.constI64([2])]); // [b,1,1]
   const one = g.constF32([1], []);
-  const grid = g.n('ScatterND', [
-    g.n('Expand', [g.constF32([0], [1]), g.n('Concat', [g.n('Mul', [C, R]), pre], { axis: 0 })]),
-    g.n('Unsqueeze', [slot, g.constI64([1])]),
-    g.n('Squeeze', [maskPre, g.constI64([1])]),
-  ]); // [C·R, p]
-  const byPrompt = g.n('Reshape', [grid, g.n('Concat', [C, R, pre], { axis: 0 })]); // [C,R,p]
+  const byPrompt = toSlots(g, grouping, C, g.n('Squeeze', [maskPre, g.constI64([1])]), [pre]); // [C,R,p]
   const hGrid = g.n('Reshape', [matMulOrdered(g, byPrompt, P3, 3), g.constI64([-1, dI * S])]); // [C·R, dI·S]
   const unit = g.n('Unsqueeze', [unitMask, g.constI64([2])]); // [b,dI,1]
-  const hKept = g.n('Reshape', [g.n('Gather', [hGrid, slot], { axis: 0 }), g.constI64([-1, dI, S])]); // [b,dI,S]
+  const hKept = g.n('Reshape', [g.n('Gather', [hGrid, grouping.slot], { axis: 0 }), g.constI64([-1, dI, S])]); // [b,dI,S]
   // the prompt's total Σ_j P[j] (every source kept: the units outside the feature group), summed over j in order
   // (CumSum, last entry: a left-padded zero row of P leaves it bit for bit; ReduceSum's order depends on p)
   const Ptot = g.n('Squeeze', [g.n('Slice', [g.n('CumSum', [P, g.constI64([1], [])]), g.constI64([-1]), g.constI64([END]), g.constI64([1])]), g.constI64([1])]); // [C,dI,S]

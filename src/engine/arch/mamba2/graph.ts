@@ -11,7 +11,7 @@ import type { Checkpoint, Mamba2Config } from '../../types';
 import type { GraphBuilder } from '../../onnx/graph';
 import { causalConv, ComputeDType, convOneRow, convTapStack, linear, matMulOrdered, rmsNorm, WeightStore } from '../../onnx/ops';
 import type { LayerIo, LayerOutputNames, StepIo, StepOut } from '../types';
-import { contextLength, rowGrouping, rowInputs, withContext } from '../layerIo';
+import { contextLength, rowGrouping, rowInputs, toSlots, withContext } from '../layerIo';
 
 /** Layer i's weights as graph initializers, streamed into weights.bin on first use (shared by every graph). */
 function mamba2Weights(g: GraphBuilder, ckpt: Checkpoint, i: number, store: WeightStore, dtype: ComputeDType) {
@@ -196,16 +196,11 @@ export function emitMamba2Row(g: GraphBuilder, ckpt: Checkpoint, i: number, stor
   // the rows of each prompt grouped: row r goes to slot prompt(r)·R + its rank among its prompt's rows (R: at least
   // the most rows any prompt has here); empty slots stay 0 and their products are dropped
   const C = g.n('Gather', [g.n('Shape', [ctxXbc]), zero], { axis: 0 }); // [1] prompts
-  const { slot, perPrompt: R } = io.grouping ?? rowGrouping(g, ctxIndex, C);
+  const grouping = io.grouping ?? rowGrouping(g, ctxIndex, C);
   const T1 = g.n('Gather', [g.n('Shape', [Mc]), i64([2])], { axis: 0 }); // [1] T−1
-  const grid = g.n('ScatterND', [
-    g.n('Expand', [g.constF32([0], [1]), g.n('Concat', [g.n('Mul', [C, R]), i64([H]), T1], { axis: 0 })]),
-    g.n('Unsqueeze', [slot, one]),
-    Mc,
-  ]); // [C·R,H,T−1]
-  const byPrompt = g.n('Transpose', [g.n('Reshape', [grid, g.n('Concat', [C, R, i64([H]), T1], { axis: 0 })])], { perm: [0, 2, 1, 3] }); // [C,H,R,T−1]
+  const byPrompt = g.n('Transpose', [toSlots(g, grouping, C, Mc, [i64([H]), T1])], { perm: [0, 2, 1, 3] }); // [C,H,R,T−1]
   const yc = matMulOrdered(g, byPrompt, dxc, 4); // [C,H,R,P]
-  const ycRows = g.n('Gather', [g.n('Reshape', [g.n('Transpose', [yc], { perm: [0, 2, 1, 3] }), i64([-1, dInner])]), slot], { axis: 0 }); // [b,dInner]
+  const ycRows = g.n('Gather', [g.n('Reshape', [g.n('Transpose', [yc], { perm: [0, 2, 1, 3] }), i64([-1, dInner])]), grouping.slot], { axis: 0 }); // [b,dInner]
 
   // the own position: M[last,last]·Δ·x, then D·x (per head, in the [b,1,H,P] layout of x: no transposes)
   const xo4 = g.n('Reshape', [xo, i64([0, 0, H, P])]); // [b,1,H,P]

@@ -9,8 +9,8 @@
 #   bash tools/gpu/h200.sh scaling   # call 3: prompt length 12 / 24 / 48 × shapes
 #   bash tools/gpu/h200.sh profile   # (after prepare 1.3b) ORT's per-operator profile of a 1.3b chunk call
 #   bash tools/gpu/h200.sh product   # (after prepare 1.3b) PyTorch, bench at 128 prompts, WebGPU, `run` on CounterFact
-#   bash tools/gpu/h200.sh measure   # (after prepare 1.3b) PyTorch, bench at 64 prompts (default caps), the profiled
-#                                    # 128-prompt call, WebGPU: the 1.3b figures of one builder version in one call
+#   bash tools/gpu/h200.sh measure   # (after prepare 1.3b) PyTorch, bench at 64 prompts (default caps) and 64 / 128 / 256
+#                                    # in one call each, WebGPU, ORT's profile and (with nsys) the GPU kernel times
 # Output goes to $OUT (logs); nothing is written in the repository.
 set -uo pipefail
 step=$1
@@ -92,13 +92,22 @@ profile)
 measure)
   nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader
   python3 .devcarry/torch_knockout_baseline.py
-  log "bench, CUDA exact float32, 1.3b: 64 prompts (default caps), then 64 and 128 prompts in one call each"
-  $B --ep cuda --shapes 1.3b --prompts 64 --also-prompts 64:8192,128:16384
+  log "bench, CUDA exact float32, 1.3b: 64 prompts (default caps), then 64, 128 and 256 prompts in one call each"
+  $B --ep cuda --shapes 1.3b --prompts 64 --also-prompts 64:8192,128:16384,256:32768
   log "bench, WebGPU, 1.3b"
   $B --ep webgpu --shapes 1.3b --prompts 64
   log "ORT profile of the 1.3b trace and a 64-prompt chunk call"
   MAMBA_EXPLAIN_ORT_PROFILE=$D/prof $B --ep cuda --shapes 1.3b --prompts 64 --max-batch 8192
   python3 tools/gpu/ort_profile_summary.py $D/prof 30
+  # the GPU's own kernel times (ORT's profile times the host side of each node), when Nsight Systems is installed
+  NSYS=$(command -v nsys || ls /usr/local/cuda*/bin/nsys /opt/nvidia/nsight-systems/*/bin/nsys 2>/dev/null | head -1)
+  if [ -n "$NSYS" ]; then
+    log "Nsight Systems ($NSYS): GPU kernel and CUDA API summaries of the 1.3b bench, 128 prompts in one call"
+    timeout 150 "$NSYS" profile -t cuda -o $D/nsys --force-overwrite true $B --ep cuda --shapes 1.3b --prompts 128 --max-batch 16384 > /dev/null 2>&1
+    timeout 90 "$NSYS" stats -q --report cuda_gpu_kern_sum,cuda_api_sum,cuda_gpu_mem_time_sum --format csv $D/nsys.nsys-rep 2>/dev/null | python3 tools/gpu/nsys_summary.py 25
+  else
+    log "no Nsight Systems (nsys) on this machine"
+  fi
   ;;
 scaling)
   for n in 12 24 48; do

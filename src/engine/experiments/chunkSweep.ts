@@ -140,6 +140,7 @@ export async function chunkSweep(
     const tRun = performance.now();
     const out = await backend.chunkKnockouts!(req);
     since(tRun, opts, 'chunk calls (clean forward + rows + heads)');
+    const tOut = performance.now();
     const padded = members.some((p) => lengths[p] !== W);
     members.forEach((p, i) => {
       if (!call.first.has(p)) return;
@@ -152,14 +153,17 @@ export async function chunkSweep(
       if (kept[uniq[u].prompt]) perUniq[u] = resultFromStats(out.stats, r);
       done += L - uniq[u].start;
     });
+    since(tOut, opts, 'chunk: results (JS)');
     opts.onStep?.(done, total);
   }
+  const tClean = performance.now();
   const { targets, baseProbs, top1 } = cleanNumbers(logits, V, vocabSize, prompts.map((p) => p.target));
   // the graph's filter and the host's agree (both take the first largest logit)
   for (let p = 0; p < P; p++) {
     if (opts.onlyIfTop1 && kept[p] !== (top1[p] === targets[p])) throw new Error(`chunkSweep: the chunk graph's clean top-1 of prompt ${p} differs from its logits'`);
   }
   if (!opts.onlyIfTop1) kept.fill(true);
+  since(tClean, opts, 'chunk: clean numbers (JS)');
   const clean: CleanRun = { n, lengths, prompts: P, hiddens, logits, targets, baseProbs, top1 };
   return { clean, perUniq, kept };
 }

@@ -14,21 +14,30 @@ export function resultFromStats(st: HeadTargetStats, i: number): VariantResult {
   return { prob: Math.exp(st.targetLogit[i] - st.maxLogit[i]) / st.sumExp[i], top1: st.targetLogit[i] >= st.maxLogit[i] };
 }
 
-/** Softmax probability of `target` over the real vocabulary [0, vocab) in float64, and the argmax. */
-export function probAndArgmax(logits: ArrayLike<number>, offset: number, vocab: number, target: number): { prob: number; argmax: number } {
+/** One logits row's softmax over the real vocabulary [0, vocab): its largest logit, the first index of it, Σ exp(logit − max) in float64. */
+export function softmaxStats(logits: ArrayLike<number>, offset: number, vocab: number): { max: number; argmax: number; sum: number } {
   let max = -Infinity;
-  let arg = 0;
+  let argmax = 0;
   for (let v = 0; v < vocab; v++) {
     const x = logits[offset + v];
     if (x > max) {
       max = x;
-      arg = v;
+      argmax = v;
     }
   }
   let sum = 0;
   for (let v = 0; v < vocab; v++) sum += Math.exp(logits[offset + v] - max);
-  const prob = target >= 0 && target < vocab ? Math.exp(logits[offset + target] - max) / sum : 0;
-  return { prob, argmax: arg };
+  return { max, argmax, sum };
+}
+
+/** The probability of `target` from its row's softmaxStats (0 outside the real vocabulary). */
+const probOf = (logits: ArrayLike<number>, offset: number, vocab: number, st: { max: number; sum: number }, target: number): number =>
+  target >= 0 && target < vocab ? Math.exp(logits[offset + target] - st.max) / st.sum : 0;
+
+/** Softmax probability of `target` over the real vocabulary [0, vocab) in float64, and the argmax. */
+export function probAndArgmax(logits: ArrayLike<number>, offset: number, vocab: number, target: number): { prob: number; argmax: number } {
+  const st = softmaxStats(logits, offset, vocab);
+  return { prob: probOf(logits, offset, vocab, st, target), argmax: st.argmax };
 }
 
 /** Result of one logits row for a target. */
@@ -39,10 +48,7 @@ export function resultFromLogits(logits: ArrayLike<number>, offset: number, voca
 
 /** Top-k (id, prob) of one logits row over the real vocabulary. */
 export function topK(logits: ArrayLike<number>, offset: number, vocab: number, k: number): { id: number; prob: number }[] {
-  let max = -Infinity;
-  for (let v = 0; v < vocab; v++) if (logits[offset + v] > max) max = logits[offset + v];
-  let sum = 0;
-  for (let v = 0; v < vocab; v++) sum += Math.exp(logits[offset + v] - max);
+  const { max, sum } = softmaxStats(logits, offset, vocab);
   const best: { id: number; x: number }[] = [];
   for (let v = 0; v < vocab; v++) {
     const x = logits[offset + v];
@@ -69,11 +75,12 @@ export function cleanNumbers(logits: Float32Array, V: number, vocab: number, wan
   const baseProbs: number[] = [];
   const top1: number[] = [];
   wanted.forEach((want, p) => {
-    const first = probAndArgmax(logits, p * V, vocab, 0);
-    const target = want ?? first.argmax;
+    // one pass over the row (the softmax's sum does not depend on the target)
+    const st = softmaxStats(logits, p * V, vocab);
+    const target = want ?? st.argmax;
     targets.push(target);
-    baseProbs.push(probAndArgmax(logits, p * V, vocab, target).prob);
-    top1.push(first.argmax);
+    baseProbs.push(probOf(logits, p * V, vocab, st, target));
+    top1.push(st.argmax);
   });
   return { targets, baseProbs, top1 };
 }

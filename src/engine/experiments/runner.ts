@@ -175,7 +175,9 @@ export async function runKnockoutsIfTop1(
 }
 
 async function knockouts(backend: ModelBackend, prompts: readonly CleanPrompt[], variants: readonly Variant[], opts: KnockoutOptions, onlyIfTop1: boolean) {
+  const tPlan = performance.now();
   const { uniq, slotOf } = planVariants(backend.config, prompts.map((p) => p.ids.length), variants);
+  since(tPlan, opts, 'plan (JS)');
   const fromClean = (clean: CleanRun, kept: readonly boolean[], perUniq: readonly (VariantResult | undefined)[]) =>
     variants.map((v, i): VariantResult | undefined =>
       !kept[v.prompt] ? undefined : slotOf[i] < 0 ? { prob: clean.baseProbs[v.prompt], top1: clean.top1[v.prompt] === clean.targets[v.prompt] } : perUniq[slotOf[i]],

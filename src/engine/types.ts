@@ -254,11 +254,18 @@ export interface ChunkCall {
   onlyIfTop1: Uint8Array;
   /** [R] the layer where each row joins (its window's start), non-decreasing */
   starts: Int32Array;
+  /** [R] the layer after each row's window (start + size): a row's cut is the same in every layer of its window */
+  ends: Int32Array;
   /** [R] the prompt of each row */
   prompt: Int32Array;
-  /** [L, R, width] per layer the keep mask of the row's last position, columns = its context (left-padded for prompts shorter than width) ++ itself */
+  /**
+   * [R, width] the keep mask of the row's last position in the layers of its window, columns = its context (left-padded
+   * for prompts shorter than width, the padding 0) ++ itself
+   */
   mask: Float32Array;
-  /** [L, R, dConv] the conv-tap keep mask of the row's last position; absent = all kept */
+  /** [R, width] the same after its window: 0 in the padding columns only */
+  afterMask: Float32Array;
+  /** [R, dConv] the conv-tap keep mask of the row's last position in its window (all kept after it); absent = all kept */
   convMask?: Float32Array;
   /**
    * Feature knockout: [L, G, units] the unit masks of G feature groups per layer (1 = the knockout applies in the unit)

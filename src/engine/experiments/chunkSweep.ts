@@ -125,15 +125,21 @@ export async function chunkSweep(
       targets: Int32Array.from(members, (p) => prompts[p].target ?? -1),
       onlyIfTop1: Uint8Array.from(members, (p) => (opts.onlyIfTop1 && call.first.has(p) ? 1 : 0)),
       starts: Int32Array.from(rows, (u) => uniq[u].start),
+      ends: Int32Array.from(rows, (u) => uniq[u].start + uniq[u].size),
       prompt: Int32Array.from(rows, (u) => slot.get(uniq[u].prompt)!),
-      mask: new Float32Array(L * R * W).fill(1),
-      convMask: rows.some((u) => uniq[u].conv === 'block') ? new Float32Array(L * R * K).fill(1) : undefined,
+      mask: new Float32Array(R * W).fill(1),
+      afterMask: new Float32Array(R * W).fill(1),
+      convMask: rows.some((u) => uniq[u].conv === 'block') ? new Float32Array(R * K).fill(1) : undefined,
       wantHiddens: opts.keepHiddens,
     };
     members.forEach((p, i) => req.ids.set(prompts[p].ids, i * W));
     rows.forEach((u, r) => {
+      // a row's masks in the first layer of its window stand for every layer of it (an EdgeKnockout's cut does not
+      // change inside its window); after it, only the padding columns are cut
       const v = uniq[u];
-      for (let j = v.start; j < L; j++) writePaddedLastRowMasks(v, j, lengths[v.prompt], W, K, req.mask, (j * R + r) * W, req.convMask, (j * R + r) * K);
+      const n = lengths[v.prompt];
+      writePaddedLastRowMasks(v, v.start, n, W, K, req.mask, r * W, req.convMask, r * K);
+      req.afterMask.fill(0, r * W, r * W + W - n);
     });
     Object.assign(req, rowFeatureGroups(backend, uniq, rows));
     since(tPrep, opts, 'chunk: batch preparation (JS)');

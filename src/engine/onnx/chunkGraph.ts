@@ -19,9 +19,12 @@
 //              minimum) is recomputed from the clean residual at its start, so its early values never matter.
 //
 // Inputs   hidden [P, W, d] (embedded prompts), last int64 [P] (n − 1), clean_target int64 [P] (−1: the clean top-1),
-//          only_if_top1 int64 [P]; starts int64 [R] (non-decreasing), ctx_index int64 [R] (the row's prompt),
-//          mask [L, R, W] (the last row's keep mask per layer, columns = the W − 1 context rows ++ itself),
-//          conv_mask [L, R, K], unit_groups [L, G, units], row_group int64 [R], out_scale [L, d] (steering).
+//          only_if_top1 int64 [P]; starts int64 [R] (non-decreasing), ends int64 [R] (the layer after the row's
+//          window), ctx_index int64 [R] (the row's prompt), mask [R, W] (the last row's keep mask in the layers of its
+//          window, columns = the W − 1 context rows ++ itself), after_mask [R, W] (the same after its window: the
+//          padding columns 0), conv_mask [R, K] (in its window; every tap kept after it), unit_groups [L, G, units],
+//          row_group int64 [R], out_scale [L, d] (steering). A row's cut is the same in every layer of its window, so the
+//          per-layer masks are built on the device: the host sends R rows of masks, not L · R.
 //          The LAST row is always kept (the caller appends a padding row there, so no call is empty).
 // Outputs  clean_logits [P, paddedVocab] (and clean_max_logit, clean_sum_exp, clean_target_logit [P]); kept float [P]
 //          (1: the prompt's rows ran); max_logit, sum_exp, target_logit [R'] for the kept rows in input order;
@@ -52,9 +55,11 @@ export function buildChunkGraph(ckpt: Checkpoint, store: WeightStore, dtype: Com
   const cleanTarget = g.input('clean_target', DataType.INT64, ['prompts']);
   const onlyIfTop1 = g.input('only_if_top1', DataType.INT64, ['prompts']);
   const starts = g.input('starts', DataType.INT64, ['rows']);
+  const ends = g.input('ends', DataType.INT64, ['rows']);
   const ctxIndex = g.input('ctx_index', DataType.INT64, ['rows']);
-  const mask = g.input('mask', DataType.FLOAT, [L, 'rows', 'width']);
-  const convMask = g.input('conv_mask', DataType.FLOAT, [L, 'rows', K]);
+  const mask = g.input('mask', DataType.FLOAT, ['rows', 'width']);
+  const afterMask = g.input('after_mask', DataType.FLOAT, ['rows', 'width']);
+  const convMask = g.input('conv_mask', DataType.FLOAT, ['rows', K]);
   const unitGroups = g.input('unit_groups', DataType.FLOAT, [L, 'groups', U]);
   const rowGroup = g.input('row_group', DataType.INT64, ['rows']);
   const outScale = g.input('out_scale', DataType.FLOAT, [L, d]);
@@ -122,8 +127,6 @@ export function buildChunkGraph(ckpt: Checkpoint, store: WeightStore, dtype: Com
   const pick = (x: string, axis = 0) => g.n('Gather', [x, sel], { axis });
   const startsK = pick(starts);
   const promptK = pick(ctxIndex);
-  const maskK = pick(mask, 1);
-  const convK = pick(convMask, 1);
   const groupK = pick(rowGroup);
   const posK = g.n('Gather', [last, promptK], { axis: 0 }); // each row's absolute position, its prompt's n − 1
   const enterK = g.n('Add', [g.n('Mul', [promptK, Wscalar]), posK]); // its row in the flattened clean residual
@@ -139,9 +142,13 @@ export function buildChunkGraph(ckpt: Checkpoint, store: WeightStore, dtype: Com
   const joinsAll = g.n('Unsqueeze', [g.n('Greater', [g.n('Unsqueeze', [startsK, zero]), g.constI64(Array.from({ length: L }, (_, j) => j - 1), [L, 1])]), i64([2])]);
   // the rows' grouping by prompt (arch/layerIo.ts), of all kept rows: the first a_j rows' is its first a_j entries
   const grouping = family.graphs.emitRow ? rowGrouping(g, promptK, P) : undefined;
-  // masks [L, R', 1, ·]: a layer's rows are one Gather and one Slice away
-  const maskL = g.n('Unsqueeze', [maskK, i64([2])]);
-  const convL = g.n('Unsqueeze', [convK, i64([2])]);
+  // masks [L, R', 1, ·], per layer the window's where the layer is in the row's window, else after it (no row runs a
+  // layer before its window): a layer's rows are one Gather and one Slice away
+  const layerIds = g.constI64(Array.from({ length: L }, (_, j) => j), [L, 1]);
+  const inWindow = g.n('Unsqueeze', [g.n('Less', [layerIds, g.n('Unsqueeze', [pick(ends), zero])]), i64([2, 3])]); // [L, R', 1, 1]
+  const rowsOf = (x: string) => g.n('Unsqueeze', [pick(x), one]); // [R', 1, ·]
+  const maskL = g.n('Where', [inWindow, rowsOf(mask), rowsOf(afterMask)]);
+  const convL = g.n('Where', [inWindow, rowsOf(convMask), g.constF32([1], [])]);
 
   let state: string | undefined; // [a_{j−1}, d]
   for (let j = 0; j < L; j++) {

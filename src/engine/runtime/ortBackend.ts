@@ -441,11 +441,12 @@ export class OrtBackend implements ModelBackend {
       if (!(req.lengths[p] >= 2 && req.lengths[p] <= W)) throw new RangeError(`chunkKnockouts: a prompt of ${req.lengths[p]} tokens in a call ${W} wide`);
       if (!(req.targets[p] >= -1 && req.targets[p] < vocabSize)) throw new RangeError(`target ${req.targets[p]} out of range [0, ${vocabSize})`);
     }
-    if (req.prompt.length !== R || req.mask.length !== L * R * W || (req.convMask && req.convMask.length !== L * R * K)) {
-      throw new RangeError('chunkKnockouts: prompt, mask or convMask do not match the rows');
+    if (req.prompt.length !== R || req.ends.length !== R || req.mask.length !== R * W || req.afterMask.length !== R * W || (req.convMask && req.convMask.length !== R * K)) {
+      throw new RangeError('chunkKnockouts: prompt, ends, mask, afterMask or convMask do not match the rows');
     }
     for (let r = 0; r < R; r++) {
       if (!(req.starts[r] >= 0 && req.starts[r] < L) || (r > 0 && req.starts[r] < req.starts[r - 1])) throw new RangeError('chunkKnockouts: starts must be non-decreasing layers');
+      if (!(req.ends[r] > req.starts[r] && req.ends[r] <= L)) throw new RangeError(`chunkKnockouts: row ${r}'s window [${req.starts[r]}, ${req.ends[r]}) is not within 0…${L}`);
       if (!(req.prompt[r] >= 0 && req.prompt[r] < P)) throw new RangeError(`chunkKnockouts: row prompt ${req.prompt[r]} out of range [0, ${P})`);
     }
     const U = this.units;
@@ -455,11 +456,12 @@ export class OrtBackend implements ModelBackend {
     // the rows and one padding row at the end (the graph always keeps its last row, so no layer is empty): it joins at
     // the last layer, cuts nothing and its result is dropped
     const Rp = R + 1;
-    /** [L, R, w] per-layer rows grown to [L, R + 1, w], the padding row all ones */
+    /** [R, w] rows grown to [R + 1, w], the padding row all ones (absent: all ones) */
     const withPad = (a: Float32Array | undefined, w: number) => {
-      const o = new Float32Array(L * Rp * w).fill(1);
-      if (a) for (let j = 0; j < L; j++) o.set(a.subarray(j * R * w, (j + 1) * R * w), j * Rp * w);
-      return o;
+      if (!a) return new Float32Array(Rp * w).fill(1);
+      const o = new Float32Array(Rp * w);
+      o.set(a);
+      return o.fill(1, R * w);
     };
     const i64 = (a: ArrayLike<number>, extra?: number) => {
       const o = new BigInt64Array(a.length + (extra === undefined ? 0 : 1));
@@ -481,9 +483,11 @@ export class OrtBackend implements ModelBackend {
       clean_target: new ort.Tensor('int64', i64(req.targets), [P]),
       only_if_top1: new ort.Tensor('int64', i64(req.onlyIfTop1), [P]),
       starts: new ort.Tensor('int64', i64(req.starts, L - 1), [Rp]),
+      ends: new ort.Tensor('int64', i64(req.ends, L), [Rp]),
       ctx_index: new ort.Tensor('int64', i64(req.prompt, 0), [Rp]),
-      mask: new ort.Tensor('float32', withPad(req.mask, W), [L, Rp, W]),
-      conv_mask: new ort.Tensor('float32', withPad(req.convMask, K), [L, Rp, K]),
+      mask: new ort.Tensor('float32', withPad(req.mask, W), [Rp, W]),
+      after_mask: new ort.Tensor('float32', withPad(req.afterMask, W), [Rp, W]),
+      conv_mask: new ort.Tensor('float32', withPad(req.convMask, K), [Rp, K]),
       unit_groups: req.unitGroups
         ? new ort.Tensor('float32', req.unitGroups, [L, G, U])
         : this.cached(`ugroups1`, () => new ort.Tensor('float32', new Float32Array(L * U).fill(1), [L, 1, U])),

@@ -193,3 +193,33 @@ test('chunk graph: progress in layer steps per call, cancellation between calls'
     await fused.dispose();
   }
 });
+
+test('chunk graph: a call whose rows do not match their windows or masks is refused before it runs', async () => {
+  const fx = await makeFixture({ dModel: 16, nLayer: 4, headdim: 8, dState: 8, nGroups: 1, seed: 31 });
+  const fused = await ortBackendFor(fx, { fusedSweep: true });
+  try {
+    const W = 4, R = 2;
+    const call = (over: Record<string, unknown>) =>
+      fused.chunkKnockouts!({
+        ids: Int32Array.from([1, 2, 3, 4]),
+        width: W,
+        lengths: Int32Array.from([4]),
+        targets: Int32Array.from([-1]),
+        onlyIfTop1: Uint8Array.from([0]),
+        starts: Int32Array.from([0, 2]),
+        ends: Int32Array.from([2, 4]),
+        prompt: Int32Array.from([0, 0]),
+        mask: new Float32Array(R * W).fill(1),
+        afterMask: new Float32Array(R * W).fill(1),
+        ...over,
+      });
+    const ok = await call({});
+    assert.equal(ok.stats.maxLogit.length, R);
+    await assert.rejects(call({ ends: Int32Array.from([2, 2]) }), /row 1's window \[2, 2\) is not within 0…4/);
+    await assert.rejects(call({ ends: Int32Array.from([2, 5]) }), /window \[2, 5\)/);
+    await assert.rejects(call({ mask: new Float32Array(4 * R * W).fill(1) }), /do not match the rows/);
+    await assert.rejects(call({ afterMask: new Float32Array(W) }), /do not match the rows/);
+  } finally {
+    await fused.dispose();
+  }
+});

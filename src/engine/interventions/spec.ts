@@ -82,7 +82,8 @@ export function convTapOf(row: number, source: number, K: number): number {
 
 /**
  * Writes the last row's keep masks of layer `layer` into `mask` (n values at `maskOff`) and, for conv 'block',
- * `conv` (K values at `convOff`); both must be pre-filled with 1. Returns whether anything was cut.
+ * `conv` (K values at `convOff`); both must be pre-filled with 1. Returns whether anything was cut. The masks are the
+ * same in every layer of the window (the chunk graph sends one window mask per row and relies on it: chunkSweep.ts).
  */
 export function writeLastRowMasks(k: EdgeKnockout, layer: number, n: number, K: number, mask: Float32Array, maskOff: number, conv?: Float32Array, convOff = 0): boolean {
   if (!inWindow(k, layer)) return false;

@@ -142,8 +142,8 @@ export function buildChunkGraph(ckpt: Checkpoint, store: WeightStore, dtype: Com
   const joinsAll = g.n('Unsqueeze', [g.n('Greater', [g.n('Unsqueeze', [startsK, zero]), g.constI64(Array.from({ length: L }, (_, j) => j - 1), [L, 1])]), i64([2])]);
   // the rows' grouping by prompt (arch/layerIo.ts), of all kept rows: the first a_j rows' is its first a_j entries
   const grouping = family.graphs.emitRow ? rowGrouping(g, promptK, P) : undefined;
-  // masks [L, R', 1, ·], per layer the window's where the layer is in the row's window, else after it (no row runs a
-  // layer before its window): a layer's rows are one Gather and one Slice away
+  // masks [L, R', 1, ·]: in the layers of a row's window its window mask, after them its after-window mask (no row runs
+  // a layer before its window); a layer's rows are one Gather and one Slice away
   const layerIds = g.constI64(Array.from({ length: L }, (_, j) => j), [L, 1]);
   const inWindow = g.n('Unsqueeze', [g.n('Less', [layerIds, g.n('Unsqueeze', [pick(ends), zero])]), i64([2, 3])]); // [L, R', 1, 1]
   const rowsOf = (x: string) => g.n('Unsqueeze', [pick(x), one]); // [R', 1, ·]

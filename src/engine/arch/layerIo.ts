@@ -24,6 +24,10 @@ export interface RowGrouping {
   slot: string;
   /** int64 [1]: R, at least the most rows any prompt has */
   perPrompt: string;
+  /** int64 [C, R]: the row in each slot of each prompt's grid; empty slots hold at least every layer's row count */
+  rowOfSlot: string;
+  /** int64 [1]: the rows of this layer (the first ones): a slot of a later row is empty here */
+  rows: string;
 }
 
 /**
@@ -37,36 +41,43 @@ export function rowGrouping(g: GraphBuilder, ctxIndex: string, prompts: string):
   const idxCol = g.n('Unsqueeze', [ctxIndex, one]); // [b,1]
   const onehotI = g.n('Cast', [g.n('Equal', [idxCol, g.n('Unsqueeze', [g.n('Range', [g.constI64([0], []), g.n('Squeeze', [prompts, zero]), g.constI64([1], [])]), zero])])], { to: DataType.INT64 }); // [b,C]
   const perPrompt = g.n('ReduceMax', [g.n('ReduceSum', [onehotI, zero], { keepdims: 0 })], { keepdims: 1 }); // [1]
-  return lazyGrouping(
+  const rows = g.n('Shape', [ctxIndex]); // [1] b
+  const grouping: RowGrouping = lazyGrouping(
     () => g.n('Cast', [onehotI], { to: DataType.FLOAT }),
     () => {
       const rank = g.n('Sub', [g.n('Squeeze', [g.n('GatherElements', [g.n('CumSum', [onehotI, g.constI64([0], [])]), idxCol], { axis: 1 }), one]), g.constI64([1], [])]); // [b]
       return g.n('Add', [g.n('Mul', [ctxIndex, perPrompt]), rank]); // [b]
     },
     perPrompt,
+    () => {
+      // once per grouping: slot → row, b (no row) where the slot is empty
+      const empty = g.n('Expand', [rows, g.n('Mul', [prompts, perPrompt])]); // [C·R]
+      const filled = g.n('ScatterND', [empty, g.n('Unsqueeze', [grouping.slot, one]), g.n('Range', [g.constI64([0], []), g.n('Squeeze', [rows, zero]), g.constI64([1], [])])]);
+      return g.n('Reshape', [filled, g.n('Concat', [prompts, perPrompt], { axis: 0 })]); // [C,R]
+    },
+    rows,
   );
+  return grouping;
 }
 
 /**
  * The rows' values [b, …rest] in their prompts' grids of R slots: [C, R, …rest] (row b at slot prompt(b)·R + its rank;
- * empty slots 0, so their products are dropped when the rows are gathered back by slot). `prompts` int64 [1] (C);
- * `rest` the int64 [k] pieces of the trailing dims. A prompt's rows then share one product with its own context.
+ * empty slots 0, so their products are dropped when the rows are gathered back by slot). A prompt's rows then share one
+ * product with its own context. One Gather from the values with a zero row appended: no shape is computed per layer
+ * (on a GPU, a shape computed there is a round trip to the host).
  */
-export function toSlots(g: GraphBuilder, grouping: RowGrouping, prompts: string, values: string, rest: string[]): string {
-  const flat = g.n('ScatterND', [
-    g.n('Expand', [g.constF32([0], [1]), g.n('Concat', [g.n('Mul', [prompts, grouping.perPrompt]), ...rest], { axis: 0 })]),
-    g.n('Unsqueeze', [grouping.slot, g.constI64([1])]),
-    values,
-  ]); // [C·R, …rest]
-  return g.n('Reshape', [flat, g.n('Concat', [prompts, grouping.perPrompt, ...rest], { axis: 0 })]);
+export function toSlots(g: GraphBuilder, grouping: RowGrouping, values: string, rank: number): string {
+  const index = g.n('Where', [g.n('Less', [grouping.rowOfSlot, grouping.rows]), grouping.rowOfSlot, grouping.rows]); // [C,R], b = the zero row
+  const pads = Array.from({ length: 2 * rank }, (_, i) => (i === rank ? 1 : 0)); // one row after the last, on axis 0
+  return g.n('Gather', [g.n('Pad', [values, g.constI64(pads)]), index], { axis: 0 });
 }
 
 /**
- * A RowGrouping whose onehot and slot are emitted on first use only (a family's row emitter reads one of them, and a
+ * A RowGrouping whose onehot, slot and rowOfSlot are emitted on first use only (a family's row emitter reads one of them, and a
  * node nobody reads would still run).
  */
-export function lazyGrouping(onehot: () => string, slot: () => string, perPrompt: string): RowGrouping {
-  let o: string | undefined, s: string | undefined;
+export function lazyGrouping(onehot: () => string, slot: () => string, perPrompt: string, rowOfSlot: () => string, rows: string): RowGrouping {
+  let o: string | undefined, s: string | undefined, r: string | undefined;
   return {
     get onehot() {
       return (o ??= onehot());
@@ -75,6 +86,10 @@ export function lazyGrouping(onehot: () => string, slot: () => string, perPrompt
       return (s ??= slot());
     },
     perPrompt,
+    get rowOfSlot() {
+      return (r ??= rowOfSlot());
+    },
+    rows,
   };
 }
 

@@ -170,7 +170,7 @@ export function buildChunkGraph(ckpt: Checkpoint, store: WeightStore, dtype: Com
       ctx: ctxs[j],
       ctxIndex: first(promptK),
       positions: family.usesPositions ? g.n('Unsqueeze', [first(posK), one]) : undefined, // [a_j, 1]
-      grouping: grouping && lazyGrouping(() => first(grouping.onehot), () => first(grouping.slot), grouping.perPrompt),
+      grouping: grouping && lazyGrouping(() => first(grouping.onehot), () => first(grouping.slot), grouping.perPrompt, () => grouping.rowOfSlot, a),
     };
     state = g.n('Squeeze', [emitRow(g, ckpt, j, store, dtype, io), one]);
   }

@@ -158,7 +158,7 @@ export function emitMamba1Row(g: GraphBuilder, ckpt: Checkpoint, i: number, stor
   const maskPre = g.n('Slice', [mask, g.constI64([0]), pre, g.constI64([2])]); // [b,1,p]
   const maskLast = g.n('Slice', [mask, pre, g.constI64([END]), g.constI64([2])]); // [b,1,1]
   const one = g.constF32([1], []);
-  const byPrompt = toSlots(g, grouping, C, g.n('Squeeze', [maskPre, g.constI64([1])]), [pre]); // [C,R,p]
+  const byPrompt = toSlots(g, grouping, g.n('Squeeze', [maskPre, g.constI64([1])]), 2); // [C,R,p]
   const hGrid = g.n('Reshape', [matMulOrdered(g, byPrompt, P3, 3), g.constI64([-1, dI * S])]); // [C·R, dI·S]
   const unit = g.n('Unsqueeze', [unitMask, g.constI64([2])]); // [b,dI,1]
   const hKept = g.n('Reshape', [g.n('Gather', [hGrid, grouping.slot], { axis: 0 }), g.constI64([-1, dI, S])]); // [b,dI,S]

@@ -197,8 +197,7 @@ export function emitMamba2Row(g: GraphBuilder, ckpt: Checkpoint, i: number, stor
   // the most rows any prompt has here); empty slots stay 0 and their products are dropped
   const C = g.n('Gather', [g.n('Shape', [ctxXbc]), zero], { axis: 0 }); // [1] prompts
   const grouping = io.grouping ?? rowGrouping(g, ctxIndex, C);
-  const T1 = g.n('Gather', [g.n('Shape', [Mc]), i64([2])], { axis: 0 }); // [1] T−1
-  const byPrompt = g.n('Transpose', [toSlots(g, grouping, C, Mc, [i64([H]), T1])], { perm: [0, 2, 1, 3] }); // [C,H,R,T−1]
+  const byPrompt = g.n('Transpose', [toSlots(g, grouping, Mc, 3)], { perm: [0, 2, 1, 3] }); // [C,H,R,T−1]
   const yc = matMulOrdered(g, byPrompt, dxc, 4); // [C,H,R,P]
   const ycRows = g.n('Gather', [g.n('Reshape', [g.n('Transpose', [yc], { perm: [0, 2, 1, 3] }), i64([-1, dInner])]), grouping.slot], { axis: 0 }); // [b,dInner]
 

@@ -135,9 +135,6 @@ export function buildChunkGraph(ckpt: Checkpoint, store: WeightStore, dtype: Com
   // per layer j: a_j = the rows started by j (at least 1; all of them at the last layer), once for every layer: [L]
   const layerEnds = g.constI64(Array.from({ length: L }, (_, j) => (j === L - 1 ? L : j + 1)), [L, 1]); // start < this
   const active = g.n('Max', [g.n('ReduceSum', [g.n('Cast', [g.n('Less', [g.n('Unsqueeze', [startsK, zero]), layerEnds])], { to: DataType.INT64 }), one], { keepdims: 0 }), one]); // [L]
-  // the state grows from a_{j−1} to a_j rows at layer j: a_j − a_{j−1} rows padded after it, [L] (entry 0 unused)
-  const activePrev = g.n('Concat', [one, g.n('Slice', [active, zero, i64([L - 1])])], { axis: 0 });
-  const growBy = g.n('Sub', [active, activePrev]);
   // start ≥ j: the row (re)enters at layer j, [L, R', 1]
   const joinsAll = g.n('Unsqueeze', [g.n('Greater', [g.n('Unsqueeze', [startsK, zero]), g.constI64(Array.from({ length: L }, (_, j) => j - 1), [L, 1])]), i64([2])]);
   // the rows' grouping by prompt (arch/layerIo.ts), of all kept rows: the first a_j rows' is its first a_j entries
@@ -150,17 +147,16 @@ export function buildChunkGraph(ckpt: Checkpoint, store: WeightStore, dtype: Com
   const maskL = g.n('Where', [inWindow, rowsOf(mask), rowsOf(afterMask)]);
   const convL = g.n('Where', [inWindow, rowsOf(convMask), g.constF32([1], [])]);
 
-  let state: string | undefined; // [a_{j−1}, d]
+  // every kept row's residual [R', d]: layer j replaces the first a_j rows, the later ones keep older values, which no
+  // layer reads (a row entering at j takes its clean residual); kept at R' rows, the state needs no per-layer shape
+  let state = g.n('Gather', [flatAt(hs[0]), enterK], { axis: 0 });
+  let out = state;
   for (let j = 0; j < L; j++) {
     const layerJ = scalar(j);
     const a = g.n('Slice', [active, i64([j]), i64([j + 1])]); // [1]
     const first = (x: string, axis = 0) => g.n('Slice', [x, zero, a, i64([axis])]);
     const fresh = g.n('Gather', [flatAt(hs[j]), first(enterK)], { axis: 0 }); // [a_j, d] the clean residual at the row's last position
-    let x = fresh;
-    if (state !== undefined) {
-      const grown = g.n('Pad', [state, g.n('Concat', [zero, zero, g.n('Slice', [growBy, i64([j]), i64([j + 1])]), zero], { axis: 0 })]);
-      x = g.n('Where', [first(g.n('Gather', [joinsAll, layerJ], { axis: 0 })), fresh, grown]);
-    }
+    const x = g.n('Where', [first(g.n('Gather', [joinsAll, layerJ], { axis: 0 })), fresh, first(state)]);
     const io: LayerIo = {
       hidden: g.n('Unsqueeze', [x, one]), // [a_j, 1, d]
       mask: first(g.n('Gather', [maskL, layerJ], { axis: 0 })), // [a_j, 1, W]
@@ -172,8 +168,9 @@ export function buildChunkGraph(ckpt: Checkpoint, store: WeightStore, dtype: Com
       positions: family.usesPositions ? g.n('Unsqueeze', [first(posK), one]) : undefined, // [a_j, 1]
       grouping: grouping && lazyGrouping(() => first(grouping.onehot), () => first(grouping.slot), grouping.perPrompt, () => grouping.rowOfSlot, a),
     };
-    state = g.n('Squeeze', [emitRow(g, ckpt, j, store, dtype, io), one]);
+    out = emitRow(g, ckpt, j, store, dtype, io); // [a_j, 1, d]
+    if (j < L - 1) state = g.n('Concat', [g.n('Squeeze', [out, one]), g.n('Slice', [state, a, i64([Number.MAX_SAFE_INTEGER])])], { axis: 0 });
   }
-  emitHead(g, ckpt, store, dtype, g.n('Unsqueeze', [state!, one]), targetK, false);
+  emitHead(g, ckpt, store, dtype, out, targetK, false); // the last layer runs every kept row
   return g.encode(`${family.label(c)} knockout chunk (clean forward of ${L} layers + knockout rows + heads), builder v${BUILDER_VERSION}, compute ${dtype}`);
 }

@@ -132,7 +132,7 @@ for (const { padBatches, fusedSweep, family, conv, features } of [
 }
 
 for (const family of [{}, { arch: 'mamba1' }] as Family[])
-test(`chunk graph: rows that all join late, single rows and calls split inside a prompt give the layer-by-layer results, filter included (${label(family)})`, async () => {
+test(`chunk graph: rows that all join late or all at layer 0, single rows and calls split inside a prompt give the layer-by-layer results, filter included (${label(family)})`, async () => {
   const fx = await makeFixture({ ...family, dModel: 16, nLayer: 5, headdim: 8, dState: 8, nGroups: 1, seed: 23 });
   const L = fx.ckpt.config.nLayer;
   const fused = await ortBackendFor(fx, { fusedSweep: true, padBatches: true });
@@ -143,6 +143,8 @@ test(`chunk graph: rows that all join late, single rows and calls split inside a
     const sets: Variant[][] = [
       [{ prompt: 1, start: L - 1, size: 1, blocked: [0, 2] }],
       [2, 3, 4].map((start) => ({ prompt: 0, start, size: L - start, blocked: [start % n] })),
+      // every row from layer 0 (windows of every size): every layer runs all rows, the state keeps no later ones
+      [1, 2, L].flatMap((size) => [0, 1].map((prompt) => ({ prompt, start: 0, size, blocked: [size % n, (size + 2) % n] }))),
       randomVariants(2, n, L, 25, 77),
       randomVariants(2, n, L, 25, 78, true),
     ];

@@ -9,8 +9,9 @@
 #   bash tools/gpu/h200.sh scaling   # call 3: prompt length 12 / 24 / 48 × shapes
 #   bash tools/gpu/h200.sh profile   # (after prepare 1.3b) ORT's per-operator profile of a 1.3b chunk call
 #   bash tools/gpu/h200.sh product   # (after prepare 1.3b) PyTorch, bench at 128 prompts, WebGPU, `run` on CounterFact
-#   bash tools/gpu/h200.sh measure   # (after prepare 1.3b) PyTorch, bench at 64 prompts (default caps) and 64 / 128 / 256
-#                                    # in one call each, WebGPU, ORT's profile and (with nsys) the GPU kernel times
+#   bash tools/gpu/h200.sh measure   # (after prepare 1.3b[,130m]) PyTorch, bench at 64 prompts (default caps) and 64 / 128 / 256
+#                                    # in one call each, WebGPU, ORT's profile, (with 130m) the host/device copies ORT
+#                                    # inserts (.devcarry/memcpy.js) and (with nsys) the GPU kernel times
 # Output goes to $OUT (logs); nothing is written in the repository.
 set -uo pipefail
 step=$1
@@ -99,6 +100,12 @@ measure)
   log "ORT profile of the 1.3b trace and a 64-prompt chunk call"
   MAMBA_EXPLAIN_ORT_PROFILE=$D/prof $B --ep cuda --shapes 1.3b --prompts 64 --max-batch 8192
   python3 tools/gpu/ort_profile_summary.py $D/prof 30
+  # which tensors ORT copies between device and host in the chunk graph (130m: the same graph as 1.3b's, smaller weights)
+  if [ -d $D/mamba2-130m-random ]; then
+    log "host/device copies in ORT's optimised chunk graph (CUDA), 130m shape"
+    mkdir -p $D/opt && MAMBA_EXPLAIN_ORT_OPTIMIZED=$D/opt/m $B --ep cuda --shapes 130m --prompts 8 > /dev/null 2>&1
+    for f in $D/opt/m-*.onnx; do node .devcarry/memcpy.js $f 6 | head -30; done | grep -v "MemcpyToHost 0, MemcpyFromHost 0"
+  fi
   # the GPU's own kernel times (ORT's profile times the host side of each node), when Nsight Systems is installed
   NSYS=$(command -v nsys || ls /usr/local/cuda*/bin/nsys /opt/nvidia/nsight-systems/*/bin/nsys 2>/dev/null | head -1)
   if [ -n "$NSYS" ]; then

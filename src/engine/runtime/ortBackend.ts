@@ -2,7 +2,7 @@
 // ORT finds the external weights file beside the .onnx files. The embedding lookup happens here in TypeScript.
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import type { BackendHints, Checkpoint, ChunkCall, ChunkCallResult, ContextTensorSpec, ExecutionProvider, ExecutionProviderChoice, HeadTargetStats, LayerContextBatch, LayerContextRows, ModelBackend, ModelConfig } from '../types';
 import { familyOf } from '../arch/index';
@@ -57,6 +57,23 @@ function sessionOptions(ep: ExecutionProvider, threads: number, device?: number)
     logSeverityLevel: process.env.MAMBA_EXPLAIN_ORT_LOG ? (Number(process.env.MAMBA_EXPLAIN_ORT_LOG) as 0 | 1 | 2 | 3 | 4) : 3,
     // benchmark diagnostics: per-node timings (and the provider each node ran on) as JSON traces with this prefix
     ...(process.env.MAMBA_EXPLAIN_ORT_PROFILE ? { enableProfiling: true, profileFilePrefix: process.env.MAMBA_EXPLAIN_ORT_PROFILE } : {}),
+    ...optimizedModelDump(),
+  };
+}
+
+let optimizedDumps = 0;
+/**
+ * Benchmark diagnostics: with MAMBA_EXPLAIN_ORT_OPTIMIZED=<prefix>, each session writes the graph ORT runs (after its
+ * optimisations and, on a GPU, with its host/device copies) to <prefix>-<n>.onnx, weights in <prefix>-<n>.bin beside it
+ * (tools/onnx-memcpy.ts reads it).
+ */
+function optimizedModelDump(): Partial<ort.InferenceSession.SessionOptions> {
+  const prefix = process.env.MAMBA_EXPLAIN_ORT_OPTIMIZED;
+  if (!prefix) return {};
+  const n = optimizedDumps++;
+  return {
+    optimizedModelFilePath: `${prefix}-${n}.onnx`,
+    extra: { 'session.optimized_model_external_initializers_file_name': `${basename(prefix)}-${n}.bin`, 'session.optimized_model_external_initializers_min_size_in_bytes': '1024' },
   };
 }
 

@@ -11,7 +11,8 @@ import type { ChunkCall, ModelBackend } from '../types';
 import { DEFAULT_HINTS } from '../types';
 import { familyOf } from '../arch/index';
 import { featureKey, keepsEarlierPositionsClean, writePaddedLastRowMasks, writeUnitMask } from '../interventions/spec';
-import { allFinite, cleanNumbers, resultFromStats, type VariantResult } from './numerics';
+import { allFinite, resultFromStats, type VariantResult } from './numerics';
+import { cleanNumbersParallel } from './softmaxPool';
 import type { Variant } from './plan';
 import { batchCap, checkCancel, since } from './sweeps';
 import type { CleanPrompt, CleanRun, RunnerOptions } from './runner';
@@ -163,7 +164,7 @@ export async function chunkSweep(
     opts.onStep?.(done, total);
   }
   const tClean = performance.now();
-  const { targets, baseProbs, top1 } = cleanNumbers(logits, V, vocabSize, prompts.map((p) => p.target));
+  const { targets, baseProbs, top1 } = await cleanNumbersParallel(logits, V, vocabSize, prompts.map((p) => p.target));
   // the graph's filter and the host's agree (both take the first largest logit)
   for (let p = 0; p < P; p++) {
     if (opts.onlyIfTop1 && kept[p] !== (top1[p] === targets[p])) throw new Error(`chunkSweep: the chunk graph's clean top-1 of prompt ${p} differs from its logits'`);

@@ -66,21 +66,52 @@ export function diffPct(p: number, pPrime: number): number {
   return p > 0 ? ((pPrime - p) / p) * 100 : 0;
 }
 
+/** softmaxStats of a block of rows. */
+export interface RowStats {
+  max: Float64Array;
+  argmax: Int32Array;
+  sum: Float64Array;
+}
+
+export interface CleanNumbers {
+  targets: number[];
+  baseProbs: number[];
+  top1: number[];
+}
+
 /**
  * The clean numbers of P prompts from their last-position logits [P, V]: each prompt's target (its own, or the clean
  * top-1 when it has none), the target's probability and the clean top-1, over the real vocabulary.
+ * (softmaxPool.ts: the same on several threads.)
  */
-export function cleanNumbers(logits: Float32Array, V: number, vocab: number, wanted: readonly (number | undefined)[]): { targets: number[]; baseProbs: number[]; top1: number[] } {
+export function cleanNumbers(logits: Float32Array, V: number, vocab: number, wanted: readonly (number | undefined)[]): CleanNumbers {
+  return cleanNumbersFromStats(logits, V, vocab, wanted, rowStats(logits, V, vocab, 0, wanted.length));
+}
+
+/** softmaxStats of rows [from, to) of logits [·, V] (one pass per row: the sum does not depend on a target). */
+export function rowStats(logits: ArrayLike<number>, V: number, vocab: number, from: number, to: number): RowStats {
+  const n = to - from;
+  const out = { max: new Float64Array(n), argmax: new Int32Array(n), sum: new Float64Array(n) };
+  for (let r = 0; r < n; r++) {
+    const st = softmaxStats(logits, (from + r) * V, vocab);
+    out.max[r] = st.max;
+    out.argmax[r] = st.argmax;
+    out.sum[r] = st.sum;
+  }
+  return out;
+}
+
+/** cleanNumbers from the rows' softmaxStats. */
+export function cleanNumbersFromStats(logits: Float32Array, V: number, vocab: number, wanted: readonly (number | undefined)[], stats: RowStats): CleanNumbers {
   const targets: number[] = [];
   const baseProbs: number[] = [];
   const top1: number[] = [];
   wanted.forEach((want, p) => {
-    // one pass over the row (the softmax's sum does not depend on the target)
-    const st = softmaxStats(logits, p * V, vocab);
-    const target = want ?? st.argmax;
+    const st = { max: stats.max[p], sum: stats.sum[p] };
+    const target = want ?? stats.argmax[p];
     targets.push(target);
     baseProbs.push(probOf(logits, p * V, vocab, st, target));
-    top1.push(st.argmax);
+    top1.push(stats.argmax[p]);
   });
   return { targets, baseProbs, top1 };
 }

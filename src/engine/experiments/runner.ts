@@ -17,7 +17,8 @@ import type { LayerContextBatch, MethodContext, ModelBackend } from '../types';
 import { fullMasks } from '../interventions/spec';
 import { familyOf } from '../arch/index';
 import { emptyContext, storeContext } from './context';
-import { allFinite, cleanNumbers, resultFromLogits, type VariantResult } from './numerics';
+import { allFinite, resultFromLogits, type VariantResult } from './numerics';
+import { cleanNumbersParallel } from './softmaxPool';
 import { planVariants, type Variant } from './plan';
 import { batchCap, checkCancel, runSweeps, since } from './sweeps';
 import { chunkEligible, chunkSweep } from './chunkSweep';
@@ -133,7 +134,7 @@ export async function cleanForward(backend: ModelBackend, prompts: readonly Clea
     for (const group of byLength.values()) await runBatch(group);
   }
   since(tClean, opts, 'clean forward');
-  const { targets, baseProbs, top1 } = cleanNumbers(logits, V, vocabSize, prompts.map((p) => p.target));
+  const { targets, baseProbs, top1 } = await cleanNumbersParallel(logits, V, vocabSize, prompts.map((p) => p.target));
   return { n, lengths, prompts: P, hiddens, logits, targets, baseProbs, top1, contexts };
 }
 

@@ -93,6 +93,21 @@ export function lazyGrouping(onehot: () => string, slot: () => string, perPrompt
   };
 }
 
+/** LayerIo.shapes: the values layers of the same shapes share, by key. */
+export type ShapeMemo = Map<string, string | string[]>;
+
+/** `make()` once per graph for the layers that share io.shapes (under `key`); without it, `make()` for this layer. */
+export function sameShape<T extends string | string[]>(io: LayerIo, key: string, make: () => T): T {
+  if (!io.shapes) return make();
+  if (!io.shapes.has(key)) io.shapes.set(key, make());
+  return io.shapes.get(key) as T;
+}
+
+/** int64 [2]: [b, m] of io.hidden, for the products' reshapes (shared by layers of the same shapes). */
+export function leadOf(g: GraphBuilder, io: LayerIo): string {
+  return sameShape(io, 'lead', () => g.n('Slice', [g.n('Shape', [io.hidden]), g.constI64([0]), g.constI64([2])]));
+}
+
 /**
  * The T = p + m rows of context tensor `name` for each item: its context rows (Gather by ctxIndex) ++ the suffix rows
  * [b, m, width]. Without io.ctx (whole prompts from their start): `zeroRows` all-zero rows ++ the suffix, as one Pad

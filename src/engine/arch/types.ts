@@ -4,7 +4,7 @@ import type { Checkpoint, CheckpointFormat, ContextTensorSpec, ModelConfig } fro
 import type { GraphBuilder } from '../onnx/graph';
 import type { ComputeDType, WeightStore } from '../onnx/ops';
 import type { Json } from './configReader';
-import type { RowGrouping } from './layerIo';
+import type { RowGrouping, ShapeMemo } from './layerIo';
 
 /**
  * The graph inputs of one layer, as tensor names inside a GraphBuilder. A layer computes a SUFFIX of m positions on
@@ -50,6 +50,12 @@ export interface LayerIo {
    * graph computes it once for all its layers); row emitters compute it themselves without it.
    */
   grouping?: RowGrouping;
+  /**
+   * Shared by layers whose LayerIo tensors have the same shapes (the chunk graph's clean layers: every one on the same
+   * [P, W, d] prompts): what a layer computes from those shapes alone (the [b, m] of its products, causal masks) is
+   * emitted once for all of them (arch/layerIo.ts sameShape). Absent: each layer computes its own.
+   */
+  shapes?: ShapeMemo;
 }
 
 /** Names to give the tensors a layer produces (graph outputs); fresh names where not given. */

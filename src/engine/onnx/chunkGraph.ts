@@ -32,7 +32,7 @@
 import type { Checkpoint } from '../types';
 import { familyOf } from '../arch/index';
 import type { LayerIo } from '../arch/types';
-import { lazyGrouping, rowGrouping } from '../arch/layerIo';
+import { lazyGrouping, rowGrouping, type ShapeMemo } from '../arch/layerIo';
 import { DataType, GraphBuilder } from './graph';
 import type { ComputeDType, WeightStore } from './ops';
 import { BUILDER_VERSION, emitHead } from './builder';
@@ -90,13 +90,15 @@ export function buildChunkGraph(ckpt: Checkpoint, store: WeightStore, dtype: Com
 
   const steering = Array.from({ length: L }, (_, j) => g.n('Gather', [outScale, scalar(j)], { axis: 0 })); // [d] per layer
 
-  // clean forward, keeping every layer's residual and the rows' contexts
+  // clean forward, keeping every layer's residual and the rows' contexts; every clean layer has the same [P, W, d]
+  // shapes, so what a layer computes from them alone is computed once (LayerIo.shapes)
+  const cleanShapes: ShapeMemo = new Map();
   const hs: string[] = [hidden0];
   const ctxs: Record<string, string>[] = [];
   for (let j = 0; j < L; j++) {
     const names: Record<string, string> = {};
     for (const s of spec) names[s.name] = `clean_${j}_${s.name}`;
-    const io: LayerIo = { hidden: hs[j], outScale: steering[j], positions: cleanPos, manyRows: true }; // prompts of ≥ 2 tokens (ortBackend.runChunk checks)
+    const io: LayerIo = { hidden: hs[j], outScale: steering[j], positions: cleanPos, manyRows: true, shapes: cleanShapes }; // prompts of ≥ 2 tokens (ortBackend.runChunk checks)
     hs.push(family.graphs.emitLayer(g, ckpt, j, store, dtype, io, { context: names }));
     const ctx: Record<string, string> = {};
     for (const s of spec) {
@@ -133,15 +135,16 @@ export function buildChunkGraph(ckpt: Checkpoint, store: WeightStore, dtype: Com
   const targetK = g.n('Gather', [target, promptK], { axis: 0 });
 
   // per layer j: a_j = the rows started by j (at least 1; all of them at the last layer), once for every layer: [L]
+  const layerIds = g.constI64(Array.from({ length: L }, (_, j) => j), [L, 1]);
   const layerEnds = g.constI64(Array.from({ length: L }, (_, j) => (j === L - 1 ? L : j + 1)), [L, 1]); // start < this
-  const active = g.n('Max', [g.n('ReduceSum', [g.n('Cast', [g.n('Less', [g.n('Unsqueeze', [startsK, zero]), layerEnds])], { to: DataType.INT64 }), one], { keepdims: 0 }), one]); // [L]
+  const startsRow = g.n('Unsqueeze', [startsK, zero]); // [1, R']
+  const active = g.n('Max', [g.n('ReduceSum', [g.n('Cast', [g.n('Less', [startsRow, layerEnds])], { to: DataType.INT64 }), one], { keepdims: 0 }), one]); // [L]
   // start ≥ j: the row (re)enters at layer j, [L, R', 1]
-  const joinsAll = g.n('Unsqueeze', [g.n('Greater', [g.n('Unsqueeze', [startsK, zero]), g.constI64(Array.from({ length: L }, (_, j) => j - 1), [L, 1])]), i64([2])]);
+  const joinsAll = g.n('Unsqueeze', [g.n('GreaterOrEqual', [startsRow, layerIds]), i64([2])]);
   // the rows' grouping by prompt (arch/layerIo.ts), of all kept rows: the first a_j rows' is its first a_j entries
   const grouping = family.graphs.emitRow ? rowGrouping(g, promptK, P) : undefined;
   // masks [L, R', 1, ·]: in the layers of a row's window its window mask, after them its after-window mask (no row runs
   // a layer before its window); a layer's rows are one Gather and one Slice away
-  const layerIds = g.constI64(Array.from({ length: L }, (_, j) => j), [L, 1]);
   const inWindow = g.n('Unsqueeze', [g.n('Less', [layerIds, g.n('Unsqueeze', [pick(ends), zero])]), i64([2, 3])]); // [L, R', 1, 1]
   const rowsOf = (x: string) => g.n('Unsqueeze', [pick(x), one]); // [R', 1, ·]
   const maskL = g.n('Where', [inWindow, rowsOf(mask), rowsOf(afterMask)]);

@@ -15,7 +15,7 @@
 import type { Checkpoint, Mamba1Config } from '../../types';
 import { DataType, type GraphBuilder } from '../../onnx/graph';
 import { causalConv, ComputeDType, convOneRow, convTapStack, linear, matMulOrdered, rmsNorm, WeightStore } from '../../onnx/ops';
-import { contextLength, rowGrouping, rowInputs, toSlots, withContext } from '../layerIo';
+import { contextLength, leadOf, rowGrouping, rowInputs, sameShape, toSlots, withContext } from '../layerIo';
 import type { LayerIo, LayerOutputNames, StepIo, StepOut } from '../types';
 
 const END = Number.MAX_SAFE_INTEGER;
@@ -52,7 +52,7 @@ function emitInputSide(g: GraphBuilder, ckpt: Checkpoint, i: number, store: Weig
 
   // 1-2. u = RMSNorm(x)·w ; xz = u · in_projᵀ → x | z
   // [b, m] for the products' reshapes; a single row: [−1, 1] (a constant: no shape nodes)
-  const lead = oneRow ? g.constI64([-1, 1]) : g.n('Slice', [g.n('Shape', [io.hidden]), g.constI64([0]), g.constI64([2])]);
+  const lead = oneRow ? g.constI64([-1, 1]) : leadOf(g, io);
   const u = rmsNorm(g, io.hidden, c.eps, wNorm);
   const [xr, z] = g.op('Split', [linear(g, u, wIn, d, 2 * dI, dtype, lead), g.constI64([dI, dI])], { axis: -1 }, 2);
   if (out.raw) g.n('Identity', [xr], {}, out.raw);
@@ -96,12 +96,14 @@ export function emitMamba1Layer(g: GraphBuilder, ckpt: Checkpoint, i: number, st
   // stable segment sums seg[i,j] = Σ_{k=j+1..i} Δ_k (0 for j ≥ i) as a CumSum over rows of the strictly-lower
   // expansion Δ_i·[i > j] (no cs_i − cs_j subtraction), suffix rows kept: [b, dI, m, T]
   const deltaT = g.n('Transpose', [deltaAll], { perm: [0, 2, 1] }); // [b,dI,T]
-  const T = g.n('Gather', [g.n('Shape', [xAll]), g.constI64([1], [])], { axis: 0 });
-  const idx = g.n('Range', [g.constI64([0], []), T, g.constI64([1], [])]);
-  const rows = g.n('Unsqueeze', [idx, g.constI64([1])]);
-  const cols = g.n('Unsqueeze', [idx, g.constI64([0])]);
-  const strict = g.n('Greater', [rows, cols]);
-  const causal = g.n('Cast', [suffixRows(g.n('GreaterOrEqual', [rows, cols]), 0)], { to: DataType.FLOAT }); // [m,T]
+  // [T,T] j < i and [m,T] j ≤ i of the suffix rows: shapes only (once for the layers of one shape)
+  const [strict, causal] = sameShape(io, 'mamba1.causal', () => {
+    const T = g.n('Gather', [g.n('Shape', [xAll]), g.constI64([1], [])], { axis: 0 });
+    const idx = g.n('Range', [g.constI64([0], []), T, g.constI64([1], [])]);
+    const rows = g.n('Unsqueeze', [idx, g.constI64([1])]);
+    const cols = g.n('Unsqueeze', [idx, g.constI64([0])]);
+    return [g.n('Greater', [rows, cols]), g.n('Cast', [suffixRows(g.n('GreaterOrEqual', [rows, cols]), 0)], { to: DataType.FLOAT })];
+  });
   const expand = g.n('Where', [strict, g.n('Unsqueeze', [deltaT, g.constI64([3])]), g.constF32([0], [])]); // [b,dI,T,T]
   const seg = suffixRows(g.n('CumSum', [expand, g.constI64([2], [])]), 2); // [b,dI,m,T]
 
@@ -152,9 +154,8 @@ export function emitMamba1Row(g: GraphBuilder, ckpt: Checkpoint, i: number, stor
   // prompt's rows; empty slots stay 0 and their products are dropped), so that a row's sum over the sources is one
   // product of its prompt's p sources (K = p, whatever the other prompts of the call: the same order alone or batched)
   const shapeX = g.n('Shape', [ctxX]);
-  const C = g.n('Gather', [shapeX, g.constI64([0])], { axis: 0 }); // [1] prompts
   const pre = g.n('Gather', [shapeX, g.constI64([1])], { axis: 0 }); // [p]
-  const grouping = io.grouping ?? rowGrouping(g, ctxIndex, C);
+  const grouping = io.grouping ?? rowGrouping(g, ctxIndex, g.n('Gather', [shapeX, g.constI64([0])], { axis: 0 })); // of the C prompts
   const maskPre = g.n('Slice', [mask, g.constI64([0]), pre, g.constI64([2])]); // [b,1,p]
   const maskLast = g.n('Slice', [mask, pre, g.constI64([END]), g.constI64([2])]); // [b,1,1]
   const one = g.constF32([1], []);

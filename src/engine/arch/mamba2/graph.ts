@@ -11,7 +11,7 @@ import type { Checkpoint, Mamba2Config } from '../../types';
 import type { GraphBuilder } from '../../onnx/graph';
 import { causalConv, ComputeDType, convOneRow, convTapStack, linear, matMulOrdered, rmsNorm, WeightStore } from '../../onnx/ops';
 import type { LayerIo, LayerOutputNames, StepIo, StepOut } from '../types';
-import { contextLength, rowGrouping, rowInputs, toSlots, withContext } from '../layerIo';
+import { contextLength, leadOf, rowGrouping, rowInputs, sameShape, toSlots, withContext } from '../layerIo';
 
 /** Layer i's weights as graph initializers, streamed into weights.bin on first use (shared by every graph). */
 function mamba2Weights(g: GraphBuilder, ckpt: Checkpoint, i: number, store: WeightStore, dtype: ComputeDType) {
@@ -46,7 +46,7 @@ function mamba2Front(g: GraphBuilder, c: Mamba2Config, w: Mamba2Weights, dtype: 
   const convDim = dInner + 2 * G * S;
   const projDim = 2 * dInner + 2 * G * S + H;
   // [batch, seq] for the products' reshapes; a single row: [−1, 1] (a constant: no shape nodes)
-  const lead = oneRow ? g.constI64([-1, 1]) : g.n('Slice', [g.n('Shape', [io.hidden]), g.constI64([0]), g.constI64([2])]);
+  const lead = oneRow ? g.constI64([-1, 1]) : leadOf(g, io);
   const u = rmsNorm(g, io.hidden, c.eps, w.wNorm);
   const zxbcdt = linear(g, u, w.wIn, d, projDim, dtype, lead);
   const [z, xBCraw, dt] = g.op('Split', [zxbcdt, g.constI64([dInner, convDim, H])], { axis: -1 }, 3);
@@ -73,14 +73,16 @@ function decayRates(g: GraphBuilder, w: Mamba2Weights, deltaAll: string): string
  * cs_i − cs_j subtraction), then the suffix rows are kept. Causal masking happens BEFORE Exp (Where(causal, seg, −inf))
  * so no inf·0 NaN can appear.
  */
-function segsumDecay(g: GraphBuilder, aT: string, pre: string): string {
+function segsumDecay(g: GraphBuilder, io: LayerIo, aT: string, pre: string): string {
   const suffixRows = (x: string, axis: number) => g.n('Slice', [x, pre, g.constI64([Number.MAX_SAFE_INTEGER]), g.constI64([axis])]);
-  const T = g.n('Gather', [g.n('Shape', [aT]), g.constI64([2], [])], { axis: 0 }); // scalar T
-  const idx = g.n('Range', [g.constI64([0], []), T, g.constI64([1], [])]);
-  const rows = g.n('Unsqueeze', [idx, g.constI64([1])]);
-  const cols = g.n('Unsqueeze', [idx, g.constI64([0])]);
-  const strict = g.n('Greater', [rows, cols]);
-  const causal = suffixRows(g.n('GreaterOrEqual', [rows, cols]), 0); // [m,T]
+  // [T,T] j < i and [m,T] j ≤ i of the suffix rows: shapes only (once for the layers of one shape)
+  const [strict, causal] = sameShape(io, 'mamba2.causal', () => {
+    const T = g.n('Gather', [g.n('Shape', [aT]), g.constI64([2], [])], { axis: 0 }); // scalar T
+    const idx = g.n('Range', [g.constI64([0], []), T, g.constI64([1], [])]);
+    const rows = g.n('Unsqueeze', [idx, g.constI64([1])]);
+    const cols = g.n('Unsqueeze', [idx, g.constI64([0])]);
+    return [g.n('Greater', [rows, cols]), suffixRows(g.n('GreaterOrEqual', [rows, cols]), 0)];
+  });
   const aExp = g.n('Where', [strict, g.n('Unsqueeze', [aT, g.constI64([3])]), g.constF32([0], [])]); // [b,H,T,T]
   const seg = suffixRows(g.n('CumSum', [aExp, g.constI64([2], [])]), 2); // [b,H,m,T]
   return g.n('Exp', [g.n('Where', [causal, seg, g.constF32([-Infinity], [])])]);
@@ -147,7 +149,7 @@ export function emitMamba2Layer(g: GraphBuilder, ckpt: Checkpoint, i: number, st
   const xh = g.n('Transpose', [g.n('Reshape', [xs, g.constI64([0, 0, H, P])])], { perm: [0, 2, 1, 3] }); // [b,H,T,P]
   const Bg = g.n('Transpose', [g.n('Reshape', [Bs, g.constI64([0, 0, G, S])])], { perm: [0, 2, 3, 1] }); // [b,G,S,T]
   const Cg = g.n('Transpose', [g.n('Reshape', [Cs, g.constI64([0, 0, G, S])])], { perm: [0, 2, 1, 3] }); // [b,G,m,S]
-  const M = mamba2M(g, c, io, segsumDecay(g, decayRates(g, w, deltaAll), pre), Bg, Cg, names.attention);
+  const M = mamba2M(g, c, io, segsumDecay(g, io, decayRates(g, w, deltaAll), pre), Bg, Cg, names.attention);
 
   // 8. y = M (Δ·x) + D·x (the sum over the T sources in their order: padded zero positions leave it bit for bit)
   const deltaT = g.n('Transpose', [deltaAll], { perm: [0, 2, 1] }); // [b,H,T]
@@ -195,8 +197,7 @@ export function emitMamba2Row(g: GraphBuilder, ckpt: Checkpoint, i: number, stor
 
   // the rows of each prompt grouped: row r goes to slot prompt(r)·R + its rank among its prompt's rows (R: at least
   // the most rows any prompt has here); empty slots stay 0 and their products are dropped
-  const C = g.n('Gather', [g.n('Shape', [ctxXbc]), zero], { axis: 0 }); // [1] prompts
-  const grouping = io.grouping ?? rowGrouping(g, ctxIndex, C);
+  const grouping = io.grouping ?? rowGrouping(g, ctxIndex, g.n('Gather', [g.n('Shape', [ctxXbc]), zero], { axis: 0 })); // of the C prompts
   const byPrompt = g.n('Transpose', [toSlots(g, grouping, Mc, 3)], { perm: [0, 2, 1, 3] }); // [C,H,R,T−1]
   const yc = matMulOrdered(g, byPrompt, dxc, 4); // [C,H,R,P]
   const ycRows = g.n('Gather', [g.n('Reshape', [g.n('Transpose', [yc], { perm: [0, 2, 1, 3] }), i64([-1, dInner])]), grouping.slot], { axis: 0 }); // [b,dInner]

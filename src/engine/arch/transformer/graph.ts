@@ -16,7 +16,7 @@ import { DataType, type GraphBuilder } from '../../onnx/graph';
 import { layerNorm, linear, matMulOrdered, type ComputeDType, type WeightStore } from '../../onnx/ops';
 import type { LayerIo, LayerOutputNames } from '../types';
 import { rotaryTables } from './rotary';
-import { withContext } from '../layerIo';
+import { leadOf, sameShape, withContext } from '../layerIo';
 
 function gelu(g: GraphBuilder, x: string, kind: TransformerConfig['activation']): string {
   const half = g.n('Mul', [x, g.constF32([0.5], [])]);
@@ -39,7 +39,7 @@ export function emitTransformerLayer(g: GraphBuilder, ckpt: Checkpoint, i: numbe
   const shape = (inD: number, outD: number) => (gpt2 ? [inD, outD] : [outD, inD]);
   const { hidden, mask } = io;
   const out = names.context ?? {};
-  const lead = g.n('Slice', [g.n('Shape', [hidden]), g.constI64([0]), g.constI64([2])]); // [b, m]
+  const lead = leadOf(g, io); // [b, m]
 
   // 1. q, k, v of the suffix rows
   const h1 = layerNorm(g, hidden, c.eps, w(`${ln1}.weight`, [d]), w(`${ln1}.bias`, [d]));
@@ -83,14 +83,18 @@ export function emitTransformerLayer(g: GraphBuilder, ckpt: Checkpoint, i: numbe
   // 3. keep = causal · (1 − unit·(1 − mask)); softmax over the kept sources, 0 for a row with none. causal on absolute
   //    positions (see the file comment): column c of item b is position c − p + positions[b, 0]
   if (!io.positions) throw new Error('transformer layer graphs need the positions input');
-  const T = g.n('Gather', [g.n('Shape', [kAll]), g.constI64([1], [])], { axis: 0 });
-  const m = g.n('Gather', [lead, g.constI64([1], [])], { axis: 0 });
-  const pre = g.n('Sub', [T, m]);
-  const first = g.n('Sub', [g.n('Slice', [io.positions, g.constI64([0]), g.constI64([1]), g.constI64([1])]), pre]); // [b,1] position of column 0
-  const colPos = g.n('Unsqueeze', [g.n('Add', [g.n('Unsqueeze', [g.n('Range', [g.constI64([0], []), T, g.constI64([1], [])]), g.constI64([0])]), first]), g.constI64([1])]); // [b,1,T]
-  const rowPos = g.n('Unsqueeze', [io.positions, g.constI64([2])]); // [b,m,1]
-  const inPrompt = g.n('GreaterOrEqual', [colPos, g.constI64([0], [])]);
-  const causal = g.n('Unsqueeze', [g.n('Cast', [g.n('And', [inPrompt, g.n('LessOrEqual', [colPos, rowPos])])], { to: DataType.FLOAT }), g.constI64([1])]); // [b,1,m,T]
+  const positions = io.positions;
+  // from the shapes and positions only (once for the layers that share them: the same positions, the same shapes)
+  const causal = sameShape(io, 'transformer.causal', () => {
+    const T = g.n('Gather', [g.n('Shape', [kAll]), g.constI64([1], [])], { axis: 0 });
+    const m = g.n('Gather', [lead, g.constI64([1], [])], { axis: 0 });
+    const pre = g.n('Sub', [T, m]);
+    const first = g.n('Sub', [g.n('Slice', [positions, g.constI64([0]), g.constI64([1]), g.constI64([1])]), pre]); // [b,1] position of column 0
+    const colPos = g.n('Unsqueeze', [g.n('Add', [g.n('Unsqueeze', [g.n('Range', [g.constI64([0], []), T, g.constI64([1], [])]), g.constI64([0])]), first]), g.constI64([1])]); // [b,1,T]
+    const rowPos = g.n('Unsqueeze', [positions, g.constI64([2])]); // [b,m,1]
+    const inPrompt = g.n('GreaterOrEqual', [colPos, g.constI64([0], [])]);
+    return g.n('Unsqueeze', [g.n('Cast', [g.n('And', [inPrompt, g.n('LessOrEqual', [colPos, rowPos])])], { to: DataType.FLOAT }), g.constI64([1])]); // [b,1,m,T]
+  });
   // (no mask: every edge kept, keep = causal)
   let keep = causal;
   if (mask) {

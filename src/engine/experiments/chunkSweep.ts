@@ -12,7 +12,7 @@ import { DEFAULT_HINTS } from '../types';
 import { familyOf } from '../arch/index';
 import { featureKey, keepsEarlierPositionsClean, writePaddedLastRowMasks, writeUnitMask } from '../interventions/spec';
 import { allFinite, resultFromStats, type VariantResult } from './numerics';
-import { cleanNumbersParallel } from './softmaxPool';
+import { cleanNumbersParallel, warmSoftmaxPool } from './softmaxPool';
 import type { Variant } from './plan';
 import { batchCap, checkCancel, since } from './sweeps';
 import type { CleanPrompt, CleanRun, RunnerOptions } from './runner';
@@ -109,6 +109,7 @@ export async function chunkSweep(
   const kept: boolean[] = new Array(P).fill(false);
   const hiddens = opts.keepHiddens ? Array.from({ length: L + 1 }, () => new Float32Array(P * n * d)) : [];
   const perUniq: (VariantResult | undefined)[] = new Array(uniq.length).fill(undefined);
+  warmSoftmaxPool(P); // the clean numbers' threads boot during the calls
   for (const call of calls) {
     checkCancel(opts.ctx);
     const tPrep = performance.now();

@@ -40,7 +40,7 @@ class SoftmaxPool {
 
   constructor(readonly size: number) {}
 
-  private spawn(): void {
+  spawn(): void {
     while (this.workers.length < this.size) {
       const w = new Worker(workerSource, { eval: true });
       w.unref(); // an idle pool never keeps the process alive; ref'd while a job runs (below)
@@ -97,29 +97,46 @@ let pool: SoftmaxPool | undefined;
 /** How many threads the last cleanNumbersParallel call used (1: on the calling thread); for tests and the bench. */
 export let lastThreads = 1;
 
+type PoolOptions = { minRows?: number; threads?: number };
+
+/** The pool a call of `rows` prompts uses, or undefined when it stays on the calling thread. */
+function poolFor(rows: number, opts: PoolOptions): SoftmaxPool | undefined {
+  const threads = opts.threads ?? Math.min(MAX_THREADS, availableParallelism() - 1);
+  if (threads < 2 || rows < (opts.minRows ?? MIN_ROWS)) return undefined;
+  if (!pool || pool.broken || pool.size !== threads) {
+    pool?.close();
+    pool = new SoftmaxPool(threads);
+  }
+  return pool;
+}
+
+/**
+ * Starts the threads that cleanNumbersParallel of `rows` prompts will use, so that they boot while the caller's ORT
+ * calls run (onnxruntime-node's run blocks the calling thread, not theirs). A thread takes tens of ms to start.
+ */
+export function warmSoftmaxPool(rows: number, opts: PoolOptions = {}): void {
+  poolFor(rows, opts)?.spawn();
+}
+
 /**
  * cleanNumbers (numerics.ts) of P = wanted.length prompts' logits [P, V], on up to 8 worker threads when there are
  * enough rows and cores (`minRows`, `threads` for tests); on this thread otherwise, or if a worker fails. The same bits
  * either way.
  */
-export async function cleanNumbersParallel(logits: Float32Array, V: number, vocab: number, wanted: readonly (number | undefined)[], opts: { minRows?: number; threads?: number } = {}): Promise<CleanNumbers> {
+export async function cleanNumbersParallel(logits: Float32Array, V: number, vocab: number, wanted: readonly (number | undefined)[], opts: PoolOptions = {}): Promise<CleanNumbers> {
   const P = wanted.length;
-  const threads = opts.threads ?? Math.min(MAX_THREADS, availableParallelism() - 1);
+  const use = poolFor(P, opts);
   let stats: RowStats | undefined;
   lastThreads = 1;
-  if (threads >= 2 && P >= (opts.minRows ?? MIN_ROWS)) {
-    if (!pool || pool.broken || pool.size !== threads) {
-      pool?.close();
-      pool = new SoftmaxPool(threads);
-    }
+  if (use) {
     let shared = logits;
     if (!(logits.buffer instanceof SharedArrayBuffer)) {
       shared = new Float32Array(new SharedArrayBuffer(P * V * 4));
       shared.set(logits.subarray(0, P * V));
     }
     try {
-      stats = await pool.stats(shared, P, V, vocab);
-      lastThreads = Math.min(threads, P);
+      stats = await use.stats(shared, P, V, vocab);
+      lastThreads = Math.min(use.size, P);
     } catch {
       stats = undefined; // a failed worker: the same numbers on this thread
     }

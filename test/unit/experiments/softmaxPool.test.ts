@@ -19,6 +19,7 @@ const wanted = Array.from({ length: P }, (_, p) => (p % 3 === 0 ? undefined : (p
 
 test('cleanNumbersParallel on 3 worker threads: the same bits as cleanNumbers on one', async () => {
   const here = cleanNumbers(logits, V, vocab, wanted);
+  pool.warmSoftmaxPool(P, { threads: 3, minRows: 1 }); // (threads started ahead, as chunkSweep does before its calls)
   const there = await cleanNumbersParallel(logits, V, vocab, wanted, { threads: 3, minRows: 1 });
   assert.equal(pool.lastThreads, 3, 'the pool was not used');
   assert.deepEqual(there, here);

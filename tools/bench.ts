@@ -178,7 +178,7 @@ async function benchShape(name: string, root: string, o: BenchOptions): Promise<
   const pos = positions();
   const variantsFor = (p: number): Variant[] => macroVariants(p, pos, [K], SETS, L).variants;
   console.log(`\n== ${name} shape: ${describeConfig(c)}`);
-  console.log(`   ONNX cache ${convS.toFixed(1)} s (0 when cached), open ${openS.toFixed(1)} s, ep ${backend.ep}, compute ${o.dtype}, threads ${threads ?? os.availableParallelism()}, max batch ${o.maxBatch ?? 'default'}, sweep ${backend.fusedSweep ? 'fused (chunk graph: clean forward + rows + heads in one call)' : `layer by layer${backend.fusedSweepError ? ` (chunk graph failed: ${backend.fusedSweepError})` : ''}`}`);
+  console.log(`   ONNX cache ${convS.toFixed(1)} s (0 when cached), open ${openS.toFixed(1)} s, ep ${backend.ep}, compute ${o.dtype}, threads ${backend.threads}, max batch ${o.maxBatch ?? 'default'}, sweep ${backend.fusedSweep ? 'fused (chunk graph: clean forward + rows + heads in one call)' : `layer by layer${backend.fusedSweepError ? ` (chunk graph failed: ${backend.fusedSweepError})` : ''}`}`);
   if (manifest.chunk) {
     // the nodes ORT runs per chunk call (before its own fusions): launches, on a GPU, scale with them
     const graph = decodeModel(fs.readFileSync(path.join(cacheDir, manifest.chunk))).graph as { node?: unknown[] };

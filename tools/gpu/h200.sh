@@ -7,6 +7,7 @@
 #                                            # (SHAPES given: those only, without the HF checkpoint and CounterFact)
 #   bash tools/gpu/h200.sh main      # call 2: CUDA provider; PyTorch baseline, bench, transformers, `run` on CounterFact
 #   bash tools/gpu/h200.sh scaling   # call 3: prompt length 12 / 24 / 48 × shapes
+#   bash tools/gpu/h200.sh threads   # (after prepare 1.3b) the bench at ORT intra-op threads 16 and 1
 #   bash tools/gpu/h200.sh profile   # (after prepare 1.3b) ORT's per-operator profile of a 1.3b chunk call
 #   bash tools/gpu/h200.sh product   # (after prepare 1.3b) PyTorch, bench at 128 prompts, WebGPU, `run` on CounterFact
 #   bash tools/gpu/h200.sh measure   # (after prepare 1.3b[,130m]) PyTorch, bench at 64 prompts (default caps) and 64 / 128 / 256
@@ -21,7 +22,7 @@ log() { echo "[$(date +%H:%M:%S)] $*" >&2; }
 if [ "$step" = prepare ]; then
   eval "$(bash .gpu-payload/a/setup-gpu.sh a .gpu-payload)"
 else
-  case "$step" in main|profile|product|measure) bash .gpu-payload/b/setup-gpu.sh b .gpu-payload > /dev/null ;; esac
+  case "$step" in main|profile|product|measure|threads) bash .gpu-payload/b/setup-gpu.sh b .gpu-payload > /dev/null ;; esac
   eval "$(bash /tmp/gpu-env.sh 2>/dev/null || true)"
 fi
 # the environment, for the later calls
@@ -118,6 +119,15 @@ measure)
   else
     log "no Nsight Systems (nsys) on this machine"
   fi
+  ;;
+threads)
+  # (after prepare 1.3b) ORT's intra-op thread pool of the CUDA sessions at 16 threads (the host's cores) and at 1 (the
+  # default since), on the launch-bound trace and 128 prompts in one call (the first log ran `--threads $t`: the same,
+  # before CUDA sessions took their own count)
+  for t in 16 1; do
+    log "bench, CUDA, 1.3b, MAMBA_EXPLAIN_CUDA_THREADS=$t"
+    MAMBA_EXPLAIN_CUDA_THREADS=$t $B --ep cuda --shapes 1.3b --prompts 128 --max-batch 16384 | grep -E "threads|trace latency|throughput|phases"
+  done
   ;;
 scaling)
   for n in 12 24 48; do

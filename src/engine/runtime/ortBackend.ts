@@ -23,7 +23,7 @@ export const WEBGPU_HELP =
 
 export interface OrtBackendOptions {
   ep: ExecutionProviderChoice;
-  /** threads per session (default: available cores) */
+  /** intra-op threads per CPU or WebGPU session (default: available cores); CUDA sessions take CUDA_INTRA_OP_THREADS */
   threads?: number;
   /** tests only: run float16 compute graphs on the CPU (ORT can, slowly; the product keeps them GPU-only) */
   allowCpuFloat16?: boolean;
@@ -101,6 +101,19 @@ async function createOn(path: string, ep: ExecutionProvider, threads: number): P
   return ort.InferenceSession.create(path, sessionOptions(ep, threads, deviceIndex));
 }
 
+/**
+ * ORT intra-op threads of a CUDA session. Its CPU nodes are shape arithmetic, and a launch-bound call (a trace) is as
+ * fast as the one thread that launches the kernels: on the H200 at the 1.3b shape, the trace took 0.053 / 0.068 s with
+ * 1 thread against 0.077 / 0.079 s with 16, and 128 prompts ran at 105.0 against 96.1 prompts/s (docs/benchmarks.md).
+ * MAMBA_EXPLAIN_CUDA_THREADS overrides it (benchmarks).
+ */
+const CUDA_INTRA_OP_THREADS = Math.max(1, Number(process.env.MAMBA_EXPLAIN_CUDA_THREADS) || 1);
+
+/** The intra-op threads of a session on `ep`: CUDA_INTRA_OP_THREADS on CUDA, else `requested` or every core. */
+export function intraOpThreads(ep: ExecutionProvider, requested?: number): number {
+  return ep === 'cuda' ? CUDA_INTRA_OP_THREADS : Math.max(1, requested ?? availableParallelism());
+}
+
 /** Batching on GPU providers (every call's inputs and outputs cross host memory) and on the CPU. */
 const GPU_HINTS: BackendHints = { lastRowBatch: 2048, callBytes: 4 * 1024 * 1024 * 1024, chunkRows: 8192, datasetChunk: 64 };
 /**
@@ -135,7 +148,8 @@ export class OrtBackend implements ModelBackend {
     private readonly dir: string,
     private readonly manifest: OnnxManifest,
     readonly ep: ExecutionProvider,
-    private readonly threads: number,
+    /** ORT intra-op threads of each session */
+    readonly threads: number,
     private readonly head: ort.InferenceSession,
   ) {
     this.config = ckpt.config;
@@ -155,7 +169,6 @@ export class OrtBackend implements ModelBackend {
    * an explicit EP is used alone, and its failure is a UserError.
    */
   static async open(ckpt: Checkpoint, dir: string, manifest: OnnxManifest, opts: OrtBackendOptions): Promise<OrtBackend> {
-    const threads = Math.max(1, opts.threads ?? availableParallelism());
     if (opts.device !== undefined && opts.device !== 0 && opts.ep === 'webgpu') {
       throw new UserError('--device picks the GPU of the CUDA provider; onnxruntime-node cannot choose a WebGPU adapter (it takes the first one Dawn finds)');
     }
@@ -169,6 +182,7 @@ export class OrtBackend implements ModelBackend {
     const errors: string[] = [];
     for (const ep of order) {
       if (ep === 'cpu' && f16NoCpu) break;
+      const threads = intraOpThreads(ep, opts.threads);
       try {
         const head = await createOn(join(dir, manifest.head), ep, threads);
         const b = new OrtBackend(ckpt, dir, manifest, ep, threads, head);

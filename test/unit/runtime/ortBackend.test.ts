@@ -4,7 +4,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ensureOnnxCache } from '../../../src/engine/onnx/cache';
-import { OrtBackend } from '../../../src/engine/runtime/ortBackend';
+import { intraOpThreads, OrtBackend } from '../../../src/engine/runtime/ortBackend';
+import { availableParallelism } from 'node:os';
 import { UserError } from '../../../src/engine/types';
 import { memCheckpoint } from '../reference/memCheckpoint';
 
@@ -61,4 +62,14 @@ test('padded batches (as on GPU providers) give the same rows as unpadded ones',
     await plain.dispose();
     await padded.dispose();
   }
+});
+
+test('intra-op threads: CUDA sessions take one (their CPU nodes are shape arithmetic), CPU and WebGPU the requested or every core', async () => {
+  assert.equal(intraOpThreads('cuda', 12), 1);
+  assert.equal(intraOpThreads('cuda'), 1);
+  assert.equal(intraOpThreads('cpu', 3), 3);
+  assert.equal(intraOpThreads('webgpu'), availableParallelism());
+  const b = await OrtBackend.open(ck, dir, manifest, { ep: 'cpu', threads: 2 });
+  assert.equal(b.threads, 2);
+  await b.dispose();
 });

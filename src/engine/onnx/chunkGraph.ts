@@ -28,7 +28,8 @@
 //          The LAST row is always kept (the caller appends a padding row there, so no call is empty).
 // Outputs  clean_logits [P, paddedVocab] (and clean_max_logit, clean_sum_exp, clean_target_logit [P]); kept float [P]
 //          (1: the prompt's rows ran); max_logit, sum_exp, target_logit [R'] for the kept rows in input order;
-//          hiddens [L + 1, P, W, d] (the clean residual at every layer boundary; fetch it only when needed).
+//          hidden_1 … hidden_L [P, W, d] (the clean residual after each layer, as the layers leave it: no copy, and
+//          none computed for the outputs a call does not fetch; hidden_0 is the input).
 import type { Checkpoint } from '../types';
 import { familyOf } from '../arch/index';
 import type { LayerIo } from '../arch/types';
@@ -99,7 +100,8 @@ export function buildChunkGraph(ckpt: Checkpoint, store: WeightStore, dtype: Com
     const names: Record<string, string> = {};
     for (const s of spec) names[s.name] = `clean_${j}_${s.name}`;
     const io: LayerIo = { hidden: hs[j], outScale: steering[j], positions: cleanPos, manyRows: true, shapes: cleanShapes }; // prompts of ≥ 2 tokens (ortBackend.runChunk checks)
-    hs.push(family.graphs.emitLayer(g, ckpt, j, store, dtype, io, { context: names }));
+    hs.push(family.graphs.emitLayer(g, ckpt, j, store, dtype, io, { context: names, hiddenOut: `hidden_${j + 1}` }));
+    g.output(`hidden_${j + 1}`, DataType.FLOAT, ['prompts', 'width', d]);
     const ctx: Record<string, string> = {};
     for (const s of spec) {
       const flat = g.n('Reshape', [names[s.name], i64([-1, s.width])]);
@@ -108,8 +110,6 @@ export function buildChunkGraph(ckpt: Checkpoint, store: WeightStore, dtype: Com
     }
     ctxs.push(ctx);
   }
-  g.n('Concat', hs.map((h) => g.n('Unsqueeze', [h, zero])), { axis: 0 }, 'hiddens');
-  g.output('hiddens', DataType.FLOAT, [L + 1, 'prompts', 'width', d]);
 
   // the clean head at each prompt's last position
   const flatAt = (h: string) => g.n('Reshape', [h, i64([-1, d])]); // [P·W, d]

@@ -526,7 +526,7 @@ export class OrtBackend implements ModelBackend {
       out_scale: this.layerScales(),
     };
     const outputs = ['clean_logits', 'kept', 'max_logit', 'sum_exp', 'target_logit'];
-    if (req.wantHiddens) outputs.push('hiddens');
+    if (req.wantHiddens) for (let j = 1; j <= L; j++) outputs.push(`hidden_${j}`);
     const out = await this.timedRun(this.chunk!, feeds, outputs);
     const keptF = out.kept.data as Float32Array;
     const kept = Array.from(keptF, (k) => k === 1);
@@ -546,9 +546,8 @@ export class OrtBackend implements ModelBackend {
     if (i + 1 !== mx.length) throw new Error(`chunkKnockouts: the graph returned ${mx.length} rows, expected ${i + 1}`);
     let hiddens: Float32Array[] | undefined;
     if (req.wantHiddens) {
-      const all = out.hiddens.data as Float32Array;
-      const per = P * W * d;
-      hiddens = Array.from({ length: L + 1 }, (_, j) => all.subarray(j * per, (j + 1) * per));
+      // the clean residual at every layer boundary: the embedded prompts the call was fed, then each layer's output
+      hiddens = [feeds.hidden.data as Float32Array, ...Array.from({ length: L }, (_, j) => out[`hidden_${j + 1}`].data as Float32Array)];
     }
     const logits = (out.clean_logits.data as Float32Array).subarray(0, P * V);
     return { logits, kept, stats: { maxLogit, sumExp, targetLogit }, hiddens };

@@ -120,8 +120,11 @@ export function withContext(g: GraphBuilder, io: LayerIo, name: string, suffix: 
   return g.n('Concat', [g.n('Gather', [ctx, io.ctxIndex], { axis: 0 }), suffix], { axis: 1 });
 }
 
-/** p, the context rows of each item (int64 [1]): context tensor `name`'s axis 1, or `zeroRows` without io.ctx. */
+/**
+ * p, the context rows of each item (int64 [1]) of 'prefix' context tensor `name`: io.prefixRows, or its axis 1; `zeroRows`
+ * without io.ctx.
+ */
 export function contextLength(g: GraphBuilder, io: LayerIo, name: string, zeroRows: number): string {
   if (!io.ctx) return g.constI64([zeroRows]);
-  return g.n('Gather', [g.n('Shape', [io.ctx[name]]), g.constI64([1])], { axis: 0 });
+  return io.prefixRows ?? g.n('Gather', [g.n('Shape', [io.ctx[name]]), g.constI64([1])], { axis: 0 });
 }

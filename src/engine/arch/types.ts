@@ -56,6 +56,11 @@ export interface LayerIo {
    * emitted once for all of them (arch/layerIo.ts sameShape). Absent: each layer computes its own.
    */
   shapes?: ShapeMemo;
+  /**
+   * int64 [1]: p, the rows of every 'prefix' context tensor in ctx, when the caller knows it (the chunk graph: W − 1
+   * in every row layer); otherwise each layer reads it from a context tensor's shape (arch/layerIo.ts contextLength).
+   */
+  prefixRows?: string;
 }
 
 /** Names to give the tensors a layer produces (graph outputs); fresh names where not given. */

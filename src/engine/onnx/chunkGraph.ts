@@ -88,6 +88,7 @@ export function buildChunkGraph(ckpt: Checkpoint, store: WeightStore, dtype: Com
   const prefixRows = gatherOf(g.n('Sub', [g.n('Range', [scalar(0), g.n('Sub', [Wscalar, scalar(1)]), scalar(1)]), g.n('Sub', [Wscalar, scalar(1)])]));
   const convRows = spec.some((s) => s.rows === 'conv') ? gatherOf(i64(Array.from({ length: K - 1 }, (_, r) => 1 - K + r))) : prefixRows;
   const zeroF = g.constF32([0], []);
+  const prefixCount = g.n('Sub', [W, one]); // [1] W − 1: the rows of every prefix context tensor
 
   const steering = Array.from({ length: L }, (_, j) => g.n('Gather', [outScale, scalar(j)], { axis: 0 })); // [d] per layer
 
@@ -167,6 +168,7 @@ export function buildChunkGraph(ckpt: Checkpoint, store: WeightStore, dtype: Com
       unitMask: g.n('Gather', [g.n('Gather', [unitGroups, layerJ], { axis: 0 }), first(groupK)], { axis: 0 }), // [a_j, U]
       outScale: steering[j],
       ctx: ctxs[j],
+      prefixRows: prefixCount,
       ctxIndex: first(promptK),
       positions: family.usesPositions ? g.n('Unsqueeze', [first(posK), one]) : undefined, // [a_j, 1]
       grouping: grouping && lazyGrouping(() => first(grouping.onehot), () => first(grouping.slot), grouping.perPrompt, () => grouping.rowOfSlot, a),

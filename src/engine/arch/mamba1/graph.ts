@@ -153,9 +153,8 @@ export function emitMamba1Row(g: GraphBuilder, ckpt: Checkpoint, i: number, stor
   // each row's mask over the prefix, in its prompt's grid of R slots (row r: slot prompt(r)·R + its rank among its
   // prompt's rows; empty slots stay 0 and their products are dropped), so that a row's sum over the sources is one
   // product of its prompt's p sources (K = p, whatever the other prompts of the call: the same order alone or batched)
-  const shapeX = g.n('Shape', [ctxX]);
-  const pre = g.n('Gather', [shapeX, g.constI64([1])], { axis: 0 }); // [p]
-  const grouping = io.grouping ?? rowGrouping(g, ctxIndex, g.n('Gather', [shapeX, g.constI64([0])], { axis: 0 })); // of the C prompts
+  const pre = contextLength(g, io, 'x', 1); // [p]
+  const grouping = io.grouping ?? rowGrouping(g, ctxIndex, g.n('Gather', [g.n('Shape', [ctxX]), g.constI64([0])], { axis: 0 })); // of the C prompts
   const maskPre = g.n('Slice', [mask, g.constI64([0]), pre, g.constI64([2])]); // [b,1,p]
   const maskLast = g.n('Slice', [mask, pre, g.constI64([END]), g.constI64([2])]); // [b,1,1]
   const one = g.constF32([1], []);

@@ -176,7 +176,6 @@ export function emitMamba2Row(g: GraphBuilder, ckpt: Checkpoint, i: number, stor
   const { lead, z, xBC, delta } = mamba2Front(g, c, w, dtype, io, {}, { convMask });
   const i64 = (v: number[]) => g.constI64(v);
   const zero = i64([0]);
-  const one = i64([1]);
 
   // the own row: x, B, C [b,1,·]
   const [xo, Bo, Co] = g.op('Split', [xBC, i64([dInner, G * S, G * S])], { axis: -1 }, 3);
@@ -184,7 +183,7 @@ export function emitMamba2Row(g: GraphBuilder, ckpt: Checkpoint, i: number, stor
   const [, Bc] = g.op('Split', [ctxXbc, i64([dInner, G * S, G * S])], { axis: -1 }, 3); // [C,T−1,GS]
   const Bs = g.n('Concat', [g.n('Gather', [Bc, ctxIndex], { axis: 0 }), Bo], { axis: 1 }); // [b,T,GS]
   const deltaAll = g.n('Concat', [g.n('Gather', [ctxDelta, ctxIndex], { axis: 0 }), delta], { axis: 1 }); // [b,T,H]
-  const pre = g.n('Gather', [g.n('Shape', [ctxXbc]), one], { axis: 0 }); // [T−1]
+  const pre = contextLength(g, io, 'xbc', 1); // [T−1]
   const Bg = g.n('Transpose', [g.n('Reshape', [Bs, i64([0, 0, G, S])])], { perm: [0, 2, 3, 1] }); // [b,G,S,T]
   const Cg = g.n('Transpose', [g.n('Reshape', [Co, i64([0, 0, G, S])])], { perm: [0, 2, 1, 3] }); // [b,G,1,S]
   const M = mamba2M(g, c, io, lastRowDecay(g, decayRates(g, w, deltaAll)), Bg, Cg); // [b,H,1,T]

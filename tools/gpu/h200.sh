@@ -8,6 +8,7 @@
 #   bash tools/gpu/h200.sh main      # call 2: CUDA provider; PyTorch baseline, bench, transformers, `run` on CounterFact
 #   bash tools/gpu/h200.sh scaling   # call 3: prompt length 12 / 24 / 48 × shapes
 #   bash tools/gpu/h200.sh threads   # (after prepare 1.3b) the bench at ORT intra-op threads 16 and 1
+#   bash tools/gpu/h200.sh webgpu    # (after prepare 1.3b,130m) WebGPU's host/device copies, and the bench under WebGPU options
 #   bash tools/gpu/h200.sh profile   # (after prepare 1.3b) ORT's per-operator profile of a 1.3b chunk call
 #   bash tools/gpu/h200.sh product   # (after prepare 1.3b) PyTorch, bench at 128 prompts, WebGPU, `run` on CounterFact
 #   bash tools/gpu/h200.sh measure   # (after prepare 1.3b[,130m]) PyTorch, bench at 64 prompts (default caps) and 64 / 128 / 256
@@ -22,7 +23,7 @@ log() { echo "[$(date +%H:%M:%S)] $*" >&2; }
 if [ "$step" = prepare ]; then
   eval "$(bash .gpu-payload/a/setup-gpu.sh a .gpu-payload)"
 else
-  case "$step" in main|profile|product|measure|threads) bash .gpu-payload/b/setup-gpu.sh b .gpu-payload > /dev/null ;; esac
+  case "$step" in main|profile|product|measure|threads|webgpu) bash .gpu-payload/b/setup-gpu.sh b .gpu-payload > /dev/null ;; esac
   eval "$(bash /tmp/gpu-env.sh 2>/dev/null || true)"
 fi
 # the environment, for the later calls
@@ -126,6 +127,19 @@ threads)
   for t in 16 1; do
     log "bench, CUDA, 1.3b, MAMBA_EXPLAIN_CUDA_THREADS=$t"
     MAMBA_EXPLAIN_CUDA_THREADS=$t $B --ep cuda --shapes 1.3b --prompts 128 --max-batch 16384 | grep -E "threads|trace latency|throughput|phases"
+  done
+  ;;
+webgpu)
+  # (after prepare 1.3b,130m) where WebGPU's time goes: the host/device copies ORT puts in the 130m chunk graph (a CPU
+  # fallback's download ends the pending dispatches and waits for the GPU), then the 1.3b bench under WebGPU session
+  # options (the EP reads them from session config entries; an option this ORT lacks is ignored)
+  if [ -d $D/mamba2-130m-random ]; then
+    mkdir -p $D/optw && MAMBA_EXPLAIN_ORT_OPTIMIZED=$D/optw/m $B --ep webgpu --shapes 130m --prompts 8 > /dev/null 2>&1
+    for f in $D/optw/m-*.onnx; do node .devcarry/memcpy.js $f 6 | head -40; done | grep -v "MemcpyToHost 0, MemcpyFromHost 0"
+  fi
+  for x in "" "ep.webgpuexecutionprovider.maxNumPendingDispatches=128" "ep.webgpuexecutionprovider.enableInt64=1"; do
+    log "bench, WebGPU, 1.3b, extra: ${x:-none}"
+    MAMBA_EXPLAIN_ORT_EXTRA="$x" $B --ep webgpu --shapes 1.3b --prompts 64 | grep -E "trace latency|throughput|phases"
   done
   ;;
 scaling)

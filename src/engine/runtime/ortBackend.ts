@@ -45,7 +45,7 @@ export interface OrtBackendOptions {
 if (!process.env.MAMBA_EXPLAIN_DEBUG) ort.env.logLevel = 'fatal';
 
 function sessionOptions(ep: ExecutionProvider, threads: number, device?: number): ort.InferenceSession.SessionOptions {
-  return {
+  const o: ort.InferenceSession.SessionOptions = {
     executionProviders: [ep === 'cuda' && device !== undefined ? { name: 'cuda', deviceId: device } : ep],
     graphOptimizationLevel: 'all',
     intraOpNumThreads: threads,
@@ -59,6 +59,24 @@ function sessionOptions(ep: ExecutionProvider, threads: number, device?: number)
     ...(process.env.MAMBA_EXPLAIN_ORT_PROFILE ? { enableProfiling: true, profileFilePrefix: process.env.MAMBA_EXPLAIN_ORT_PROFILE } : {}),
     ...optimizedModelDump(),
   };
+  const extra = extraConfigEntries();
+  if (extra) o.extra = { ...(o.extra as Record<string, string> | undefined), ...extra };
+  return o;
+}
+
+/**
+ * Benchmark diagnostics: MAMBA_EXPLAIN_ORT_EXTRA="key=value;key=value" adds ORT session config entries (for example
+ * ep.webgpuexecutionprovider.maxNumPendingDispatches=64, or ep.webgpuexecutionprovider.enableInt64=1).
+ */
+function extraConfigEntries(): Record<string, string> | undefined {
+  const spec = process.env.MAMBA_EXPLAIN_ORT_EXTRA;
+  if (!spec) return undefined;
+  return Object.fromEntries(
+    spec
+      .split(';')
+      .filter((kv) => kv.includes('='))
+      .map((kv) => [kv.slice(0, kv.indexOf('=')).trim(), kv.slice(kv.indexOf('=') + 1).trim()]),
+  );
 }
 
 let optimizedDumps = 0;

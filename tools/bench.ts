@@ -29,6 +29,7 @@ import { decodeModel } from '../src/engine/onnx/proto';
 import { applyCudaMathMode } from '../src/engine/runtime/tf32';
 import { resolveFeatureParams, variantsPerGroup } from '../src/engine/experiments/features';
 import { greedy } from '../src/engine/experiments/generate';
+import * as softmaxPool from '../src/engine/experiments/softmaxPool';
 import { runSteerSweep } from '../src/engine/experiments/steerSweep';
 import { compileSteering } from '../src/engine/interventions/steering';
 import { makeSession } from '../test/unit/experiments/fixtures';
@@ -257,7 +258,7 @@ async function benchShape(name: string, root: string, o: BenchOptions): Promise<
   console.log(`   dataset throughput      ${fastRate.toFixed(2)} prompts/s over ${nPrompts} prompts${vsNaive(`${naiveRate.toFixed(3)} prompts/s over ${np}`, fastRate / naiveRate)}`);
   console.log(`      of which inside ORT run(): ${dsRunS.toFixed(2)} s in ${dsRuns} calls (${((1000 * dsRunS) / Math.max(1, dsRuns)).toFixed(1)} ms per call)`);
   if (mem && o.ep !== 'cpu') console.log(`      GPU memory in use (nvidia-smi): ${mem.peak} MiB at the peak of the dataset run (${mem.before} MiB before it, the sessions of this shape loaded)`);
-  console.log(`      phases: ${Object.entries(profile).map(([k, v]) => `${k} ${(v / 1000).toFixed(2)} s`).join(', ')}`);
+  console.log(`      phases: ${Object.entries(profile).map(([k, v]) => `${k} ${(v / 1000).toFixed(2)} s`).join(', ')} (clean numbers on ${softmaxPool.lastThreads} thread${softmaxPool.lastThreads === 1 ? '' : 's'})`);
   // --also-prompts COUNT[:MAXBATCH],…: more dataset runs on the same sessions (one session open for several figures)
   for (const spec of o.alsoPrompts ?? []) {
     const [count, mb] = spec.split(':').map(Number);

@@ -9,6 +9,8 @@
 #   bash tools/gpu/h200.sh scaling   # call 3: prompt length 12 / 24 / 48 × shapes
 #   bash tools/gpu/h200.sh threads   # (after prepare 1.3b) the bench at ORT intra-op threads 16 and 1
 #   bash tools/gpu/h200.sh webgpu    # (after prepare 1.3b,130m) WebGPU's host/device copies, and the bench under WebGPU options
+#   bash tools/gpu/h200.sh products  # (after prepare 1.3b) the products probe (.devcarry/probe.js: Gemm vs MatMul forms) on
+#                                    # WebGPU and CUDA, then PyTorch, the bench at 64 / 128 / 256 prompts per call, WebGPU
 #   bash tools/gpu/h200.sh profile   # (after prepare 1.3b) ORT's per-operator profile of a 1.3b chunk call
 #   bash tools/gpu/h200.sh product   # (after prepare 1.3b) PyTorch, bench at 128 prompts, WebGPU, `run` on CounterFact
 #   bash tools/gpu/h200.sh measure   # (after prepare 1.3b[,130m]) PyTorch, bench at 64 prompts (default caps) and 64 / 128 / 256
@@ -23,7 +25,7 @@ log() { echo "[$(date +%H:%M:%S)] $*" >&2; }
 if [ "$step" = prepare ]; then
   eval "$(bash .gpu-payload/a/setup-gpu.sh a .gpu-payload)"
 else
-  case "$step" in main|profile|product|measure|threads|webgpu) bash .gpu-payload/b/setup-gpu.sh b .gpu-payload > /dev/null ;; esac
+  case "$step" in main|profile|product|products|measure|threads|webgpu) bash .gpu-payload/b/setup-gpu.sh b .gpu-payload > /dev/null ;; esac
   eval "$(bash /tmp/gpu-env.sh 2>/dev/null || true)"
 fi
 # the environment, for the later calls
@@ -141,6 +143,20 @@ webgpu)
     log "bench, WebGPU, 1.3b, extra: ${x:-none}"
     MAMBA_EXPLAIN_ORT_EXTRA="$x" $B --ep webgpu --shapes 1.3b --prompts 64 | grep -E "trace latency|throughput|phases"
   done
+  ;;
+products)
+  # (after prepare 1.3b) how fast a layer's products are in each ONNX form (tools/webgpu-probe.ts, bundled as
+  # .devcarry/probe.js): Gemm transB = 1 (builder ≤ v22), MatMul 2-D and 3-D on [in, out] weights (v23)
+  nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader
+  for ep in webgpu cuda; do
+    log "products probe, $ep"
+    NVIDIA_TF32_OVERRIDE=0 node .devcarry/probe.js --ep $ep --rows 120,1024,4096 --reps 4 --dir $D/probe
+  done
+  python3 .devcarry/torch_knockout_baseline.py
+  log "bench, CUDA exact float32, 1.3b: 64 prompts (default caps), then 128 and 256 prompts in one call each"
+  $B --ep cuda --shapes 1.3b --prompts 64 --also-prompts 128:16384,256:32768
+  log "bench, WebGPU, 1.3b"
+  $B --ep webgpu --shapes 1.3b --prompts 64
   ;;
 scaling)
   for n in 12 24 48; do

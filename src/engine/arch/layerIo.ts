@@ -5,12 +5,28 @@ import { DataType, type GraphBuilder } from '../onnx/graph';
 /**
  * The knockout inputs of a row emitter (m = 1, the last-position fast path): rows always carry their masks and their
  * prompts' contexts; only clean layers (the chunk graph's clean forward) leave them out. Throws, naming the emitter,
- * when one is missing.
+ * when one is missing. `masks`: the form in which the emitter reads the edge and unit masks — 'cut' (io.cut / unitCol,
+ * falling back on mask / unitMask: edgeCut) or 'mask' (io.mask / unitMask); only that form is read here, since the
+ * chunk graph emits each form when it is first read.
  */
-export function rowInputs(io: LayerIo, emitter: string): { mask: string; convMask: string; unitMask: string; ctx: Record<string, string>; ctxIndex: string } {
-  const { mask, convMask, unitMask, ctx, ctxIndex } = io;
-  if (!mask || !convMask || !unitMask || !ctx || !ctxIndex) throw new Error(`${emitter}: a knockout row needs its masks and its prompt's context`);
-  return { mask, convMask, unitMask, ctx, ctxIndex };
+export function rowInputs(io: LayerIo, emitter: string, masks: 'cut' | 'mask'): { convMask: string; ctx: Record<string, string>; ctxIndex: string } {
+  const { convMask, ctx, ctxIndex } = io;
+  const edges = masks === 'cut' ? (io.cut ?? io.mask) && (io.unitCol ?? io.unitMask) : io.mask && io.unitMask;
+  if (!edges || !convMask || !ctx || !ctxIndex) throw new Error(`${emitter}: a knockout row needs its masks and its prompt's context`);
+  return { convMask, ctx, ctxIndex };
+}
+
+/**
+ * The cut edges of io's mask in the units of its unit mask, [b, U|1, m, T]: unit · (1 − mask), 1 where an edge is cut
+ * (the keep mask of every family is 1 − this, SPEC §4). From io.cut and io.unitCol when the caller has them (the chunk
+ * graph computes 1 − mask once for all its layers), else from io.mask and io.unitMask. Undefined without a mask: every
+ * edge kept.
+ */
+export function edgeCut(g: GraphBuilder, io: LayerIo): string | undefined {
+  const cut = io.cut ?? (io.mask && g.n('Sub', [g.constF32([1], []), g.n('Unsqueeze', [io.mask, g.constI64([1])])])); // [b,1,m,T]
+  if (!cut) return undefined;
+  const unit = io.unitCol ?? (io.unitMask && g.n('Unsqueeze', [io.unitMask, g.constI64([2, 3])])); // [b,U,1,1]
+  return unit ? g.n('Mul', [cut, unit]) : cut;
 }
 
 /**

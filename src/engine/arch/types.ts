@@ -24,6 +24,13 @@ export interface LayerIo {
   convMask?: string;
   /** [b, units] 1 where the edge mask applies, 0 where the unit keeps every edge (feature knockout, SPEC §4); absent: all 1 */
   unitMask?: string;
+  /**
+   * [b, 1, m, T] 1 − mask, and [b, units, 1, 1] the unit mask, in the axes of the attention: given by a caller that
+   * computes them for many layers at once (the chunk graph); read through arch/layerIo.ts edgeCut, which falls back on
+   * mask and unitMask.
+   */
+  cut?: string;
+  unitCol?: string;
   /** [d] scale of each channel of the layer's mixer output, before the residual add (steering, SPEC §5; ones = none) */
   outScale: string;
   /**

@@ -22,13 +22,13 @@ import type { Checkpoint, ContextTensorSpec, ModelConfig } from '../types';
 import { familyOf } from '../arch/index';
 import type { LayerIo } from '../arch/types';
 import { DataType, GraphBuilder } from './graph';
-import { bytesOf, ComputeDType, layerNorm, linear, rmsNorm, toF16, WeightStore } from './ops';
+import { bytesOf, ComputeDType, layerNorm, linearRows, rmsNorm, toF16, WeightStore } from './ops';
 
 export { transpose2d, f32ToF16Bits, toF16, WeightStore } from './ops';
 export type { ComputeDType } from './ops';
 
 /** Bump whenever the graphs change: it is part of the cache key. */
-export const BUILDER_VERSION = 22;
+export const BUILDER_VERSION = 23;
 
 /** Dims of a context tensor: [contexts, K−1 | prefix, width]. */
 function ctxDims(c: ModelConfig, s: ContextTensorSpec, lead: (string | number)[] = []): (string | number)[] {
@@ -152,7 +152,7 @@ export function emitHead(g: GraphBuilder, ckpt: Checkpoint, store: WeightStore, 
   });
   const last = g.n('Squeeze', [g.n('Slice', [hidden, g.constI64([-1]), g.constI64([Number.MAX_SAFE_INTEGER]), g.constI64([1])]), g.constI64([1])]);
   const u = bNorm ? layerNorm(g, last, c.eps, wNorm, bNorm) : rmsNorm(g, last, c.eps, wNorm);
-  const logits = linear(g, u, wHead, d, V, dtype);
+  const logits = linearRows(g, u, wHead, dtype);
   if (withLogits) {
     g.n('Identity', [logits], {}, `${prefix}logits`);
     g.output(`${prefix}logits`, DataType.FLOAT, ['batch', V]);

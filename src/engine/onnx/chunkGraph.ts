@@ -38,6 +38,12 @@ import { DataType, GraphBuilder } from './graph';
 import type { ComputeDType, WeightStore } from './ops';
 import { BUILDER_VERSION, emitHead } from './builder';
 
+/** `make()` on the first call only, its value after. */
+function once<T>(make: () => T): () => T {
+  let v: T | undefined;
+  return () => (v ??= make());
+}
+
 export function buildChunkGraph(ckpt: Checkpoint, store: WeightStore, dtype: ComputeDType = 'float32'): Uint8Array {
   const c = ckpt.config;
   const family = familyOf(c);
@@ -132,16 +138,18 @@ export function buildChunkGraph(ckpt: Checkpoint, store: WeightStore, dtype: Com
   const promptK = pick(ctxIndex);
   const groupK = pick(rowGroup);
   const posK = g.n('Gather', [last, promptK], { axis: 0 }); // each row's absolute position, its prompt's n − 1
-  const enterK = g.n('Add', [g.n('Mul', [promptK, Wscalar]), posK]); // its row in the flattened clean residual
+  const enterK = g.n('Unsqueeze', [g.n('Add', [g.n('Mul', [promptK, Wscalar]), posK]), one]); // [R', 1] its row in the flattened clean residual
   const targetK = g.n('Gather', [target, promptK], { axis: 0 });
+  const posCol = family.usesPositions ? g.n('Unsqueeze', [posK, one]) : undefined; // [R', 1]
 
   // per layer j: a_j = the rows started by j (at least 1; all of them at the last layer), once for every layer: [L]
   const layerIds = g.constI64(Array.from({ length: L }, (_, j) => j), [L, 1]);
   const layerEnds = g.constI64(Array.from({ length: L }, (_, j) => (j === L - 1 ? L : j + 1)), [L, 1]); // start < this
   const startsRow = g.n('Unsqueeze', [startsK, zero]); // [1, R']
   const active = g.n('Max', [g.n('ReduceSum', [g.n('Cast', [g.n('Less', [startsRow, layerEnds])], { to: DataType.INT64 }), one], { keepdims: 0 }), one]); // [L]
-  // start ≥ j: the row (re)enters at layer j, [L, R', 1]
-  const joinsAll = g.n('Unsqueeze', [g.n('GreaterOrEqual', [startsRow, layerIds]), i64([2])]);
+  // start ≥ j: the row (re)enters at layer j; compared per layer on the first a_j starts [a_j, 1, 1] (int64 → bool: no
+  // bool tensor is sliced, which WebGPU would do on the host after waiting for the GPU)
+  const startsCol = g.n('Unsqueeze', [startsK, i64([1, 2])]); // [R', 1, 1]
   // the rows' grouping by prompt (arch/layerIo.ts), of all kept rows: the first a_j rows' is its first a_j entries
   const grouping = family.graphs.emitRow ? rowGrouping(g, promptK, P) : undefined;
   // masks [L, R', 1, ·]: in the layers of a row's window its window mask, after them its after-window mask (no row runs
@@ -150,31 +158,50 @@ export function buildChunkGraph(ckpt: Checkpoint, store: WeightStore, dtype: Com
   const rowsOf = (x: string) => g.n('Unsqueeze', [pick(x), one]); // [R', 1, ·]
   const maskL = g.n('Where', [inWindow, rowsOf(mask), rowsOf(afterMask)]);
   const convL = g.n('Where', [inWindow, rowsOf(convMask), g.constF32([1], [])]);
+  // the same in the attention's axes, for the families that read them so (LayerIo.cut / unitCol, edgeCut): 1 − mask
+  // [L, R', 1, 1, W] and the unit groups [L, G, U, 1, 1], once for every layer (emitted when a layer reads them)
+  const cutL = once(() => g.n('Unsqueeze', [g.n('Sub', [g.constF32([1], []), maskL]), i64([2])]));
+  const unitColsL = once(() => g.n('Unsqueeze', [unitGroups, i64([3, 4])]));
 
-  // every kept row's residual [R', d]: layer j replaces the first a_j rows, the later ones keep older values, which no
-  // layer reads (a row entering at j takes its clean residual); kept at R' rows, the state needs no per-layer shape
+  // every kept row's residual [R', 1, d]: layer j replaces the first a_j rows, the later ones keep older values, which
+  // no layer reads (a row entering at j takes its clean residual); kept at R' rows, the state needs no per-layer shape
   let state = g.n('Gather', [flatAt(hs[0]), enterK], { axis: 0 });
   let out = state;
   for (let j = 0; j < L; j++) {
     const layerJ = scalar(j);
     const a = g.n('Slice', [active, i64([j]), i64([j + 1])]); // [1]
     const first = (x: string, axis = 0) => g.n('Slice', [x, zero, a, i64([axis])]);
-    const fresh = g.n('Gather', [flatAt(hs[j]), first(enterK)], { axis: 0 }); // [a_j, d] the clean residual at the row's last position
-    const x = g.n('Where', [first(g.n('Gather', [joinsAll, layerJ], { axis: 0 })), fresh, first(state)]);
+    const groupJ = once(() => first(groupK));
+    const mask_ = once(() => first(g.n('Gather', [maskL, layerJ], { axis: 0 })));
+    const cut_ = once(() => first(g.n('Gather', [cutL(), layerJ], { axis: 0 })));
+    const unit_ = once(() => g.n('Gather', [g.n('Gather', [unitGroups, layerJ], { axis: 0 }), groupJ()], { axis: 0 }));
+    const unitCol_ = once(() => g.n('Gather', [g.n('Gather', [unitColsL(), layerJ], { axis: 0 }), groupJ()], { axis: 0 }));
+    const fresh = g.n('Gather', [flatAt(hs[j]), first(enterK)], { axis: 0 }); // [a_j, 1, d] the clean residual at the row's last position
     const io: LayerIo = {
-      hidden: g.n('Unsqueeze', [x, one]), // [a_j, 1, d]
-      mask: first(g.n('Gather', [maskL, layerJ], { axis: 0 })), // [a_j, 1, W]
+      hidden: g.n('Where', [g.n('GreaterOrEqual', [first(startsCol), layerJ]), fresh, first(state)]), // [a_j, 1, d]
+      // each mask in the form the family reads (the others are not emitted)
+      get mask() {
+        return mask_(); // [a_j, 1, W]
+      },
+      get cut() {
+        return cut_(); // [a_j, 1, 1, W]
+      },
       convMask: first(g.n('Gather', [convL, layerJ], { axis: 0 })), // [a_j, 1, K]
-      unitMask: g.n('Gather', [g.n('Gather', [unitGroups, layerJ], { axis: 0 }), first(groupK)], { axis: 0 }), // [a_j, U]
+      get unitMask() {
+        return unit_(); // [a_j, U]
+      },
+      get unitCol() {
+        return unitCol_(); // [a_j, U, 1, 1]
+      },
       outScale: steering[j],
       ctx: ctxs[j],
       prefixRows: prefixCount,
       ctxIndex: first(promptK),
-      positions: family.usesPositions ? g.n('Unsqueeze', [first(posK), one]) : undefined, // [a_j, 1]
+      positions: posCol && first(posCol), // [a_j, 1]
       grouping: grouping && lazyGrouping(() => first(grouping.onehot), () => first(grouping.slot), grouping.perPrompt, () => grouping.rowOfSlot, a),
     };
     out = emitRow(g, ckpt, j, store, dtype, io); // [a_j, 1, d]
-    if (j < L - 1) state = g.n('Concat', [g.n('Squeeze', [out, one]), g.n('Slice', [state, a, i64([Number.MAX_SAFE_INTEGER])])], { axis: 0 });
+    if (j < L - 1) state = g.n('Concat', [out, g.n('Slice', [state, a, i64([Number.MAX_SAFE_INTEGER])])], { axis: 0 });
   }
   emitHead(g, ckpt, store, dtype, out, targetK, false); // the last layer runs every kept row
   return g.encode(`${family.label(c)} knockout chunk (clean forward of ${L} layers + knockout rows + heads), builder v${BUILDER_VERSION}, compute ${dtype}`);

@@ -1,5 +1,5 @@
 // ONNX building blocks shared by every family's graph emitters: the weight store (each tensor written once to
-// weights.bin, declared by every graph that uses it), RMSNorm, LayerNorm, Linear (Gemm, optional bias, optionally float16), f16 conversion.
+// weights.bin, declared by every graph that uses it), RMSNorm, LayerNorm, Linear (MatMul on [in, out] weights, optional bias, optionally float16), f16 conversion.
 import { DataType, GraphBuilder, WeightsFile } from './graph';
 
 export type ComputeDType = 'float32' | 'float16';
@@ -106,31 +106,33 @@ export function layerNorm(g: GraphBuilder, x: string, eps: number, w: string, b:
   return g.n('Add', [g.n('Mul', [g.n('Div', [xc, g.n('Sqrt', [g.n('Add', [v, g.constF32([eps], [])])])]), w]), b]);
 }
 
-/** Options of `linear`: a bias added to the product, and the layout of the weight. */
-export interface LinearOptions {
-  /** b [out], added to x · W (inside the Gemm in float32; after the product, in float32, in float16). */
-  bias?: string;
-  /** The weight is stored [in, out] (GPT-2 Conv1D): Gemm with transB = 0 instead of 1. */
-  weightInOut?: boolean;
+/**
+ * A layer's Linear weight for `linear`, declared [in, out]: the checkpoint's [out, in] (PyTorch Linear layout)
+ * transposed once when it is first written (`inOut`: already stored [in, out], GPT-2's Conv1D). Stored so, the product
+ * is one MatMul on x of any rank: no Reshape to 2-D and back around it (builder v23; before, Gemm with transB = 1 on
+ * [b·m, in] between two Reshapes — on a GPU every node of a layer is a kernel launch or more).
+ */
+export function linearWeight(g: GraphBuilder, store: WeightStore, name: string, inDim: number, outDim: number, make: () => Float32Array, dtype: ComputeDType, inOut = false): string {
+  return store.use(g, name, [inDim, outDim], () => (inOut ? make() : transpose2d(make(), outDim, inDim)), dtype);
 }
 
 /**
- * x · Wᵀ (+ b) for a weight stored as in the checkpoint ([out, in], PyTorch Linear layout): Gemm with transB = 1, so
- * the converter never transposes (it streams the checkpoint's rows straight into weights.bin); a weight stored
- * [in, out] (`weightInOut`, GPT-2 Conv1D) takes transB = 0. A 3-D x [b, n, in] is flattened to [b·n, in] and reshaped
- * back to [b, n, out] (`lead` = Shape(x)[0:2]). In float16 when asked (inputs, outputs and the bias stay float32).
+ * x · W (+ b) for x [..., in] and a weight from `linearWeight` ([in, out]): one MatMul whatever the rank of x, the bias
+ * added after the product (in float32). In float16 when asked (inputs, outputs and the bias stay float32).
  */
-export function linear(g: GraphBuilder, x: string, w: string, inDim: number, outDim: number, dtype: ComputeDType, lead?: string, opts: LinearOptions = {}): string {
-  const { bias, weightInOut = false } = opts;
-  const x2 = lead ? g.n('Reshape', [x, g.constI64([-1, inDim])]) : x;
-  const transB = weightInOut ? 0 : 1;
-  let y: string;
-  if (dtype === 'float32') y = g.n('Gemm', bias ? [x2, w, bias] : [x2, w], { transB });
-  else {
-    y = g.n('Cast', [g.n('Gemm', [g.n('Cast', [x2], { to: DataType.FLOAT16 }), w], { transB })], { to: DataType.FLOAT });
-    if (bias) y = g.n('Add', [y, bias]);
-  }
-  return lead ? g.n('Reshape', [y, g.n('Concat', [lead, g.constI64([outDim])], { axis: 0 })]) : y;
+export function linear(g: GraphBuilder, x: string, w: string, dtype: ComputeDType, bias?: string): string {
+  let y = dtype === 'float32' ? g.n('MatMul', [x, w]) : g.n('Cast', [g.n('MatMul', [g.n('Cast', [x], { to: DataType.FLOAT16 }), w])], { to: DataType.FLOAT });
+  if (bias) y = g.n('Add', [y, bias]);
+  return y;
+}
+
+/**
+ * x · Wᵀ for x [rows, in] and a weight stored [out, in] (the head's [vocab, d], streamed from the checkpoint in row
+ * blocks, never transposed in memory): Gemm with transB = 1. In float16 when asked.
+ */
+export function linearRows(g: GraphBuilder, x: string, w: string, dtype: ComputeDType): string {
+  if (dtype === 'float32') return g.n('Gemm', [x, w], { transB: 1 });
+  return g.n('Cast', [g.n('Gemm', [g.n('Cast', [x], { to: DataType.FLOAT16 }), w], { transB: 1 })], { to: DataType.FLOAT });
 }
 
 

@@ -135,10 +135,11 @@ export function intraOpThreads(ep: ExecutionProvider, requested?: number): numbe
 /** Batching on GPU providers (every call's inputs and outputs cross host memory) and on the CPU. */
 const GPU_HINTS: BackendHints = { lastRowBatch: 2048, callBytes: 4 * 1024 * 1024 * 1024, chunkRows: 8192, datasetChunk: 64 };
 /**
- * WebGPU: chunk calls of the rows of a few prompts: on the H200 at the 1.3b shape, 4,000-row chunk calls ran at 4.7
- * prompts/s and 512-row ones at 9.15 (docs/benchmarks.md, the chunk graph section).
+ * WebGPU: chunk calls of ~2,048 rows (about 17 prompts of 120 variants). On the H200 at the 1.3b shape, builder v23
+ * (products as MatMul), 64 prompts: 512-row calls 15.4–20.8 prompts/s, 1,024 28.2, 1,536 26.8, 2,048 30.5–33.0,
+ * 3,072 23.2, 4,096 23.0 (docs/benchmarks.md, "Builder v23"). Builder v13's Gemm products had peaked at 512 rows.
  */
-const WEBGPU_HINTS: BackendHints = { ...GPU_HINTS, chunkRows: 512 };
+const WEBGPU_HINTS: BackendHints = { ...GPU_HINTS, chunkRows: 2048 };
 /** CPU chunk calls of ~128 rows: on 2 cores at the 130m shape 64–128 rows ran at 5.5 prompts/s, 384 rows at 4.5 (caches) */
 const CPU_HINTS: BackendHints = { lastRowBatch: 512, callBytes: 512 * 1024 * 1024, chunkRows: 128, datasetChunk: 8 };
 

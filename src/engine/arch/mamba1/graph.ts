@@ -14,8 +14,8 @@
 // delta [c, p, dInner] Δ, B [c, p, S].
 import type { Checkpoint, Mamba1Config } from '../../types';
 import { DataType, type GraphBuilder } from '../../onnx/graph';
-import { causalConv, ComputeDType, convOneRow, convTapStack, linear, matMulOrdered, rmsNorm, WeightStore } from '../../onnx/ops';
-import { contextLength, leadOf, rowGrouping, rowInputs, sameShape, toSlots, withContext } from '../layerIo';
+import { causalConv, ComputeDType, convOneRow, convTapStack, linear, linearWeight, matMulOrdered, rmsNorm, WeightStore } from '../../onnx/ops';
+import { contextLength, edgeCut, rowGrouping, rowInputs, sameShape, toSlots, withContext } from '../layerIo';
 import type { LayerIo, LayerOutputNames, StepIo, StepOut } from '../types';
 
 const END = Number.MAX_SAFE_INTEGER;
@@ -27,15 +27,15 @@ function mamba1Weights(g: GraphBuilder, ckpt: Checkpoint, i: number, store: Weig
   const p = `layers.${i}.`;
   const rd = (n: string) => () => ckpt.readF32(p + n);
   const wNorm = store.use(g, `${p}norm.weight`, [d], rd('norm.weight'));
-  const wIn = store.use(g, `${p}in_proj.weight`, [2 * dI, d], rd('mixer.in_proj.weight'), dtype);
+  const wIn = linearWeight(g, store, `${p}in_proj.weight`, d, 2 * dI, rd('mixer.in_proj.weight'), dtype);
   const taps = convTapStack(g, store, (n) => ckpt.readF32(n), p, dI, K); // [K, dI]
   const bConv = store.use(g, `${p}conv1d.bias`, [dI], rd('mixer.conv1d.bias'));
-  const wX = store.use(g, `${p}x_proj.weight`, [R + 2 * S, dI], rd('mixer.x_proj.weight'), dtype);
-  const wDt = store.use(g, `${p}dt_proj.weight`, [dI, R], rd('mixer.dt_proj.weight'));
+  const wX = linearWeight(g, store, `${p}x_proj.weight`, dI, R + 2 * S, rd('mixer.x_proj.weight'), dtype);
+  const wDt = linearWeight(g, store, `${p}dt_proj.weight`, R, dI, rd('mixer.dt_proj.weight'), 'float32');
   const bDt = store.use(g, `${p}dt_proj.bias`, [dI], rd('mixer.dt_proj.bias'));
   const A = store.use(g, `${p}A`, [dI, S], () => ckpt.readF32(p + 'mixer.A_log').map((v) => -Math.exp(v)));
   const Dc = store.use(g, `${p}D`, [dI], rd('mixer.D'));
-  const wOut = store.use(g, `${p}out_proj.weight`, [d, dI], rd('mixer.out_proj.weight'), dtype);
+  const wOut = linearWeight(g, store, `${p}out_proj.weight`, dI, d, rd('mixer.out_proj.weight'), dtype);
 
   return { wNorm, wIn, taps, bConv, wX, wDt, bDt, A, Dc, wOut };
 }
@@ -51,17 +51,15 @@ function emitInputSide(g: GraphBuilder, ckpt: Checkpoint, i: number, store: Weig
   const { wNorm, wIn, taps, bConv, wX, wDt, bDt, A, Dc, wOut } = mamba1Weights(g, ckpt, i, store, dtype);
 
   // 1-2. u = RMSNorm(x)·w ; xz = u · in_projᵀ → x | z
-  // [b, m] for the products' reshapes; a single row: [−1, 1] (a constant: no shape nodes)
-  const lead = oneRow ? g.constI64([-1, 1]) : leadOf(g, io);
   const u = rmsNorm(g, io.hidden, c.eps, wNorm);
-  const [xr, z] = g.op('Split', [linear(g, u, wIn, d, 2 * dI, dtype, lead), g.constI64([dI, dI])], { axis: -1 }, 2);
+  const [xr, z] = g.op('Split', [linear(g, u, wIn, dtype), g.constI64([dI, dI])], { axis: -1 }, 2);
   if (out.raw) g.n('Identity', [xr], {}, out.raw);
   // 3. causal depthwise conv1d as K shifted multiply-adds, each tap cut where conv_mask is 0 (SPEC §8) ; SiLU
   const xpad = withContext(g, io, 'raw', xr, K - 1);
   const conv = oneRow ? convOneRow(g, xpad, taps, bConv, oneRow.convMask) : causalConv(g, xpad, taps, K, bConv, io.convMask);
   const xc = g.n('Mul', [conv, g.n('Sigmoid', [conv])], {}, out.x); // [b,m,dI]
   // 4. x_proj → dt | B | C ; Falcon-Mamba: each RMS-normalised without a weight
-  let [dtr, Bm, Cm] = g.op('Split', [linear(g, xc, wX, dI, R + 2 * S, dtype, lead), g.constI64([R, S, S])], { axis: -1 }, 3);
+  let [dtr, Bm, Cm] = g.op('Split', [linear(g, xc, wX, dtype), g.constI64([R, S, S])], { axis: -1 }, 3);
   if (c.mixerRmsEps !== null) {
     dtr = rmsNorm(g, dtr, c.mixerRmsEps);
     Bm = rmsNorm(g, Bm, c.mixerRmsEps);
@@ -69,14 +67,14 @@ function emitInputSide(g: GraphBuilder, ckpt: Checkpoint, i: number, store: Weig
   }
   if (out.B) g.n('Identity', [Bm], {}, out.B);
   // 5. Δ = softplus(dt · dt_projᵀ + bias)
-  const delta = g.n('Softplus', [g.n('Add', [linear(g, dtr, wDt, R, dI, 'float32', lead), bDt])], {}, out.delta); // [b,m,dI]
+  const delta = g.n('Softplus', [g.n('Add', [linear(g, dtr, wDt, 'float32'), bDt])], {}, out.delta); // [b,m,dI]
 
   /** 7. out = (y · SiLU(z)) · out_projᵀ, then the residual; y [b, m, dI] without the D skip */
   const finish = (y: string): string => {
     const yD = g.n('Add', [y, g.n('Mul', [xc, Dc])]);
     const gated = g.n('Mul', [yD, g.n('Mul', [z, g.n('Sigmoid', [z])])]);
     // the mixer output's channels scaled by out_scale (steering, SPEC §5; ones = none), then the residual
-    return g.n('Add', [io.hidden, g.n('Mul', [linear(g, gated, wOut, dI, d, dtype, lead), io.outScale])], {}, names.hiddenOut);
+    return g.n('Add', [io.hidden, g.n('Mul', [linear(g, gated, wOut, dtype), io.outScale])], {}, names.hiddenOut);
   };
   return { xc, Bm, Cm, delta, A, finish };
 }
@@ -122,11 +120,8 @@ export function emitMamba1Layer(g: GraphBuilder, ckpt: Checkpoint, i: number, st
   // keep_c = 1 − unit_c · (1 − mask)
   // (no mask: every edge kept, keep = causal)
   let keep = causal;
-  if (io.mask) {
-    const cut = g.n('Sub', [g.constF32([1], []), g.n('Unsqueeze', [io.mask, g.constI64([1])])]); // [b,1,m,T]
-    const cutU = io.unitMask ? g.n('Mul', [cut, g.n('Unsqueeze', [io.unitMask, g.constI64([2, 3])])]) : cut; // [b,dI|1,1,1]
-    keep = g.n('Mul', [g.n('Sub', [g.constF32([1], []), cutU]), causal]); // [b,dI,m,T]
-  }
+  const cut = edgeCut(g, io); // [b,dI|1,m,T]
+  if (cut) keep = g.n('Mul', [g.n('Sub', [g.constF32([1], []), cut]), causal]); // [b,dI,m,T]
   const alpha = g.n('Mul', [g.n('Mul', [acc!, g.n('Unsqueeze', [deltaT, g.constI64([2])])]), keep], {}, names.attention);
   // y_i[c] = Σ_j α_c[i,j] x_j[c], summed over j in order (CumSum, last entry): the zero terms of padded positions
   // then leave it bit for bit (a [T] × [T, 1] MatMul's order depends on T)
@@ -141,7 +136,8 @@ export function emitMamba1Layer(g: GraphBuilder, ckpt: Checkpoint, i: number, st
 export function emitMamba1Row(g: GraphBuilder, ckpt: Checkpoint, i: number, store: WeightStore, dtype: ComputeDType, io: LayerIo): string {
   const c = ckpt.config as Mamba1Config;
   const dI = c.dInner, S = c.dState;
-  const { mask, convMask, unitMask, ctx, ctxIndex } = rowInputs(io, 'the Mamba-1 row graph');
+  const { convMask, ctx, ctxIndex } = rowInputs(io, 'the Mamba-1 row graph', 'mask');
+  const mask = io.mask!, unitMask = io.unitMask!; // (rowInputs checked that the row has them)
   const { xc, Bm, Cm, delta, A, finish } = emitInputSide(g, ckpt, i, store, dtype, io, {}, { convMask });
   // per prompt of the call: P[j,c,n] = exp(A[c,n] · Σ_{k=j+1..p−1} Δ_k[c]) · Δ_j[c] x_j[c] · B_j[n], j < p
   const ctxDelta = ctx.delta, ctxX = ctx.x, ctxB = ctx.B; // [C,p,dI], [C,p,dI], [C,p,S]
@@ -188,23 +184,23 @@ export function emitMamba1Step(g: GraphBuilder, ckpt: Checkpoint, i: number, sto
   const d = c.dModel, dI = c.dInner, S = c.dState, R = c.dtRank, K = c.dConv;
   const { wNorm, wIn, taps, bConv, wX, wDt, bDt, A, Dc, wOut } = mamba1Weights(g, ckpt, i, store, dtype);
   const u = rmsNorm(g, io.hidden, c.eps, wNorm);
-  const [xr, z] = g.op('Split', [linear(g, u, wIn, d, 2 * dI, dtype), g.constI64([dI, dI])], { axis: -1 }, 2); // [b,dI]
+  const [xr, z] = g.op('Split', [linear(g, u, wIn, dtype), g.constI64([dI, dI])], { axis: -1 }, 2); // [b,dI]
   const xpad = g.n('Concat', [io.convState, g.n('Unsqueeze', [xr, g.constI64([1])])], { axis: 1 }); // [b,K,dI]
   const convState = g.n('Slice', [xpad, g.constI64([1]), g.constI64([K]), g.constI64([1])]);
   const conv = g.n('Squeeze', [causalConv(g, xpad, taps, K, bConv), g.constI64([1])]); // [b,dI]
   const xc = g.n('Mul', [conv, g.n('Sigmoid', [conv])]); // [b,dI]
-  let [dtr, Bm, Cm] = g.op('Split', [linear(g, xc, wX, dI, R + 2 * S, dtype), g.constI64([R, S, S])], { axis: -1 }, 3);
+  let [dtr, Bm, Cm] = g.op('Split', [linear(g, xc, wX, dtype), g.constI64([R, S, S])], { axis: -1 }, 3);
   if (c.mixerRmsEps !== null) {
     dtr = rmsNorm(g, dtr, c.mixerRmsEps);
     Bm = rmsNorm(g, Bm, c.mixerRmsEps);
     Cm = rmsNorm(g, Cm, c.mixerRmsEps);
   }
-  const delta = g.n('Softplus', [g.n('Add', [linear(g, dtr, wDt, R, dI, 'float32'), bDt])]); // [b,dI]
+  const delta = g.n('Softplus', [g.n('Add', [linear(g, dtr, wDt, 'float32'), bDt])]); // [b,dI]
   const d3 = g.n('Unsqueeze', [delta, g.constI64([2])]); // [b,dI,1]
   const x3 = g.n('Unsqueeze', [xc, g.constI64([2])]);
   const ssmState = g.n('Add', [g.n('Mul', [g.n('Exp', [g.n('Mul', [d3, A])]), io.ssmState]), g.n('Mul', [g.n('Mul', [d3, x3]), g.n('Unsqueeze', [Bm, g.constI64([1])])])]); // [b,dI,S]
   const y = g.n('Add', [g.n('Squeeze', [g.n('MatMul', [ssmState, g.n('Unsqueeze', [Cm, g.constI64([2])])]), g.constI64([2])]), g.n('Mul', [xc, Dc])]); // [b,dI]
   const gated = g.n('Mul', [y, g.n('Mul', [z, g.n('Sigmoid', [z])])]);
-  const hidden = g.n('Add', [io.hidden, g.n('Mul', [linear(g, gated, wOut, dI, d, dtype), io.outScale])]);
+  const hidden = g.n('Add', [io.hidden, g.n('Mul', [linear(g, gated, wOut, dtype), io.outScale])]);
   return { hidden, convState, ssmState };
 }

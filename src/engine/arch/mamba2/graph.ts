@@ -9,9 +9,9 @@
 // position 0), xbc [c, p, convDim] conv output after SiLU, delta [c, p, H] Δ.
 import type { Checkpoint, Mamba2Config } from '../../types';
 import type { GraphBuilder } from '../../onnx/graph';
-import { causalConv, ComputeDType, convOneRow, convTapStack, linear, matMulOrdered, rmsNorm, WeightStore } from '../../onnx/ops';
+import { causalConv, ComputeDType, convOneRow, convTapStack, linear, linearWeight, matMulOrdered, rmsNorm, WeightStore } from '../../onnx/ops';
 import type { LayerIo, LayerOutputNames, StepIo, StepOut } from '../types';
-import { contextLength, leadOf, rowGrouping, rowInputs, sameShape, toSlots, withContext } from '../layerIo';
+import { contextLength, edgeCut, rowGrouping, rowInputs, sameShape, toSlots, withContext } from '../layerIo';
 
 /** Layer i's weights as graph initializers, streamed into weights.bin on first use (shared by every graph). */
 function mamba2Weights(g: GraphBuilder, ckpt: Checkpoint, i: number, store: WeightStore, dtype: ComputeDType) {
@@ -22,14 +22,14 @@ function mamba2Weights(g: GraphBuilder, ckpt: Checkpoint, i: number, store: Weig
   const p = `layers.${i}.`;
   const rd = (n: string) => () => ckpt.readF32(p + n);
   const wNorm = store.use(g, `${p}norm.weight`, [d], rd('norm.weight'));
-  const wIn = store.use(g, `${p}in_proj.weight`, [projDim, d], rd('mixer.in_proj.weight'), dtype);
+  const wIn = linearWeight(g, store, `${p}in_proj.weight`, d, projDim, rd('mixer.in_proj.weight'), dtype);
   const taps = convTapStack(g, store, (n) => ckpt.readF32(n), p, convDim, K); // [K, convDim]
   const bConv = store.use(g, `${p}conv1d.bias`, [convDim], rd('mixer.conv1d.bias'));
   const dtBias = store.use(g, `${p}dt_bias`, [H], rd('mixer.dt_bias'));
   const A = store.use(g, `${p}A`, [H], () => ckpt.readF32(p + 'mixer.A_log').map((v) => -Math.exp(v)));
   const Dh = store.use(g, `${p}D`, [H, 1, 1], rd('mixer.D'));
   const wGn = store.use(g, `${p}gated_norm.weight`, [dInner], rd('mixer.norm.weight'));
-  const wOut = store.use(g, `${p}out_proj.weight`, [d, dInner], rd('mixer.out_proj.weight'), dtype);
+  const wOut = linearWeight(g, store, `${p}out_proj.weight`, dInner, d, rd('mixer.out_proj.weight'), dtype);
 
   return { wNorm, wIn, taps, bConv, dtBias, A, Dh, wGn, wOut };
 }
@@ -42,13 +42,10 @@ type Mamba2Weights = ReturnType<typeof mamba2Weights>;
  * conv of a single suffix row as one product with the stacked taps (convOneRow; the knockout rows).
  */
 function mamba2Front(g: GraphBuilder, c: Mamba2Config, w: Mamba2Weights, dtype: ComputeDType, io: LayerIo, out: Record<string, string>, oneRow?: { convMask: string }) {
-  const d = c.dModel, dInner = c.dInner, H = c.nHeads, G = c.nGroups, S = c.dState;
+  const dInner = c.dInner, H = c.nHeads, G = c.nGroups, S = c.dState;
   const convDim = dInner + 2 * G * S;
-  const projDim = 2 * dInner + 2 * G * S + H;
-  // [batch, seq] for the products' reshapes; a single row: [−1, 1] (a constant: no shape nodes)
-  const lead = oneRow ? g.constI64([-1, 1]) : leadOf(g, io);
   const u = rmsNorm(g, io.hidden, c.eps, w.wNorm);
-  const zxbcdt = linear(g, u, w.wIn, d, projDim, dtype, lead);
+  const zxbcdt = linear(g, u, w.wIn, dtype);
   const [z, xBCraw, dt] = g.op('Split', [zxbcdt, g.constI64([dInner, convDim, H])], { axis: -1 }, 3);
   if (out.raw) g.n('Identity', [xBCraw], {}, out.raw);
   // 3. causal depthwise conv1d + bias ; SiLU, as K shifted multiply-adds on [b, m, C] (ORT's CPU grouped Conv with
@@ -59,7 +56,7 @@ function mamba2Front(g: GraphBuilder, c: Mamba2Config, w: Mamba2Weights, dtype: 
   const xBC = g.n('Mul', [conv, g.n('Sigmoid', [conv])], {}, out.xbc);
   // 5. Δ = softplus(dt + dt_bias)
   const delta = g.n('Softplus', [g.n('Add', [dt, w.dtBias])], {}, out.delta); // [b,m,H]
-  return { lead, z, xBC, delta };
+  return { z, xBC, delta };
 }
 
 /** a = Δ·A as [b,H,T], deltaAll [b,T,H]. */
@@ -110,15 +107,14 @@ function mamba2M(g: GraphBuilder, c: Mamba2Config, io: LayerIo, L: string, Bg: s
     CB = g.n('Gather', [CB, g.constI64(Array.from({ length: H }, (_, h) => Math.floor(h / hpg)))], { axis: 1 }); // [b,H,m,T]
   }
   // the edge mask applies in the heads of unit_mask (all by default): keep = 1 − unit·(1 − mask); no mask: all kept
-  if (!io.mask) return g.n('Mul', [L, CB], {}, name);
-  const cut = g.n('Sub', [g.constF32([1], []), g.n('Unsqueeze', [io.mask, g.constI64([1])])]); // [b,1,m,T]
-  const maskU = io.unitMask ? g.n('Sub', [g.constF32([1], []), g.n('Mul', [cut, g.n('Unsqueeze', [io.unitMask, g.constI64([2, 3])])])]) : g.n('Unsqueeze', [io.mask, g.constI64([1])]); // [b,H|1,m,T]
-  return g.n('Mul', [g.n('Mul', [L, CB]), maskU], {}, name);
+  const cut = edgeCut(g, io); // [b,H|1,m,T]
+  if (!cut) return g.n('Mul', [L, CB], {}, name);
+  return g.n('Mul', [g.n('Mul', [L, CB]), g.n('Sub', [g.constF32([1], []), cut])], {}, name);
 }
 
 /** Steps 9–10: gated RMSNorm of y [b,m,dInner] with z, out_proj, the steering scales, the residual. */
-function mamba2Tail(g: GraphBuilder, c: Mamba2Config, w: Mamba2Weights, dtype: ComputeDType, io: LayerIo, y: string, z: string, lead: string, name?: string): string {
-  const d = c.dModel, dInner = c.dInner, G = c.nGroups;
+function mamba2Tail(g: GraphBuilder, c: Mamba2Config, w: Mamba2Weights, dtype: ComputeDType, io: LayerIo, y: string, z: string, name?: string): string {
+  const dInner = c.dInner, G = c.nGroups;
   // 9. gated RMSNorm (norm_before_gate = False), per group of dInner/G channels
   const gz = g.n('Mul', [y, g.n('Mul', [z, g.n('Sigmoid', [z])])]);
   const gzg = G > 1 ? g.n('Reshape', [gz, g.constI64([0, 0, G, dInner / G])]) : gz;
@@ -126,7 +122,7 @@ function mamba2Tail(g: GraphBuilder, c: Mamba2Config, w: Mamba2Weights, dtype: C
   if (G > 1) gn = g.n('Reshape', [gn, g.constI64([0, 0, dInner])]);
   gn = g.n('Mul', [gn, w.wGn]);
   // 10. residual, the mixer output's channels scaled by out_scale first (steering, SPEC §5; ones = none)
-  return g.n('Add', [io.hidden, g.n('Mul', [linear(g, gn, w.wOut, dInner, d, dtype, lead), io.outScale])], {}, name);
+  return g.n('Add', [io.hidden, g.n('Mul', [linear(g, gn, w.wOut, dtype), io.outScale])], {}, name);
 }
 
 /** Appends layer `i` (SPEC §1, a suffix of positions on a clean context) to `g`; returns the residual after it. */
@@ -135,7 +131,7 @@ export function emitMamba2Layer(g: GraphBuilder, ckpt: Checkpoint, i: number, st
   const dInner = c.dInner, H = c.nHeads, G = c.nGroups, S = c.dState, P = c.headdim;
   const convDim = dInner + 2 * G * S;
   const w = mamba2Weights(g, ckpt, i, store, dtype);
-  const { lead, z, xBC, delta } = mamba2Front(g, c, w, dtype, io, names.context ?? {});
+  const { z, xBC, delta } = mamba2Front(g, c, w, dtype, io, names.context ?? {});
 
   // the T = p + m positions: context rows ++ suffix rows (a whole prompt: one all-zero position first)
   const xbcAll = withContext(g, io, 'xbc', xBC, 1); // [b,T,convDim]
@@ -156,7 +152,7 @@ export function emitMamba2Layer(g: GraphBuilder, ckpt: Checkpoint, i: number, st
   const dx = g.n('Mul', [xh, g.n('Unsqueeze', [deltaT, g.constI64([3])])]); // [b,H,T,P]
   const yh = g.n('Add', [matMulOrdered(g, M, dx, 4, io.manyRows), g.n('Mul', [suffixRows(xh, 2), w.Dh])]); // [b,H,m,P]
   const y = g.n('Reshape', [g.n('Transpose', [yh], { perm: [0, 2, 1, 3] }), g.constI64([0, 0, dInner])]);
-  return mamba2Tail(g, c, w, dtype, io, y, z, lead, names.hiddenOut);
+  return mamba2Tail(g, c, w, dtype, io, y, z, names.hiddenOut);
 }
 
 /**
@@ -170,10 +166,10 @@ export function emitMamba2Layer(g: GraphBuilder, ckpt: Checkpoint, i: number, st
 export function emitMamba2Row(g: GraphBuilder, ckpt: Checkpoint, i: number, store: WeightStore, dtype: ComputeDType, io: LayerIo): string {
   const c = ckpt.config as Mamba2Config;
   const dInner = c.dInner, H = c.nHeads, G = c.nGroups, S = c.dState, P = c.headdim;
-  const { convMask, ctx, ctxIndex } = rowInputs(io, 'the Mamba-2 row graph');
+  const { convMask, ctx, ctxIndex } = rowInputs(io, 'the Mamba-2 row graph', 'cut');
   const { xbc: ctxXbc, delta: ctxDelta } = ctx;
   const w = mamba2Weights(g, ckpt, i, store, dtype);
-  const { lead, z, xBC, delta } = mamba2Front(g, c, w, dtype, io, {}, { convMask });
+  const { z, xBC, delta } = mamba2Front(g, c, w, dtype, io, {}, { convMask });
   const i64 = (v: number[]) => g.constI64(v);
   const zero = i64([0]);
 
@@ -208,7 +204,7 @@ export function emitMamba2Row(g: GraphBuilder, ckpt: Checkpoint, i: number, stor
   const skip = g.n('Mul', [xo4, g.n('Reshape', [w.Dh, i64([H, 1])])]);
   const y4 = g.n('Add', [g.n('Add', [g.n('Reshape', [ycRows, i64([-1, 1, H, P])]), own]), skip]);
   const y = g.n('Reshape', [y4, i64([0, 0, dInner])]); // [b,1,dInner]
-  return mamba2Tail(g, c, w, dtype, io, y, z, lead);
+  return mamba2Tail(g, c, w, dtype, io, y, z);
 }
 
 /**
@@ -224,7 +220,7 @@ export function emitMamba2Step(g: GraphBuilder, ckpt: Checkpoint, i: number, sto
   const projDim = 2 * dInner + 2 * G * S + H;
   const { wNorm, wIn, taps, bConv, dtBias, A, Dh, wGn, wOut } = mamba2Weights(g, ckpt, i, store, dtype);
   const u = rmsNorm(g, io.hidden, c.eps, wNorm);
-  const [z, xBCraw, dt] = g.op('Split', [linear(g, u, wIn, d, projDim, dtype), g.constI64([dInner, convDim, H])], { axis: -1 }, 3); // [b,·]
+  const [z, xBCraw, dt] = g.op('Split', [linear(g, u, wIn, dtype), g.constI64([dInner, convDim, H])], { axis: -1 }, 3); // [b,·]
   const xpad = g.n('Concat', [io.convState, g.n('Unsqueeze', [xBCraw, g.constI64([1])])], { axis: 1 }); // [b,K,convDim]
   const convState = g.n('Slice', [xpad, g.constI64([1]), g.constI64([K]), g.constI64([1])]);
   const conv = g.n('Squeeze', [causalConv(g, xpad, taps, K, bConv), g.constI64([1])]); // [b,convDim]
@@ -247,6 +243,6 @@ export function emitMamba2Step(g: GraphBuilder, ckpt: Checkpoint, i: number, sto
   let gn = rmsNorm(g, gzg, c.eps);
   if (G > 1) gn = g.n('Reshape', [gn, g.constI64([-1, dInner])]);
   gn = g.n('Mul', [gn, wGn]);
-  const hidden = g.n('Add', [io.hidden, g.n('Mul', [linear(g, gn, wOut, dInner, d, dtype), io.outScale])]);
+  const hidden = g.n('Add', [io.hidden, g.n('Mul', [linear(g, gn, wOut, dtype), io.outScale])]);
   return { hidden, convState, ssmState };
 }

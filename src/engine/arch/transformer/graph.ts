@@ -13,10 +13,10 @@
 // and value columns at positions below 0, and they leave the softmax exactly (e = 0), whatever the mask or unit mask.
 import type { Checkpoint, TransformerConfig } from '../../types';
 import { DataType, type GraphBuilder } from '../../onnx/graph';
-import { layerNorm, linear, matMulOrdered, type ComputeDType, type WeightStore } from '../../onnx/ops';
+import { layerNorm, linear, linearWeight, matMulOrdered, type ComputeDType, type WeightStore } from '../../onnx/ops';
 import type { LayerIo, LayerOutputNames } from '../types';
 import { rotaryTables } from './rotary';
-import { leadOf, sameShape, withContext } from '../layerIo';
+import { edgeCut, leadOf, sameShape, withContext } from '../layerIo';
 
 function gelu(g: GraphBuilder, x: string, kind: TransformerConfig['activation']): string {
   const half = g.n('Mul', [x, g.constF32([0.5], [])]);
@@ -36,14 +36,15 @@ export function emitTransformerLayer(g: GraphBuilder, ckpt: Checkpoint, i: numbe
   const [ln1, ln2, qkvW, qkvB, oW, oB, upW, upB, downW, downB] = gpt2
     ? ['ln_1', 'ln_2', 'attn.c_attn.weight', 'attn.c_attn.bias', 'attn.c_proj.weight', 'attn.c_proj.bias', 'mlp.c_fc.weight', 'mlp.c_fc.bias', 'mlp.c_proj.weight', 'mlp.c_proj.bias']
     : ['input_layernorm', 'post_attention_layernorm', 'attention.query_key_value.weight', 'attention.query_key_value.bias', 'attention.dense.weight', 'attention.dense.bias', 'mlp.dense_h_to_4h.weight', 'mlp.dense_h_to_4h.bias', 'mlp.dense_4h_to_h.weight', 'mlp.dense_4h_to_h.bias'];
-  const shape = (inD: number, outD: number) => (gpt2 ? [inD, outD] : [outD, inD]);
-  const { hidden, mask } = io;
+  // x · W + b, W stored [in, out] (GPT-2's Conv1D already is; GPT-NeoX's Linear is transposed once when written)
+  const proj = (x: string, weight: string, bias: string, inD: number, outD: number) =>
+    linear(g, x, linearWeight(g, store, p + weight, inD, outD, () => ckpt.readF32(p + weight), dtype, gpt2), dtype, w(bias, [outD]));
+  const { hidden } = io;
   const out = names.context ?? {};
-  const lead = leadOf(g, io); // [b, m]
 
   // 1. q, k, v of the suffix rows
   const h1 = layerNorm(g, hidden, c.eps, w(`${ln1}.weight`, [d]), w(`${ln1}.bias`, [d]));
-  const qkv = linear(g, h1, w(qkvW, shape(d, 3 * d), true), d, 3 * d, dtype, lead, { bias: w(qkvB, [3 * d]), weightInOut: gpt2 }); // [b,m,3d]
+  const qkv = proj(h1, qkvW, qkvB, d, 3 * d); // [b,m,3d]
   let q: string, k: string, v: string; // [b,m,H,hd]
   if (gpt2) {
     [q, k, v] = g.op('Split', [qkv, g.constI64([d, d, d])], { axis: -1 }, 3).map((t) => g.n('Reshape', [t, g.constI64([0, 0, H, hd])]));
@@ -87,7 +88,7 @@ export function emitTransformerLayer(g: GraphBuilder, ckpt: Checkpoint, i: numbe
   // from the shapes and positions only (once for the layers that share them: the same positions, the same shapes)
   const causal = sameShape(io, 'transformer.causal', () => {
     const T = g.n('Gather', [g.n('Shape', [kAll]), g.constI64([1], [])], { axis: 0 });
-    const m = g.n('Gather', [lead, g.constI64([1], [])], { axis: 0 });
+    const m = g.n('Gather', [leadOf(g, io), g.constI64([1], [])], { axis: 0 });
     const pre = g.n('Sub', [T, m]);
     const first = g.n('Sub', [g.n('Slice', [positions, g.constI64([0]), g.constI64([1]), g.constI64([1])]), pre]); // [b,1] position of column 0
     const colPos = g.n('Unsqueeze', [g.n('Add', [g.n('Unsqueeze', [g.n('Range', [g.constI64([0], []), T, g.constI64([1], [])]), g.constI64([0])]), first]), g.constI64([1])]); // [b,1,T]
@@ -97,11 +98,8 @@ export function emitTransformerLayer(g: GraphBuilder, ckpt: Checkpoint, i: numbe
   });
   // (no mask: every edge kept, keep = causal)
   let keep = causal;
-  if (mask) {
-    const cut = g.n('Sub', [g.constF32([1], []), g.n('Unsqueeze', [mask, g.constI64([1])])]); // [b,1,m,T]
-    const cutU = io.unitMask ? g.n('Mul', [cut, g.n('Unsqueeze', [io.unitMask, g.constI64([2, 3])])]) : cut; // [b,H|1,m,T]
-    keep = g.n('Mul', [g.n('Sub', [g.constF32([1], []), cutU]), causal]); // [b,H,m,T]
-  }
+  const cut = edgeCut(g, io); // [b,H|1,m,T]
+  if (cut) keep = g.n('Mul', [g.n('Sub', [g.constF32([1], []), cut]), causal]); // [b,H,m,T]
   const kept = g.n('Greater', [keep, g.constF32([0.5], [])]);
   const sKept = g.n('Where', [kept, s, g.constF32([-3.0e38], [])]);
   const mx = g.n('ReduceMax', [sKept], { axes: [-1], keepdims: 1 });
@@ -114,13 +112,13 @@ export function emitTransformerLayer(g: GraphBuilder, ckpt: Checkpoint, i: numbe
   // 4. attention output, projected, scaled by out_scale (steering, SPEC §5; ones = none)
   // (the sum over the T sources in their order: padded zero columns leave it bit for bit)
   const o = g.n('Reshape', [g.n('Transpose', [matMulOrdered(g, P, V, 4, io.manyRows)], { perm: [0, 2, 1, 3] }), g.constI64([0, 0, d])]); // [b,m,d]
-  const a = g.n('Mul', [linear(g, o, w(oW, shape(d, d), true), d, d, dtype, lead, { bias: w(oB, [d]), weightInOut: gpt2 }), io.outScale]);
+  const a = g.n('Mul', [proj(o, oW, oB, d, d), io.outScale]);
 
   // 5. MLP and the residual: GPT-2 and sequential GPT-NeoX x' = x + a, x' + mlp(ln2(x')); parallel x + a + mlp(ln2(x))
   const mlp = (x: string) => {
     const u = layerNorm(g, x, c.eps, w(`${ln2}.weight`, [d]), w(`${ln2}.bias`, [d]));
-    const up = gelu(g, linear(g, u, w(upW, shape(d, F), true), d, F, dtype, lead, { bias: w(upB, [F]), weightInOut: gpt2 }), c.activation);
-    return linear(g, up, w(downW, shape(F, d), true), F, d, dtype, lead, { bias: w(downB, [d]), weightInOut: gpt2 });
+    const up = gelu(g, proj(u, upW, upB, d, F), c.activation);
+    return proj(up, downW, downB, F, d);
   };
   if (!gpt2 && c.parallelResidual) return g.n('Add', [g.n('Add', [hidden, a]), mlp(hidden)], {}, names.hiddenOut);
   const x1 = g.n('Add', [hidden, a]);

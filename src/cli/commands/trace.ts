@@ -34,7 +34,7 @@ export const ENGINE_HELP = [
   '  --device N         GPU index for the CUDA provider (default 0)',
   '  --tf32             CUDA: allow TF32 for float32 matrix products (faster, not exact; default: exact float32, NVIDIA_TF32_OVERRIDE=0)',
   '  --dtype float32|float16    compute precision (default float32; float16: GPU providers only)',
-  '  --max-batch N      per backend call: whole prompts (default 64); knockout rows (chunk calls: 128 on the CPU, 512 on WebGPU,',
+  '  --max-batch N      per backend call: whole prompts (default 64); knockout rows (chunk calls: 128 on the CPU, 2048 on WebGPU,',
   '                     8192 on CUDA, within a memory budget; layer by layer: 512, 2048 on a GPU)',
   '  --sweep auto|fused|layers  fused: a chunk of prompts in one call (clean forward, knockout rows through every layer, heads;',
   '                     the data stays on the GPU, the weights are loaded twice) or layers: one call per layer (default auto =',

@@ -11,6 +11,8 @@
 #   bash tools/gpu/h200.sh webgpu    # (after prepare 1.3b,130m) WebGPU's host/device copies, and the bench under WebGPU options
 #   bash tools/gpu/h200.sh products  # (after prepare 1.3b) the products probe (.devcarry/probe.js: Gemm vs MatMul forms) on
 #                                    # WebGPU and CUDA, then PyTorch, the bench at 64 / 128 / 256 prompts per call, WebGPU
+#   bash tools/gpu/h200.sh confirm   # (after prepare 1.3b) PyTorch, the bench at default caps and 128 prompts per call, WebGPU
+#                                    # at default caps, and `run` on 1,000 CounterFact prompts
 #   bash tools/gpu/h200.sh profile   # (after prepare 1.3b) ORT's per-operator profile of a 1.3b chunk call
 #   bash tools/gpu/h200.sh product   # (after prepare 1.3b) PyTorch, bench at 128 prompts, WebGPU, `run` on CounterFact
 #   bash tools/gpu/h200.sh measure   # (after prepare 1.3b[,130m]) PyTorch, bench at 64 prompts (default caps) and 64 / 128 / 256
@@ -25,7 +27,7 @@ log() { echo "[$(date +%H:%M:%S)] $*" >&2; }
 if [ "$step" = prepare ]; then
   eval "$(bash .gpu-payload/a/setup-gpu.sh a .gpu-payload)"
 else
-  case "$step" in main|profile|product|products|measure|threads|webgpu) bash .gpu-payload/b/setup-gpu.sh b .gpu-payload > /dev/null ;; esac
+  case "$step" in main|profile|product|products|confirm|measure|threads|webgpu) bash .gpu-payload/b/setup-gpu.sh b .gpu-payload > /dev/null ;; esac
   eval "$(bash /tmp/gpu-env.sh 2>/dev/null || true)"
 fi
 # the environment, for the later calls
@@ -157,6 +159,18 @@ products)
   $B --ep cuda --shapes 1.3b --prompts 64 --also-prompts 128:16384,256:32768
   log "bench, WebGPU, 1.3b"
   $B --ep webgpu --shapes 1.3b --prompts 64
+  ;;
+confirm)
+  # (after prepare 1.3b) every figure of the targets at default settings, in one call
+  nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader
+  python3 .devcarry/torch_knockout_baseline.py
+  log "bench, CUDA exact float32, 1.3b: 64 prompts (default caps), 128 prompts in one call"
+  $B --ep cuda --shapes 1.3b --prompts 64 --also-prompts 128:16384
+  log "bench, WebGPU, 1.3b, default caps"
+  $B --ep webgpu --shapes 1.3b --prompts 64 --also-prompts 128
+  export MAMBA_EXPLAIN_CACHE=$D
+  log "the product path: mamba-explain run, 1000 CounterFact prompts, macro k = 9, 1.3b shape"
+  ( time node dist/cli.js run --model $D/mamba2-1.3b-random --dataset $D/counterfact.json --experiment macro --limit 1000 --window 9 --no-filter --chunk 64 --ep cuda --out $D/cf1000.json ) 2>&1 | grep -E "^1000/1000|^real|prompts:"
   ;;
 scaling)
   for n in 12 24 48; do

@@ -10,7 +10,7 @@ import { WeightStore } from '../../src/engine/onnx/ops';
 import { decodeModel } from '../../src/engine/onnx/proto';
 import type { ModelConfig } from '../../src/engine/types';
 
-export type GraphNode = { opType: string; input?: string[] };
+export type GraphNode = { opType: string; input?: string[]; output?: string[] };
 
 const nodesOf = (bytes: Uint8Array): GraphNode[] => (decodeModel(bytes).graph as { node?: GraphNode[] }).node ?? [];
 

@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chunkGraphNodes, countOp as count } from '../../helpers/chunkNodes';
+import { writeRandomCheckpoint } from '../../helpers/checkpointWriter';
 
 const tmp = mkdtempSync(join(tmpdir(), 'me-graphsize-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
@@ -52,6 +53,16 @@ test("the layers' products are one MatMul each on [in, out] weights, without res
     const weightProducts = built.filter((n) => n.opType === 'MatMul' && /\.weight$/.test(n.input?.[1] ?? '')).length;
     assert.equal(weightProducts, productsPerLayer * config.nLayer, `${model}: MatMul nodes on a weight`);
   }
+});
+
+test('a chunk graph of many layers has no Split of more than 15 outputs (WebGPU: 16 storage buffers per shader)', async () => {
+  // the per-layer row counts and steering scales come from splitRows; a 48-way Split failed on the H200's WebGPU
+  const dir = join(tmp, 'deep');
+  await writeRandomCheckpoint(dir, { format: 'hf', weights: 'safetensors', dtype: 'float32', dModel: 32, nLayer: 40, vocabSize: 64, dState: 8, headdim: 8, nGroups: 1, seed: 3 });
+  const { built } = await chunkGraphNodes(dir, tmp);
+  const splits = built.filter((n) => n.opType === 'Split');
+  assert.ok(splits.length > 0);
+  for (const s of splits) assert.ok((s.output?.length ?? 0) <= 15, `a Split of ${s.output?.length} outputs`);
 });
 
 test('RMSNorm is written as ONNX Runtime fuses it: one SimplifiedLayerNormalization per norm after optimisation', async () => {

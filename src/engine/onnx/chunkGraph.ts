@@ -35,7 +35,7 @@ import { familyOf } from '../arch/index';
 import type { LayerIo } from '../arch/types';
 import { lazyGrouping, rowGrouping, type ShapeMemo } from '../arch/layerIo';
 import { DataType, GraphBuilder } from './graph';
-import { splitRows, type ComputeDType, type WeightStore } from './ops';
+import type { ComputeDType, WeightStore } from './ops';
 import { BUILDER_VERSION, emitHead } from './builder';
 
 /** `make()` on the first call only, its value after. */
@@ -96,8 +96,7 @@ export function buildChunkGraph(ckpt: Checkpoint, store: WeightStore, dtype: Com
   const zeroF = g.constF32([0], []);
   const prefixCount = g.n('Sub', [W, one]); // [1] W − 1: the rows of every prefix context tensor
 
-  // [1, d] per layer (broadcast as [d]): Splits of several layers each (splitRows), not a Gather per layer
-  const steering = splitRows(g, outScale, L);
+  const steering = Array.from({ length: L }, (_, j) => g.n('Gather', [outScale, scalar(j)], { axis: 0 })); // [d] per layer
 
   // clean forward, keeping every layer's residual and the rows' contexts; every clean layer has the same [P, W, d]
   // shapes, so what a layer computes from them alone is computed once (LayerIo.shapes)
@@ -148,7 +147,6 @@ export function buildChunkGraph(ckpt: Checkpoint, store: WeightStore, dtype: Com
   const layerEnds = g.constI64(Array.from({ length: L }, (_, j) => (j === L - 1 ? L : j + 1)), [L, 1]); // start < this
   const startsRow = g.n('Unsqueeze', [startsK, zero]); // [1, R']
   const active = g.n('Max', [g.n('ReduceSum', [g.n('Cast', [g.n('Less', [startsRow, layerEnds])], { to: DataType.INT64 }), one], { keepdims: 0 }), one]); // [L]
-  const activeOf = splitRows(g, active, L); // a_j [1] per layer
   // start ≥ j: the row (re)enters at layer j; compared per layer on the first a_j starts [a_j, 1, 1] (int64 → bool: no
   // bool tensor is sliced, which WebGPU would do on the host after waiting for the GPU)
   const startsCol = g.n('Unsqueeze', [startsK, i64([1, 2])]); // [R', 1, 1]
@@ -171,7 +169,8 @@ export function buildChunkGraph(ckpt: Checkpoint, store: WeightStore, dtype: Com
   let out = state;
   for (let j = 0; j < L; j++) {
     const layerJ = scalar(j);
-    const a = activeOf[j]; // [1]
+    // a_j [1] (a Slice per layer: one Split of all L is a WebGPU shader with L + 1 storage buffers, and 16 is the most)
+    const a = g.n('Slice', [active, i64([j]), i64([j + 1])]);
     const first = (x: string, axis = 0) => g.n('Slice', [x, zero, a, i64([axis])]);
     const groupJ = once(() => first(groupK));
     const mask_ = once(() => first(g.n('Gather', [maskL, layerJ], { axis: 0 })));

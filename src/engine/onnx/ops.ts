@@ -136,25 +136,6 @@ export function linearRows(g: GraphBuilder, x: string, w: string, dtype: Compute
 }
 
 
-/** The most outputs of one Split: WebGPU binds a Split's input and every output as storage buffers, at most 16 per shader. */
-export const MAX_SPLIT_OUTPUTS = 15;
-
-/**
- * x [n, …] as its n rows [1, …] (axis 0), in Splits of at most MAX_SPLIT_OUTPUTS outputs each (a tree of them for
- * larger n): the same tensors as n Slices, in about n / 15 nodes. (A 48-way Split failed on the H200's WebGPU provider:
- * "Too many storage buffers in shader. Current: 17, Max is 16" at 16 outputs and more.)
- */
-export function splitRows(g: GraphBuilder, x: string, n: number): string[] {
-  if (n === 1) return [x];
-  if (n <= MAX_SPLIT_OUTPUTS) return g.op('Split', [x, g.constI64(new Array(n).fill(1))], { axis: 0 }, n);
-  // parts of the largest power of 15 below n (the last one shorter), each split the same way
-  let part = MAX_SPLIT_OUTPUTS;
-  while (part * MAX_SPLIT_OUTPUTS < n) part *= MAX_SPLIT_OUTPUTS;
-  const sizes = Array.from({ length: Math.ceil(n / part) }, (_, k) => Math.min(part, n - k * part));
-  const parts = g.op('Split', [x, g.constI64(sizes)], { axis: 0 }, sizes.length);
-  return parts.flatMap((part, k) => splitRows(g, part, sizes[k]));
-}
-
 /**
  * Causal depthwise conv1d as K shifted multiply-adds (ORT's CPU grouped Conv with group = C is slow):
  * conv[t] = bias + Σ_k keep[t,k] · tap_k · xpad[t + k] over xpad [b, K−1+m, C] (the K−1 rows before ++ the m rows), giving

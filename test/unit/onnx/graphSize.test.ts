@@ -14,10 +14,10 @@ const tmp = mkdtempSync(join(tmpdir(), 'me-graphsize-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
 
 // nodes per layer (clean layer + knockout-row layer + the chunk's glue), as built by builder v23 (tools/chunk-nodes.ts:
-// 199.6, 346.4 and 224.5); v22 had 218.1, 374.3 and 247.6, v21 221.3, 377.4 and 248.8, v17 234.9, 388.9 and 263.5, v14
+// 201.4, 348.1 and 226.3); v22 had 218.1, 374.3 and 247.6, v21 221.3, 377.4 and 248.8, v17 234.9, 388.9 and 263.5, v14
 // 291.8 (Mamba-2), 423.9 (Mamba-1) and 282.0 (GPT-NeoX). A change that adds nodes to every layer has to raise these on
 // purpose.
-const BUDGET: Record<string, number> = { demo: 201, 'demo-mamba1': 348, 'demo-transformer': 226 };
+const BUDGET: Record<string, number> = { demo: 203, 'demo-mamba1': 350, 'demo-transformer': 228 };
 
 for (const model of Object.keys(BUDGET)) {
   test(`${model}: the chunk graph stays within ${BUDGET[model]} nodes per layer`, async () => {
@@ -56,7 +56,7 @@ test("the layers' products are one MatMul each on [in, out] weights, without res
 });
 
 test('a chunk graph of many layers has no Split of more than 15 outputs (WebGPU: 16 storage buffers per shader)', async () => {
-  // the per-layer row counts and steering scales come from splitRows; a 48-way Split failed on the H200's WebGPU
+  // a 48-way Split of the per-layer steering scales failed on the H200's WebGPU provider (one storage buffer per output)
   const dir = join(tmp, 'deep');
   await writeRandomCheckpoint(dir, { format: 'hf', weights: 'safetensors', dtype: 'float32', dModel: 32, nLayer: 40, vocabSize: 64, dState: 8, headdim: 8, nGroups: 1, seed: 3 });
   const { built } = await chunkGraphNodes(dir, tmp);

@@ -46,7 +46,7 @@ function mamba1Weights(g: GraphBuilder, ckpt: Checkpoint, i: number, store: Weig
  */
 function emitInputSide(g: GraphBuilder, ckpt: Checkpoint, i: number, store: WeightStore, dtype: ComputeDType, io: LayerIo, names: LayerOutputNames, oneRow?: { convMask: string }) {
   const c = ckpt.config as Mamba1Config;
-  const d = c.dModel, dI = c.dInner, S = c.dState, R = c.dtRank, K = c.dConv;
+  const dI = c.dInner, S = c.dState, R = c.dtRank, K = c.dConv;
   const out = names.context ?? {};
   const { wNorm, wIn, taps, bConv, wX, wDt, bDt, A, Dc, wOut } = mamba1Weights(g, ckpt, i, store, dtype);
 
@@ -181,7 +181,7 @@ export function emitMamba1Row(g: GraphBuilder, ckpt: Checkpoint, i: number, stor
  */
 export function emitMamba1Step(g: GraphBuilder, ckpt: Checkpoint, i: number, store: WeightStore, dtype: ComputeDType, io: StepIo): StepOut {
   const c = ckpt.config as Mamba1Config;
-  const d = c.dModel, dI = c.dInner, S = c.dState, R = c.dtRank, K = c.dConv;
+  const dI = c.dInner, S = c.dState, R = c.dtRank, K = c.dConv;
   const { wNorm, wIn, taps, bConv, wX, wDt, bDt, A, Dc, wOut } = mamba1Weights(g, ckpt, i, store, dtype);
   const u = rmsNorm(g, io.hidden, c.eps, wNorm);
   const [xr, z] = g.op('Split', [linear(g, u, wIn, dtype), g.constI64([dI, dI])], { axis: -1 }, 2); // [b,dI]

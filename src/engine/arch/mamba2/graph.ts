@@ -215,9 +215,8 @@ export function emitMamba2Row(g: GraphBuilder, ckpt: Checkpoint, i: number, stor
  */
 export function emitMamba2Step(g: GraphBuilder, ckpt: Checkpoint, i: number, store: WeightStore, dtype: ComputeDType, io: StepIo): StepOut {
   const c = ckpt.config as Mamba2Config;
-  const d = c.dModel, dInner = c.dInner, H = c.nHeads, G = c.nGroups, S = c.dState, P = c.headdim, K = c.dConv;
+  const dInner = c.dInner, H = c.nHeads, G = c.nGroups, S = c.dState, P = c.headdim, K = c.dConv;
   const convDim = dInner + 2 * G * S;
-  const projDim = 2 * dInner + 2 * G * S + H;
   const { wNorm, wIn, taps, bConv, dtBias, A, Dh, wGn, wOut } = mamba2Weights(g, ckpt, i, store, dtype);
   const u = rmsNorm(g, io.hidden, c.eps, wNorm);
   const [z, xBCraw, dt] = g.op('Split', [linear(g, u, wIn, dtype), g.constI64([dInner, convDim, H])], { axis: -1 }, 3); // [b,·]

@@ -32,7 +32,7 @@ export function emitTransformerLayer(g: GraphBuilder, ckpt: Checkpoint, i: numbe
   const d = c.dModel, H = c.nHead, hd = d / H, F = c.dFf;
   const gpt2 = c.arch === 'gpt2';
   const p = `layers.${i}.`;
-  const w = (n: string, dims: number[], matrix = false) => store.use(g, p + n, dims, () => ckpt.readF32(p + n), matrix ? dtype : 'float32');
+  const w = (n: string, dims: number[]) => store.use(g, p + n, dims, () => ckpt.readF32(p + n)); // norms and biases (float32)
   const [ln1, ln2, qkvW, qkvB, oW, oB, upW, upB, downW, downB] = gpt2
     ? ['ln_1', 'ln_2', 'attn.c_attn.weight', 'attn.c_attn.bias', 'attn.c_proj.weight', 'attn.c_proj.bias', 'mlp.c_fc.weight', 'mlp.c_fc.bias', 'mlp.c_proj.weight', 'mlp.c_proj.bias']
     : ['input_layernorm', 'post_attention_layernorm', 'attention.query_key_value.weight', 'attention.query_key_value.bias', 'attention.dense.weight', 'attention.dense.bias', 'mlp.dense_h_to_4h.weight', 'mlp.dense_h_to_4h.bias', 'mlp.dense_4h_to_h.weight', 'mlp.dense_4h_to_h.bias'];

@@ -10,7 +10,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { DataType, GraphBuilder, WeightsFile } from '../src/engine/onnx/graph';
-import { transpose2d } from '../src/engine/onnx/ops';
+import { bytesOf, transpose2d } from '../src/engine/onnx/ops';
 
 function arg(name: string, dflt: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -43,7 +43,7 @@ function build(form: Form): string {
   const wf = new WeightsFile(path.join(dir, `${form}.bin`), `${form}.bin`);
   const put = (name: string, w: Float32Array, out: number, inn: number) => {
     const data = form === 'gemm' ? w : transpose2d(w, out, inn);
-    const where = wf.append(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+    const where = wf.append(bytesOf(data));
     return g.external(name, DataType.FLOAT, form === 'gemm' ? [out, inn] : [inn, out], { location: wf.location, ...where });
   };
   const a = put('w_in', wIn, PROJ, D);

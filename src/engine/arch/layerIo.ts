@@ -93,20 +93,26 @@ export function toSlots(g: GraphBuilder, grouping: RowGrouping, values: string, 
  * node nobody reads would still run).
  */
 export function lazyGrouping(onehot: () => string, slot: () => string, perPrompt: string, rowOfSlot: () => string, rows: string): RowGrouping {
-  let o: string | undefined, s: string | undefined, r: string | undefined;
+  const [o, sl, r] = [once(onehot), once(slot), once(rowOfSlot)];
   return {
     get onehot() {
-      return (o ??= onehot());
+      return o();
     },
     get slot() {
-      return (s ??= slot());
+      return sl();
     },
     perPrompt,
     get rowOfSlot() {
-      return (r ??= rowOfSlot());
+      return r();
     },
     rows,
   };
+}
+
+/** `make()` on the first call only, its value after: a tensor emitted when a layer first reads it (a node nobody reads would still run). */
+export function once<T>(make: () => T): () => T {
+  let v: T | undefined;
+  return () => (v ??= make());
 }
 
 /** LayerIo.shapes: the values layers of the same shapes share, by key. */

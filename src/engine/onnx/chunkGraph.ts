@@ -33,16 +33,10 @@
 import type { Checkpoint } from '../types';
 import { familyOf } from '../arch/index';
 import type { LayerIo } from '../arch/types';
-import { lazyGrouping, rowGrouping, type ShapeMemo } from '../arch/layerIo';
+import { lazyGrouping, once, rowGrouping, type ShapeMemo } from '../arch/layerIo';
 import { DataType, GraphBuilder } from './graph';
 import type { ComputeDType, WeightStore } from './ops';
 import { BUILDER_VERSION, emitHead } from './builder';
-
-/** `make()` on the first call only, its value after. */
-function once<T>(make: () => T): () => T {
-  let v: T | undefined;
-  return () => (v ??= make());
-}
 
 export function buildChunkGraph(ckpt: Checkpoint, store: WeightStore, dtype: ComputeDType = 'float32'): Uint8Array {
   const c = ckpt.config;
